@@ -1,0 +1,75 @@
+# The one entry point: `make run` starts everything, `make test` checks everything.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+.SHELLFLAGS := -eu -o pipefail -c
+
+PYTHON_BASE ?= $(shell command -v python3.11 || command -v python3.10 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+RASA := $(VENV)/bin/rasa
+INSTALLED := $(VENV)/.installed
+MODEL_STAMP := models/.trained
+TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml' 2>/dev/null)
+REQUIREMENTS := requirements/rasa.txt requirements/app.txt requirements/dev.txt
+
+# Every command sees the settings in .env (made from .env.example with random secrets).
+-include .env
+export
+
+.env: .env.example
+	@$(PYTHON_BASE) -m launcher.envfile .env.example .env
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_.-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+$(INSTALLED): $(REQUIREMENTS)
+	@test -x $(PY) || $(PYTHON_BASE) -m venv $(VENV)
+	$(PY) -m pip install --quiet --no-deps --ignore-requires-python $(addprefix -r ,$(REQUIREMENTS))
+	@touch $@
+
+install: $(INSTALLED) .env ## Create .venv and install the pinned dependencies
+
+$(MODEL_STAMP): $(TRAINING_INPUTS) | $(INSTALLED)
+	$(RASA) train --fixed-model-name support-assistant
+	@touch $@
+
+train: $(MODEL_STAMP) ## Train the model if the data, domain or config changed
+
+db: install ## Create (migrate) and seed the demo database
+	$(PY) -m actions.store.seed
+
+run: install train db ## Install, train, seed, and start the whole system
+	$(PY) -m launcher run
+
+shell: install train db ## Chat with the assistant in this terminal
+	$(PY) -m launcher shell
+
+validate: install ## Check the training data, the troubleshooting trees and the handoff schema
+	$(RASA) data validate --fail-on-warnings
+	$(PY) -m actions.troubleshooting_trees
+	$(PY) -m contract.schema --check
+
+lint: install ## ruff and mypy
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy actions contract assistant launcher rasa_sdk_plugins
+
+unit: install ## Unit and contract tests (no processes started)
+	$(PY) -m pytest -m "not e2e" -q
+
+stories: install train ## Test stories against the trained model
+	rm -rf var/test-stories && mkdir -p var/test-stories && cp tests/test_*.yml var/test-stories/
+	$(RASA) test core --stories var/test-stories --fail-on-prediction-errors --out results/core
+
+e2e: install train db ## End-to-end tests: real servers on loopback
+	$(PY) -m pytest -m e2e -q
+
+test: lint validate unit stories e2e ## Run every check
+
+bench: install train db ## Speed benchmarks (numbers go in the README)
+	$(PY) -m benchmarks.run
+
+clean: ## Remove the trained model, results and local state
+	rm -rf models results var
+
+.PHONY: help install train db run shell validate lint unit stories e2e test bench clean

@@ -1,0 +1,92 @@
+"""Names that Rasa relates by convention, kept in one place.
+
+domain.yml, the training data and the actions must agree on these strings; a test checks that
+every name here is declared in the domain.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# --- Intents -------------------------------------------------------------------------------
+INTENT_AFFIRM: Final = "affirm"
+INTENT_DENY: Final = "deny"
+INTENT_REQUEST_HUMAN: Final = "request_human"
+INTENT_ASK_MORTGAGE_ADVICE: Final = "ask_mortgage_advice"
+INTENT_CHECK_ORDER_STATUS: Final = "check_order_status"
+INTENT_REPORT_ERROR_CODE: Final = "report_error_code"
+INTENT_NLU_FALLBACK: Final = "nlu_fallback"
+
+# --- Entities ------------------------------------------------------------------------------
+ENTITY_ORDER_NUMBER: Final = "order_number"
+ENTITY_ERROR_CODE: Final = "error_code"
+
+# --- Forms ---------------------------------------------------------------------------------
+FORM_ORDER: Final = "order_form"
+FORM_TROUBLESHOOTING: Final = "troubleshooting_form"
+FORM_MORTGAGE: Final = "mortgage_form"
+
+# --- Slots: order status ---------------------------------------------------------------------
+SLOT_ORDER_NUMBER: Final = "order_number"
+SLOT_ORDER_LOOKUP_FAILURES: Final = "order_lookup_failures"
+SLOT_ORDER_RECORD: Final = "order_record"
+SLOT_ORDER_LOOKUPS: Final = "order_lookups"
+SLOT_ORDER_OUTCOME: Final = "order_outcome"
+ORDER_OUTCOME_REPORTED: Final = "reported"
+ORDER_OUTCOME_ESCALATE: Final = "escalate"
+ORDER_OUTCOME_NOT_FOUND: Final = "not_found"
+
+# --- Slots: troubleshooting -------------------------------------------------------------------
+SLOT_ERROR_CODE: Final = "error_code"
+SLOT_TROUBLESHOOTING_TREE: Final = "troubleshooting_tree"
+SLOT_STEP_ANSWER: Final = "step_answer"
+SLOT_TROUBLESHOOTING_STEP: Final = "troubleshooting_step"
+SLOT_TROUBLESHOOTING_CYCLE: Final = "troubleshooting_cycle"
+SLOT_TROUBLESHOOTING_ATTEMPTS: Final = "troubleshooting_attempts"
+SLOT_TROUBLESHOOTING_OUTCOME: Final = "troubleshooting_outcome"
+TROUBLESHOOTING_RESOLVED: Final = "resolved"
+TROUBLESHOOTING_CYCLE_LIMIT: Final = "cycle_limit"
+
+# --- Slots: mortgage intake --------------------------------------------------------------------
+SLOT_APPLICANT_NAME: Final = "applicant_name"
+SLOT_EMAIL: Final = "email"
+SLOT_PROPERTY_VALUE: Final = "property_value"
+SLOT_LOAN_AMOUNT: Final = "loan_amount"
+SLOT_DEPOSIT_AMOUNT: Final = "deposit_amount"
+SLOT_TERM_YEARS: Final = "term_years"
+SLOT_ANNUAL_INCOME: Final = "annual_income"
+SLOT_EMPLOYMENT_TYPE: Final = "employment_type"
+SLOT_LOAN_TO_VALUE: Final = "loan_to_value"
+SLOT_APPLICATION_REFERENCE: Final = "application_reference"
+SLOT_MORTGAGE_INTERRUPTED: Final = "mortgage_interrupted"
+
+# --- Slots: handoff ----------------------------------------------------------------------------
+SLOT_HUMAN_OFFERED: Final = "human_offered"
+SLOT_HANDOFF_REASON: Final = "handoff_reason"
+SLOT_HANDOFF_ID: Final = "handoff_id"
+SLOT_REQUESTED: Final = "requested_slot"
+
+# --- Custom actions ----------------------------------------------------------------------------
+ACTION_HANDOFF: Final = "action_handoff"
+ACTION_ORDER_STATUS: Final = "action_order_status"
+ACTION_START_TROUBLESHOOTING: Final = "action_start_troubleshooting"
+ACTION_ASK_STEP_ANSWER: Final = "action_ask_step_answer"
+ACTION_SUBMIT_MORTGAGE_APPLICATION: Final = "action_submit_mortgage_application"
+ACTION_PAUSE_MORTGAGE: Final = "action_pause_mortgage"
+ACTION_RESUME_MORTGAGE: Final = "action_resume_mortgage"
+ACTION_NLU_FALLBACK: Final = "action_nlu_fallback"
+ACTION_DECLINE_HUMAN: Final = "action_decline_human"
+ACTION_CANCEL_FLOW: Final = "action_cancel_flow"
+ACTION_START_OVER: Final = "action_start_over"
+VALIDATE_ORDER_FORM: Final = f"validate_{FORM_ORDER}"
+VALIDATE_TROUBLESHOOTING_FORM: Final = f"validate_{FORM_TROUBLESHOOTING}"
+VALIDATE_MORTGAGE_FORM: Final = f"validate_{FORM_MORTGAGE}"
+
+# --- Responses ---------------------------------------------------------------------------------
+UTTER_OFFER_HUMAN: Final = "utter_offer_human"
+
+# --- Journeys (the `flow` field of the handoff context) -----------------------------------------
+FLOW_ORDER_STATUS: Final = "order_status"
+FLOW_TROUBLESHOOTING: Final = "troubleshooting"
+FLOW_MORTGAGE: Final = "mortgage"
+FLOW_NONE: Final = "none"

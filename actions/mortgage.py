@@ -1,0 +1,248 @@
+"""Journey 3, mortgage intake (web chat): collect and check the application, then store it.
+
+Advice (which product, fixed or variable, affordability) is never given by the bot: those
+questions go to a mortgage advisor by rule (`action_handoff`, reason `needs_advice`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import FormValidationAction
+from rasa_sdk.interfaces import Action
+from rasa_sdk.types import DomainDict
+
+from actions.constants import (
+    ACTION_PAUSE_MORTGAGE,
+    ACTION_RESUME_MORTGAGE,
+    ACTION_SUBMIT_MORTGAGE_APPLICATION,
+    SLOT_ANNUAL_INCOME,
+    SLOT_APPLICANT_NAME,
+    SLOT_APPLICATION_REFERENCE,
+    SLOT_DEPOSIT_AMOUNT,
+    SLOT_EMAIL,
+    SLOT_EMPLOYMENT_TYPE,
+    SLOT_LOAN_AMOUNT,
+    SLOT_LOAN_TO_VALUE,
+    SLOT_MORTGAGE_INTERRUPTED,
+    SLOT_PROPERTY_VALUE,
+    SLOT_TERM_YEARS,
+    VALIDATE_MORTGAGE_FORM,
+)
+from actions.failsafe import apologise_on_failure
+from actions.mortgage_intake import (
+    Validated,
+    format_money,
+    normalize_employment_type,
+    validate_annual_income,
+    validate_applicant_name,
+    validate_email,
+    validate_loan_or_deposit,
+    validate_property_value,
+    validate_term_years,
+)
+from actions.store.applications import ApplicationSnapshot, MortgageIntake, create_application
+from actions.store.database import get_database
+
+#: Money is kept in float slots (JSON); it is turned back into Decimal through its text.
+MONEY_SLOTS = (SLOT_PROPERTY_VALUE, SLOT_LOAN_AMOUNT, SLOT_DEPOSIT_AMOUNT, SLOT_ANNUAL_INCOME)
+
+
+def _decimal(value: Any) -> Decimal:
+    return Decimal(str(value))
+
+
+def _slot_result(
+    slot: str,
+    result: Validated[Any],
+    dispatcher: CollectingDispatcher,
+    to_slot: Callable[[Any], Any] = lambda value: value,
+) -> dict[str, Any]:
+    """The slot's new value, or None (re-ask) after telling the customer what was wrong."""
+    if result.error is not None:
+        dispatcher.utter_message(text=result.error)
+        return {slot: None}
+    return {slot: to_slot(result.value)}
+
+
+class ValidateMortgageForm(FormValidationAction):
+    """Checks each answer of the intake; understands amounts like "250k" and "£250,000"."""
+
+    def name(self) -> str:
+        return VALIDATE_MORTGAGE_FORM
+
+    @apologise_on_failure
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        return await super().run(dispatcher, tracker, domain)
+
+    async def validate_applicant_name(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return _slot_result(SLOT_APPLICANT_NAME, validate_applicant_name(str(value)), dispatcher)
+
+    async def validate_email(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return _slot_result(SLOT_EMAIL, validate_email(str(value)), dispatcher)
+
+    async def validate_property_value(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return _slot_result(
+            SLOT_PROPERTY_VALUE, validate_property_value(str(value)), dispatcher, float
+        )
+
+    async def validate_loan_amount(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """Takes the loan, or the deposit, and derives the other and the loan-to-value."""
+        result = validate_loan_or_deposit(str(value), tracker.get_slot(SLOT_PROPERTY_VALUE))
+        if result.error is not None or result.value is None:
+            dispatcher.utter_message(text=result.error or "Please give an amount, e.g. 200k.")
+            return {SLOT_LOAN_AMOUNT: None}
+        terms = result.value
+        dispatcher.utter_message(
+            text=f"Thanks: borrowing {format_money(terms.loan_amount)} with a deposit of "
+            f"{format_money(terms.deposit_amount)}, a loan-to-value of "
+            f"{terms.loan_to_value * 100:.1f}%."
+        )
+        return {
+            SLOT_LOAN_AMOUNT: float(terms.loan_amount),
+            SLOT_DEPOSIT_AMOUNT: float(terms.deposit_amount),
+            SLOT_LOAN_TO_VALUE: float(terms.loan_to_value),
+        }
+
+    async def validate_term_years(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return _slot_result(SLOT_TERM_YEARS, validate_term_years(str(value)), dispatcher, float)
+
+    async def validate_annual_income(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return _slot_result(
+            SLOT_ANNUAL_INCOME, validate_annual_income(str(value)), dispatcher, float
+        )
+
+    async def validate_employment_type(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return _slot_result(
+            SLOT_EMPLOYMENT_TYPE, normalize_employment_type(str(value)), dispatcher
+        )
+
+
+def intake_from_slots(tracker: Tracker) -> MortgageIntake:
+    """The completed form as the typed intake the application store takes."""
+    return MortgageIntake(
+        applicant_name=str(tracker.get_slot(SLOT_APPLICANT_NAME)),
+        email=str(tracker.get_slot(SLOT_EMAIL)),
+        property_value=_decimal(tracker.get_slot(SLOT_PROPERTY_VALUE)),
+        deposit_amount=_decimal(tracker.get_slot(SLOT_DEPOSIT_AMOUNT)),
+        loan_amount=_decimal(tracker.get_slot(SLOT_LOAN_AMOUNT)),
+        term_years=int(tracker.get_slot(SLOT_TERM_YEARS)),
+        annual_income=_decimal(tracker.get_slot(SLOT_ANNUAL_INCOME)),
+        employment_type=str(tracker.get_slot(SLOT_EMPLOYMENT_TYPE)),
+    )
+
+
+def _store_application(
+    intake: MortgageIntake, channel: str, sender_id: str
+) -> ApplicationSnapshot:
+    with get_database().session() as session:
+        return create_application(
+            session, intake, origin_channel=channel, origin_sender_id=sender_id
+        )
+
+
+def draft_application(tracker: Tracker) -> dict[str, Any]:
+    """The intake so far, as evidence for an advisor when no application exists yet."""
+    return {
+        "reference": None,
+        "status": "draft",
+        "applicant_name": tracker.get_slot(SLOT_APPLICANT_NAME),
+        "email": tracker.get_slot(SLOT_EMAIL),
+        "property_value": tracker.get_slot(SLOT_PROPERTY_VALUE),
+        "deposit_amount": tracker.get_slot(SLOT_DEPOSIT_AMOUNT),
+        "loan_amount": tracker.get_slot(SLOT_LOAN_AMOUNT),
+        "loan_to_value": tracker.get_slot(SLOT_LOAN_TO_VALUE),
+        "term_years": tracker.get_slot(SLOT_TERM_YEARS),
+        "annual_income": tracker.get_slot(SLOT_ANNUAL_INCOME),
+        "employment_type": tracker.get_slot(SLOT_EMPLOYMENT_TYPE),
+        "currency": "GBP",
+        "created_at": None,
+    }
+
+
+class ActionSubmitMortgageApplication(Action):
+    """Stores the application and gives the customer its reference."""
+
+    def name(self) -> str:
+        return ACTION_SUBMIT_MORTGAGE_APPLICATION
+
+    @apologise_on_failure
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        channel = tracker.get_latest_input_channel() or "unknown"
+        application = await asyncio.to_thread(
+            _store_application, intake_from_slots(tracker), channel, tracker.sender_id
+        )
+        dispatcher.utter_message(
+            text=f"Thank you, {application.applicant_name}. Your application is saved with "
+            f"reference {application.reference}: borrowing {format_money(application.loan_amount)} "
+            f"over {application.term_years} years on a {format_money(application.property_value)} "
+            f"property (loan-to-value {application.loan_to_value * 100:.1f}%). Keep the "
+            "reference: our advisors, and the branch where you'll sign, will use it. "
+            "If you'd like advice on which mortgage suits you, just ask and I'll bring in an advisor."
+        )
+        return [
+            SlotSet(SLOT_APPLICATION_REFERENCE, application.reference),
+            SlotSet(SLOT_MORTGAGE_INTERRUPTED, False),
+        ]
+
+
+class ActionPauseMortgage(Action):
+    """The customer asks about something else mid-intake: keep the answers, come back later."""
+
+    def name(self) -> str:
+        return ACTION_PAUSE_MORTGAGE
+
+    @apologise_on_failure
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        dispatcher.utter_message(
+            text="Sure, let's look at that first. I'll keep your mortgage answers and we'll "
+            "come back to the application afterwards."
+        )
+        return [SlotSet(SLOT_MORTGAGE_INTERRUPTED, True)]
+
+
+class ActionResumeMortgage(Action):
+    """Back to the intake where the customer left it."""
+
+    def name(self) -> str:
+        return ACTION_RESUME_MORTGAGE
+
+    @apologise_on_failure
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        dispatcher.utter_message(text="Now, back to your mortgage application.")
+        return [SlotSet(SLOT_MORTGAGE_INTERRUPTED, False)]
+
+
+def application_evidence(
+    tracker: Tracker, snapshot: ApplicationSnapshot | None
+) -> dict[str, Any]:
+    """The stored application if there is one, else the draft from the form's slots."""
+    return snapshot.to_evidence() if snapshot is not None else draft_application(tracker)

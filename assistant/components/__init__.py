@@ -1,0 +1,1 @@
+"""Custom graph components named in config.yml."""

@@ -1,0 +1,1 @@
+"""Starts the whole system on this machine: for `make run`, and for end-to-end tests."""

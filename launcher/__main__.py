@@ -1,0 +1,100 @@
+"""`make run` / `make shell`: start the system's processes on loopback.
+
+- `python -m launcher run`: the handoff inbox, the action server and the Rasa server, in the
+  foreground until Ctrl-C.
+- `python -m launcher shell`: the handoff inbox and the action server, then `rasa shell`.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from actions.store.seed import DEMO_ORDERS
+
+from launcher.stack import (
+    BIN,
+    PROJECT_ROOT,
+    ServiceFailedToStart,
+    Stack,
+    action_server,
+    handoff_inbox,
+    rasa_server,
+)
+
+LOG_DIR = PROJECT_ROOT / "var" / "logs"
+HANDOFF_RECORD = PROJECT_ROOT / "var" / "handoffs.jsonl"
+
+
+def _demo_orders() -> str:
+    return "\n".join(f"    {number}  {status}" for number, status in DEMO_ORDERS.items())
+
+
+def _supervise(stack: Stack) -> None:
+    """Waits until Ctrl-C, SIGTERM or a child process dies."""
+    stopped = False
+
+    def _stop(*_: object) -> None:
+        nonlocal stopped
+        stopped = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        while not stopped:
+            for name, running in list(stack.running.items()):
+                if running.process.poll() is not None:
+                    print(f"{name} stopped unexpectedly:\n{running.log_tail()}", file=sys.stderr)
+                    stopped = True
+            time.sleep(1.0)  # supervision interval
+    except KeyboardInterrupt:
+        pass
+
+
+def main(mode: str = "run") -> int:
+    """Starts the system; returns the exit code."""
+    env = os.environ
+    stack = Stack(LOG_DIR)
+    services = [
+        handoff_inbox(int(env["HANDOFF_PORT"]), env["HANDOFF_SECRET"], HANDOFF_RECORD),
+        action_server(int(env["ACTION_SERVER_PORT"])),
+    ]
+    if mode == "run":
+        services.append(rasa_server(int(env["RASA_PORT"]), env["RASA_AUTH_TOKEN"]))
+    print(f"Starting {', '.join(service.name for service in services)}...", flush=True)
+    try:
+        stack.start_all(services)
+        if mode == "shell":
+            return subprocess.call([str(BIN / "rasa"), "shell"], cwd=PROJECT_ROOT)
+        print(
+            f"""
+The support assistant is running.
+
+  Chat in a terminal:  make shell   (in a second terminal, or instead of make run)
+  Chat over HTTP:      curl -s localhost:{env["RASA_PORT"]}/webhooks/rest/webhook \\
+                         -d '{{"sender": "me", "message": "where is my order ORD-100005?"}}'
+  Handoffs received:   {HANDOFF_RECORD.relative_to(PROJECT_ROOT)} (until the desk exists)
+  Logs:                {LOG_DIR.relative_to(PROJECT_ROOT)}/
+
+  Demo orders:
+{_demo_orders()}
+
+  Also try: "I keep getting E-1042", "I want to apply for a mortgage", "agent".
+Press Ctrl-C to stop.
+""",
+            flush=True,
+        )
+        _supervise(stack)
+        return 0
+    except ServiceFailedToStart as error:
+        print(f"Could not start the system: {error}", file=sys.stderr)
+        return 1
+    finally:
+        print("Stopping...", flush=True)
+        stack.stop_all()
+
+
+if __name__ == "__main__":
+    sys.exit(main(*sys.argv[1:2]))
