@@ -15,7 +15,6 @@ from actions.constants import (
     ACTION_DECLINE_HUMAN,
     ACTION_NLU_FALLBACK,
     ACTION_START_OVER,
-    FORM_MORTGAGE,
     INTENT_NLU_FALLBACK,
     SLOT_HANDOFF_REASON,
     SLOT_HUMAN_OFFERED,
@@ -36,7 +35,9 @@ _GUARD_REPLIES = {
         "That's a long message, more than I can read in one go. Could you tell me in a "
         "sentence or two what you need?"
     ),
-    "no_words": "I can only read words, not emoji or symbols on their own. What do you need help with?",
+    "no_words": (
+        "I can only read words, not emoji or symbols on their own. What do you need help with?"
+    ),
 }
 
 _MARKUP_OR_CODE = re.compile(
@@ -46,10 +47,103 @@ _MARKUP_OR_CODE = re.compile(
 )
 # Common words that tell English apart from the languages customers most often write in.
 _ENGLISH_WORDS = frozenset(
-    ["a", "an", "the", "i", "you", "my", "me", "is", "are", "was", "it", "this", "that", "to", "for", "of", "and", "or", "not", "no", "yes", "can", "do", "what", "where", "when", "how", "why", "please", "help", "order", "error", "code", "mortgage", "with", "on", "in", "have", "has"]
+    [
+        "a",
+        "an",
+        "the",
+        "i",
+        "you",
+        "my",
+        "me",
+        "is",
+        "are",
+        "was",
+        "it",
+        "this",
+        "that",
+        "to",
+        "for",
+        "of",
+        "and",
+        "or",
+        "not",
+        "no",
+        "yes",
+        "can",
+        "do",
+        "what",
+        "where",
+        "when",
+        "how",
+        "why",
+        "please",
+        "help",
+        "order",
+        "error",
+        "code",
+        "mortgage",
+        "with",
+        "on",
+        "in",
+        "have",
+        "has",
+    ]
 )
 _FOREIGN_WORDS = frozenset(
-    ["el", "la", "los", "las", "es", "est", "und", "der", "die", "das", "ist", "nicht", "ich", "je", "suis", "le", "les", "une", "des", "pas", "pour", "que", "por", "favor", "mi", "mijn", "het", "een", "niet", "il", "della", "sono", "non", "mio", "dove", "ou", "où", "wo", "ist", "meine", "mon", "pedido", "commande", "bestellung", "hola", "bonjour", "hallo", "ciao", "obrigado", "gracias", "merci", "danke"]
+    [
+        "el",
+        "la",
+        "los",
+        "las",
+        "es",
+        "est",
+        "und",
+        "der",
+        "die",
+        "das",
+        "ist",
+        "nicht",
+        "ich",
+        "je",
+        "suis",
+        "le",
+        "les",
+        "une",
+        "des",
+        "pas",
+        "pour",
+        "que",
+        "por",
+        "favor",
+        "mi",
+        "mijn",
+        "het",
+        "een",
+        "niet",
+        "il",
+        "della",
+        "sono",
+        "non",
+        "mio",
+        "dove",
+        "ou",
+        "où",
+        "wo",
+        "ist",
+        "meine",
+        "mon",
+        "pedido",
+        "commande",
+        "bestellung",
+        "hola",
+        "bonjour",
+        "hallo",
+        "ciao",
+        "obrigado",
+        "gracias",
+        "merci",
+        "danke",
+    ]
 )
 
 HELP_HINT = "I can check an order, help with an error code, or start a mortgage application."
@@ -111,7 +205,10 @@ class ActionNluFallback(Action):
         if not offer:
             return [SlotSet(SLOT_HUMAN_OFFERED, False)]
         # The offer itself (utter_offer_human) follows by rule.
-        return [SlotSet(SLOT_HUMAN_OFFERED, True), SlotSet(SLOT_HANDOFF_REASON, REASON_NLU_FALLBACK)]
+        return [
+            SlotSet(SLOT_HUMAN_OFFERED, True),
+            SlotSet(SLOT_HANDOFF_REASON, REASON_NLU_FALLBACK),
+        ]
 
 
 class ActionDeclineHuman(Action):
@@ -141,10 +238,11 @@ class ActionCancelFlow(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         dispatcher.utter_message(text=f"OK, I've stopped that. {HELP_HINT}")
-        events: list[EventType] = [ActiveLoop(None), SlotSet(SLOT_REQUESTED, None)]
-        if tracker.active_loop_name == FORM_MORTGAGE:
-            events.append(SlotSet(SLOT_MORTGAGE_INTERRUPTED, False))
-        return events
+        return [
+            ActiveLoop(None),
+            SlotSet(SLOT_REQUESTED, None),
+            SlotSet(SLOT_MORTGAGE_INTERRUPTED, False),
+        ]
 
 
 class ActionStartOver(Action):

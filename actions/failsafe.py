@@ -54,9 +54,7 @@ def apologise_on_failure(run: RunMethod[ActionT]) -> RunMethod[ActionT]:
         try:
             return await run(self, dispatcher, tracker, domain)
         except Exception:
-            logger.exception(
-                "Action %s failed in conversation %s", self.name(), tracker.sender_id
-            )
+            logger.exception("Action %s failed in conversation %s", self.name(), tracker.sender_id)
             # Half-built replies from before the failure would mislead the customer.
             dispatcher.messages.clear()
             dispatcher.utter_message(text=FAILURE_APOLOGY, buttons=OFFER_BUTTONS)

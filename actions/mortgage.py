@@ -135,9 +135,7 @@ class ValidateMortgageForm(FormValidationAction):
     async def validate_employment_type(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        return _slot_result(
-            SLOT_EMPLOYMENT_TYPE, normalize_employment_type(str(value)), dispatcher
-        )
+        return _slot_result(SLOT_EMPLOYMENT_TYPE, normalize_employment_type(str(value)), dispatcher)
 
 
 def intake_from_slots(tracker: Tracker) -> MortgageIntake:
@@ -154,9 +152,7 @@ def intake_from_slots(tracker: Tracker) -> MortgageIntake:
     )
 
 
-def _store_application(
-    intake: MortgageIntake, channel: str, sender_id: str
-) -> ApplicationSnapshot:
+def _store_application(intake: MortgageIntake, channel: str, sender_id: str) -> ApplicationSnapshot:
     with get_database().session() as session:
         return create_application(
             session, intake, origin_channel=channel, origin_sender_id=sender_id
@@ -202,7 +198,8 @@ class ActionSubmitMortgageApplication(Action):
             f"over {application.term_years} years on a {format_money(application.property_value)} "
             f"property (loan-to-value {application.loan_to_value * 100:.1f}%). Keep the "
             "reference: our advisors, and the branch where you'll sign, will use it. "
-            "If you'd like advice on which mortgage suits you, just ask and I'll bring in an advisor."
+            "If you'd like advice on which mortgage suits you, just ask and I'll bring in "
+            "an advisor."
         )
         return [
             SlotSet(SLOT_APPLICATION_REFERENCE, application.reference),
@@ -241,8 +238,6 @@ class ActionResumeMortgage(Action):
         return [SlotSet(SLOT_MORTGAGE_INTERRUPTED, False)]
 
 
-def application_evidence(
-    tracker: Tracker, snapshot: ApplicationSnapshot | None
-) -> dict[str, Any]:
+def application_evidence(tracker: Tracker, snapshot: ApplicationSnapshot | None) -> dict[str, Any]:
     """The stored application if there is one, else the draft from the form's slots."""
     return snapshot.to_evidence() if snapshot is not None else draft_application(tracker)

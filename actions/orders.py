@@ -46,15 +46,15 @@ def _lookup(order_number: str) -> OrderSnapshot | None:
         return find_order(session, order_number)
 
 
-def _lookup_attempt(
-    tracker: Tracker, label: str, answer: str, outcome: str
-) -> dict[str, Any]:
+def _lookup_attempt(tracker: Tracker, label: str, answer: str, outcome: str) -> dict[str, Any]:
     asked_at = latest_event_time(tracker, "bot") or utcnow()
     answered_at = latest_event_time(tracker, "user") or utcnow()
     return {
         "kind": "order_lookup",
         "label": label,
-        "description": f"Looked up order {label}" if outcome != "malformed" else "Order number check",
+        "description": f"Looked up order {label}"
+        if outcome != "malformed"
+        else "Order number check",
         "cycle": None,
         "step": None,
         "answer": describe(answer, 200),
@@ -100,7 +100,7 @@ class ValidateOrderForm(FormValidationAction):
         if match.number is None:
             shown = describe(match.malformed or text)
             dispatcher.utter_message(
-                text=f"\"{shown}\" doesn't look like an order number. Order numbers are "
+                text=f'"{shown}" doesn\'t look like an order number. Order numbers are '
                 "ORD- followed by 6 digits, for example ORD-123456."
             )
             lookups.append(_lookup_attempt(tracker, shown, text, "malformed"))
@@ -167,7 +167,9 @@ def describe_order_status(record: dict[str, Any]) -> str:
     if status == "out_for_delivery":
         return f"Good news: order {number} is out for delivery with {carrier} today."
     if status == "delivered":
-        return f"Order {number} was delivered by {carrier}. Latest update: {_latest_update(record)}."
+        return (
+            f"Order {number} was delivered by {carrier}. Latest update: {_latest_update(record)}."
+        )
     if status == "delayed":
         return (
             f"I'm sorry, order {number} is delayed. It was due {eta} with {carrier}. "
@@ -209,6 +211,8 @@ class ActionOrderStatus(Action):
             ]
 
         dispatcher.utter_message(text=describe_order_status(record))
+        # A fresh result supersedes any earlier offer of a human.
+        reset.append(SlotSet(SLOT_HUMAN_OFFERED, None))
         reason = ESCALATED_STATUSES.get(record["status"])
         if reason is not None:
             return [

@@ -156,7 +156,7 @@ class ValidateTroubleshootingForm(FormValidationAction):
         code = normalize_error_code(str(slot_value or ""))
         if code is None:
             dispatcher.utter_message(
-                text=f"\"{describe(slot_value)}\" doesn't look like an error code. Codes look "
+                text=f'"{describe(slot_value)}" doesn\'t look like an error code. Codes look '
                 "like E-1042 and are shown on the device's screen or in its app."
             )
             return {SLOT_ERROR_CODE: None}

@@ -14,7 +14,6 @@ import sys
 import time
 
 from actions.store.seed import DEMO_ORDERS
-
 from launcher.stack import (
     BIN,
     PROJECT_ROOT,

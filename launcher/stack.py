@@ -41,8 +41,17 @@ class Service:
 def rasa_server(port: int, auth_token: str, model: Path | None = None) -> Service:
     """The Rasa server with the REST and socket.io channels and the token-protected HTTP API."""
     argv = [
-        str(BIN / "rasa"), "run", "--enable-api", "--auth-token", auth_token,
-        "--port", str(port), "--interface", "127.0.0.1", "--cors", "*",
+        str(BIN / "rasa"),
+        "run",
+        "--enable-api",
+        "--auth-token",
+        auth_token,
+        "--port",
+        str(port),
+        "--interface",
+        "127.0.0.1",
+        "--cors",
+        "*",
     ]
     if model is not None:
         argv += ["--model", str(model)]
@@ -53,7 +62,10 @@ def action_server(port: int) -> Service:
     """The rasa-sdk action server, bound to loopback."""
     argv = [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(port)]
     return Service(
-        "actions", argv, f"http://127.0.0.1:{port}/health", env={"SANIC_HOST": "127.0.0.1"},
+        "actions",
+        argv,
+        f"http://127.0.0.1:{port}/health",
+        env={"SANIC_HOST": "127.0.0.1"},
         startup_timeout=60.0,
     )
 
@@ -61,8 +73,15 @@ def action_server(port: int) -> Service:
 def handoff_inbox(port: int, secret: str, record_file: Path) -> Service:
     """A recording HTTP endpoint that accepts handoffs until the desk service exists."""
     argv = [
-        sys.executable, "-m", "tests.support.recording_endpoint", "--port", str(port),
-        "--secret", secret, "--record-file", str(record_file),
+        sys.executable,
+        "-m",
+        "tests.support.recording_endpoint",
+        "--port",
+        str(port),
+        "--secret",
+        secret,
+        "--record-file",
+        str(record_file),
     ]
     return Service("handoff-inbox", argv, f"http://127.0.0.1:{port}/health", startup_timeout=30.0)
 
@@ -106,8 +125,12 @@ class Stack:
         log_file = log_path.open("wb")
         env = {**self.env, **service.env, "PYTHONPATH": str(PROJECT_ROOT)}
         process = subprocess.Popen(
-            service.argv, cwd=PROJECT_ROOT, env=env, stdout=log_file,
-            stderr=subprocess.STDOUT, start_new_session=True,
+            service.argv,
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         running = RunningService(service, process, log_path, log_file)
         self.running[service.name] = running

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hmac
 import logging
-from typing import Optional
 
 import pluggy
 from sanic import Sanic
@@ -57,12 +56,13 @@ def attach_sanic_app_extensions(app: Sanic) -> None:
             return json({"error": "missing or invalid action server token"}, status=401)
         return None
 
-    @app.listener("after_server_start")
     async def start_outbox_relay(app: Sanic, _loop: object) -> None:
         # Re-sends handoffs the desk did not take, now and then on a timer.
         handoff_services().relay.start()
         logger.info("Handoff outbox relay started (every %ss)", settings.outbox_interval_seconds)
 
-    @app.listener("before_server_stop")
     async def stop_outbox_relay(app: Sanic, _loop: object) -> None:
         await handoff_services().relay.stop()
+
+    app.register_listener(start_outbox_relay, "after_server_start")
+    app.register_listener(stop_outbox_relay, "before_server_stop")

@@ -175,11 +175,10 @@ class ActionHandoff(Action):
         services = handoff_services()
         reset: list[EventType] = [
             SlotSet(SLOT_HANDOFF_REASON, None),
+            SlotSet(SLOT_HUMAN_OFFERED, None),
             ActiveLoop(None),
             SlotSet(SLOT_REQUESTED, None),
         ]
-        if tracker.get_slot(SLOT_HUMAN_OFFERED):
-            reset.append(SlotSet(SLOT_HUMAN_OFFERED, False))
         if tracker.get_slot(SLOT_HANDOFF_ID):
             # A second trigger while a handoff is open opens nothing new.
             dispatcher.utter_message(

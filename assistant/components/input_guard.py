@@ -42,9 +42,7 @@ def classify_input(text: str | None, max_characters: int) -> str | None:
     return None
 
 
-@DefaultV1Recipe.register(
-    [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False
-)
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
 class InputGuard(GraphComponent):
     """Overrides the intent of messages that carry nothing to classify."""
 

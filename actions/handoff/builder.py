@@ -1,0 +1,98 @@
+"""Assemble a complete `HandoffContext` from what an action knows about the conversation."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+from actions.handoff.pii import pii_paths
+from actions.handoff.routing import HandoffRouter
+from actions.handoff.sentiment import score_customer_sentiment
+from actions.handoff.summary import summarize
+from actions.handoff.transcript import build_transcript, customer_texts
+from contract.handoff_context import (
+    SCHEMA_VERSION,
+    Attempt,
+    Conversation,
+    Evidence,
+    Flow,
+    HandoffContext,
+    Speaker,
+    Trigger,
+    Turn,
+)
+
+
+def build_handoff_context(
+    *,
+    sender_id: str,
+    channel: str,
+    language: str,
+    events: Sequence[Mapping[str, Any]],
+    slots: Mapping[str, Any],
+    reason_code: str,
+    detail: str,
+    flow: Flow | str,
+    attempts: Iterable[Attempt],
+    evidence: Evidence,
+    router: HandoffRouter,
+    handoff_id: uuid.UUID | None = None,
+    now: datetime | None = None,
+) -> HandoffContext:
+    """Build the context the desk receives.
+
+    Args:
+        sender_id: Rasa sender id of the conversation.
+        channel: Input channel name (`tracker.get_latest_input_channel()`).
+        language: Language tag the customer is served in.
+        events: The tracker's events (rasa-sdk `Tracker.events`).
+        slots: The tracker's slots; only those that are set (not None) are included.
+        reason_code: Why the bot hands off; must be in the routing table.
+        detail: One line for the agent explaining the reason.
+        flow: The journey the customer was in.
+        attempts: What the bot tried, oldest first.
+        evidence: Records the bot looked up or collected.
+        router: Decides queue, priority and trigger type.
+        handoff_id: Fixed id for tests; a random UUID4 otherwise.
+        now: Fixed creation time for tests; the current UTC time otherwise.
+
+    Raises:
+        UnknownReasonCodeError: if `reason_code` is not in the routing table.
+    """
+    transcript = build_transcript(events)
+    sentiment = score_customer_sentiment(customer_texts(events))
+    decision = router.route(reason_code, flow, sentiment)
+    # Summary and pii are computed from the finished context, so build it in two steps.
+    draft = HandoffContext(
+        schema_version=SCHEMA_VERSION,
+        handoff_id=handoff_id or uuid.uuid4(),
+        created_at=now or datetime.now(timezone.utc),
+        conversation=Conversation(sender_id=sender_id, channel=channel, language=language),
+        trigger=Trigger(type=decision.trigger_type, reason_code=reason_code, detail=detail),
+        routing=decision.routing,
+        flow=Flow(flow),
+        last_intent=_last_intent(transcript),
+        slots=set_slots(slots),
+        transcript=transcript,
+        attempts=list(attempts),
+        evidence=evidence,
+        sentiment=sentiment,
+        summary="",
+        pii=[],
+    )
+    with_summary = draft.copy(update={"summary": summarize(draft)})
+    return with_summary.copy(update={"pii": pii_paths(with_summary)})
+
+
+def set_slots(slots: Mapping[str, Any]) -> dict[str, Any]:
+    """The slots that have a value, in the tracker's order."""
+    return {name: value for name, value in slots.items() if value is not None}
+
+
+def _last_intent(transcript: Sequence[Turn]) -> str | None:
+    for turn in reversed(transcript):
+        if turn.speaker is Speaker.CUSTOMER:
+            return turn.intent
+    return None

@@ -1,0 +1,185 @@
+"""POST a handoff context to the desk, retrying what can succeed on a second try."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from enum import Enum
+
+import aiohttp
+
+from actions.settings import Settings
+from contract.handoff_context import HandoffContext
+
+logger = logging.getLogger(__name__)
+
+# Statuses worth another try: the desk is overloaded or briefly broken. Every other 4xx means
+# the desk will never accept this body, so retrying would only repeat the rejection.
+RETRYABLE_STATUSES = frozenset({429})
+MAX_ERROR_CHARS = 500
+
+
+class DeliveryStatus(str, Enum):
+    """How a delivery ended."""
+
+    DELIVERED = "delivered"  # 2xx: the desk has it (201 created, or 200 already had it)
+    REJECTED = "rejected"  # 4xx other than 429: permanent, do not retry
+    FAILED = "failed"  # connection error, timeout, 5xx or 429 on every try: retry later
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    """Outcome of `HandoffClient.deliver_handoff`, after all tries."""
+
+    status: DeliveryStatus
+    status_code: int | None
+    error: str | None
+    tries: int
+
+    @property
+    def delivered(self) -> bool:
+        """Whether the desk has the handoff."""
+        return self.status is DeliveryStatus.DELIVERED
+
+
+@dataclass(frozen=True)
+class _Try:
+    """Outcome of one HTTP request."""
+
+    status: DeliveryStatus
+    status_code: int | None
+    error: str | None
+
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class HandoffClient:
+    """Delivers handoff contexts to the desk over HTTP, without blocking the event loop.
+
+    One `aiohttp.ClientSession` is created on first use and reused; call `close()` when done.
+    """
+
+    def __init__(
+        self,
+        *,
+        url: str,
+        secret: str,
+        timeout_seconds: float,
+        attempts: int,
+        backoff_seconds: float,
+        rng: random.Random | None = None,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        """Configure the client.
+
+        Args:
+            url: The desk's handoff endpoint.
+            secret: Bearer token the desk expects.
+            timeout_seconds: Total time allowed for one request (connect, send, read).
+            attempts: Tries per delivery (at least 1).
+            backoff_seconds: Base delay before the 2nd try; doubles for each further try.
+            rng: Source of jitter (seed it in tests).
+            sleep: How to wait between tries.
+        """
+        if attempts < 1:
+            raise ValueError("attempts must be at least 1")
+        self._url = url
+        self._secret = secret
+        self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
+        self._attempts = attempts
+        self._backoff_seconds = backoff_seconds
+        self._rng = rng or random.Random()
+        self._sleep = sleep
+        self._session: aiohttp.ClientSession | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> HandoffClient:
+        """A client configured from the action server's settings."""
+        return cls(
+            url=settings.handoff_url,
+            secret=settings.handoff_secret,
+            timeout_seconds=settings.handoff_timeout_seconds,
+            attempts=settings.handoff_attempts,
+            backoff_seconds=settings.handoff_backoff_seconds,
+        )
+
+    @property
+    def max_delivery_seconds(self) -> float:
+        """Upper bound of one `deliver_*` call: every try timing out plus every backoff."""
+        timeouts = (self._timeout.total or 0.0) * self._attempts
+        backoffs = sum(self._max_backoff(n) for n in range(1, self._attempts))
+        return timeouts + backoffs
+
+    async def deliver_handoff(self, context: HandoffContext) -> DeliveryResult:
+        """POST `context` to the desk; see `deliver_body`."""
+        return await self.deliver_body(str(context.handoff_id), context.json())
+
+    async def deliver_body(
+        self, handoff_id: str, body: str, *, attempts: int | None = None
+    ) -> DeliveryResult:
+        """POST an already serialised context, retrying transient failures.
+
+        Args:
+            handoff_id: Sent as the `Idempotency-Key`, so a retry never opens a second handoff.
+            body: The JSON body, exactly as stored in the outbox.
+            attempts: Override the configured number of tries.
+        """
+        tries = attempts or self._attempts
+        outcome = _Try(DeliveryStatus.FAILED, None, "not attempted")
+        for number in range(1, tries + 1):
+            outcome = await self._post(handoff_id, body)
+            if outcome.status is not DeliveryStatus.FAILED:
+                return DeliveryResult(outcome.status, outcome.status_code, outcome.error, number)
+            logger.warning(
+                "Handoff %s: try %d/%d failed: %s", handoff_id, number, tries, outcome.error
+            )
+            if number < tries:
+                await self._sleep(self._backoff(number))
+        return DeliveryResult(outcome.status, outcome.status_code, outcome.error, tries)
+
+    async def close(self) -> None:
+        """Close the HTTP session (a new one is opened if the client is used again)."""
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def _post(self, handoff_id: str, body: str) -> _Try:
+        headers = {
+            "Authorization": f"Bearer {self._secret}",
+            "Idempotency-Key": handoff_id,
+            "Content-Type": "application/json",
+        }
+        try:
+            async with self._get_session().post(
+                self._url, data=body.encode("utf-8"), headers=headers
+            ) as response:
+                if 200 <= response.status < 300:
+                    return _Try(DeliveryStatus.DELIVERED, response.status, None)
+                text = (await response.text())[:MAX_ERROR_CHARS]
+                error = f"HTTP {response.status}: {text}"
+                if response.status >= 500 or response.status in RETRYABLE_STATUSES:
+                    return _Try(DeliveryStatus.FAILED, response.status, error)
+                return _Try(DeliveryStatus.REJECTED, response.status, error)
+        except asyncio.TimeoutError:
+            return _Try(DeliveryStatus.FAILED, None, f"timed out after {self._timeout.total}s")
+        except aiohttp.ClientError as error:
+            return _Try(DeliveryStatus.FAILED, None, f"{type(error).__name__}: {error}")
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        # Created lazily: aiohttp sessions belong to the running event loop.
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=self._timeout)
+        return self._session
+
+    def _max_backoff(self, try_number: int) -> float:
+        return self._backoff_seconds * 2 ** (try_number - 1)
+
+    def _backoff(self, try_number: int) -> float:
+        # Exponential with "equal jitter": at least half the nominal delay, so retries do not
+        # hammer the desk, and a random rest, so many bots do not retry in lock-step.
+        nominal = self._max_backoff(try_number)
+        return nominal / 2 + self._rng.uniform(0, nominal / 2)

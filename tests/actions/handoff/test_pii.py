@@ -1,0 +1,270 @@
+"""Where personal data is, and masking it in payloads and logs."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from actions.handoff.pii import (
+    PERSONAL_SLOTS,
+    PiiMaskingFilter,
+    install_pii_log_masking,
+    mask_email,
+    mask_name,
+    mask_payload,
+    mask_text,
+    pii_paths,
+)
+from contract.handoff_context import HandoffContext, Speaker
+
+MakeContext = Callable[..., HandoffContext]
+
+
+def payload_of(context: HandoffContext) -> dict[str, Any]:
+    """The context as sent."""
+    payload: dict[str, Any] = json.loads(context.json())
+    return payload
+
+
+# --- pii_paths ------------------------------------------------------------------------------------
+
+
+def test_paths_of_the_order_context(order_delayed_context: HandoffContext) -> None:
+    assert pii_paths(order_delayed_context) == [
+        "/slots/order_record",
+        "/transcript/*/text",
+        "/attempts/*/answer",
+        "/evidence/order/customer_name",
+        "/evidence/order/customer_email",
+        "/evidence/order/tracking_events/*/location",
+        "/summary",
+    ]
+    assert order_delayed_context.pii == pii_paths(order_delayed_context)
+
+
+def test_paths_of_a_mortgage_context(make_context: MakeContext) -> None:
+    paths = pii_paths(make_context("needs_advice"))
+
+    assert paths == [
+        "/slots/applicant_name",
+        "/slots/email",
+        "/transcript/*/text",
+        "/evidence/mortgage_application/applicant_name",
+        "/evidence/mortgage_application/email",
+        "/evidence/mortgage_application/annual_income",
+        "/summary",
+    ]
+
+
+def test_only_fields_that_are_filled_are_listed(make_context: MakeContext) -> None:
+    # No name anywhere, no evidence, no answers: only the customer's messages.
+    assert pii_paths(make_context("nlu_fallback")) == ["/transcript/*/text"]
+
+
+def test_agent_names_are_personal(make_context: MakeContext) -> None:
+    context = make_context("nlu_fallback")
+    agent_turn = context.transcript[-1].copy(
+        update={"speaker": Speaker.AGENT, "agent_name": "Sam Patel", "intent": None}
+    )
+    context = context.copy(update={"transcript": [*context.transcript, agent_turn]})
+
+    assert "/transcript/*/agent_name" in pii_paths(context)
+
+
+@pytest.mark.parametrize(
+    "reason_code", ["order_delayed", "cycle_limit", "needs_advice", "customer_request"]
+)
+def test_every_path_points_at_a_value(make_context: MakeContext, reason_code: str) -> None:
+    context = make_context(reason_code)
+    payload = payload_of(context)
+
+    for path in context.pii:
+        assert mask_payload(payload, [path]) != payload, f"{path} matched nothing"
+
+
+def test_personal_slots_are_data_in_one_place() -> None:
+    assert {"applicant_name", "email", "order_record"} <= set(PERSONAL_SLOTS)
+
+
+# --- mask_payload ---------------------------------------------------------------------------------
+
+
+def test_masking_removes_every_personal_value(order_delayed_context: HandoffContext) -> None:
+    payload = payload_of(order_delayed_context)
+
+    masked = json.dumps(mask_payload(payload, order_delayed_context.pii))
+
+    for secret in ("Jane", "Smith", "jane.smith@example.com", "birthday", "Leipzig"):
+        assert secret not in masked
+
+
+def test_masked_values_keep_a_hint(order_delayed_context: HandoffContext) -> None:
+    payload = payload_of(order_delayed_context)
+
+    masked = mask_payload(payload, order_delayed_context.pii)
+
+    order = masked["evidence"]["order"]
+    assert order["customer_email"] == "j***@e***.com"
+    assert order["customer_name"] == "J*** S***"
+    assert masked["transcript"][0]["text"] == "[redacted 52 chars]"
+    assert masked["attempts"][0]["answer"] == "[redacted 10 chars]"
+    # Non-personal fields are untouched.
+    assert order["order_number"] == "ORD-204117"
+    assert masked["transcript"][0]["intent"] == "check_order_status"
+
+
+def test_masking_copies(order_delayed_context: HandoffContext) -> None:
+    payload = payload_of(order_delayed_context)
+    before = json.dumps(payload)
+
+    mask_payload(payload, order_delayed_context.pii)
+
+    assert json.dumps(payload) == before
+
+
+def test_structured_slots_are_masked_leaf_by_leaf() -> None:
+    payload = {"slots": {"order_record": {"customer_email": "a.b@shop.co.uk", "quantity": 2}}}
+
+    masked = mask_payload(payload, ["/slots/order_record"])
+
+    assert masked["slots"]["order_record"] == {
+        "customer_email": "a***@s***.uk",
+        "quantity": "[redacted]",
+    }
+
+
+def test_absent_paths_and_nulls_are_skipped() -> None:
+    payload = {"slots": {}, "evidence": {"order": None}, "transcript": []}
+
+    masked = mask_payload(
+        payload, ["/slots/email", "/evidence/order/customer_name", "/transcript/*/text"]
+    )
+
+    assert masked == payload
+
+
+def test_pointer_escapes_and_indices() -> None:
+    payload = {"slots": {"a/b": "secret"}, "items": ["x", "yy"]}
+
+    masked = mask_payload(payload, ["/slots/a~1b", "/items/1"])
+
+    assert masked == {"slots": {"a/b": "[redacted 6 chars]"}, "items": ["x", "[redacted 2 chars]"]}
+
+
+def test_hints() -> None:
+    assert mask_email("jane.smith@example.com") == "j***@e***.com"
+    assert mask_name("Jane  van der Berg") == "J*** v*** d*** B***"
+    assert mask_name("") == "***"
+
+
+# --- Logs -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("mail jane.smith@example.com now", "mail j***@e***.com now"),
+        ("call +31 6 12345678", "call [phone ***78]"),
+        ("call 06-12345678 or (555) 123-4567", "call [phone ***78] or [phone ***67]"),
+        ("card 4111 1111 1111 1111 ok", "card [card ****1111] ok"),
+        ("card 4111111111111111", "card [card ****1111]"),
+    ],
+)
+def test_mask_text_masks(text: str, expected: str) -> None:
+    assert mask_text(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "order ORD-204117 looked up",
+        "at 2025-03-14 09:30:05,123",
+        "timestamp 1741944605.2",
+        "handoff 5f0c6a7e-3b1d-4c8e-9a2f-1d7e4b6c8a90 delivered",
+        "POST http://127.0.0.1:5056/handoffs 201",
+        "retry 3 of 5 after 0.25s",
+    ],
+)
+def test_mask_text_leaves_ordinary_log_content(text: str) -> None:
+    assert mask_text(text) == text
+
+
+class ListHandler(logging.Handler):
+    """Keeps the formatted records."""
+
+    def __init__(self) -> None:
+        """Start empty."""
+        super().__init__()
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Format and keep."""
+        self.lines.append(self.format(record))
+
+
+@pytest.fixture
+def capture() -> Iterator[tuple[logging.Logger, ListHandler]]:
+    """A logger whose records end up, filtered, in a list."""
+    logger = logging.getLogger("tests.handoff.pii")
+    handler = ListHandler()
+    handler.addFilter(PiiMaskingFilter())
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    yield logger, handler
+    logger.removeHandler(handler)
+
+
+def test_filter_masks_message_and_args(capture: tuple[logging.Logger, ListHandler]) -> None:
+    logger, handler = capture
+
+    logger.info("customer %s wrote from %s: %d", "jane@example.com", "+44 20 7946 0958", 3)
+
+    assert handler.lines == ["customer j***@e***.com wrote from [phone ***58]: 3"]
+
+
+def test_filter_masks_exception_text(capture: tuple[logging.Logger, ListHandler]) -> None:
+    logger, handler = capture
+
+    try:
+        raise ValueError("bad address jane@example.com")
+    except ValueError:
+        logger.exception("lookup failed")
+
+    assert "jane@example.com" not in handler.lines[0]
+    assert "j***@e***.com" in handler.lines[0]
+
+
+def test_filter_leaves_broken_format_calls_to_logging(
+    capture: tuple[logging.Logger, ListHandler],
+) -> None:
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "%d", ("not a number",), None)
+
+    assert PiiMaskingFilter().filter(record) is True
+    assert record.args == ("not a number",)
+
+
+def test_install_adds_one_filter_to_every_handler() -> None:
+    root_handler = ListHandler()
+    named_handler = ListHandler()
+    named = logging.getLogger("tests.handoff.pii.installed")
+    logging.getLogger().addHandler(root_handler)
+    named.addHandler(named_handler)
+    try:
+        first = install_pii_log_masking()
+        second = install_pii_log_masking()
+
+        assert first is second
+        for handler in (root_handler, named_handler):
+            filters = [f for f in handler.filters if isinstance(f, PiiMaskingFilter)]
+            assert filters == [first]
+
+        named.warning("reach me at jane@example.com")
+        assert named_handler.lines == ["reach me at j***@e***.com"]
+    finally:
+        logging.getLogger().removeHandler(root_handler)
+        named.removeHandler(named_handler)
