@@ -85,6 +85,28 @@ VALIDATE_MORTGAGE_FORM: Final = f"validate_{FORM_MORTGAGE}"
 # --- Responses ---------------------------------------------------------------------------------
 UTTER_OFFER_HUMAN: Final = "utter_offer_human"
 
+# --- Handoff reason codes (content/handoff_routing.yml must route every one) -----------------
+REASON_ORDER_DELAYED: Final = "order_delayed"
+REASON_ORDER_LOST: Final = "order_lost"
+REASON_ORDER_NOT_FOUND: Final = "order_not_found"
+REASON_CYCLE_LIMIT: Final = "cycle_limit"
+REASON_NEEDS_ADVICE: Final = "needs_advice"
+REASON_CUSTOMER_REQUEST: Final = "customer_request"
+REASON_NLU_FALLBACK: Final = "nlu_fallback"
+REASON_ACTION_ERROR: Final = "action_error"
+REQUIRED_REASON_CODES: Final = frozenset(
+    {
+        REASON_ORDER_DELAYED,
+        REASON_ORDER_LOST,
+        REASON_ORDER_NOT_FOUND,
+        REASON_CYCLE_LIMIT,
+        REASON_NEEDS_ADVICE,
+        REASON_CUSTOMER_REQUEST,
+        REASON_NLU_FALLBACK,
+        REASON_ACTION_ERROR,
+    }
+)
+
 # --- Journeys (the `flow` field of the handoff context) -----------------------------------------
 FLOW_ORDER_STATUS: Final = "order_status"
 FLOW_TROUBLESHOOTING: Final = "troubleshooting"

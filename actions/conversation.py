@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from rasa_sdk import Tracker
 from rasa_sdk.events import ActiveLoop, EventType, Restarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
@@ -16,20 +14,22 @@ from actions.constants import (
     ACTION_NLU_FALLBACK,
     ACTION_START_OVER,
     INTENT_NLU_FALLBACK,
+    REASON_NLU_FALLBACK,
     SLOT_HANDOFF_REASON,
     SLOT_HUMAN_OFFERED,
     SLOT_MORTGAGE_INTERRUPTED,
     SLOT_REQUESTED,
 )
-from actions.dialogue import latest_user_text, user_intents
+from actions.dialogue import user_intents
 from actions.failsafe import apologise_on_failure
 
 #: Two misunderstood messages in a row and the bot offers a human.
 FALLBACKS_BEFORE_OFFER = 2
-REASON_NLU_FALLBACK = "nlu_fallback"
 
-# Reasons set by assistant.components.input_guard.InputGuard in the message's parse data.
-_GUARD_REPLIES = {
+HELP_HINT = "I can check an order, help with an error code, or start a mortgage application."
+
+# Reasons set by assistant.components.input_guard in the message's parse data (`input_guard`).
+_SCREENED_REPLIES = {
     "empty": "Your message came through empty. What can I help you with?",
     "too_long": (
         "That's a long message, more than I can read in one go. Could you tell me in a "
@@ -38,138 +38,16 @@ _GUARD_REPLIES = {
     "no_words": (
         "I can only read words, not emoji or symbols on their own. What do you need help with?"
     ),
+    "other_language": f"Sorry, I can only chat in English at the moment. {HELP_HINT}",
+    "markup": f"That looks like code or markup, which I can't process. {HELP_HINT}",
 }
 
-_MARKUP_OR_CODE = re.compile(
-    r"<\s*/?\s*[a-z!][^>]*>|\b(select|insert|update|delete|drop|union)\b.+\b(from|into|table|set|select)\b"
-    r"|;\s*--|\{\{|\$\{|javascript:",
-    re.IGNORECASE | re.DOTALL,
-)
-# Common words that tell English apart from the languages customers most often write in.
-_ENGLISH_WORDS = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "i",
-        "you",
-        "my",
-        "me",
-        "is",
-        "are",
-        "was",
-        "it",
-        "this",
-        "that",
-        "to",
-        "for",
-        "of",
-        "and",
-        "or",
-        "not",
-        "no",
-        "yes",
-        "can",
-        "do",
-        "what",
-        "where",
-        "when",
-        "how",
-        "why",
-        "please",
-        "help",
-        "order",
-        "error",
-        "code",
-        "mortgage",
-        "with",
-        "on",
-        "in",
-        "have",
-        "has",
-    ]
-)
-_FOREIGN_WORDS = frozenset(
-    [
-        "el",
-        "la",
-        "los",
-        "las",
-        "es",
-        "est",
-        "und",
-        "der",
-        "die",
-        "das",
-        "ist",
-        "nicht",
-        "ich",
-        "je",
-        "suis",
-        "le",
-        "les",
-        "une",
-        "des",
-        "pas",
-        "pour",
-        "que",
-        "por",
-        "favor",
-        "mi",
-        "mijn",
-        "het",
-        "een",
-        "niet",
-        "il",
-        "della",
-        "sono",
-        "non",
-        "mio",
-        "dove",
-        "ou",
-        "où",
-        "wo",
-        "ist",
-        "meine",
-        "mon",
-        "pedido",
-        "commande",
-        "bestellung",
-        "hola",
-        "bonjour",
-        "hallo",
-        "ciao",
-        "obrigado",
-        "gracias",
-        "merci",
-        "danke",
-    ]
-)
 
-HELP_HINT = "I can check an order, help with an error code, or start a mortgage application."
-
-
-def explain_misunderstanding(text: str, guard_reason: str | None) -> str:
+def explain_misunderstanding(screened_reason: str | None) -> str:
     """Tells the customer, as precisely as we can, why the message was not understood."""
-    if guard_reason in _GUARD_REPLIES:
-        return _GUARD_REPLIES[guard_reason]
-    if _MARKUP_OR_CODE.search(text):
-        return f"That looks like code or markup, which I can't process. {HELP_HINT}"
-    if looks_like_another_language(text):
-        return f"Sorry, I can only chat in English at the moment. {HELP_HINT}"
-    return f"Sorry, I didn't understand that. {HELP_HINT}"
-
-
-def looks_like_another_language(text: str) -> bool:
-    """A cheap check: mostly non-Latin letters, or foreign function words and no English ones."""
-    letters = [character for character in text if character.isalpha()]
-    if not letters:
-        return False
-    non_latin = sum(1 for character in letters if ord(character) > 0x24F)
-    if non_latin / len(letters) > 0.3:
-        return True
-    words = set(re.findall(r"[^\W\d_]+", text.lower()))
-    return bool(words & _FOREIGN_WORDS) and not (words & _ENGLISH_WORDS)
+    return _SCREENED_REPLIES.get(
+        screened_reason or "", f"Sorry, I didn't understand that. {HELP_HINT}"
+    )
 
 
 def consecutive_fallbacks(tracker: Tracker) -> int:
@@ -193,9 +71,7 @@ class ActionNluFallback(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         guard = tracker.latest_message.get("input_guard") or {}
-        dispatcher.utter_message(
-            text=explain_misunderstanding(latest_user_text(tracker), guard.get("reason"))
-        )
+        dispatcher.utter_message(text=explain_misunderstanding(guard.get("reason")))
         # Inside a form the question is asked again instead: a yes/no offer there would be
         # confused with the answer (e.g. "did that fix it?"). "agent" works at any time.
         offer = (

@@ -17,12 +17,9 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.constants import SLOT_HANDOFF_REASON, SLOT_HUMAN_OFFERED
+from actions.constants import REASON_ACTION_ERROR, SLOT_HANDOFF_REASON, SLOT_HUMAN_OFFERED
 
 logger = logging.getLogger(__name__)
-
-#: The reason code a handoff gets when the customer accepts the human offered after a failure.
-REASON_ACTION_ERROR = "action_error"
 
 FAILURE_APOLOGY = (
     "Sorry, something went wrong on my side and I couldn't finish that. "

@@ -18,6 +18,9 @@ from actions.constants import (
     ORDER_OUTCOME_ESCALATE,
     ORDER_OUTCOME_NOT_FOUND,
     ORDER_OUTCOME_REPORTED,
+    REASON_ORDER_DELAYED,
+    REASON_ORDER_LOST,
+    REASON_ORDER_NOT_FOUND,
     SLOT_HANDOFF_REASON,
     SLOT_HUMAN_OFFERED,
     SLOT_ORDER_LOOKUP_FAILURES,
@@ -28,7 +31,7 @@ from actions.constants import (
     SLOT_REQUESTED,
     VALIDATE_ORDER_FORM,
 )
-from actions.dialogue import latest_event_time, latest_user_text
+from actions.dialogue import latest_user_text
 from actions.failsafe import apologise_on_failure, describe
 from actions.store.database import get_database, utcnow
 from actions.store.orders import OrderSnapshot, find_order, parse_order_number
@@ -37,8 +40,7 @@ from actions.store.orders import OrderSnapshot, find_order, parse_order_number
 FAILED_LOOKUPS_BEFORE_OFFER = 2
 
 #: Statuses the bot must not handle alone, with the handoff reason code for each.
-ESCALATED_STATUSES = {"delayed": "order_delayed", "lost": "order_lost"}
-REASON_ORDER_NOT_FOUND = "order_not_found"
+ESCALATED_STATUSES = {"delayed": REASON_ORDER_DELAYED, "lost": REASON_ORDER_LOST}
 
 
 def _lookup(order_number: str) -> OrderSnapshot | None:
@@ -46,21 +48,20 @@ def _lookup(order_number: str) -> OrderSnapshot | None:
         return find_order(session, order_number)
 
 
-def _lookup_attempt(tracker: Tracker, label: str, answer: str, outcome: str) -> dict[str, Any]:
-    asked_at = latest_event_time(tracker, "bot") or utcnow()
-    answered_at = latest_event_time(tracker, "user") or utcnow()
+def _lookup_attempt(label: str, answer: str, outcome: str) -> dict[str, Any]:
+    """One lookup the bot tried, in the shape of the contract's `Attempt`."""
     return {
         "kind": "order_lookup",
         "label": label,
-        "description": f"Looked up order {label}"
-        if outcome != "malformed"
-        else "Order number check",
+        "description": (
+            f"Looked up order {label}" if outcome != "malformed" else "Checked the order number"
+        ),
         "cycle": None,
         "step": None,
         "answer": describe(answer, 200),
         "outcome": outcome,
-        "asked_at": asked_at.isoformat(),
-        "answered_at": answered_at.isoformat(),
+        "asked_at": utcnow().isoformat(),
+        "answered_at": None,
     }
 
 
@@ -103,12 +104,12 @@ class ValidateOrderForm(FormValidationAction):
                 text=f'"{shown}" doesn\'t look like an order number. Order numbers are '
                 "ORD- followed by 6 digits, for example ORD-123456."
             )
-            lookups.append(_lookup_attempt(tracker, shown, text, "malformed"))
+            lookups.append(_lookup_attempt(shown, text, "malformed"))
             return {SLOT_ORDER_NUMBER: None, SLOT_ORDER_LOOKUPS: lookups}
 
         snapshot = await asyncio.to_thread(_lookup, match.number)
         if snapshot is not None:
-            lookups.append(_lookup_attempt(tracker, match.number, text, "found"))
+            lookups.append(_lookup_attempt(match.number, text, "found"))
             return {
                 SLOT_ORDER_NUMBER: match.number,
                 SLOT_ORDER_RECORD: snapshot.to_evidence(),
@@ -117,7 +118,7 @@ class ValidateOrderForm(FormValidationAction):
             }
 
         failures = int(tracker.get_slot(SLOT_ORDER_LOOKUP_FAILURES) or 0) + 1
-        lookups.append(_lookup_attempt(tracker, match.number, text, "not_found"))
+        lookups.append(_lookup_attempt(match.number, text, "not_found"))
         result: dict[str, Any] = {
             SLOT_ORDER_NUMBER: None,
             SLOT_ORDER_LOOKUP_FAILURES: failures,

@@ -21,6 +21,7 @@ from actions.constants import (
     ACTION_ASK_STEP_ANSWER,
     ACTION_START_TROUBLESHOOTING,
     ENTITY_ERROR_CODE,
+    REASON_CYCLE_LIMIT,
     SLOT_ERROR_CODE,
     SLOT_HANDOFF_REASON,
     SLOT_STEP_ANSWER,
@@ -43,9 +44,6 @@ from actions.troubleshooting_trees import (
     load_troubleshooting_catalog,
     normalize_error_code,
 )
-
-#: The handoff reason code when the cycle limit is reached.
-REASON_CYCLE_LIMIT = "cycle_limit"
 
 #: The slot value naming the general tree, used for codes the catalog does not know.
 GENERAL_TREE = "general"

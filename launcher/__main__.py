@@ -29,7 +29,7 @@ HANDOFF_RECORD = PROJECT_ROOT / "var" / "handoffs.jsonl"
 
 
 def _demo_orders() -> str:
-    return "\n".join(f"    {number}  {status}" for number, status in DEMO_ORDERS.items())
+    return "\n".join(f"    {number}  {status.value}" for number, status in DEMO_ORDERS.items())
 
 
 def _supervise(stack: Stack) -> None:

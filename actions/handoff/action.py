@@ -23,6 +23,14 @@ from actions.constants import (
     FLOW_MORTGAGE,
     INTENT_ASK_MORTGAGE_ADVICE,
     INTENT_REQUEST_HUMAN,
+    REASON_ACTION_ERROR,
+    REASON_CUSTOMER_REQUEST,
+    REASON_CYCLE_LIMIT,
+    REASON_NEEDS_ADVICE,
+    REASON_NLU_FALLBACK,
+    REASON_ORDER_DELAYED,
+    REASON_ORDER_LOST,
+    REASON_ORDER_NOT_FOUND,
     SLOT_APPLICANT_NAME,
     SLOT_APPLICATION_REFERENCE,
     SLOT_ERROR_CODE,
@@ -58,8 +66,6 @@ from contract.handoff_context import (
 
 logger = logging.getLogger(__name__)
 
-REASON_CUSTOMER_REQUEST = "customer_request"
-REASON_NEEDS_ADVICE = "needs_advice"
 LANGUAGE = "en"
 
 # Reason codes that need no slot: the customer's own words are the trigger.
@@ -69,14 +75,16 @@ _REASON_OF_INTENT = {
 }
 
 _DETAIL = {
-    "order_delayed": "The order is delayed; the bot apologised and escalated.",
-    "order_lost": "The order appears lost in transit; the bot apologised and escalated.",
-    "order_not_found": "Two lookups found no order; the customer accepted a person.",
-    "cycle_limit": "Troubleshooting steps did not resolve the error after the cycle limit.",
-    "needs_advice": "The customer asked for mortgage advice the bot must not give.",
-    "customer_request": "The customer asked for a person.",
-    "nlu_fallback": "The bot misunderstood two messages in a row; the customer accepted a person.",
-    "action_error": "One of the bot's actions failed; the customer accepted a person.",
+    REASON_ORDER_DELAYED: "The order is delayed; the bot apologised and escalated.",
+    REASON_ORDER_LOST: "The order appears lost in transit; the bot apologised and escalated.",
+    REASON_ORDER_NOT_FOUND: "Two lookups found no order; the customer accepted a person.",
+    REASON_CYCLE_LIMIT: "Troubleshooting steps did not resolve the error after the cycle limit.",
+    REASON_NEEDS_ADVICE: "The customer asked for mortgage advice the bot must not give.",
+    REASON_CUSTOMER_REQUEST: "The customer asked for a person.",
+    REASON_NLU_FALLBACK: (
+        "The bot misunderstood two messages in a row; the customer accepted a person."
+    ),
+    REASON_ACTION_ERROR: "One of the bot's actions failed; the customer accepted a person.",
 }
 
 

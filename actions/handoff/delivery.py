@@ -16,9 +16,11 @@ from contract.handoff_context import HandoffContext
 
 logger = logging.getLogger(__name__)
 
-# Statuses worth another try: the desk is overloaded or briefly broken. Every other 4xx means
-# the desk will never accept this body, so retrying would only repeat the rejection.
-RETRYABLE_STATUSES = frozenset({429})
+# Statuses that refuse this body for good (malformed, conflicting, too large, invalid against
+# the schema): retrying would only repeat the rejection, so the outbox keeps it as a dead
+# letter. Every other failure (5xx, 429, and 401/403/404/405, which mean a wrong URL or secret
+# that an operator can fix) is retried from the outbox, so no handoff is lost to a config slip.
+PERMANENT_REJECTIONS = frozenset({400, 409, 413, 422})
 MAX_ERROR_CHARS = 500
 
 
@@ -26,8 +28,8 @@ class DeliveryStatus(str, Enum):
     """How a delivery ended."""
 
     DELIVERED = "delivered"  # 2xx: the desk has it (201 created, or 200 already had it)
-    REJECTED = "rejected"  # 4xx other than 429: permanent, do not retry
-    FAILED = "failed"  # connection error, timeout, 5xx or 429 on every try: retry later
+    REJECTED = "rejected"  # 400, 409, 413, 422: this body is refused for good
+    FAILED = "failed"  # connection error, timeout, 5xx, 429 or a config error: retry later
 
 
 @dataclass(frozen=True)
@@ -161,9 +163,9 @@ class HandoffClient:
                     return _Try(DeliveryStatus.DELIVERED, response.status, None)
                 text = (await response.text())[:MAX_ERROR_CHARS]
                 error = f"HTTP {response.status}: {text}"
-                if response.status >= 500 or response.status in RETRYABLE_STATUSES:
-                    return _Try(DeliveryStatus.FAILED, response.status, error)
-                return _Try(DeliveryStatus.REJECTED, response.status, error)
+                if response.status in PERMANENT_REJECTIONS:
+                    return _Try(DeliveryStatus.REJECTED, response.status, error)
+                return _Try(DeliveryStatus.FAILED, response.status, error)
         except asyncio.TimeoutError:
             return _Try(DeliveryStatus.FAILED, None, f"timed out after {self._timeout.total}s")
         except aiohttp.ClientError as error:

@@ -14,6 +14,7 @@ from typing import Any, Final, Literal
 import yaml
 from pydantic import BaseModel, Field, ValidationError, root_validator, validator
 
+from actions.constants import REQUIRED_REASON_CODES
 from actions.settings import get_settings
 from contract.handoff_context import (
     Flow,
@@ -22,28 +23,6 @@ from contract.handoff_context import (
     Sentiment,
     TriggerType,
     is_snake_case,
-)
-
-# --- Reason codes the actions hand off with; the routing file must cover every one. ---------
-REASON_ORDER_DELAYED: Final = "order_delayed"
-REASON_ORDER_LOST: Final = "order_lost"
-REASON_ORDER_NOT_FOUND: Final = "order_not_found"
-REASON_CYCLE_LIMIT: Final = "cycle_limit"
-REASON_NEEDS_ADVICE: Final = "needs_advice"
-REASON_CUSTOMER_REQUEST: Final = "customer_request"
-REASON_NLU_FALLBACK: Final = "nlu_fallback"
-REASON_ACTION_ERROR: Final = "action_error"
-REQUIRED_REASON_CODES: Final = frozenset(
-    {
-        REASON_ORDER_DELAYED,
-        REASON_ORDER_LOST,
-        REASON_ORDER_NOT_FOUND,
-        REASON_CYCLE_LIMIT,
-        REASON_NEEDS_ADVICE,
-        REASON_CUSTOMER_REQUEST,
-        REASON_NLU_FALLBACK,
-        REASON_ACTION_ERROR,
-    }
 )
 
 # `queue: by_flow` in the file: take the queue from `flow_queues` for the current journey.

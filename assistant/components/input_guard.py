@@ -1,12 +1,19 @@
-"""An NLU component that catches messages no classifier should guess at.
+"""NLU components that catch messages no classifier should guess at.
 
-Empty, symbol-only (e.g. emoji) and over-long messages are turned into `nlu_fallback` with a
-machine-readable reason, so the fallback action can tell the customer exactly what went wrong
-instead of DIET confidently guessing an intent from noise.
+Two components bracket the pipeline (see config.yml):
+
+- `InputScreen` runs first. It decides whether a message can be classified at all: empty,
+  symbol-only (e.g. emoji), over-long, written in another language, or looking like markup or
+  SQL. An over-long message is cut to the limit for the rest of the pipeline, so a 10,000
+  character message costs no more than a 1,000 character one (the tracker keeps the original).
+- `InputVerdict` runs last. For a screened message it overrides whatever the classifiers
+  guessed with `nlu_fallback`, and records the reason in the parse data (`input_guard`), where
+  the fallback action reads it to tell the customer exactly what went wrong.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -23,10 +30,49 @@ FALLBACK_INTENT = "nlu_fallback"
 REASON_EMPTY = "empty"
 REASON_TOO_LONG = "too_long"
 REASON_NO_WORDS = "no_words"
+REASON_OTHER_LANGUAGE = "other_language"
+REASON_MARKUP = "markup"
+
+_MARKUP_OR_CODE = re.compile(
+    r"<\s*/?\s*[a-z][a-z0-9]*(\s[^<>]*)?/?>"  # an HTML/XML tag
+    # SQL: statement shapes, not single words ("update my address from..." is English).
+    r"|\bselect\s+(\*|[\w,\s]{1,80}?\s+from\s+\w+\s*(where|;|$))|\bdrop\s+table\b"
+    r"|\binsert\s+into\b|\bunion\s+(all\s+)?select\b|\bdelete\s+from\s+\w+\s*(where|;|$)"
+    r"|\bupdate\s+\w+\s+set\s+\w+\s*=|'\s*or\s+'?\d+'?\s*=\s*'?\d+|;\s*--"
+    r"|\{\{|\$\{|javascript:",
+    re.IGNORECASE,
+)
+# Function words that tell English apart from the languages customers most often write in.
+_ENGLISH_WORDS = frozenset(
+    "a an the i you my me is are was it this that to for of and or not no yes can do what "
+    "where when how why please help order error code mortgage with on in have has hi hello "
+    "thanks thank ok okay".split()
+)
+_FOREIGN_WORDS = frozenset(
+    "el la los las es está esta donde dónde mi pedido por favor hola gracias quiero "
+    "und der die das ist nicht ich wo meine bestellung bitte hallo danke "
+    "je suis le les une des pas pour où ou est ma commande bonjour merci "
+    "il della sono non mio dove ciao grazie ordine "
+    "het een niet mijn waar bestelling bedankt "
+    "onde meu obrigado olá".split()
+)
+_WORD = re.compile(r"[^\W\d_]+")
 
 
-def classify_input(text: str | None, max_characters: int) -> str | None:
-    """Returns why a message cannot be classified, or None when it can.
+def looks_like_another_language(text: str) -> bool:
+    """Mostly non-Latin letters, or only foreign function words and no English ones."""
+    letters = [character for character in text if character.isalpha()]
+    if not letters:
+        return False
+    non_latin = sum(1 for character in letters if ord(character) > 0x24F)
+    if non_latin / len(letters) > 0.3:
+        return True
+    words = set(_WORD.findall(text.lower()))
+    return bool(words & _FOREIGN_WORDS) and not (words & _ENGLISH_WORDS)
+
+
+def screen_input(text: str | None, max_characters: int) -> str | None:
+    """Why a message cannot be classified, or None when it can.
 
     Args:
         text: The customer's raw message.
@@ -39,12 +85,17 @@ def classify_input(text: str | None, max_characters: int) -> str | None:
     # Emoji, punctuation and symbols carry no letters or digits at all.
     if not any(character.isalnum() for character in text):
         return REASON_NO_WORDS
+    if text.startswith("/"):
+        return None  # an intent payload from a button, e.g. "/affirm"
+    if _MARKUP_OR_CODE.search(text):
+        return REASON_MARKUP
+    if looks_like_another_language(text):
+        return REASON_OTHER_LANGUAGE
     return None
 
 
-@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
-class InputGuard(GraphComponent):
-    """Overrides the intent of messages that carry nothing to classify."""
+class _GuardComponent(GraphComponent):
+    """Shared construction: both components take the same `max_characters` setting."""
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
@@ -61,18 +112,38 @@ class InputGuard(GraphComponent):
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> InputGuard:
+    ) -> GraphComponent:
         """Creates the component (it has nothing to train)."""
         return cls(config)
 
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
+class InputScreen(_GuardComponent):
+    """First in the pipeline: screens the message and cuts an over-long one to the limit."""
+
     def process(self, messages: list[Message]) -> list[Message]:
-        """Marks unclassifiable messages as `nlu_fallback` with a reason."""
+        """Records why a message cannot be classified (if it cannot)."""
         for message in messages:
-            reason = classify_input(message.get(TEXT), self._max_characters)
+            text = message.get(TEXT)
+            reason = screen_input(text, self._max_characters)
             if reason is None:
+                continue
+            message.set(INPUT_GUARD_KEY, {"reason": reason}, add_to_output=True)
+            if reason == REASON_TOO_LONG:
+                message.set(TEXT, text[: self._max_characters])
+        return messages
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
+class InputVerdict(_GuardComponent):
+    """Last in the pipeline: screened messages become `nlu_fallback`, whatever was guessed."""
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        """Overrides the intent of screened messages."""
+        for message in messages:
+            if not message.get(INPUT_GUARD_KEY):
                 continue
             intent = {"name": FALLBACK_INTENT, "confidence": 1.0}
             message.set(INTENT, intent, add_to_output=True)
             message.set(INTENT_RANKING_KEY, [intent], add_to_output=True)
-            message.set(INPUT_GUARD_KEY, {"reason": reason}, add_to_output=True)
         return messages

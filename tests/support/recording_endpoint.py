@@ -16,7 +16,7 @@ As a separate process (the end-to-end test of the whole bot)::
 
     python -m tests.support.recording_endpoint --port 5056 --secret s3cret --record-file F
 
-prints ``recording endpoint listening on http://127.0.0.1:5056/handoffs`` once it accepts
+prints ``recording endpoint listening on http://127.0.0.1:5056/api/handoffs`` once it accepts
 connections, and appends every newly accepted handoff to F as one JSON line.
 """
 
@@ -36,7 +36,7 @@ from aiohttp import web
 
 from contract.schema import SCHEMA_PATH, validate_payload
 
-HANDOFF_PATH = "/handoffs"
+HANDOFF_PATH = "/api/handoffs"
 DEFAULT_WAIT_SECONDS = 5.0
 
 

@@ -55,7 +55,7 @@ async def test_standalone_endpoint_records_accepted_handoffs(tmp_path: Path) -> 
         exit_code = await asyncio.wait_for(process.wait(), timeout=30)
 
     assert (first.status_code, again.status_code) == (201, 200)
-    assert (refused.status, refused.status_code) == (DeliveryStatus.REJECTED, 401)
+    assert (refused.status, refused.status_code) == (DeliveryStatus.FAILED, 401)
     lines = record_file.read_text(encoding="utf-8").splitlines()
     assert [json.loads(line) for line in lines] == [json.loads(context.json())]
     assert exit_code == 0

@@ -77,8 +77,8 @@ async def test_gives_up_after_the_configured_tries_on_5xx(
     assert len(endpoint.requests) == 3
 
 
-@pytest.mark.parametrize("status", [400, 404, 409, 413])
-async def test_other_4xx_are_rejected_without_retry(
+@pytest.mark.parametrize("status", [400, 409, 413])
+async def test_a_refused_body_is_rejected_without_retry(
     endpoint: RecordingEndpoint,
     make_client: MakeClient,
     order_delayed_context: HandoffContext,
@@ -96,13 +96,28 @@ async def test_other_4xx_are_rejected_without_retry(
     assert len(endpoint.requests) == 1
 
 
-async def test_a_wrong_secret_is_rejected(
+async def test_a_wrong_secret_fails_for_a_later_retry_not_a_dead_letter(
     endpoint: RecordingEndpoint, make_client: MakeClient, order_delayed_context: HandoffContext
 ) -> None:
-    result = await make_client(secret="wrong").deliver_handoff(order_delayed_context)
+    # A wrong secret is an operator's mistake: once fixed, the outbox delivers the handoff.
+    result = await make_client(secret="wrong", attempts=2).deliver_handoff(order_delayed_context)
 
-    assert (result.status, result.status_code) == (DeliveryStatus.REJECTED, 401)
+    assert (result.status, result.status_code) == (DeliveryStatus.FAILED, 401)
     assert endpoint.handoffs == {}
+
+
+@pytest.mark.parametrize("status", [403, 404, 405])
+async def test_a_wrong_url_or_permission_fails_for_a_later_retry(
+    endpoint: RecordingEndpoint,
+    make_client: MakeClient,
+    order_delayed_context: HandoffContext,
+    status: int,
+) -> None:
+    endpoint.fail_next(status)
+
+    result = await make_client(attempts=1).deliver_handoff(order_delayed_context)
+
+    assert (result.status, result.status_code) == (DeliveryStatus.FAILED, status)
 
 
 async def test_a_body_the_desk_cannot_accept_is_rejected_with_the_reason(
@@ -169,7 +184,7 @@ async def test_the_event_loop_stays_responsive_during_a_slow_desk(
     await endpoint.wait_for_arrivals(1)
 
     # While the delivery waits for the desk, other work on the same loop gets done.
-    health = endpoint.url.replace("/handoffs", "/health")
+    health = endpoint.url.replace("/api/handoffs", "/health")
     async with aiohttp.ClientSession() as session, session.get(health) as response:
         assert response.status == 200
     assert not delivery.done()
