@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import functools
 import logging
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
 from actions.constants import REASON_ACTION_ERROR, SLOT_HANDOFF_REASON, SLOT_HUMAN_OFFERED
@@ -58,6 +60,24 @@ def apologise_on_failure(run: RunMethod[ActionT]) -> RunMethod[ActionT]:
             return failure_events()
 
     return guarded
+
+
+class GuardedFormValidationAction(FormValidationAction, ABC):
+    """A form's validation action whose failures become an apology and the offer of a person.
+
+    The form stays active and asks its question again, so the customer can carry on, say
+    "yes" to the person, or ask for one at any time.
+    """
+
+    @abstractmethod
+    def name(self) -> str:
+        """`validate_<form name>`."""
+
+    @apologise_on_failure
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        return await super().run(dispatcher, tracker, domain)
 
 
 def describe(value: Any, limit: int = 24) -> str:

@@ -14,7 +14,6 @@ from typing import Any
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
-from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.interfaces import Action
 from rasa_sdk.types import DomainDict
 
@@ -35,7 +34,7 @@ from actions.constants import (
     SLOT_TERM_YEARS,
     VALIDATE_MORTGAGE_FORM,
 )
-from actions.failsafe import apologise_on_failure
+from actions.failsafe import GuardedFormValidationAction, apologise_on_failure
 from actions.mortgage_intake import (
     Validated,
     format_money,
@@ -71,17 +70,11 @@ def _slot_result(
     return {slot: to_slot(result.value)}
 
 
-class ValidateMortgageForm(FormValidationAction):
+class ValidateMortgageForm(GuardedFormValidationAction):
     """Checks each answer of the intake; understands amounts like "250k" and "£250,000"."""
 
     def name(self) -> str:
         return VALIDATE_MORTGAGE_FORM
-
-    @apologise_on_failure
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
-        return await super().run(dispatcher, tracker, domain)
 
     async def validate_applicant_name(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

@@ -9,7 +9,6 @@ from typing import Any
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
-from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.interfaces import Action
 from rasa_sdk.types import DomainDict
 
@@ -32,7 +31,7 @@ from actions.constants import (
     VALIDATE_ORDER_FORM,
 )
 from actions.dialogue import latest_user_text
-from actions.failsafe import apologise_on_failure, describe
+from actions.failsafe import GuardedFormValidationAction, apologise_on_failure, describe
 from actions.store.database import get_database, utcnow
 from actions.store.orders import OrderSnapshot, find_order, parse_order_number
 
@@ -65,17 +64,11 @@ def _lookup_attempt(label: str, answer: str, outcome: str) -> dict[str, Any]:
     }
 
 
-class ValidateOrderForm(FormValidationAction):
+class ValidateOrderForm(GuardedFormValidationAction):
     """Checks the order number's format and that the order exists."""
 
     def name(self) -> str:
         return VALIDATE_ORDER_FORM
-
-    @apologise_on_failure
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
-        return await super().run(dispatcher, tracker, domain)
 
     async def extract_order_number(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

@@ -13,7 +13,6 @@ from typing import Any
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
-from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.interfaces import Action
 from rasa_sdk.types import DomainDict
 
@@ -35,7 +34,7 @@ from actions.constants import (
     VALIDATE_TROUBLESHOOTING_FORM,
 )
 from actions.dialogue import latest_event_time, latest_user_text
-from actions.failsafe import apologise_on_failure, describe
+from actions.failsafe import GuardedFormValidationAction, apologise_on_failure, describe
 from actions.settings import get_settings
 from actions.store.database import utcnow
 from actions.troubleshooting_trees import (
@@ -131,17 +130,11 @@ class ActionAskStepAnswer(Action):
         return []
 
 
-class ValidateTroubleshootingForm(FormValidationAction):
+class ValidateTroubleshootingForm(GuardedFormValidationAction):
     """Picks the tree for the code, then records each answer and moves through the steps."""
 
     def name(self) -> str:
         return VALIDATE_TROUBLESHOOTING_FORM
-
-    @apologise_on_failure
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
-        return await super().run(dispatcher, tracker, domain)
 
     async def validate_error_code(
         self,
