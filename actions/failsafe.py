@@ -53,13 +53,20 @@ def apologise_on_failure(run: RunMethod[ActionT]) -> RunMethod[ActionT]:
         try:
             return await run(self, dispatcher, tracker, domain)
         except Exception:
-            logger.exception("Action %s failed in conversation %s", self.name(), tracker.sender_id)
-            # Half-built replies from before the failure would mislead the customer.
-            dispatcher.messages.clear()
-            dispatcher.utter_message(text=FAILURE_APOLOGY, buttons=OFFER_BUTTONS)
-            return failure_events()
+            return _apologise(self, dispatcher, tracker)
 
     return guarded
+
+
+def _apologise(
+    action: Action, dispatcher: CollectingDispatcher, tracker: Tracker
+) -> list[EventType]:
+    """Logs the exception being handled; the apology and the offer replace any other reply."""
+    logger.exception("Action %s failed in conversation %s", action.name(), tracker.sender_id)
+    # Half-built replies from before the failure would mislead the customer.
+    dispatcher.messages.clear()
+    dispatcher.utter_message(text=FAILURE_APOLOGY, buttons=OFFER_BUTTONS)
+    return failure_events()
 
 
 class GuardedFormValidationAction(FormValidationAction, ABC):
@@ -73,11 +80,17 @@ class GuardedFormValidationAction(FormValidationAction, ABC):
     def name(self) -> str:
         """`validate_<form name>`."""
 
-    @apologise_on_failure
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        return await super().run(dispatcher, tracker, domain)
+        try:
+            return await super().run(dispatcher, tracker, domain)
+        except Exception:
+            # Rasa keeps every candidate value the validation does not answer for, and a form
+            # whose slots are all filled ends: an order number that was never looked up would
+            # end the order form as if it had been found. Unchecked values are not accepted.
+            unchecked = [SlotSet(slot, None) for slot in tracker.slots_to_validate()]
+            return [*_apologise(self, dispatcher, tracker), *unchecked]
 
 
 def describe(value: Any, limit: int = 24) -> str:

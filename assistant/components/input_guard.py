@@ -3,9 +3,12 @@
 Two components bracket the pipeline (see config.yml):
 
 - `InputScreen` runs first. It decides whether a message can be classified at all: empty,
-  symbol-only (e.g. emoji), over-long, written in another language, or looking like markup or
-  SQL. An over-long message is cut to the limit for the rest of the pipeline, so a 10,000
-  character message costs no more than a 1,000 character one (the tracker keeps the original).
+  symbol-only (e.g. emoji), over-long, written in another language, looking like markup or
+  SQL, or made only of words the assistant was never trained on (gibberish such as "blorp
+  fizzle wug", which DIET would otherwise classify with false confidence). An over-long message
+  is cut to the limit for the rest of the pipeline, so a 10,000 character message costs no more
+  than a 1,000 character one (the tracker keeps the original). It learns the vocabulary from
+  the NLU training examples.
 - `InputVerdict` runs last. For a screened message it overrides whatever the classifiers
   guessed with `nlu_fallback`, and records the reason in the parse data (`input_guard`), where
   the fallback action reads it to tell the customer exactly what went wrong.
@@ -13,6 +16,7 @@ Two components bracket the pipeline (see config.yml):
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -22,6 +26,7 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
 
 #: Key under which the reason lands in the message's parse data (and so in the tracker).
 INPUT_GUARD_KEY = "input_guard"
@@ -32,12 +37,16 @@ REASON_TOO_LONG = "too_long"
 REASON_NO_WORDS = "no_words"
 REASON_OTHER_LANGUAGE = "other_language"
 REASON_MARKUP = "markup"
+REASON_UNKNOWN_WORDS = "unknown_words"
+
+VOCABULARY_FILE = "vocabulary.json"
 
 _MARKUP_OR_CODE = re.compile(
     r"<\s*/?\s*[a-z][a-z0-9]*(\s[^<>]*)?/?>"  # an HTML/XML tag
-    # SQL: statement shapes, not single words ("update my address from..." is English).
-    r"|\bselect\s+(\*|[\w,\s]{1,80}?\s+from\s+\w+\s*(where|;|$))|\bdrop\s+table\b"
-    r"|\binsert\s+into\b|\bunion\s+(all\s+)?select\b|\bdelete\s+from\s+\w+\s*(where|;|$)"
+    # SQL: statement shapes, not single words ("update my address from..." is English). A
+    # statement ends in WHERE or ";": "select a slot from tomorrow" is English too.
+    r"|\bselect\s+(\*|[\w,\s]{1,80}?\s+from\s+\w+\s*(where|;))|\bdrop\s+table\b"
+    r"|\binsert\s+into\b|\bunion\s+(all\s+)?select\b|\bdelete\s+from\s+\w+\s*(where|;)"
     r"|\bupdate\s+\w+\s+set\s+\w+\s*=|'\s*or\s+'?\d+'?\s*=\s*'?\d+|;\s*--"
     r"|\{\{|\$\{|javascript:",
     re.IGNORECASE,
@@ -57,10 +66,29 @@ _FOREIGN_WORDS = frozenset(
     "onde meu obrigado olá".split()
 )
 _WORD = re.compile(r"[^\W\d_]+")
+# Digits (order numbers, amounts, codes) and e-mail addresses are answers, not gibberish.
+_DATA_LIKE = re.compile(r"[\d@]")
+
+
+def words_of(text: str) -> set[str]:
+    """The lower-case words of a text (letters only)."""
+    return set(_WORD.findall(text.lower()))
+
+
+def only_unknown_words(text: str, vocabulary: frozenset[str]) -> bool:
+    """True when the text has words and none of them was ever seen in training."""
+    if not vocabulary or _DATA_LIKE.search(text):
+        return False
+    words = words_of(text)
+    return bool(words) and not (words & vocabulary)
 
 
 def looks_like_another_language(text: str) -> bool:
-    """Mostly non-Latin letters, or only foreign function words and no English ones."""
+    """Mostly non-Latin letters, or foreign function words and no English ones.
+
+    A single foreign word among other words is more likely part of a name ("Pieter van der
+    Berg", "Maria della Rosa"), so it takes two, or a message of foreign words only ("hola").
+    """
     letters = [character for character in text if character.isalpha()]
     if not letters:
         return False
@@ -68,15 +96,21 @@ def looks_like_another_language(text: str) -> bool:
     if non_latin / len(letters) > 0.3:
         return True
     words = set(_WORD.findall(text.lower()))
-    return bool(words & _FOREIGN_WORDS) and not (words & _ENGLISH_WORDS)
+    foreign = words & _FOREIGN_WORDS
+    if not foreign or words & _ENGLISH_WORDS:
+        return False
+    return len(foreign) >= 2 or foreign == words
 
 
-def screen_input(text: str | None, max_characters: int) -> str | None:
+def screen_input(
+    text: str | None, max_characters: int, vocabulary: frozenset[str] = frozenset()
+) -> str | None:
     """Why a message cannot be classified, or None when it can.
 
     Args:
         text: The customer's raw message.
         max_characters: Longest message the assistant reads.
+        vocabulary: Words of the training examples (empty: the check is off).
     """
     if text is None or not text.strip():
         return REASON_EMPTY
@@ -91,6 +125,8 @@ def screen_input(text: str | None, max_characters: int) -> str | None:
         return REASON_MARKUP
     if looks_like_another_language(text):
         return REASON_OTHER_LANGUAGE
+    if only_unknown_words(text, vocabulary):
+        return REASON_UNKNOWN_WORDS
     return None
 
 
@@ -117,15 +153,64 @@ class _GuardComponent(GraphComponent):
         return cls(config)
 
 
-@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
 class InputScreen(_GuardComponent):
     """First in the pipeline: screens the message and cuts an over-long one to the limit."""
+
+    def __init__(
+        self,
+        config: dict[str, Any],
+        model_storage: ModelStorage | None = None,
+        resource: Resource | None = None,
+        vocabulary: frozenset[str] = frozenset(),
+    ) -> None:
+        super().__init__(config)
+        self._model_storage = model_storage
+        self._resource = resource
+        self.vocabulary = vocabulary
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> GraphComponent:
+        """Creates an untrained screen (no vocabulary yet)."""
+        return cls(config, model_storage, resource)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        """Learns the words of the NLU training examples."""
+        vocabulary: set[str] = set()
+        for example in training_data.training_examples:
+            vocabulary |= words_of(example.get(TEXT) or "")
+        self.vocabulary = frozenset(vocabulary)
+        if self._model_storage is None or self._resource is None:
+            raise RuntimeError("InputScreen was created without model storage")
+        with self._model_storage.write_to(self._resource) as directory:
+            (directory / VOCABULARY_FILE).write_text(json.dumps(sorted(vocabulary)))
+        return self._resource
+
+    @classmethod
+    def load(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> GraphComponent:
+        """Loads the vocabulary learnt in training."""
+        with model_storage.read_from(resource) as directory:
+            words = json.loads((directory / VOCABULARY_FILE).read_text())
+        return cls(config, model_storage, resource, frozenset(words))
 
     def process(self, messages: list[Message]) -> list[Message]:
         """Records why a message cannot be classified (if it cannot)."""
         for message in messages:
             text = message.get(TEXT)
-            reason = screen_input(text, self._max_characters)
+            reason = screen_input(text, self._max_characters, self.vocabulary)
             if reason is None:
                 continue
             message.set(INPUT_GUARD_KEY, {"reason": reason}, add_to_output=True)
