@@ -59,7 +59,9 @@ def current_flow(tracker: Tracker) -> str:
         return FLOW_MORTGAGE
     if tracker.active_loop_name in _FLOW_OF_ACTION:
         return _FLOW_OF_ACTION[str(tracker.active_loop_name)]
-    for event in reversed(tracker.events):
+    # Rasa sends every event, also those from before a restart ("start over"), which the
+    # conversation has forgotten.
+    for event in reversed(tracker.applied_events()):
         if event.get("event") == "action" and event.get("name") in _FLOW_OF_ACTION:
             return _FLOW_OF_ACTION[event["name"]]
     return FLOW_NONE

@@ -97,7 +97,8 @@ class ValidateOrderForm(GuardedFormValidationAction):
                 text=f'"{shown}" doesn\'t look like an order number. Order numbers are '
                 "ORD- followed by 6 digits, for example ORD-123456."
             )
-            lookups.append(_lookup_attempt(shown, text, "malformed"))
+            # A blank answer has nothing to show, but the attempt still needs a label.
+            lookups.append(_lookup_attempt(shown or "(blank)", text, "malformed"))
             return {SLOT_ORDER_NUMBER: None, SLOT_ORDER_LOOKUPS: lookups}
 
         snapshot = await asyncio.to_thread(_lookup, match.number)
@@ -114,6 +115,8 @@ class ValidateOrderForm(GuardedFormValidationAction):
         lookups.append(_lookup_attempt(match.number, text, "not_found"))
         result: dict[str, Any] = {
             SLOT_ORDER_NUMBER: None,
+            # An order found earlier in the conversation is not the one asked about now.
+            SLOT_ORDER_RECORD: None,
             SLOT_ORDER_LOOKUP_FAILURES: failures,
             SLOT_ORDER_LOOKUPS: lookups,
         }
@@ -139,7 +142,9 @@ def _latest_update(record: dict[str, Any]) -> str:
     if not events:
         return "no carrier updates yet"
     latest = events[-1]
-    return f"{latest['description']} ({latest['location']}, {_format_date(latest['occurred_at'])})"
+    # Carriers do not always say where a scan happened.
+    where = [latest.get("location"), _format_date(latest["occurred_at"])]
+    return f"{latest['description']} ({', '.join(part for part in where if part)})"
 
 
 def describe_order_status(record: dict[str, Any]) -> str:

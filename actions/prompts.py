@@ -37,7 +37,10 @@ class PromptFileError(ValueError):
 
 @lru_cache(maxsize=2)
 def _prompts_at(path: Path, modified: float) -> dict[str, dict[str, Any]]:
-    prompts = yaml.safe_load(path.read_text(encoding="utf-8"))
+    try:
+        prompts = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise PromptFileError(f"{path}: not valid YAML: {error}") from error
     if not isinstance(prompts, dict):
         raise PromptFileError(f"{path}: expected a mapping of slot name to prompt")
     for slot, prompt in prompts.items():
@@ -48,7 +51,11 @@ def _prompts_at(path: Path, modified: float) -> dict[str, dict[str, Any]]:
 
 def load_prompts(path: Path = PROMPTS_PATH) -> dict[str, dict[str, Any]]:
     """The prompts, re-read whenever the file changes."""
-    return _prompts_at(path, path.stat().st_mtime)
+    try:
+        modified = path.stat().st_mtime
+    except OSError as error:
+        raise PromptFileError(f"{path}: cannot read the file: {error.strerror}") from error
+    return _prompts_at(path, modified)
 
 
 class SlotPrompt(Action, ABC):

@@ -6,6 +6,7 @@ Existing values in `.env` are kept; keys new in `.env.example` are added.
 
 from __future__ import annotations
 
+import os
 import secrets
 import sys
 from pathlib import Path
@@ -48,8 +49,11 @@ def main(example_path: str = ".env.example", env_path: str = ".env") -> int:
     example = Path(example_path).read_text()
     target = Path(env_path)
     existing = parse_env(target.read_text()) if target.exists() else {}
-    target.write_text(render_env(example, existing))
-    target.chmod(0o600)
+    # Created owner-only from the start: the file holds secrets.
+    descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as env_file:
+        env_file.write(render_env(example, existing))
+    target.chmod(0o600)  # an existing file keeps its old mode on open()
     added = sorted(set(parse_env(example)) - set(existing))
     if added:
         print(f"{env_path}: added {', '.join(added)}")

@@ -38,6 +38,10 @@ Clock = Callable[[], datetime]
 MAX_ERROR_CHARS = 2_000
 
 
+class OutboxUnavailableError(RuntimeError):
+    """The outbox could not store a handoff and the desk could not be reached either."""
+
+
 class DispatchStatus(str, Enum):
     """What became of a dispatched handoff."""
 
@@ -123,16 +127,22 @@ class HandoffDispatcher:
         handoff_id = str(context.handoff_id)
         body = context.json()
         now = self._clock()
-        stored = await asyncio.to_thread(
-            _store_pending,
-            self._database,
-            handoff_id,
-            context.conversation.sender_id,
-            body,
-            now,
-            # Leased from the start: the relay must not send it while we are sending it.
-            now + self._policy.lease,
-        )
+        try:
+            stored = await asyncio.to_thread(
+                _store_pending,
+                self._database,
+                handoff_id,
+                context.conversation.sender_id,
+                body,
+                now,
+                # Leased from the start: the relay must not send it while we are sending it.
+                now + self._policy.lease,
+            )
+        except Exception:
+            # With the outbox's database down, a customer who needs a person must still reach
+            # one: deliver straight away, and fail only if the desk cannot be reached either.
+            logger.exception("Handoff %s: outbox unavailable; delivering directly", handoff_id)
+            return await self._deliver_without_outbox(handoff_id, body)
         if not stored:
             return DispatchOutcome(DispatchStatus.DUPLICATE, handoff_id)
         # From here on the row is safe: whatever fails below, the relay sends it later.
@@ -149,6 +159,15 @@ class HandoffDispatcher:
             # The desk's answer stands; the row stays pending and the relay's re-send is
             # answered 200 by the idempotent desk, which then marks it delivered.
             logger.exception("Handoff %s: could not record the delivery result", handoff_id)
+        return DispatchOutcome(_dispatch_status(result), handoff_id, result.error)
+
+    async def _deliver_without_outbox(self, handoff_id: str, body: str) -> DispatchOutcome:
+        result = await self._client.deliver_body(handoff_id, body)
+        if result.status is DeliveryStatus.FAILED:
+            raise OutboxUnavailableError(
+                f"Handoff {handoff_id}: neither the outbox nor the desk is reachable "
+                f"({result.error})"
+            )
         return DispatchOutcome(_dispatch_status(result), handoff_id, result.error)
 
     async def open_handoff_for(self, sender_id: str) -> str | None:

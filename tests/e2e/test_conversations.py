@@ -81,6 +81,18 @@ def test_impossible_amounts_are_explained_in_the_mortgage_form(bot: BotClient) -
     assert "loan-to-value of 80.0%" in joined(bot.say(sender, "200k"))
 
 
+def test_answers_made_of_words_the_bot_never_saw_still_fill_the_intake(bot: BotClient) -> None:
+    # Outside a form such words are screened as not understood; inside it they are answers.
+    sender = new_sender("unseen-words")
+    bot.say(sender, "I want to apply for a mortgage")
+    assert EMAIL_QUESTION in joined(bot.say(sender, "Okonkwo Adebayo"))
+    for answer in ("okonkwo@example.com", "£300,000", "240k", "30 years", "70k"):
+        bot.say(sender, answer)
+    reply = " ".join(texts(bot.say(sender, "freelancer")))
+    assert APPLICATION_REFERENCE.search(reply), reply
+    assert "Okonkwo Adebayo" in reply
+
+
 def test_servers_answer_normally_after_unusable_input(
     bot: BotClient, e2e_env: E2EEnvironment
 ) -> None:

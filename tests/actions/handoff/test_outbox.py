@@ -15,6 +15,7 @@ from actions.handoff.outbox import (
     HandoffDispatcher,
     OutboxPolicy,
     OutboxRelay,
+    OutboxUnavailableError,
 )
 from actions.settings import get_settings
 from actions.store.database import Database, utcnow
@@ -393,3 +394,27 @@ async def test_a_crashing_delivery_leaves_the_handoff_queued(
     assert outcome.status is DispatchStatus.QUEUED
     assert "bug in delivery" in (outcome.error or "")
     assert entry(database, context.handoff_id).status == "pending"
+
+
+async def test_with_the_outbox_database_down_a_handoff_is_delivered_directly(
+    endpoint: RecordingEndpoint, make_client: MakeClient, order_delayed_context: HandoffContext
+) -> None:
+    # The customer who needs a person must still reach one while the app database is down.
+    broken = Database("sqlite:////nonexistent-directory/app.db")
+    dispatcher = HandoffDispatcher(broken, make_client(), POLICY)
+
+    outcome = await dispatcher.dispatch(order_delayed_context)
+
+    assert outcome.status is DispatchStatus.DELIVERED
+    assert list(endpoint.handoffs) == [str(order_delayed_context.handoff_id)]
+
+
+async def test_with_the_outbox_and_the_desk_down_dispatch_fails_loudly(
+    endpoint: RecordingEndpoint, make_client: MakeClient, order_delayed_context: HandoffContext
+) -> None:
+    broken = Database("sqlite:////nonexistent-directory/app.db")
+    dispatcher = HandoffDispatcher(broken, make_client(attempts=1), POLICY)
+    await endpoint.down()
+
+    with pytest.raises(OutboxUnavailableError):
+        await dispatcher.dispatch(order_delayed_context)
