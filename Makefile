@@ -52,7 +52,7 @@ validate: install ## Check the training data, the troubleshooting trees and the 
 lint: install ## ruff and mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy actions contract assistant launcher rasa_sdk_plugins
+	$(VENV)/bin/mypy actions contract assistant launcher rasa_sdk_plugins benchmarks
 
 unit: install ## Unit and contract tests (no processes started)
 	$(PY) -m pytest -m "not e2e" -q

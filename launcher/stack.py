@@ -39,13 +39,18 @@ class Service:
 
 
 def rasa_server(port: int, auth_token: str, model: Path | None = None) -> Service:
-    """The Rasa server with the REST and socket.io channels and the token-protected HTTP API."""
+    """The Rasa server with the REST and socket.io channels and the token-protected HTTP API.
+
+    Started through `python -m assistant` (Rasa's command line plus the project's speed fix).
+    Secrets are passed as `--option=value`: a random token may start with "-".
+    """
     argv = [
-        str(BIN / "rasa"),
+        sys.executable,
+        "-m",
+        "assistant",
         "run",
         "--enable-api",
-        "--auth-token",
-        auth_token,
+        f"--auth-token={auth_token}",
         "--port",
         str(port),
         "--interface",
@@ -78,8 +83,7 @@ def handoff_inbox(port: int, secret: str, record_file: Path) -> Service:
         "tests.support.recording_endpoint",
         "--port",
         str(port),
-        "--secret",
-        secret,
+        f"--secret={secret}",  # a random secret may start with "-"
         "--record-file",
         str(record_file),
     ]

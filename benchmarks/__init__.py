@@ -1,0 +1,1 @@
+"""Speed benchmarks of the support assistant: `python -m benchmarks.run` (see its docstring)."""

@@ -1,0 +1,139 @@
+"""An isolated copy of the system for one benchmark run, built the way a test builds one.
+
+Free loopback ports, a fresh migrated and seeded SQLite app database, a fresh SQLite tracker
+store, the recording endpoint standing in for the desk, and random secrets: nothing is shared
+with a copy of the system (or another benchmark or test) running on the same machine.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+from collections.abc import Mapping
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+from actions.store.database import Database
+from actions.store.seed import seed_demo_data
+from launcher.stack import Service, action_server, handoff_inbox, rasa_server
+
+
+def free_ports(count: int) -> list[int]:
+    """`count` distinct loopback ports that were free a moment ago (the OS picks them)."""
+    with ExitStack() as stack:
+        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+
+
+def sqlite_url(path: Path) -> str:
+    """SQLAlchemy URL of a SQLite file."""
+    return f"sqlite:///{path}"
+
+
+def prepare_app_database(url: str) -> None:
+    """Creates the schema with the migrations and adds the demo orders."""
+    database = Database(url)
+    try:
+        database.migrate()
+        seed_demo_data(database)
+    finally:
+        database.dispose()
+
+
+@dataclass(frozen=True)
+class Ports:
+    """Where each process of the isolated system listens."""
+
+    rasa: int
+    actions: int
+    desk: int
+
+    @classmethod
+    def pick(cls) -> Ports:
+        """Three free loopback ports."""
+        rasa, actions, desk = free_ports(3)
+        return cls(rasa=rasa, actions=actions, desk=desk)
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """Random secrets, new for every run."""
+
+    rasa_auth_token: str
+    action_server_token: str
+    handoff_secret: str
+
+    @classmethod
+    def generate(cls) -> Secrets:
+        """Fresh random values."""
+        # Hex: a value starting with "-" would be read as an option on the command line.
+        return cls(*(secrets.token_hex(32) for _ in range(3)))
+
+
+@dataclass(frozen=True)
+class BenchEnvironment:
+    """The isolated system's ports, secrets, files and environment variables."""
+
+    workdir: Path
+    ports: Ports
+    secrets: Secrets
+    model: Path
+
+    @property
+    def app_database_url(self) -> str:
+        """The action server's database (orders, handoff outbox)."""
+        return sqlite_url(self.workdir / "app.db")
+
+    @property
+    def tracker_store_url(self) -> str:
+        """Rasa's tracker store."""
+        return sqlite_url(self.workdir / "tracker.db")
+
+    @property
+    def log_dir(self) -> Path:
+        """Where each process's output goes."""
+        return self.workdir / "logs"
+
+    @property
+    def rasa_url(self) -> str:
+        """Base URL of the Rasa server."""
+        return f"http://127.0.0.1:{self.ports.rasa}"
+
+    def variables(self, base: Mapping[str, str] | None = None) -> dict[str, str]:
+        """The processes' environment: `base` (default: ours) with this run's settings."""
+        return {
+            **(os.environ if base is None else base),
+            "RASA_TELEMETRY_ENABLED": "false",
+            "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+            "RASA_PORT": str(self.ports.rasa),
+            "ACTION_SERVER_PORT": str(self.ports.actions),
+            "HANDOFF_PORT": str(self.ports.desk),
+            "RASA_AUTH_TOKEN": self.secrets.rasa_auth_token,
+            "TRACKER_STORE_URL": self.tracker_store_url,
+            "ACTION_SERVER_URL": f"http://127.0.0.1:{self.ports.actions}/webhook",
+            "ACTION_SERVER_TOKEN": self.secrets.action_server_token,
+            "APP_DATABASE_URL": self.app_database_url,
+            "HANDOFF_URL": f"http://127.0.0.1:{self.ports.desk}/api/handoffs",
+            "HANDOFF_SECRET": self.secrets.handoff_secret,
+        }
+
+    def services(self) -> list[Service]:
+        """The desk stand-in, the action server and the Rasa server serving `model`."""
+        return [
+            handoff_inbox(
+                self.ports.desk, self.secrets.handoff_secret, self.workdir / "handoffs.jsonl"
+            ),
+            action_server(self.ports.actions),
+            rasa_server(self.ports.rasa, self.secrets.rasa_auth_token, self.model),
+        ]
+
+
+def create_environment(workdir: Path, model: Path) -> BenchEnvironment:
+    """Picks ports and secrets and prepares a fresh app database in `workdir`."""
+    environment = BenchEnvironment(workdir, Ports.pick(), Secrets.generate(), model)
+    prepare_app_database(environment.app_database_url)
+    return environment

@@ -1,0 +1,210 @@
+"""The issue's speed targets, the Markdown table of results and the JSON results file."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from benchmarks.stats import Summary
+from benchmarks.turns import Samples, Scenario
+
+#: Other processes using more than this share of the CPUs make the numbers pessimistic.
+NOISE_WARNING_SHARE = 0.05
+#: `rasa train` on a 2-core machine, median of the timed runs.
+TRAIN_TARGET_SECONDS = 180.0
+#: Median turn time over the REST channel, by scenario key; other scenarios are for information.
+TURN_TARGETS_MS: Mapping[str, float] = {"bot_only": 30.0, "order_lookup": 60.0}
+
+PASS = "PASS"
+MISSED = "MISSED"
+INFO = "info"
+
+
+@dataclass(frozen=True)
+class ScenarioResult:
+    """A scenario's samples and their summary."""
+
+    scenario: Scenario
+    samples: Samples
+    summary: Summary
+
+    @property
+    def target_ms(self) -> float | None:
+        """The p50 target, if the issue sets one for this scenario."""
+        return TURN_TARGETS_MS.get(self.scenario.key)
+
+    @property
+    def met(self) -> bool | None:
+        """Whether the median meets the target (None: no target)."""
+        target = self.target_ms
+        return None if target is None else self.summary.p50 <= target
+
+
+@dataclass(frozen=True)
+class TrainingResult:
+    """The timed trainings and their summary (seconds)."""
+
+    seconds: list[float]
+    summary: Summary
+    #: Share of all CPUs other processes used meanwhile (None: unknown).
+    other_cpu_share: float | None
+
+    @property
+    def met(self) -> bool:
+        """Whether the median training time meets the target."""
+        return self.summary.p50 <= TRAIN_TARGET_SECONDS
+
+
+@dataclass(frozen=True)
+class Results:
+    """Everything one benchmark run measured."""
+
+    training: TrainingResult | None
+    turns: list[ScenarioResult]
+    #: Share of all CPUs other processes used while the turns were measured (None: unknown).
+    turns_other_cpu_share: float | None
+    context: dict[str, Any]
+
+    def turn(self, key: str) -> ScenarioResult:
+        """The result of the scenario with this key."""
+        return next(result for result in self.turns if result.scenario.key == key)
+
+    @property
+    def order_to_bot_ratio(self) -> float:
+        """Median order-lookup turn over median bot-only turn."""
+        return self.turn("order_lookup").summary.p50 / self.turn("bot_only").summary.p50
+
+    @property
+    def missed(self) -> list[str]:
+        """The measures that miss their target."""
+        missed = [r.scenario.title for r in self.turns if r.met is False]
+        if self.training is not None and not self.training.met:
+            missed.insert(0, "rasa train")
+        return missed
+
+
+def _verdict(met: bool | None) -> str:
+    return INFO if met is None else PASS if met else MISSED
+
+
+def _ms(value: float) -> str:
+    return f"{value:.1f} ms"
+
+
+def _training_row(training: TrainingResult) -> list[str]:
+    runs = ", ".join(f"{seconds:.0f} s" for seconds in training.seconds)
+    return [
+        f"`rasa train --force`, cold cache (runs: {runs})",
+        f"median ≤ {TRAIN_TARGET_SECONDS:.0f} s",
+        f"{training.summary.p50:.1f} s",
+        "",
+        f"{training.summary.max:.1f} s",
+        str(training.summary.count),
+        _verdict(training.met),
+    ]
+
+
+def _turn_row(result: ScenarioResult) -> list[str]:
+    target = result.target_ms
+    summary = result.summary
+    return [
+        result.scenario.title,
+        "—" if target is None else f"p50 ≤ {target:.0f} ms",
+        _ms(summary.p50),
+        _ms(summary.p95),
+        _ms(summary.max),
+        str(summary.count),
+        _verdict(result.met),
+    ]
+
+
+def markdown_table(results: Results) -> str:
+    """The results as a Markdown table for the README."""
+    header = ["Measure", "Target", "p50 / median", "p95", "max", "n", "Result"]
+    rows: list[list[str]] = []
+    if results.training is not None:
+        rows.append(_training_row(results.training))
+    rows += [_turn_row(result) for result in results.turns]
+    ratio = f"{results.order_to_bot_ratio:.2f}x"
+    rows.append(["Order lookup p50 / bot-only p50", "—", ratio, "", "", "", INFO])
+    lines = [_table_line(header), _table_line(["---"] * len(header))]
+    lines += [_table_line(row) for row in rows]
+    return "\n".join(lines)
+
+
+def _table_line(cells: Sequence[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def _noise_line(what: str, share: float | None) -> str:
+    if share is None:
+        return f"Other processes' CPU use during {what}: unknown (no /proc)."
+    line = f"Other processes used {share:.0%} of the CPUs during {what}."
+    if share >= NOISE_WARNING_SHARE:
+        line = f"WARNING: {line} The numbers are pessimistic; run again on a quiet machine."
+    return line
+
+
+def verdict_lines(results: Results) -> list[str]:
+    """The overall verdict and any warnings, for the console."""
+    lines = []
+    if results.training is not None:
+        lines.append(_noise_line("the trainings", results.training.other_cpu_share))
+    lines.append(_noise_line("the measured turns", results.turns_other_cpu_share))
+    for result in results.turns:
+        if result.samples.unexpected_replies:
+            lines.append(
+                f"WARNING: {result.scenario.key}: {result.samples.unexpected_replies} turns "
+                f"did not get the expected reply ({result.scenario.expected_text!r})"
+            )
+    if results.missed:
+        lines.append("MISSED: " + "; ".join(results.missed))
+    else:
+        lines.append("All targets met.")
+    return lines
+
+
+def to_json(results: Results) -> dict[str, Any]:
+    """The results, with every raw sample, for the results file."""
+    training = None
+    if results.training is not None:
+        training = {
+            "target_median_s": TRAIN_TARGET_SECONDS,
+            "runs_s": [round(seconds, 2) for seconds in results.training.seconds],
+            "summary_s": results.training.summary.to_json(),
+            "met": results.training.met,
+            "other_processes_cpu_share": _rounded(results.training.other_cpu_share),
+        }
+    turns = {
+        result.scenario.key: {
+            "title": result.scenario.title,
+            "message_characters": len(result.scenario.message),
+            "target_p50_ms": result.target_ms,
+            "met": result.met,
+            "summary_ms": result.summary.to_json(),
+            "unexpected_replies": result.samples.unexpected_replies,
+            "samples_ms": [round(value, 3) for value in result.samples.milliseconds],
+        }
+        for result in results.turns
+    }
+    return {
+        **results.context,
+        "training": training,
+        "turns": turns,
+        "turns_other_processes_cpu_share": _rounded(results.turns_other_cpu_share),
+        "order_lookup_to_bot_only_p50_ratio": round(results.order_to_bot_ratio, 3),
+        "missed": results.missed,
+    }
+
+
+def _rounded(share: float | None) -> float | None:
+    return None if share is None else round(share, 3)
+
+
+def write_json(results: Results, path: Path) -> None:
+    """Writes the results file, creating its directory."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(to_json(results), indent=2, ensure_ascii=False) + "\n")
