@@ -17,6 +17,9 @@ from rasa_sdk.types import DomainDict
 from actions.constants import (
     SLOT_ANNUAL_INCOME,
     SLOT_APPLICANT_NAME,
+    SLOT_CALLBACK_MESSAGE,
+    SLOT_CSAT_COMMENT,
+    SLOT_CSAT_RATING,
     SLOT_EMAIL,
     SLOT_EMPLOYMENT_TYPE,
     SLOT_ERROR_CODE,
@@ -58,6 +61,14 @@ def load_prompts(path: Path = PROMPTS_PATH) -> dict[str, dict[str, Any]]:
     return _prompts_at(path, modified)
 
 
+def ask(dispatcher: CollectingDispatcher, slot: str) -> None:
+    """Sends the designers' question for a slot."""
+    prompt = load_prompts().get(slot)
+    if prompt is None:
+        raise PromptFileError(f"{PROMPTS_PATH}: no prompt for '{slot}'")
+    dispatcher.utter_message(text=prompt["text"], buttons=prompt.get("buttons") or [])
+
+
 class SlotPrompt(Action, ABC):
     """Asks for one slot with the designers' wording."""
 
@@ -73,10 +84,7 @@ class SlotPrompt(Action, ABC):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        prompt = load_prompts().get(self.slot)
-        if prompt is None:
-            raise PromptFileError(f"{PROMPTS_PATH}: no prompt for '{self.slot}'")
-        dispatcher.utter_message(text=prompt["text"], buttons=prompt.get("buttons") or [])
+        ask(dispatcher, self.slot)
         return []
 
 
@@ -114,3 +122,15 @@ class ActionAskAnnualIncome(SlotPrompt):
 
 class ActionAskEmploymentType(SlotPrompt):
     slot = SLOT_EMPLOYMENT_TYPE
+
+
+class ActionAskCsatRating(SlotPrompt):
+    slot = SLOT_CSAT_RATING
+
+
+class ActionAskCsatComment(SlotPrompt):
+    slot = SLOT_CSAT_COMMENT
+
+
+class ActionAskCallbackMessage(SlotPrompt):
+    slot = SLOT_CALLBACK_MESSAGE

@@ -59,6 +59,8 @@ class _Recording:
     requests: list[ReceivedRequest] = field(default_factory=list)
     handoffs: dict[str, dict[str, Any]] = field(default_factory=dict)
     arrivals: int = 0
+    #: What the bot sent after a handoff: {handoff_id: {"csat": body, "callback": body}}.
+    feedback: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 class RecordingEndpoint:
@@ -94,6 +96,10 @@ class RecordingEndpoint:
         app = web.Application()
         app.router.add_post(HANDOFF_PATH, self._post_handoff)
         app.router.add_get(HANDOFF_PATH, self._list_handoffs)
+        app.router.add_post(
+            HANDOFF_PATH + "/{handoff_id}/{kind:csat|callback}", self._post_feedback
+        )
+        app.router.add_get(HANDOFF_PATH + "/{handoff_id}/feedback", self._get_feedback)
         app.router.add_get("/health", self._health)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -237,6 +243,25 @@ class RecordingEndpoint:
         self._recording.handoffs[handoff_id] = payload
         self._append_to_record_file(payload)
         return 201, payload, handoff_id
+
+    async def _post_feedback(self, request: web.Request) -> web.Response:
+        """The CSAT rating or callback message the bot sends after a handoff."""
+        if request.headers.get("Authorization") != f"Bearer {self._secret}":
+            return web.json_response({"error": "missing or wrong bearer token"}, status=401)
+        handoff_id = request.match_info["handoff_id"]
+        if handoff_id not in self._recording.handoffs:
+            return web.json_response({"error": f"no handoff {handoff_id}"}, status=404)
+        body = await request.json()
+        kind = request.match_info["kind"]
+        await self._notify(
+            lambda: self._recording.feedback.setdefault(handoff_id, {}).update({kind: body})
+        )
+        return web.json_response(body, status=200)
+
+    async def _get_feedback(self, request: web.Request) -> web.Response:
+        if request.headers.get("Authorization") != f"Bearer {self._secret}":
+            return web.json_response({"error": "missing or wrong bearer token"}, status=401)
+        return web.json_response(self._recording.feedback.get(request.match_info["handoff_id"], {}))
 
     async def _list_handoffs(self, request: web.Request) -> web.Response:
         if request.headers.get("Authorization") != f"Bearer {self._secret}":

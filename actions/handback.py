@@ -1,0 +1,235 @@
+"""After a human: the bot takes the conversation back, asks for a rating, and carries on.
+
+The desk hands a conversation back through Rasa's HTTP API: it appends the agent's slot
+updates and `ConversationResumed`, then executes `action_welcome_back`. That action welcomes
+the customer and starts the CSAT form (1-5 and an optional comment); `action_submit_csat`
+stores the rating with the handoff at the desk. The same way, when nobody claims a handoff in
+time and the customer chooses to leave a message, the desk executes `action_ask_callback`
+(the callback form), and when the customer cancels the wait, `action_handoff_cancelled`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+import aiohttp
+from rasa_sdk import Tracker
+from rasa_sdk.events import ActionExecuted, ActiveLoop, EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.interfaces import Action
+from rasa_sdk.types import DomainDict
+
+from actions.constants import (
+    ACTION_ASK_CALLBACK,
+    ACTION_HANDOFF_CANCELLED,
+    ACTION_SUBMIT_CALLBACK,
+    ACTION_SUBMIT_CSAT,
+    ACTION_WELCOME_BACK,
+    FORM_CALLBACK,
+    FORM_CSAT,
+    SLOT_CALLBACK_MESSAGE,
+    SLOT_CSAT_COMMENT,
+    SLOT_CSAT_RATING,
+    SLOT_HANDOFF_ID,
+    SLOT_REQUESTED,
+    VALIDATE_CALLBACK_FORM,
+    VALIDATE_CSAT_FORM,
+)
+from actions.failsafe import GuardedFormValidationAction, apologise_on_failure
+from actions.prompts import ask
+from actions.settings import get_settings
+
+logger = logging.getLogger(__name__)
+
+#: Executed by the desk through Rasa's HTTP API, these actions are not followed by the
+#: `action_listen` Rasa logs after a predicted turn; without it a form does not validate the
+#: customer's next answer. So they log it themselves, as Rasa would have.
+LISTEN = ActionExecuted("action_listen")
+
+HELP_HINT = "I can check an order, help with an error code, or start a mortgage application."
+#: Longest comment or callback message kept (the desk accepts up to 1,000 characters).
+MAX_FEEDBACK_CHARACTERS = 1000
+_NO_COMMENT = frozenset({"no", "nope", "no thanks", "no, thanks", "nothing", "skip", "n/a", "-"})
+_RATING_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
+_RATING = re.compile(r"(?<!\d)([1-5])(?!\d)")
+
+
+def parse_rating(text: str) -> int | None:
+    """A rating from 1 to 5 in the customer's words ("4", "5 stars", "four"), else None."""
+    lowered = text.strip().lower()
+    if len(lowered) > 100:
+        return None
+    matches = _RATING.findall(lowered)
+    if len(matches) == 1:
+        return int(matches[0])
+    words = [value for word, value in _RATING_WORDS.items() if re.search(rf"\b{word}\b", lowered)]
+    return words[0] if len(words) == 1 and not matches else None
+
+
+def clean_feedback(text: str) -> str | None:
+    """The customer's comment, trimmed to a length the desk stores; None for "no"."""
+    stripped = " ".join(text.split())
+    if stripped.lower().rstrip(".!") in _NO_COMMENT or not stripped:
+        return None
+    return stripped[:MAX_FEEDBACK_CHARACTERS]
+
+
+async def post_to_desk(path: str, body: dict[str, Any]) -> bool:
+    """POSTs to the desk under the handoff endpoint; True if the desk took it."""
+    settings = get_settings()
+    url = f"{settings.handoff_url.rstrip('/')}/{path}"
+    headers = {"Authorization": f"Bearer {settings.handoff_secret}"}
+    timeout = aiohttp.ClientTimeout(total=settings.handoff_timeout_seconds)
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=timeout) as session,
+            session.post(url, json=body, headers=headers) as response,
+        ):
+            if 200 <= response.status < 300:
+                return True
+            logger.error("The desk answered %s to %s", response.status, url)
+    except (aiohttp.ClientError, TimeoutError) as error:
+        logger.error("The desk could not be reached at %s: %s", url, error)
+    return False
+
+
+class ActionWelcomeBack(Action):
+    """Executed by the desk at hand-back: welcome the customer and ask for a rating."""
+
+    def name(self) -> str:
+        return ACTION_WELCOME_BACK
+
+    @apologise_on_failure
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        dispatcher.utter_message(text="Welcome back, you're chatting with the assistant again.")
+        # Activated by events, the form does not ask its first question itself.
+        ask(dispatcher, SLOT_CSAT_RATING)
+        return [
+            SlotSet(SLOT_CSAT_RATING, None),
+            SlotSet(SLOT_CSAT_COMMENT, None),
+            ActiveLoop(FORM_CSAT),
+            SlotSet(SLOT_REQUESTED, SLOT_CSAT_RATING),
+            LISTEN,
+        ]
+
+
+class ValidateCsatForm(GuardedFormValidationAction):
+    """A rating from 1 to 5, then an optional comment."""
+
+    def name(self) -> str:
+        return VALIDATE_CSAT_FORM
+
+    async def validate_csat_rating(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        rating = parse_rating(str(value or ""))
+        if rating is None:
+            dispatcher.utter_message(text="Please choose a number from 1 (poor) to 5 (excellent).")
+            return {SLOT_CSAT_RATING: None}
+        return {SLOT_CSAT_RATING: float(rating)}
+
+    async def validate_csat_comment(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        # "no" fills the slot with an empty comment, so the form ends instead of re-asking.
+        return {SLOT_CSAT_COMMENT: clean_feedback(str(value or "")) or ""}
+
+
+class ActionSubmitCsat(Action):
+    """Stores the rating with the handoff at the desk; the handoff is then closed for the bot."""
+
+    def name(self) -> str:
+        return ACTION_SUBMIT_CSAT
+
+    @apologise_on_failure
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        handoff_id = tracker.get_slot(SLOT_HANDOFF_ID)
+        rating = tracker.get_slot(SLOT_CSAT_RATING)
+        comment = tracker.get_slot(SLOT_CSAT_COMMENT) or None
+        if handoff_id and rating is not None:
+            body = {"rating": int(rating), "comment": comment}
+            await post_to_desk(f"{handoff_id}/csat", body)
+        dispatcher.utter_message(text=f"Thank you for your feedback! {HELP_HINT}")
+        return [SlotSet(SLOT_HANDOFF_ID, None)]
+
+
+class ActionAskCallback(Action):
+    """Executed by the desk when the customer chooses to leave a message for a callback."""
+
+    def name(self) -> str:
+        return ACTION_ASK_CALLBACK
+
+    @apologise_on_failure
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        ask(dispatcher, SLOT_CALLBACK_MESSAGE)
+        return [
+            SlotSet(SLOT_CALLBACK_MESSAGE, None),
+            ActiveLoop(FORM_CALLBACK),
+            SlotSet(SLOT_REQUESTED, SLOT_CALLBACK_MESSAGE),
+            LISTEN,
+        ]
+
+
+class ValidateCallbackForm(GuardedFormValidationAction):
+    """The customer's message for the callback (any text, trimmed)."""
+
+    def name(self) -> str:
+        return VALIDATE_CALLBACK_FORM
+
+    async def validate_callback_message(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        message = clean_feedback(str(value or ""))
+        if message is None:
+            dispatcher.utter_message(text="What would you like the team to know when they call?")
+        return {SLOT_CALLBACK_MESSAGE: message}
+
+
+class ActionSubmitCallback(Action):
+    """Stores the callback message with the handoff at the desk, then the bot carries on."""
+
+    def name(self) -> str:
+        return ACTION_SUBMIT_CALLBACK
+
+    @apologise_on_failure
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        handoff_id = tracker.get_slot(SLOT_HANDOFF_ID)
+        message = tracker.get_slot(SLOT_CALLBACK_MESSAGE)
+        stored = bool(handoff_id and message) and await post_to_desk(
+            f"{handoff_id}/callback", {"message": message}
+        )
+        if stored:
+            dispatcher.utter_message(
+                text=f"Thanks, your message is with the team and they'll call you back. "
+                f"Meanwhile I'm here if you need me: {HELP_HINT}"
+            )
+        else:
+            dispatcher.utter_message(
+                text="Sorry, I couldn't pass your message on just now. Please try again in a "
+                "few minutes, or ask for a person again."
+            )
+        return [SlotSet(SLOT_HANDOFF_ID, None), SlotSet(SLOT_CALLBACK_MESSAGE, None)]
+
+
+class ActionHandoffCancelled(Action):
+    """Executed by the desk when the customer cancels the wait for a person."""
+
+    def name(self) -> str:
+        return ACTION_HANDOFF_CANCELLED
+
+    @apologise_on_failure
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        dispatcher.utter_message(text=f"OK, I've cancelled your request for a person. {HELP_HINT}")
+        return [SlotSet(SLOT_HANDOFF_ID, None), LISTEN]
