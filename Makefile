@@ -35,8 +35,9 @@ $(MODEL_STAMP): $(TRAINING_INPUTS) | $(INSTALLED)
 
 train: $(MODEL_STAMP) ## Train the model if the data, domain or config changed
 
-db: install ## Create (migrate) and seed the demo database
+db: install ## Create (migrate) and seed the demo databases (orders; desk agents)
 	$(PY) -m actions.store.seed
+	$(PY) -m desk.seed
 
 run: install train db ## Install, train, seed, and start the whole system
 	$(PY) -m launcher run
@@ -52,7 +53,7 @@ validate: install ## Check the training data, the troubleshooting trees and the 
 lint: install ## ruff and mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy actions contract assistant launcher rasa_sdk_plugins benchmarks
+	$(VENV)/bin/mypy actions contract assistant launcher rasa_sdk_plugins benchmarks desk
 
 unit: install ## Unit and contract tests (no processes started)
 	$(PY) -m pytest -m "not e2e" -q

@@ -20,12 +20,11 @@ from launcher.stack import (
     ServiceFailedToStart,
     Stack,
     action_server,
-    handoff_inbox,
+    desk_server,
     rasa_server,
 )
 
 LOG_DIR = PROJECT_ROOT / "var" / "logs"
-HANDOFF_RECORD = PROJECT_ROOT / "var" / "handoffs.jsonl"
 
 
 def _demo_orders() -> str:
@@ -57,7 +56,7 @@ def main(mode: str = "run") -> int:
     env = os.environ
     stack = Stack(LOG_DIR)
     services = [
-        handoff_inbox(int(env["HANDOFF_PORT"]), env["HANDOFF_SECRET"], HANDOFF_RECORD),
+        desk_server(int(env["DESK_PORT"])),
         action_server(int(env["ACTION_SERVER_PORT"])),
     ]
     if mode == "run":
@@ -74,7 +73,8 @@ The support assistant is running.
   Chat in a terminal:  make shell   (in a second terminal, or instead of make run)
   Chat over HTTP:      curl -s localhost:{env["RASA_PORT"]}/webhooks/rest/webhook \\
                          -d '{{"sender": "me", "message": "where is my order ORD-100005?"}}'
-  Handoffs received:   {HANDOFF_RECORD.relative_to(PROJECT_ROOT)} (until the desk exists)
+  Support desk:        http://127.0.0.1:{env["DESK_PORT"]}/  (agents: olivia, leo, maya, gus;
+                       supervisor: sam; password: DESK_DEMO_PASSWORD in .env)
   Logs:                {LOG_DIR.relative_to(PROJECT_ROOT)}/
 
   Demo orders:

@@ -75,6 +75,18 @@ def action_server(port: int) -> Service:
     )
 
 
+def desk_server(port: int) -> Service:
+    """The support desk (`python -m desk`): receives handoffs, serves the agents."""
+    argv = [sys.executable, "-m", "desk"]
+    return Service(
+        "desk",
+        argv,
+        f"http://127.0.0.1:{port}/health",
+        env={"DESK_PORT": str(port)},
+        startup_timeout=60.0,
+    )
+
+
 def handoff_inbox(port: int, secret: str, record_file: Path) -> Service:
     """A recording HTTP endpoint that accepts handoffs until the desk service exists."""
     argv = [

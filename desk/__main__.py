@@ -1,0 +1,32 @@
+"""`python -m desk`: migrate the desk database, then serve on DESK_HOST:DESK_PORT."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from desk.app import create_app
+from desk.settings import DeskSettings
+from desk.store.database import Database
+
+
+def main() -> None:
+    """Read the settings (failing fast on a missing secret), migrate, serve."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = DeskSettings.from_env()
+    database = Database(settings.database_url)
+    try:
+        database.migrate()
+    finally:
+        database.dispose()
+    web.run_app(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        print=lambda message: print(message, flush=True),
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The desk's HTTP interface (aiohttp): routes, request/response schemas, authentication."""

@@ -1,0 +1,155 @@
+"""Authentication and error handling around every route.
+
+Three kinds of route (see `public`, `bot_facing`; the default is a logged-in agent):
+- public: /health, the login page and POST /api/login, POST /api/logout;
+- bot-facing: `Authorization: Bearer $HANDOFF_SECRET`, compared in constant time;
+- everything else needs a valid session cookie: 401 JSON under /api/, a redirect to /login
+  for pages.
+Browser requests that change something and carry an `Origin` of another site are refused
+(403) on top of the SameSite=Strict cookie.
+
+Every error becomes a JSON body `{"error": str, "errors"?: [...]}`; nothing escapes as a bare
+500 page, and an unexpected exception is logged and answered with a generic 500.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, Final, TypeVar
+from urllib.parse import urlsplit
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from desk.api.runtime import (
+    ACTOR_KEY,
+    SESSION_TOKEN_KEY,
+    SETTINGS,
+    BadRequest,
+    in_unit,
+)
+from desk.api.schemas import error_list
+from desk.security import secrets_equal
+from desk.services.agents import actor_for_token
+from desk.services.errors import (
+    AuthenticationFailed,
+    Conflict,
+    DeskError,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+)
+
+LOGGER = logging.getLogger(__name__)
+
+SESSION_COOKIE: Final = "desk_session"
+LOGIN_PAGE: Final = "/login"
+_AUTH_ATTRIBUTE: Final = "desk_auth"
+_PUBLIC: Final = "public"
+_BOT: Final = "bot"
+_SESSION: Final = "session"
+_UNSAFE_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+H = TypeVar("H", bound=Handler)
+
+
+def public(handler: H) -> H:
+    """Mark a route as open to anyone."""
+    setattr(handler, _AUTH_ATTRIBUTE, _PUBLIC)
+    return handler
+
+
+def bot_facing(handler: H) -> H:
+    """Mark a route as called by the bot with the HANDOFF_SECRET bearer token."""
+    setattr(handler, _AUTH_ATTRIBUTE, _BOT)
+    return handler
+
+
+def json_error(status: int, message: str, **extra: Any) -> web.Response:
+    """A JSON error body."""
+    return web.json_response({"error": message, **extra}, status=status)
+
+
+_DESK_ERROR_STATUS: Final[tuple[tuple[type[DeskError], int], ...]] = (
+    (NotFound, 404),
+    (PermissionDenied, 403),
+    (AuthenticationFailed, 401),
+    (Conflict, 409),
+    (InvalidInput, 422),
+)
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Turn every failure into a JSON error with the right status."""
+    try:
+        return await handler(request)
+    except web.HTTPException as error:
+        if error.status < 400:
+            raise
+        return json_error(error.status, error.reason, **_allowed(error))
+    except InvalidInput as error:
+        return json_error(422, error.message, errors=error.errors)
+    except DeskError as error:
+        status = next(code for kind, code in _DESK_ERROR_STATUS if isinstance(error, kind))
+        return json_error(status, error.message)
+    except ValidationError as error:
+        errors = error_list(error)
+        return json_error(422, "the request body does not fit: " + errors[0], errors=errors)
+    except BadRequest as error:
+        return json_error(400, str(error))
+    except Exception:
+        LOGGER.exception("unexpected error on %s %s", request.method, request.path)
+        return json_error(500, "internal error; it has been logged")
+
+
+def _allowed(error: web.HTTPException) -> dict[str, Any]:
+    if isinstance(error, web.HTTPMethodNotAllowed):
+        return {"allowed_methods": sorted(error.allowed_methods)}
+    return {}
+
+
+@web.middleware
+async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Let a request through only with the credentials its route requires."""
+    route_handler = request.match_info.route.handler
+    kind = getattr(route_handler, _AUTH_ATTRIBUTE, _SESSION)
+    if request.match_info.http_exception is not None:
+        kind = _PUBLIC  # 404 / 405: nothing to protect
+    if kind == _BOT:
+        if not _has_bearer(request, request.app[SETTINGS].handoff_secret):
+            return web.json_response(
+                {"error": "missing or wrong bearer token"},
+                status=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        return await handler(request)
+    if request.method in _UNSAFE_METHODS and not _same_origin(request):
+        return json_error(403, "cross-site request refused")
+    if kind == _PUBLIC:
+        return await handler(request)
+    token = request.cookies.get(SESSION_COOKIE, "")
+    actor = (
+        await in_unit(request, lambda s: actor_for_token(s, token), write=True) if token else None
+    )
+    if actor is None:
+        if request.path.startswith("/api/"):
+            return json_error(401, "log in first")
+        raise web.HTTPFound(LOGIN_PAGE)
+    request[ACTOR_KEY] = actor
+    request[SESSION_TOKEN_KEY] = token
+    return await handler(request)
+
+
+def _has_bearer(request: web.Request, secret: str) -> bool:
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and secrets_equal(given.strip(), secret)
+
+
+def _same_origin(request: web.Request) -> bool:
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True  # not a browser's cross-site request (curl, tests, same-origin GET forms)
+    return urlsplit(origin).netloc.lower() == request.host.lower()

@@ -1,0 +1,376 @@
+"""Request and response bodies of the desk's HTTP API (pydantic).
+
+Requests are strict: unknown fields are refused and nothing is coerced ("5" is not a rating),
+so a client bug shows up as a 422 naming the field instead of silently doing something else.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Final
+
+from pydantic import BaseModel, Field, ValidationError, conint, constr, validator
+
+from desk.services.agents import MAX_PASSWORD_LENGTH, Actor
+from desk.services.handoffs import (
+    MAX_CALLBACK_CHARS,
+    MAX_CSAT_COMMENT_CHARS,
+    MAX_NOTE_CHARS,
+    MAX_SLOTS,
+    ScreenPop,
+)
+from desk.services.queues import QueueView, WaitingHandoff
+from desk.store.models import Agent, Disposition, Handoff, HandoffEvent, HandoffNote
+
+SLOT_NAME_PATTERN: Final = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
+
+if TYPE_CHECKING:
+    Username = str
+    Password = str
+    NoteText = str
+    QueueName = str
+    SlotName = str
+    Rating = int
+    CsatComment = str
+    CallbackMessage = str
+    SenderId = str
+else:
+    Username = constr(strict=True, min_length=1, max_length=64)
+    Password = constr(strict=True, min_length=1, max_length=MAX_PASSWORD_LENGTH)
+    NoteText = constr(strict=True, min_length=1, max_length=MAX_NOTE_CHARS)
+    QueueName = constr(strict=True, min_length=1, max_length=64)
+    SlotName = constr(strict=True, regex=SLOT_NAME_PATTERN)
+    Rating = conint(strict=True, ge=1, le=5)
+    CsatComment = constr(strict=True, max_length=MAX_CSAT_COMMENT_CHARS)
+    CallbackMessage = constr(strict=True, min_length=1, max_length=MAX_CALLBACK_CHARS)
+    SenderId = constr(strict=True, min_length=1, max_length=255)
+
+
+def error_list(error: ValidationError) -> list[str]:
+    """pydantic's errors as "<JSON Pointer>: <message>" lines, like the contract's."""
+    lines = []
+    for item in error.errors():
+        pointer = "".join(f"/{part}" for part in item["loc"] if part != "__root__") or "(root)"
+        lines.append(f"{pointer}: {item['msg']}")
+    return lines
+
+
+class _Request(BaseModel):
+    class Config:
+        extra = "forbid"
+        allow_mutation = False
+
+
+# --- Requests ---------------------------------------------------------------------------------
+
+
+class LoginRequest(_Request):
+    """POST /api/login."""
+
+    username: Username
+    password: Password
+
+
+class NoteRequest(_Request):
+    """POST /api/handoffs/{id}/notes."""
+
+    text: NoteText
+
+
+class TransferRequest(_Request):
+    """POST /api/handoffs/{id}/transfer."""
+
+    queue: QueueName
+
+
+class ResolveRequest(_Request):
+    """POST /api/handoffs/{id}/resolve: how it ended, and slot values for the bot."""
+
+    disposition: Disposition
+    slots: dict[SlotName, Any] = Field(default_factory=dict)
+
+    @validator("slots")
+    def _not_too_many(cls, slots: dict[str, Any]) -> dict[str, Any]:
+        if len(slots) > MAX_SLOTS:
+            raise ValueError(f"at most {MAX_SLOTS} slots")
+        return slots
+
+
+class CsatRequest(_Request):
+    """POST /api/handoffs/{id}/csat (from the bot)."""
+
+    rating: Rating
+    comment: CsatComment | None = None
+
+
+class CallbackRequest(_Request):
+    """POST /api/handoffs/{id}/callback (from the bot)."""
+
+    message: CallbackMessage
+
+
+class ConversationEventRequest(_Request):
+    """POST /api/conversation-events (from the bot): one Rasa event of a conversation."""
+
+    sender_id: SenderId
+    event: dict[str, Any]
+
+    @validator("event")
+    def _has_a_type(cls, event: dict[str, Any]) -> dict[str, Any]:
+        if not isinstance(event.get("event"), str) or not event["event"]:
+            raise ValueError('must be a Rasa event with a string "event" field')
+        return event
+
+
+# --- Responses --------------------------------------------------------------------------------
+
+
+class AgentRef(BaseModel):
+    """Who did something."""
+
+    id: int
+    name: str
+
+
+class AgentOut(BaseModel):
+    """A desk user."""
+
+    id: int
+    username: str
+    display_name: str
+    role: str
+    queues: list[str]
+
+    @classmethod
+    def of(cls, actor: Actor) -> AgentOut:
+        """From the acting user."""
+        return cls(
+            id=actor.agent_id,
+            username=actor.username,
+            display_name=actor.display_name,
+            role=actor.role,
+            queues=sorted(actor.queues),
+        )
+
+
+class HandoffAccepted(BaseModel):
+    """Answer to the bot's POST /api/handoffs (201 new, 200 already known)."""
+
+    handoff_id: str
+    status: str
+    queue: str
+    position: int | None
+
+
+class HandoffStatusOut(BaseModel):
+    """Answer to the bot's CSAT and callback POSTs."""
+
+    handoff_id: str
+    status: str
+
+
+class SentimentOut(BaseModel):
+    """The customer's mood as the bot read it."""
+
+    label: str | None
+    score: float | None
+
+
+class WaitingOut(BaseModel):
+    """One waiting customer in a queue view."""
+
+    handoff_id: str
+    queue: str
+    reason_code: str
+    trigger_type: str
+    priority: str
+    customer_label: str | None
+    sentiment: SentimentOut
+    summary: str
+    waiting_seconds: float
+    position: int
+    transfer_count: int
+
+    @classmethod
+    def of(cls, waiting: WaitingHandoff) -> WaitingOut:
+        """From the service's view."""
+        handoff = waiting.handoff
+        return cls(
+            handoff_id=handoff.handoff_id,
+            queue=handoff.queue,
+            reason_code=handoff.reason_code,
+            trigger_type=handoff.trigger_type,
+            priority=handoff.priority,
+            customer_label=handoff.customer_label,
+            sentiment=SentimentOut(label=waiting.sentiment_label, score=waiting.sentiment_score),
+            summary=waiting.summary,
+            waiting_seconds=round(waiting.waiting_seconds, 3),
+            position=waiting.position,
+            transfer_count=handoff.transfer_count,
+        )
+
+
+class QueueOut(BaseModel):
+    """A queue with its waiting customers, best first."""
+
+    name: str
+    team_name: str
+    waiting: list[WaitingOut]
+
+
+class QueuesOut(BaseModel):
+    """GET /api/queues."""
+
+    queues: list[QueueOut]
+
+    @classmethod
+    def of(cls, views: list[QueueView]) -> QueuesOut:
+        """From the service's views."""
+        return cls(
+            queues=[
+                QueueOut(
+                    name=view.name,
+                    team_name=view.team_name,
+                    waiting=[WaitingOut.of(w) for w in view.waiting],
+                )
+                for view in views
+            ]
+        )
+
+
+class HandoffOut(BaseModel):
+    """A handoff's state and lifecycle (without its context)."""
+
+    handoff_id: str
+    sender_id: str
+    queue: str
+    priority: str
+    reason_code: str
+    trigger_type: str
+    flow: str
+    customer_label: str | None
+    status: str
+    agent: AgentRef | None
+    position: int | None
+    transfer_count: int
+    disposition: str | None
+    csat_rating: int | None
+    csat_comment: str | None
+    callback_message: str | None
+    requested_at: datetime
+    queued_at: datetime
+    claimed_at: datetime | None
+    first_agent_reply_at: datetime | None
+    resolved_at: datetime | None
+    handed_back_at: datetime | None
+    abandoned_at: datetime | None
+    expired_at: datetime | None
+
+    @classmethod
+    def of(cls, handoff: Handoff, *, position: int | None = None) -> HandoffOut:
+        """From a handoff row, inside its unit of work (its agent is loaded to name them)."""
+        agent: Agent | None = handoff.agent
+        agent_ref = None if agent is None else AgentRef(id=agent.id, name=agent.display_name)
+        return cls(
+            handoff_id=handoff.handoff_id,
+            sender_id=handoff.sender_id,
+            queue=handoff.queue,
+            priority=handoff.priority,
+            reason_code=handoff.reason_code,
+            trigger_type=handoff.trigger_type,
+            flow=handoff.flow,
+            customer_label=handoff.customer_label,
+            status=handoff.status,
+            agent=agent_ref,
+            position=position,
+            transfer_count=handoff.transfer_count,
+            disposition=handoff.disposition,
+            csat_rating=handoff.csat_rating,
+            csat_comment=handoff.csat_comment,
+            callback_message=handoff.callback_message,
+            requested_at=handoff.requested_at,
+            queued_at=handoff.queued_at,
+            claimed_at=handoff.claimed_at,
+            first_agent_reply_at=handoff.first_agent_reply_at,
+            resolved_at=handoff.resolved_at,
+            handed_back_at=handoff.handed_back_at,
+            abandoned_at=handoff.abandoned_at,
+            expired_at=handoff.expired_at,
+        )
+
+
+class NoteOut(BaseModel):
+    """A private agent note."""
+
+    id: int
+    agent: AgentRef
+    created_at: datetime
+    text: str
+
+    @classmethod
+    def of(cls, note: HandoffNote, agent_name: str) -> NoteOut:
+        """From a note row."""
+        return cls(
+            id=note.id,
+            agent=AgentRef(id=note.agent_id, name=agent_name),
+            created_at=note.created_at,
+            text=note.text,
+        )
+
+
+class EventOut(BaseModel):
+    """One entry of a handoff's history."""
+
+    id: int
+    occurred_at: datetime
+    kind: str
+    actor: AgentRef | None
+    detail: dict[str, Any]
+
+    @classmethod
+    def of(cls, event: HandoffEvent, names: dict[int, str]) -> EventOut:
+        """From an event row."""
+        actor = None
+        if event.actor_agent_id is not None:
+            actor = AgentRef(id=event.actor_agent_id, name=names.get(event.actor_agent_id, ""))
+        return cls(
+            id=event.id,
+            occurred_at=event.occurred_at,
+            kind=event.kind,
+            actor=actor,
+            detail=event.detail,
+        )
+
+
+class ScreenPopOut(BaseModel):
+    """GET /api/handoffs/{id}: the handoff, the bot's context, notes and history."""
+
+    handoff: HandoffOut
+    context: dict[str, Any]
+    notes: list[NoteOut]
+    events: list[EventOut]
+
+    @classmethod
+    def of(cls, pop: ScreenPop) -> ScreenPopOut:
+        """From the service's screen pop."""
+        names = pop.agent_names
+        return cls(
+            handoff=HandoffOut.of(pop.handoff, position=pop.position),
+            context=pop.context,
+            notes=[NoteOut.of(note, names.get(note.agent_id, "")) for note in pop.notes],
+            events=[EventOut.of(event, names) for event in pop.events],
+        )
+
+
+class ResolvedOut(BaseModel):
+    """POST /api/handoffs/{id}/resolve."""
+
+    handoff: HandoffOut
+    handed_back: bool
+
+
+class EventAccepted(BaseModel):
+    """POST /api/conversation-events (202)."""
+
+    accepted: bool
+    handoff_id: str | None

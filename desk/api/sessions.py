@@ -1,0 +1,75 @@
+"""Logging in and out: POST /api/login, POST /api/logout, GET /api/me, and the login page."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from aiohttp import web
+from sqlalchemy.orm import Session
+
+from desk.api.middleware import SESSION_COOKIE, public
+from desk.api.runtime import SETTINGS, actor_of, in_unit, parse, respond
+from desk.api.schemas import AgentOut, LoginRequest
+from desk.services import agents
+
+
+@public
+async def login(request: web.Request) -> web.Response:
+    """Check the credentials and set the session cookie; 401 with one message for any failure."""
+    credentials = await parse(request, LoginRequest)
+    hours = request.app[SETTINGS].session_hours
+
+    def work(session: Session) -> agents.StartedSession:
+        agent = agents.authenticate(session, credentials.username, credentials.password)
+        return agents.start_session(session, agent, lifetime=timedelta(hours=hours))
+
+    started = await in_unit(request, work, write=True)
+    response = respond(AgentOut.of(started.actor))
+    response.set_cookie(
+        SESSION_COOKIE,
+        started.token,
+        max_age=int(hours * 3600),
+        path="/",
+        httponly=True,
+        samesite="Strict",
+        secure=request.secure,
+    )
+    return response
+
+
+@public
+async def logout(request: web.Request) -> web.Response:
+    """End the session (if any) and clear the cookie."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        await in_unit(request, lambda s: agents.end_session(s, token), write=True)
+    response = web.json_response({"logged_out": True})
+    response.del_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+async def me(request: web.Request) -> web.Response:
+    """The logged-in user."""
+    return respond(AgentOut.of(actor_of(request)))
+
+
+_LOGIN_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Desk: log in</title></head>
+<body><h1>Support desk</h1>
+<p>The agent console is not built yet; log in with <code>POST /api/login</code>.</p>
+</body></html>
+"""
+
+
+@public
+async def login_page(_request: web.Request) -> web.Response:
+    """The login page (a placeholder until the console exists)."""
+    return web.Response(text=_LOGIN_PAGE, content_type="text/html")
+
+
+def add_routes(app: web.Application) -> None:
+    """Register the session routes."""
+    app.router.add_post("/api/login", login)
+    app.router.add_post("/api/logout", logout)
+    app.router.add_get("/api/me", me)
+    app.router.add_get("/login", login_page)

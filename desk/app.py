@@ -1,0 +1,64 @@
+"""The desk's aiohttp application.
+
+`create_app(settings)` builds one application with its own `Database` (and thread pool for
+units of work), disposed when the application shuts down; there is no global state, so tests
+can run several apps side by side. Migrations are not run here: `python -m desk` migrates
+before serving, tests migrate their own databases.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Final
+
+from aiohttp import web
+from sqlalchemy import text
+
+from desk.api import bot, console, sessions
+from desk.api.middleware import auth_middleware, error_middleware, public
+from desk.api.runtime import DATABASE, EXECUTOR, HAND_BACK, SETTINGS, in_unit
+from desk.services.handoffs import HandBack, NoHandBack
+from desk.settings import DeskSettings
+from desk.store.database import Database
+
+# The largest body any route accepts; a handoff context with a long transcript stays well below.
+MAX_BODY_BYTES: Final = 1024 * 1024
+DB_THREADS: Final = 16
+
+
+def create_app(settings: DeskSettings, *, hand_back: HandBack | None = None) -> web.Application:
+    """Build the desk application.
+
+    Args:
+        settings: The desk's configuration.
+        hand_back: Gives resolved conversations back to the bot; nothing by default.
+    """
+    app = web.Application(
+        middlewares=[error_middleware, auth_middleware], client_max_size=MAX_BODY_BYTES
+    )
+    app[SETTINGS] = settings
+    app[DATABASE] = Database(settings.database_url)
+    app[EXECUTOR] = ThreadPoolExecutor(max_workers=DB_THREADS, thread_name_prefix="desk-db")
+    app[HAND_BACK] = hand_back or NoHandBack()
+    # aiohttp 3.9's stubs type the signal's callbacks wrongly.
+    app.on_cleanup.append(_close)  # type: ignore[arg-type]
+    app.router.add_get("/health", health)
+    bot.add_routes(app)
+    sessions.add_routes(app)
+    console.add_routes(app)
+    return app
+
+
+@public
+async def health(request: web.Request) -> web.Response:
+    """200 when the desk can reach its database, 503 otherwise."""
+    try:
+        await in_unit(request, lambda s: s.execute(text("SELECT 1")).scalar_one())
+    except Exception as error:  # any database failure means "not healthy"
+        return web.json_response({"status": "unavailable", "error": str(error)}, status=503)
+    return web.json_response({"status": "ok"})
+
+
+async def _close(app: web.Application) -> None:
+    app[EXECUTOR].shutdown(wait=True)
+    app[DATABASE].dispose()

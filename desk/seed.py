@@ -1,0 +1,93 @@
+"""Demo desk users: one agent per queue and a supervisor serving every queue.
+
+Run ``python -m desk.seed`` to migrate the desk database and create them. Their password is
+DESK_DEMO_PASSWORD (`make` generates one into `.env`). Seeding is idempotent: existing users
+keep their ids; their queues, role and active flag are set to the demo values, and their
+password is reset only if it no longer matches DESK_DEMO_PASSWORD (so the printed logins
+always work).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from desk.security import hash_password, verify_password
+from desk.services.agents import create_agent
+from desk.services.queues import QUEUES
+from desk.settings import MissingSettingError, database_url_from_env
+from desk.store.database import Database
+from desk.store.models import AgentRole
+from desk.store.repositories import AgentRepository
+
+
+@dataclass(frozen=True)
+class DemoAgent:
+    """One demo login."""
+
+    username: str
+    display_name: str
+    role: AgentRole
+    queues: tuple[str, ...]
+
+
+DEMO_AGENTS: Final[tuple[DemoAgent, ...]] = (
+    DemoAgent("olivia", "Olivia (Orders)", AgentRole.AGENT, ("order_support",)),
+    DemoAgent("leo", "Leo (Tech support)", AgentRole.AGENT, ("tech_support_l2",)),
+    DemoAgent("maya", "Maya (Mortgages)", AgentRole.AGENT, ("mortgage_advisors",)),
+    DemoAgent("gus", "Gus (Customer service)", AgentRole.AGENT, ("general_support",)),
+    DemoAgent("sam", "Sam (Supervisor)", AgentRole.SUPERVISOR, tuple(QUEUES)),
+)
+
+
+def seed_demo_agents(database: Database, password: str) -> list[DemoAgent]:
+    """Create or update the demo users; they are returned in order."""
+    with database.session(write=True) as session:
+        agents = AgentRepository(session)
+        for demo in DEMO_AGENTS:
+            agent = agents.by_username(demo.username)
+            if agent is None:
+                create_agent(
+                    session,
+                    username=demo.username,
+                    display_name=demo.display_name,
+                    password=password,
+                    role=demo.role,
+                    queues=demo.queues,
+                )
+                continue
+            agent.role = demo.role.value
+            agent.active = True
+            if not verify_password(password, agent.password_hash):
+                agent.password_hash = hash_password(password)
+            agents.set_queues(agent, demo.queues)
+    return list(DEMO_AGENTS)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Migrate the desk database and seed the demo users; print the logins."""
+    parser = argparse.ArgumentParser(prog="python -m desk.seed", description=__doc__)
+    parser.parse_args(argv)
+    password = os.environ.get("DESK_DEMO_PASSWORD", "").strip()
+    if not password:
+        raise MissingSettingError(
+            "DESK_DEMO_PASSWORD is not set. Copy .env.example to .env (or run `make .env`)."
+        )
+    database = Database(database_url_from_env())
+    try:
+        database.migrate()
+        seeded = seed_demo_agents(database, password)
+    finally:
+        database.dispose()
+    shown_url = database.url.render_as_string(hide_password=True)
+    print(f"Desk users (password: DESK_DEMO_PASSWORD in .env), database {shown_url}:")
+    for demo in seeded:
+        print(f"  {demo.username:<8} {demo.role.value:<10} {', '.join(demo.queues)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

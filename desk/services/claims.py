@@ -1,0 +1,61 @@
+"""Claiming a waiting handoff: exactly one agent wins.
+
+The claim is one conditional UPDATE (`... WHERE status = 'queued' AND queue = <the queue the
+agent was allowed to claim from>`); whoever's UPDATE changes the row wins, everyone else gets
+`AlreadyClaimed`. No lock is held between reading and writing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from desk.services.agents import Actor
+from desk.services.errors import AlreadyClaimed, NotFound, PermissionDenied
+from desk.store.models import EventKind, Handoff, HandoffStatus
+from desk.store.repositories import HandoffRepository
+from desk.store.types import utcnow
+
+
+def claim(
+    session: Session, actor: Actor, handoff_id: str, *, now: datetime | None = None
+) -> Handoff:
+    """Give a queued handoff to `actor`.
+
+    Raises:
+        NotFound: No such handoff.
+        PermissionDenied: The actor does not serve the handoff's queue.
+        AlreadyClaimed: Someone else claimed it first, or it is no longer queued.
+    """
+    now = now or utcnow()
+    handoffs = HandoffRepository(session)
+    handoff = handoffs.get(handoff_id)
+    if handoff is None:
+        raise NotFound(f"no handoff {handoff_id}")
+    if not actor.serves(handoff.queue):
+        raise PermissionDenied(f"you do not serve the queue {handoff.queue!r}")
+    won = handoffs.transition(
+        handoff_id,
+        from_statuses=[HandoffStatus.QUEUED],
+        values={
+            "status": HandoffStatus.CLAIMED.value,
+            "agent_id": actor.agent_id,
+            "claimed_at": now,
+        },
+        extra_condition=Handoff.queue == handoff.queue,
+    )
+    if not won:
+        current = handoffs.get(handoff_id)
+        status = current.status if current is not None else "gone"
+        raise AlreadyClaimed(f"handoff {handoff_id} is no longer waiting (it is {status})")
+    handoffs.add_event(
+        handoff_id,
+        EventKind.CLAIMED.value,
+        at=now,
+        actor_agent_id=actor.agent_id,
+        detail={"queue": handoff.queue},
+    )
+    claimed = handoffs.get(handoff_id)
+    assert claimed is not None  # we just changed it in this unit of work
+    return claimed

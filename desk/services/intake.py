@@ -1,0 +1,113 @@
+"""Receiving a handoff from the bot: schema check, idempotent store, queued event.
+
+The context is stored exactly as received (the raw JSON text), so what the agent sees is
+what the bot sent; the columns next to it are copies for querying and ordering.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+from pydantic.datetime_parse import parse_datetime
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from contract.schema import validate_payload
+from desk.services.errors import InvalidHandoff
+from desk.store.models import PRIORITY_RANK, EventKind, Handoff, HandoffStatus
+from desk.store.repositories import HandoffRepository
+from desk.store.types import utcnow
+
+CUSTOMER_LABEL_MAX: Final = 200
+# Slots that may name the customer, most specific first.
+_NAME_SLOTS: Final = ("customer_name", "name", "applicant_name", "full_name")
+
+
+@dataclass(frozen=True)
+class Received:
+    """The stored handoff, whether this call created it, and its place in its queue."""
+
+    handoff: Handoff
+    created: bool
+    position: int | None
+
+
+def receive(
+    session: Session, payload: Any, *, raw: str | None = None, now: datetime | None = None
+) -> Received:
+    """Validate and store a handoff context; idempotent on `handoff_id`.
+
+    Args:
+        session: The unit of work.
+        payload: The decoded JSON body.
+        raw: The body exactly as received (defaults to `payload` re-encoded).
+        now: The clock.
+
+    Raises:
+        InvalidHandoff: The payload does not match the committed schema; `errors` name the
+            fields by JSON Pointer.
+    """
+    errors = validate_payload(payload)
+    if errors:
+        raise InvalidHandoff(errors)
+    now = now or utcnow()
+    handoffs = HandoffRepository(session)
+    handoff_id = str(payload["handoff_id"]).lower()
+    existing = handoffs.get(handoff_id)
+    if existing is not None:
+        return Received(existing, created=False, position=handoffs.position(existing))
+    handoff = _new_handoff(handoff_id, payload, raw or json.dumps(payload), now)
+    try:
+        with session.begin_nested():
+            handoffs.add(handoff)
+    except IntegrityError:
+        # A concurrent delivery of the same handoff committed first: theirs is the handoff.
+        session.expunge(handoff)
+        winner = handoffs.get(handoff_id)
+        if winner is None:
+            raise
+        return Received(winner, created=False, position=handoffs.position(winner))
+    handoffs.add_event(
+        handoff_id,
+        EventKind.QUEUED.value,
+        at=now,
+        detail={"queue": handoff.queue, "priority": handoff.priority},
+    )
+    return Received(handoff, created=True, position=handoffs.position(handoff))
+
+
+def _new_handoff(handoff_id: str, payload: dict[str, Any], raw: str, now: datetime) -> Handoff:
+    routing = payload["routing"]
+    trigger = payload["trigger"]
+    return Handoff(
+        handoff_id=handoff_id,
+        sender_id=payload["conversation"]["sender_id"],
+        queue=routing["queue"],
+        priority=routing["priority"],
+        priority_rank=PRIORITY_RANK[routing["priority"]],
+        reason_code=trigger["reason_code"],
+        trigger_type=trigger["type"],
+        flow=payload["flow"],
+        customer_label=customer_label(payload),
+        context=raw,
+        status=HandoffStatus.QUEUED.value,
+        requested_at=parse_datetime(payload["created_at"]),
+        queued_at=now,
+        transfer_count=0,
+    )
+
+
+def customer_label(payload: dict[str, Any]) -> str | None:
+    """A name to show for the customer, from the slots or the evidence, if the bot knew one."""
+    slots = payload.get("slots") or {}
+    evidence = payload.get("evidence") or {}
+    candidates = [slots.get(name) for name in _NAME_SLOTS]
+    candidates.append((evidence.get("order") or {}).get("customer_name"))
+    candidates.append((evidence.get("mortgage_application") or {}).get("applicant_name"))
+    for candidate in candidates:
+        if isinstance(candidate, str) and candidate.strip():
+            return candidate.strip()[:CUSTOMER_LABEL_MAX]
+    return None

@@ -1,0 +1,98 @@
+"""The desk's queues and what waits in them.
+
+The queue names are those of `content/handoff_routing.yml` (a test keeps them in step). Intake
+accepts any queue the bot names (a customer is never dropped for a routing typo; supervisors
+see every queue), but agents can only be transferred to a known queue.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from types import MappingProxyType
+from typing import Any, Final
+
+from sqlalchemy.orm import Session
+
+from desk.services.agents import Actor
+from desk.store.models import Handoff
+from desk.store.repositories import HandoffRepository
+from desk.store.types import utcnow
+
+QUEUES: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "order_support": "Order Support",
+        "tech_support_l2": "Technical Support (2nd line)",
+        "mortgage_advisors": "Mortgage Advisors",
+        "general_support": "Customer Service",
+    }
+)
+
+
+@dataclass(frozen=True)
+class WaitingHandoff:
+    """One customer waiting in a queue, as an agent's queue view shows them."""
+
+    handoff: Handoff
+    position: int
+    waiting_seconds: float
+    sentiment_label: str | None
+    sentiment_score: float | None
+    summary: str
+
+
+@dataclass(frozen=True)
+class QueueView:
+    """A queue and who waits in it, best first."""
+
+    name: str
+    team_name: str
+    waiting: list[WaitingHandoff]
+
+
+def visible_queues(actor: Actor) -> list[str] | None:
+    """The queues an actor sees; None means every queue (supervisors)."""
+    return None if actor.is_supervisor else sorted(actor.queues)
+
+
+def queues_for(session: Session, actor: Actor, *, now: datetime | None = None) -> list[QueueView]:
+    """The actor's queues (every queue for a supervisor) with their waiting handoffs."""
+    now = now or utcnow()
+    names = visible_queues(actor)
+    waiting = HandoffRepository(session).waiting(names)
+    by_queue: dict[str, list[WaitingHandoff]] = {}
+    for handoff in waiting:
+        entries = by_queue.setdefault(handoff.queue, [])
+        entries.append(_waiting(handoff, len(entries) + 1, now))
+    shown = list(QUEUES) if names is None else names
+    shown += sorted(set(by_queue) - set(shown))  # unknown queues the bot routed to
+    return [QueueView(name, QUEUES.get(name, name), by_queue.get(name, [])) for name in shown]
+
+
+def waiting_longer_than(
+    session: Session, seconds: float, *, now: datetime | None = None
+) -> list[Handoff]:
+    """Queued handoffs nobody claimed within `seconds` (CLAIM_TIMEOUT_SECONDS), oldest first."""
+    now = now or utcnow()
+    return HandoffRepository(session).waiting_longer_than(now - timedelta(seconds=seconds))
+
+
+def context_of(handoff: Handoff) -> dict[str, Any]:
+    """The stored handoff context, decoded."""
+    decoded: dict[str, Any] = json.loads(handoff.context)
+    return decoded
+
+
+def _waiting(handoff: Handoff, position: int, now: datetime) -> WaitingHandoff:
+    context = context_of(handoff)
+    sentiment = context.get("sentiment") or {}
+    return WaitingHandoff(
+        handoff=handoff,
+        position=position,
+        waiting_seconds=max(0.0, (now - handoff.queued_at).total_seconds()),
+        sentiment_label=sentiment.get("label"),
+        sentiment_score=sentiment.get("score"),
+        summary=str(context.get("summary", "")),
+    )

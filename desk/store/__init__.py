@@ -1,0 +1,1 @@
+"""The desk's data layer: engine and units of work, tables, migrations, repositories."""

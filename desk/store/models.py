@@ -1,0 +1,264 @@
+"""Tables of the desk's database.
+
+Every timestamp is a `UTCDateTime`. Closed sets of values (roles, statuses, priorities,
+dispositions) live here as enums and are enforced by CHECK constraints; the migration in
+`migrations/versions` must produce exactly this schema (a test compares them).
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any, Final
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    text,
+    true,
+)
+from sqlalchemy.orm import Mapped, declarative_base, relationship
+
+from contract.handoff_context import Priority
+from desk.store.types import UTCDateTime, utcnow
+
+# Predictable constraint names, so later migrations (and SQLite batch mode) can refer to them.
+NAMING_CONVENTION: Final = {
+    "ix": "ix_%(table_name)s_%(column_0_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+Base: Any = declarative_base(metadata=MetaData(naming_convention=NAMING_CONVENTION))
+
+
+class AgentRole(str, enum.Enum):
+    """What a desk user may do: agents work their queues, supervisors see every queue."""
+
+    AGENT = "agent"
+    SUPERVISOR = "supervisor"
+
+
+class HandoffStatus(str, enum.Enum):
+    """Where a handoff is in its life (see docs/desk-design.md, "Lifecycle")."""
+
+    QUEUED = "queued"
+    CLAIMED = "claimed"
+    RESOLVED = "resolved"
+    HANDED_BACK = "handed_back"
+    ABANDONED = "abandoned"
+    EXPIRED = "expired"
+
+
+# Lower rank is served first: queues order by (priority_rank, queued_at).
+PRIORITY_RANK: Final[dict[str, int]] = {
+    Priority.URGENT.value: 0,
+    Priority.HIGH.value: 1,
+    Priority.NORMAL.value: 2,
+    Priority.LOW.value: 3,
+}
+
+
+class Disposition(str, enum.Enum):
+    """How the agent closed the handoff."""
+
+    RESOLVED = "resolved"
+    RESOLVED_WITH_FOLLOWUP = "resolved_with_followup"
+    NOT_RESOLVED = "not_resolved"
+    DUPLICATE = "duplicate"
+
+
+class EventKind(str, enum.Enum):
+    """What happened to a handoff. Extend freely: no CHECK constraint."""
+
+    QUEUED = "queued"
+    CLAIMED = "claimed"
+    NOTE_ADDED = "note_added"
+    TRANSFERRED = "transferred"
+    FIRST_AGENT_REPLY = "first_agent_reply"
+    RESOLVED = "resolved"
+    HANDED_BACK = "handed_back"
+    ABANDONED = "abandoned"
+    EXPIRED = "expired"
+    CSAT_RECEIVED = "csat_received"
+    CALLBACK_RECEIVED = "callback_received"
+
+
+AGENT_ROLES: Final[tuple[str, ...]] = tuple(role.value for role in AgentRole)
+HANDOFF_STATUSES: Final[tuple[str, ...]] = tuple(status.value for status in HandoffStatus)
+PRIORITIES: Final[tuple[str, ...]] = tuple(priority.value for priority in Priority)
+DISPOSITIONS: Final[tuple[str, ...]] = tuple(d.value for d in Disposition)
+
+
+def one_of(column: str, values: tuple[str, ...]) -> str:
+    """Return the SQL of a CHECK that `column` holds one of `values` (NULL passes)."""
+    quoted = ", ".join(f"'{value}'" for value in values)
+    return f"{column} IN ({quoted})"
+
+
+class Agent(Base):
+    """A person who works at the desk."""
+
+    __tablename__ = "agents"
+    __table_args__ = (CheckConstraint(one_of("role", AGENT_ROLES), name="role"),)
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    username: Mapped[str] = Column(String(64), nullable=False, unique=True)
+    display_name: Mapped[str] = Column(String(100), nullable=False)
+    password_hash: Mapped[str] = Column(String(255), nullable=False)
+    role: Mapped[str] = Column(String(16), nullable=False, default=AgentRole.AGENT.value)
+    active: Mapped[bool] = Column(Boolean, nullable=False, default=True, server_default=true())
+    created_at: Mapped[datetime] = Column(UTCDateTime, nullable=False, default=utcnow)
+
+    queue_links: Mapped[list[AgentQueue]] = relationship(
+        "AgentQueue",
+        back_populates="agent",
+        order_by="AgentQueue.queue",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+
+    @property
+    def queues(self) -> list[str]:
+        """Names of the queues this agent serves."""
+        return [link.queue for link in self.queue_links]
+
+    @property
+    def is_supervisor(self) -> bool:
+        """Whether this user sees and may act on every queue."""
+        return self.role == AgentRole.SUPERVISOR.value
+
+
+class AgentQueue(Base):
+    """An agent serves a queue."""
+
+    __tablename__ = "agent_queues"
+
+    agent_id: Mapped[int] = Column(
+        Integer, ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True
+    )
+    queue: Mapped[str] = Column(String(64), primary_key=True, index=True)
+
+    agent: Mapped[Agent] = relationship("Agent", back_populates="queue_links")
+
+
+class AgentSession(Base):
+    """A logged-in browser. Only the SHA-256 of the cookie's random token is stored."""
+
+    __tablename__ = "agent_sessions"
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    token_hash: Mapped[str] = Column(String(64), nullable=False, unique=True)
+    agent_id: Mapped[int] = Column(
+        Integer, ForeignKey("agents.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    created_at: Mapped[datetime] = Column(UTCDateTime, nullable=False, default=utcnow)
+    expires_at: Mapped[datetime] = Column(UTCDateTime, nullable=False, index=True)
+    last_seen_at: Mapped[datetime] = Column(UTCDateTime, nullable=False, default=utcnow)
+
+    agent: Mapped[Agent] = relationship("Agent")
+
+
+class Handoff(Base):
+    """A conversation the bot handed to the desk, with its whole life."""
+
+    __tablename__ = "handoffs"
+    __table_args__ = (
+        CheckConstraint(one_of("status", HANDOFF_STATUSES), name="status"),
+        CheckConstraint(one_of("priority", PRIORITIES), name="priority"),
+        CheckConstraint(one_of("disposition", DISPOSITIONS), name="disposition"),
+        CheckConstraint("csat_rating BETWEEN 1 AND 5", name="csat_rating_range"),
+        CheckConstraint("transfer_count >= 0", name="transfer_count_not_negative"),
+        # The queue view: waiting handoffs of some queues, best first.
+        Index(
+            "ix_handoffs_status_queue_rank_queued_at",
+            "status",
+            "queue",
+            "priority_rank",
+            "queued_at",
+        ),
+    )
+
+    handoff_id: Mapped[str] = Column(String(36), primary_key=True)
+    sender_id: Mapped[str] = Column(String(255), nullable=False, index=True)
+    queue: Mapped[str] = Column(String(64), nullable=False)
+    priority: Mapped[str] = Column(String(16), nullable=False)
+    priority_rank: Mapped[int] = Column(Integer, nullable=False)
+    reason_code: Mapped[str] = Column(String(64), nullable=False)
+    trigger_type: Mapped[str] = Column(String(32), nullable=False)
+    flow: Mapped[str] = Column(String(32), nullable=False)
+    customer_label: Mapped[str | None] = Column(String(200), nullable=True)
+    context: Mapped[str] = Column(Text, nullable=False)
+    status: Mapped[str] = Column(
+        String(16),
+        nullable=False,
+        default=HandoffStatus.QUEUED.value,
+        server_default=text("'queued'"),
+    )
+    agent_id: Mapped[int | None] = Column(
+        Integer, ForeignKey("agents.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    requested_at: Mapped[datetime] = Column(UTCDateTime, nullable=False)
+    queued_at: Mapped[datetime] = Column(UTCDateTime, nullable=False)
+    claimed_at: Mapped[datetime | None] = Column(UTCDateTime, nullable=True)
+    first_agent_reply_at: Mapped[datetime | None] = Column(UTCDateTime, nullable=True)
+    resolved_at: Mapped[datetime | None] = Column(UTCDateTime, nullable=True)
+    handed_back_at: Mapped[datetime | None] = Column(UTCDateTime, nullable=True)
+    abandoned_at: Mapped[datetime | None] = Column(UTCDateTime, nullable=True)
+    expired_at: Mapped[datetime | None] = Column(UTCDateTime, nullable=True)
+    disposition: Mapped[str | None] = Column(String(32), nullable=True)
+    csat_rating: Mapped[int | None] = Column(Integer, nullable=True)
+    csat_comment: Mapped[str | None] = Column(Text, nullable=True)
+    callback_message: Mapped[str | None] = Column(Text, nullable=True)
+    transfer_count: Mapped[int] = Column(
+        Integer, nullable=False, default=0, server_default=text("0")
+    )
+
+    agent: Mapped[Agent | None] = relationship("Agent")
+
+
+class HandoffEvent(Base):
+    """One entry of a handoff's append-only history."""
+
+    __tablename__ = "handoff_events"
+    __table_args__ = (
+        Index("ix_handoff_events_handoff_id_occurred_at", "handoff_id", "occurred_at"),
+    )
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    handoff_id: Mapped[str] = Column(
+        String(36), ForeignKey("handoffs.handoff_id", ondelete="CASCADE"), nullable=False
+    )
+    occurred_at: Mapped[datetime] = Column(UTCDateTime, nullable=False, default=utcnow)
+    kind: Mapped[str] = Column(String(32), nullable=False)
+    actor_agent_id: Mapped[int | None] = Column(
+        Integer, ForeignKey("agents.id", ondelete="SET NULL"), nullable=True
+    )
+    detail: Mapped[dict[str, Any]] = Column(JSON, nullable=False, default=dict)
+
+
+class HandoffNote(Base):
+    """A private note an agent wrote on a handoff (never shown to the customer)."""
+
+    __tablename__ = "handoff_notes"
+    __table_args__ = (Index("ix_handoff_notes_handoff_id_created_at", "handoff_id", "created_at"),)
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    handoff_id: Mapped[str] = Column(
+        String(36), ForeignKey("handoffs.handoff_id", ondelete="CASCADE"), nullable=False
+    )
+    agent_id: Mapped[int] = Column(Integer, ForeignKey("agents.id"), nullable=False)
+    created_at: Mapped[datetime] = Column(UTCDateTime, nullable=False, default=utcnow)
+    text: Mapped[str] = Column(Text, nullable=False)
+
+    agent: Mapped[Agent] = relationship("Agent")

@@ -1,0 +1,300 @@
+"""Fixtures for the desk tests: real databases and the real aiohttp app, never fakes.
+
+SQLite tests use a migrated database file in `tmp_path`. PostgreSQL tests create a fresh
+database on the server at `TEST_POSTGRES_URL` (default postgresql://postgres@127.0.0.1:5432/test)
+and drop it afterwards; without a reachable server they are skipped, or fail when
+REQUIRE_POSTGRES=1 (as CI sets it where PostgreSQL runs).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import ClientResponse, ClientSession, CookieJar
+from aiohttp.test_utils import TestServer
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import OperationalError
+
+from desk.app import create_app
+from desk.services.agents import Actor, create_agent
+from desk.services.queues import QUEUES
+from desk.settings import DeskSettings
+from desk.store.database import Database
+from desk.store.models import AgentRole
+from desk.store.repositories import AgentRepository
+from tests.support.handoff_examples import GOLDEN_PATH
+
+DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
+HANDOFF_SECRET = "test-handoff-secret"
+PASSWORD = "correct horse battery"
+T0 = datetime.fromisoformat("2025-03-14T10:00:00+00:00")
+
+# username -> (role, queues)
+AGENTS: dict[str, tuple[AgentRole, tuple[str, ...]]] = {
+    "olivia": (AgentRole.AGENT, ("order_support",)),
+    "leo": (AgentRole.AGENT, ("tech_support_l2",)),
+    "sam": (AgentRole.SUPERVISOR, tuple(QUEUES)),
+}
+
+
+# --- Handoff contexts ------------------------------------------------------------------------
+
+
+def make_context(
+    *,
+    queue: str = "order_support",
+    priority: str = "normal",
+    sender_id: str | None = None,
+    handoff_id: str | None = None,
+) -> dict[str, Any]:
+    """The golden context with a fresh id and the given routing."""
+    payload: dict[str, Any] = copy.deepcopy(_golden())
+    payload["handoff_id"] = handoff_id or str(uuid.uuid4())
+    payload["routing"]["queue"] = queue
+    payload["routing"]["priority"] = priority
+    if sender_id is not None:
+        payload["conversation"]["sender_id"] = sender_id
+    return payload
+
+
+_GOLDEN: dict[str, Any] = {}
+
+
+def _golden() -> dict[str, Any]:
+    if not _GOLDEN:
+        _GOLDEN.update(json.loads(GOLDEN_PATH.read_text(encoding="utf-8")))
+    return _GOLDEN
+
+
+@pytest.fixture
+def context_factory() -> Callable[..., dict[str, Any]]:
+    """Build valid handoff contexts (see `make_context`)."""
+    return make_context
+
+
+# --- Databases -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    """URL of a SQLite file (in a directory that does not exist yet)."""
+    return f"sqlite:///{tmp_path / 'var' / 'desk.db'}"
+
+
+@pytest.fixture
+def database(database_url: str) -> Iterator[Database]:
+    """A migrated, empty SQLite database."""
+    db = Database(database_url)
+    db.migrate()
+    yield db
+    db.dispose()
+
+
+def _postgres_admin_engine() -> Engine:
+    url = os.environ.get("TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
+    engine = create_engine(
+        url, future=True, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3}
+    )
+    try:
+        with engine.connect():
+            pass
+    except OperationalError as error:
+        engine.dispose()
+        message = f"PostgreSQL is not reachable at {make_url(url)!r}: {error.orig}"
+        if os.environ.get("REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"REQUIRE_POSTGRES=1 but {message}", pytrace=False)
+        pytest.skip(f"{message} (set REQUIRE_POSTGRES=1 to make this a failure)")
+    return engine
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """URL of a fresh, empty PostgreSQL database, dropped after the test."""
+    admin = _postgres_admin_engine()
+    name = f"desk_test_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(admin.url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_database(request: pytest.FixtureRequest, database_url: str) -> Iterator[Database]:
+    """A migrated, empty database on each supported backend."""
+    url = database_url if request.param == "sqlite" else request.getfixturevalue("postgres_url")
+    db = Database(url)
+    db.migrate()
+    yield db
+    db.dispose()
+
+
+def add_agents(db: Database) -> dict[str, Actor]:
+    """Create the test agents (see AGENTS); their actors by username."""
+    actors = {}
+    with db.session(write=True) as session:
+        for username, (role, queues) in AGENTS.items():
+            agent = create_agent(
+                session,
+                username=username,
+                display_name=username.title(),
+                password=PASSWORD,
+                role=role,
+                queues=queues,
+            )
+            actors[username] = Actor.of(agent)
+    return actors
+
+
+@pytest.fixture
+def actors(database: Database) -> dict[str, Actor]:
+    """The test agents in the SQLite database."""
+    return add_agents(database)
+
+
+def actors_in(db: Database) -> dict[str, Actor]:
+    """The actors of the agents already in `db`."""
+    with db.session() as session:
+        repository = AgentRepository(session)
+        found = {name: repository.by_username(name) for name in AGENTS}
+        return {name: Actor.of(agent) for name, agent in found.items() if agent is not None}
+
+
+def at(seconds: float) -> datetime:
+    """T0 plus some seconds."""
+    return T0 + timedelta(seconds=seconds)
+
+
+# --- The app over HTTP -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def settings(database_url: str) -> DeskSettings:
+    """Settings pointing at the test database."""
+    return DeskSettings(
+        database_url=database_url, handoff_secret=HANDOFF_SECRET, rasa_auth_token="rasa-token"
+    )
+
+
+@pytest.fixture
+async def server(
+    settings: DeskSettings, database: Database, actors: dict[str, Actor]
+) -> AsyncIterator[TestServer]:
+    """The desk app on a loopback port, its database migrated and holding the test agents."""
+    test_server = TestServer(create_app(settings))
+    await test_server.start_server()
+    yield test_server
+    await test_server.close()
+
+
+class Browser:
+    """One HTTP client with its own cookie jar (one agent's browser, or the bot)."""
+
+    def __init__(self, server: TestServer, headers: dict[str, str] | None = None) -> None:
+        """Talk to `server`."""
+        self._server = server
+        self.session = ClientSession(cookie_jar=CookieJar(unsafe=True), headers=headers)
+
+    async def request(self, method: str, path: str, **kwargs: Any) -> tuple[int, Any]:
+        """Send a request; the status and the decoded JSON body (or text)."""
+        async with self.session.request(method, self._server.make_url(path), **kwargs) as resp:
+            return resp.status, await _body(resp)
+
+    async def raw(self, method: str, path: str, **kwargs: Any) -> ClientResponse:
+        """Send a request; the response, already read."""
+        async with self.session.request(method, self._server.make_url(path), **kwargs) as resp:
+            await resp.read()
+            return resp
+
+    async def get(self, path: str, **kwargs: Any) -> tuple[int, Any]:
+        """GET."""
+        return await self.request("GET", path, **kwargs)
+
+    async def post(self, path: str, **kwargs: Any) -> tuple[int, Any]:
+        """POST."""
+        return await self.request("POST", path, **kwargs)
+
+    async def login(self, username: str, password: str = PASSWORD) -> Browser:
+        """Log in (asserting success)."""
+        status, body = await self.post(
+            "/api/login", json={"username": username, "password": password}
+        )
+        assert status == 200, body
+        return self
+
+    async def close(self) -> None:
+        """Close the client."""
+        await self.session.close()
+
+
+async def _body(response: ClientResponse) -> Any:
+    text_body = await response.text()
+    if response.content_type == "application/json":
+        return json.loads(text_body)
+    return text_body
+
+
+@pytest.fixture
+async def browsers(server: TestServer) -> AsyncIterator[Callable[..., Browser]]:
+    """Make browsers for the server; all closed afterwards."""
+    made: list[Browser] = []
+
+    def make(headers: dict[str, str] | None = None) -> Browser:
+        browser = Browser(server, headers)
+        made.append(browser)
+        return browser
+
+    yield make
+    for browser in made:
+        await browser.close()
+
+
+@pytest.fixture
+def bot(browsers: Callable[..., Browser]) -> Browser:
+    """The bot: sends the HANDOFF_SECRET bearer token."""
+    return browsers({"Authorization": f"Bearer {HANDOFF_SECRET}"})
+
+
+@pytest.fixture
+def anonymous(browsers: Callable[..., Browser]) -> Browser:
+    """A browser nobody logged in with."""
+    return browsers()
+
+
+@pytest.fixture
+async def olivia(browsers: Callable[..., Browser]) -> Browser:
+    """Olivia's browser, logged in (order_support)."""
+    return await browsers().login("olivia")
+
+
+@pytest.fixture
+async def leo(browsers: Callable[..., Browser]) -> Browser:
+    """Leo's browser, logged in (tech_support_l2)."""
+    return await browsers().login("leo")
+
+
+@pytest.fixture
+async def sam(browsers: Callable[..., Browser]) -> Browser:
+    """Sam's browser, logged in (supervisor)."""
+    return await browsers().login("sam")
+
+
+async def post_handoff(bot: Browser, payload: dict[str, Any]) -> str:
+    """Deliver a handoff as the bot does (asserting it was created); its id."""
+    status, body = await bot.post(
+        "/api/handoffs", json=payload, headers={"Idempotency-Key": payload["handoff_id"]}
+    )
+    assert status == 201, body
+    return str(body["handoff_id"])

@@ -1,0 +1,94 @@
+"""Intake: schema check, idempotent store, queued event."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from desk.services import intake
+from desk.services.errors import InvalidHandoff
+from desk.store.database import Database
+from desk.store.repositories import HandoffRepository
+from tests.desk.conftest import at
+
+ContextFactory = Callable[..., dict[str, Any]]
+
+
+def test_a_new_context_is_stored_and_queued(
+    database: Database, context_factory: ContextFactory
+) -> None:
+    payload = context_factory(queue="order_support", priority="high")
+    raw = json.dumps(payload, indent=1)
+
+    with database.session(write=True) as session:
+        received = intake.receive(session, payload, raw=raw, now=at(5))
+        handoff = received.handoff
+
+    assert received.created is True
+    assert received.position == 1
+    assert (handoff.status, handoff.queue, handoff.priority) == ("queued", "order_support", "high")
+    assert handoff.priority_rank == 1
+    assert (handoff.reason_code, handoff.trigger_type, handoff.flow) == (
+        "order_delayed",
+        "business_rule",
+        "order_status",
+    )
+    assert handoff.sender_id == payload["conversation"]["sender_id"]
+    assert handoff.context == raw  # exactly as received
+    assert handoff.requested_at.isoformat() == "2025-03-14T09:31:00+00:00"
+    assert handoff.queued_at == at(5)
+    with database.session() as session:
+        events = HandoffRepository(session).events(handoff.handoff_id)
+    assert [(e.kind, e.detail) for e in events] == [
+        ("queued", {"queue": "order_support", "priority": "high"})
+    ]
+
+
+def test_the_same_handoff_twice_is_one_handoff(
+    database: Database, context_factory: ContextFactory
+) -> None:
+    payload = context_factory()
+    with database.session(write=True) as session:
+        first = intake.receive(session, payload)
+    with database.session(write=True) as session:
+        again = intake.receive(session, {**payload, "summary": "changed"})
+        events = HandoffRepository(session).events(payload["handoff_id"])
+
+    assert (first.created, again.created) == (True, False)
+    assert again.handoff.handoff_id == first.handoff.handoff_id
+    assert json.loads(again.handoff.context)["summary"] == payload["summary"]
+    assert len(events) == 1
+
+
+def test_an_invalid_context_names_the_fields(
+    database: Database, context_factory: ContextFactory
+) -> None:
+    payload = context_factory()
+    payload["routing"]["priority"] = "asap"
+    del payload["conversation"]["sender_id"]
+
+    with pytest.raises(InvalidHandoff) as raised, database.session(write=True) as session:
+        intake.receive(session, payload)
+
+    assert raised.value.errors == [
+        "/conversation/sender_id: required field is missing",
+        "/routing/priority: 'asap' is not one of ['low', 'normal', 'high', 'urgent']",
+    ]
+
+
+def test_the_customer_label_comes_from_what_the_bot_knew(context_factory: ContextFactory) -> None:
+    payload = context_factory()
+    assert intake.customer_label(payload) == "Jane Smith"  # the name on the order
+
+    payload["slots"]["name"] = "  Janet S. "
+    assert intake.customer_label(payload) == "Janet S."
+
+    payload["slots"] = {}
+    payload["evidence"]["order"]["customer_name"] = None
+    assert intake.customer_label(payload) is None
+
+    payload["evidence"]["mortgage_application"] = {"applicant_name": "A. Applicant"}
+    assert intake.customer_label(payload) == "A. Applicant"

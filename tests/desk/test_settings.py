@@ -1,0 +1,65 @@
+"""Desk settings: defaults, and failing fast on missing secrets."""
+
+from __future__ import annotations
+
+import pytest
+
+from desk.settings import PROJECT_ROOT, DeskSettings, MissingSettingError
+
+SECRETS = {"HANDOFF_SECRET": "h", "RASA_AUTH_TOKEN": "r"}
+
+
+def test_defaults() -> None:
+    settings = DeskSettings.from_env(SECRETS)
+
+    assert settings.database_url == f"sqlite:///{PROJECT_ROOT / 'var' / 'desk.db'}"
+    assert (settings.host, settings.port) == ("127.0.0.1", 8080)
+    assert settings.rasa_url == "http://127.0.0.1:5005"
+    assert (settings.session_hours, settings.claim_timeout_seconds) == (12.0, 120.0)
+
+
+def test_everything_comes_from_the_environment() -> None:
+    settings = DeskSettings.from_env(
+        {
+            **SECRETS,
+            "DESK_DATABASE_URL": "postgresql://desk@db/desk",
+            "RASA_URL": "http://rasa:5005/",
+            "DESK_HOST": "0.0.0.0",
+            "DESK_PORT": "9090",
+            "DESK_SESSION_HOURS": "8",
+            "CLAIM_TIMEOUT_SECONDS": "45",
+        }
+    )
+
+    assert settings == DeskSettings(
+        database_url="postgresql://desk@db/desk",
+        handoff_secret="h",
+        rasa_auth_token="r",
+        rasa_url="http://rasa:5005",
+        host="0.0.0.0",
+        port=9090,
+        session_hours=8.0,
+        claim_timeout_seconds=45.0,
+    )
+
+
+@pytest.mark.parametrize("missing", ["HANDOFF_SECRET", "RASA_AUTH_TOKEN"])
+def test_a_missing_secret_fails_fast(missing: str) -> None:
+    environ = {**SECRETS, missing: "  "}
+
+    with pytest.raises(MissingSettingError, match=missing):
+        DeskSettings.from_env(environ)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("DESK_PORT", "http"),
+        ("DESK_PORT", "70000"),
+        ("DESK_SESSION_HOURS", "-1"),
+        ("CLAIM_TIMEOUT_SECONDS", "soon"),
+    ],
+)
+def test_malformed_numbers_fail_fast(name: str, value: str) -> None:
+    with pytest.raises(MissingSettingError, match=name):
+        DeskSettings.from_env({**SECRETS, name: value})
