@@ -104,6 +104,9 @@ class E2EEnvironment:
     rasa_port: int
     action_server_port: int
     handoff_port: int
+    #: Where the Rasa server sends conversation events (DESK_URL). Nothing listens there unless
+    #: a test starts a recording desk on it; the Rasa server copes with a desk that is down.
+    desk_port: int
     rasa_auth_token: str
     action_server_token: str
     handoff_secret: str
@@ -126,6 +129,11 @@ class E2EEnvironment:
     def handoff_url(self) -> str:
         """The recording endpoint's handoff URL (POST handoffs, GET the accepted ones)."""
         return f"http://127.0.0.1:{self.handoff_port}/api/handoffs"
+
+    @property
+    def desk_url(self) -> str:
+        """The desk's base URL as the Rasa server is configured with it (DESK_URL)."""
+        return f"http://127.0.0.1:{self.desk_port}"
 
     def outbox(self, sender_id: str) -> list[OutboxRow]:
         """The conversation's rows in the handoff outbox of the app database."""
@@ -155,13 +163,15 @@ class E2EEnvironment:
 def build_environment(root: Path) -> E2EEnvironment:
     """Databases, secrets, ports and the process environment for one run, under `root`."""
     root.mkdir(parents=True, exist_ok=True)
-    rasa_port, action_server_port, handoff_port = free_ports(3)
+    rasa_port, action_server_port, handoff_port, desk_port = free_ports(4)
     app_database_url = sqlite_url(root / "app.db")
     tracker_store_url = sqlite_url(root / "tracker.db")
     prepare_app_database(app_database_url)
     record_file = root / "handoffs.jsonl"
     record_file.touch()
-    secret = {name: secrets.token_urlsafe(24) for name in ("rasa", "actions", "handoff")}
+    secret = {
+        name: secrets.token_urlsafe(24) for name in ("rasa", "actions", "handoff", "desk_demo")
+    }
 
     overrides = {
         "RASA_TELEMETRY_ENABLED": "false",
@@ -180,6 +190,9 @@ def build_environment(root: Path) -> E2EEnvironment:
         "HANDOFF_ATTEMPTS": str(HANDOFF_ATTEMPTS),
         "HANDOFF_BACKOFF_SECONDS": str(HANDOFF_BACKOFF_SECONDS),
         "OUTBOX_INTERVAL_SECONDS": str(OUTBOX_INTERVAL_SECONDS),
+        "DESK_PORT": str(desk_port),
+        "DESK_URL": f"http://127.0.0.1:{desk_port}",
+        "DESK_DEMO_PASSWORD": secret["desk_demo"],
     }
     # The documented defaults for anything not set above, then ours; never the developer's
     # .env values (`make e2e` exports them), which point at the ports of `make run`.
@@ -195,6 +208,7 @@ def build_environment(root: Path) -> E2EEnvironment:
         rasa_port=rasa_port,
         action_server_port=action_server_port,
         handoff_port=handoff_port,
+        desk_port=desk_port,
         rasa_auth_token=secret["rasa"],
         action_server_token=secret["actions"],
         handoff_secret=secret["handoff"],

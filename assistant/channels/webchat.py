@@ -1,0 +1,299 @@
+"""The web chat channel: Rasa's socket.io channel plus the live handoff's two extras.
+
+`WebChatInput` is Rasa's `SocketIOInput` (same name, `socketio`, so the `/webhooks/socketio/`
+prefix and `output_channel=latest` keep working; same protocol, so any Rasa web widget works:
+`session_request` → `session_confirm`, `user_uttered` → `bot_uttered`) and adds:
+
+- the socket.io event ``user_typing`` ``{"session_id": str, "typing": bool}`` from the customer's
+  page, relayed to the desk as ``POST {desk_url}/api/conversation-events`` with
+  ``{"sender_id": session_id, "event": {"event": "user_typing", "typing": bool,
+  "timestamp": epoch}}``. The relay is queued (`assistant.desk_events.DeskEventForwarder`, one
+  attempt per event, short timeout): the socket handler returns at once and never sees an error;
+- ``POST /webhooks/socketio/notify`` for the desk, with ``Authorization: Bearer <notify_token>``
+  (the Rasa HTTP API token): a `HandoffStatusNotice` body, emitted to the customer's room as the
+  socket.io event ``handoff_status``; 202 when emitted, 401 for a wrong token, 400 for a body
+  that is not JSON or does not validate, 413 for a body over `MAX_NOTIFY_BYTES`.
+
+credentials.yml (the channel's own settings, then the standard socket.io ones)::
+
+    assistant.channels.webchat.WebChatInput:
+      user_message_evt: user_uttered
+      bot_message_evt: bot_uttered
+      session_persistence: true
+      desk_url: ${DESK_URL}
+      handoff_secret: ${HANDOFF_SECRET}
+      notify_token: ${RASA_AUTH_TOKEN}
+      # optional: desk_timeout_seconds (default 1.0)
+
+Rooms: with `session_persistence: true` Rasa puts the socket in a room named after the
+`session_id` on `session_request`, and addresses replies to that room; without it the
+conversation id is the socket id, which is its own room. Either way the conversation id is the
+room, so `notify` emits to `room=sender_id`. A typing signal is relayed only for a session the
+socket has joined (it cannot type "for" another conversation).
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import time
+from asyncio import AbstractEventLoop
+from collections.abc import Awaitable, Callable
+from typing import Any, Final, Literal
+
+from pydantic import BaseModel, Extra, Field, StrictBool, StrictStr, ValidationError, validator
+from rasa.core.channels.channel import InputChannel, UserMessage
+from rasa.core.channels.socketio import SocketIOInput
+from sanic import Blueprint, Sanic, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+from socketio import AsyncServer
+
+from assistant.desk_events import DeskEventForwarder, mask_sender
+
+logger = logging.getLogger(__name__)
+
+TYPING_EVENT: Final = "user_typing"
+STATUS_EVENT: Final = "handoff_status"
+MAX_NOTIFY_BYTES: Final = 16 * 1024
+DEFAULT_DESK_TIMEOUT_SECONDS: Final = 1.0
+#: Typing signals go stale in seconds: few are kept while the desk is slow.
+TYPING_QUEUE_SIZE: Final = 100
+
+HandoffStatus = Literal[
+    "waiting", "agent_joined", "agent_typing", "agent_left", "back_with_bot", "timeout_choice"
+]
+
+
+class Choice(BaseModel):
+    """One option offered to the customer (a quick reply: shown `title`, sent `payload`)."""
+
+    title: StrictStr = Field(..., min_length=1, max_length=200)
+    payload: StrictStr = Field(..., min_length=1, max_length=200)
+
+    class Config:
+        extra = Extra.forbid
+
+
+class HandoffStatusNotice(BaseModel):
+    """Body of `POST /webhooks/socketio/notify`, emitted as is to the customer's room.
+
+    The known details are type-checked; other keys are passed through to the page unchanged.
+    """
+
+    sender_id: StrictStr = Field(..., min_length=1, max_length=512)
+    type: Literal["handoff_status"]
+    status: HandoffStatus
+    position: int | None = None
+    estimated_wait_seconds: float | None = None
+    agent_name: StrictStr | None = Field(None, max_length=200)
+    typing: StrictBool | None = None
+    choices: list[Choice] | None = None
+
+    class Config:
+        extra = Extra.allow
+
+    @validator("position", pre=True)
+    def _whole_number(cls, value: Any) -> Any:
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise ValueError("must be a whole number")
+        if value is not None and value < 0:
+            raise ValueError("must not be negative")
+        return value
+
+    @validator("estimated_wait_seconds", pre=True)
+    def _seconds(cls, value: Any) -> Any:
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise ValueError("must be a number of seconds")
+        if value is not None and value < 0:
+            raise ValueError("must not be negative")
+        return value
+
+
+def validation_errors(error: ValidationError) -> list[str]:
+    """One readable line per problem: `field: message`."""
+    return [
+        f"{'.'.join(str(part) for part in problem['loc'])}: {problem['msg']}"
+        for problem in error.errors()
+    ]
+
+
+def bearer_token_matches(header: str | None, token: str) -> bool:
+    """Whether `Authorization: Bearer <token>` carries `token` (compared in constant time)."""
+    if not header or not token:
+        return False
+    scheme, _, given = header.partition(" ")
+    if scheme.lower() != "bearer":
+        return False
+    return hmac.compare_digest(given.strip().encode("utf-8"), token.encode("utf-8"))
+
+
+def _error(status: int, message: str, **extra: Any) -> HTTPResponse:
+    return response.json({"error": message, **extra}, status=status)
+
+
+class WebChatInput(SocketIOInput):
+    """Rasa's socket.io channel with the typing relay and the desk's status notifications."""
+
+    @classmethod
+    def name(cls) -> str:
+        """`socketio`, like the parent: the webhook prefix and `output_channel=latest` stay."""
+        return "socketio"
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
+        """The parent's settings plus `desk_url`, `handoff_secret` and `notify_token`."""
+        credentials = credentials or {}
+        return cls(
+            credentials.get("user_message_evt", "user_uttered"),
+            credentials.get("bot_message_evt", "bot_uttered"),
+            credentials.get("namespace"),
+            credentials.get("session_persistence", False),
+            credentials.get("socketio_path", "/socket.io"),
+            credentials.get("jwt_key"),
+            credentials.get("jwt_method", "HS256"),
+            credentials.get("metadata_key", "metadata"),
+            desk_url=credentials.get("desk_url"),
+            handoff_secret=credentials.get("handoff_secret"),
+            notify_token=credentials.get("notify_token"),
+            desk_timeout_seconds=float(
+                credentials.get("desk_timeout_seconds", DEFAULT_DESK_TIMEOUT_SECONDS)
+            ),
+        )
+
+    def __init__(
+        self,
+        user_message_evt: str = "user_uttered",
+        bot_message_evt: str = "bot_uttered",
+        namespace: str | None = None,
+        session_persistence: bool = False,
+        socketio_path: str | None = "/socket.io",
+        jwt_key: str | None = None,
+        jwt_method: str | None = "HS256",
+        metadata_key: str | None = "metadata",
+        *,
+        desk_url: str | None = None,
+        handoff_secret: str | None = None,
+        notify_token: str | None = None,
+        desk_timeout_seconds: float = DEFAULT_DESK_TIMEOUT_SECONDS,
+    ) -> None:
+        """Without `desk_url`/`handoff_secret` typing is not relayed; without `notify_token`
+        the notify route answers 503 (it never runs unauthenticated)."""
+        super().__init__(
+            user_message_evt,
+            bot_message_evt,
+            namespace,
+            session_persistence,
+            socketio_path,
+            jwt_key,
+            jwt_method,
+            metadata_key,
+        )
+        self.notify_token = notify_token or ""
+        self.typing_forwarder: DeskEventForwarder | None = None
+        if desk_url and handoff_secret:
+            self.typing_forwarder = DeskEventForwarder(
+                desk_url,
+                handoff_secret,
+                timeout=desk_timeout_seconds,
+                max_queue=TYPING_QUEUE_SIZE,
+                retry=False,
+                name="web chat typing relay",
+            )
+        else:
+            logger.warning("web chat: no desk_url/handoff_secret; typing is not relayed")
+        if not self.notify_token:
+            logger.warning("web chat: no notify_token; /webhooks/socketio/notify answers 503")
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        """Rasa's socket.io blueprint, plus `user_typing` and `POST /notify`."""
+        webhook = super().blueprint(on_new_message)
+        sio = self.sio
+        assert sio is not None  # set by the parent's blueprint()
+
+        @sio.on(TYPING_EVENT, namespace=self.namespace)
+        async def user_typing(sid: str, data: Any) -> None:
+            self.relay_typing(sio, sid, data)
+
+        @webhook.route("/notify", methods=["POST"], name="notify")
+        async def notify(request: Request) -> HTTPResponse:
+            return await self.handle_notify(sio, request)
+
+        @webhook.listener("after_server_stop")
+        async def close_relay(_app: Sanic, _loop: AbstractEventLoop) -> None:
+            if self.typing_forwarder is not None:
+                await self.typing_forwarder.close()
+
+        return webhook
+
+    # --- Customer → desk: typing ----------------------------------------------------------------
+
+    def relay_typing(self, sio: AsyncServer, sid: str, data: Any) -> None:
+        """Queues the typing signal for the desk; ignores malformed or foreign signals."""
+        try:
+            if self.typing_forwarder is None:
+                return
+            if not isinstance(data, dict) or not isinstance(data.get("typing"), bool):
+                logger.debug("web chat: ignored a malformed %s from socket %s", TYPING_EVENT, sid)
+                return
+            sender_id = self._conversation_of(sio, sid, data)
+            if sender_id is None:
+                return
+            event = {"event": TYPING_EVENT, "typing": data["typing"], "timestamp": time.time()}
+            self.typing_forwarder.submit(sender_id, event)
+        except Exception:  # the socket handler must never fail because of the desk
+            logger.exception("web chat: could not relay a typing signal of socket %s", sid)
+
+    def _conversation_of(self, sio: AsyncServer, sid: str, data: dict[str, Any]) -> str | None:
+        """The conversation id the signal belongs to, as Rasa's channel derives it."""
+        if not self.session_persistence:
+            return sid
+        session_id = data.get("session_id")
+        if not isinstance(session_id, str) or not session_id:
+            logger.debug("web chat: %s without a session_id from socket %s", TYPING_EVENT, sid)
+            return None
+        if session_id not in sio.rooms(sid, namespace=self.namespace):
+            logger.warning(
+                "web chat: socket %s sent %s for %s without a session_request for it; ignored",
+                sid,
+                TYPING_EVENT,
+                mask_sender(session_id),
+            )
+            return None
+        return session_id
+
+    # --- Desk → customer: handoff status --------------------------------------------------------
+
+    async def handle_notify(self, sio: AsyncServer, request: Request) -> HTTPResponse:
+        """`POST /webhooks/socketio/notify`: authenticate, validate, emit to the room."""
+        if not self.notify_token:
+            return _error(503, "notifications are not configured (no notify_token)")
+        if not bearer_token_matches(request.headers.get("Authorization"), self.notify_token):
+            return response.json(
+                {"error": "missing or wrong bearer token"},
+                status=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        body = request.body or b""
+        if len(body) > MAX_NOTIFY_BYTES:
+            return _error(413, f"body is larger than {MAX_NOTIFY_BYTES} bytes")
+        try:
+            payload = json.loads(body)
+        except (ValueError, UnicodeDecodeError) as error:
+            return _error(400, f"body is not JSON: {error}")
+        if not isinstance(payload, dict):
+            return _error(400, "body must be a JSON object")
+        try:
+            notice = HandoffStatusNotice.parse_obj(payload)
+        except ValidationError as error:
+            return _error(400, "invalid handoff status", errors=validation_errors(error))
+        message = notice.dict(exclude_unset=True)
+        await sio.emit(STATUS_EVENT, message, room=notice.sender_id, namespace=self.namespace)
+        logger.debug(
+            "web chat: %s %s emitted to %s",
+            STATUS_EVENT,
+            notice.status,
+            mask_sender(notice.sender_id),
+        )
+        return response.json({"status": "accepted"}, status=202)

@@ -1,0 +1,436 @@
+"""Conversation events for the desk: `POST {desk}/api/conversation-events`.
+
+Two producers inside the Rasa server feed the desk (see docs/desk-design.md):
+
+- `DeskEventBroker`, Rasa's event broker named in `endpoints.yml`, forwards the tracker events
+  an agent needs to follow a conversation live;
+- the web chat channel (`assistant.channels.webchat`) relays the customer's typing indicator.
+
+Both hand their events to a `DeskEventForwarder`: an in-memory queue drained by one asyncio task
+that POSTs `{"sender_id": ..., "event": ...}` with `Authorization: Bearer <secret>`.
+
+Why an asyncio queue and not a worker thread: Rasa calls `EventBroker.publish()` synchronously
+*from its event loop* (`TrackerStore.stream_events`, awaited in every `save()`), so `publish()`
+runs on the loop's thread and must return at once. Appending to a deque and setting an
+`asyncio.Event` is exactly that; the HTTP calls then run as ordinary non-blocking aiohttp
+requests on the same loop, in order, one at a time. A thread with `requests` would add a second
+HTTP stack, cross-thread hand-offs and a thread to join at shutdown for no gain. A call from any
+other thread (no running loop) is handed to the loop with `call_soon_threadsafe`.
+
+Delivery is best effort and never slows a turn or raises into Rasa:
+- the queue is bounded; when it is full the oldest event is dropped and counted;
+- a desk that is down (connection error, timeout, 429, 5xx) is retried with capped back-off
+  while new events queue up behind the one being retried (order is kept);
+- a 4xx answer other than 429 is final for that event (a wrong secret, a bad event): counted and
+  logged, then the next event is sent;
+- failures are logged at most once per `LOG_INTERVAL_SECONDS` per kind, with counts; senders are
+  logged as a short hash, never as the raw conversation id;
+- `close()` drains the queue for at most `drain_timeout` seconds, then logs what is left.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import time
+from asyncio import AbstractEventLoop
+from collections import deque
+from dataclasses import dataclass
+from typing import Any, Final
+
+import aiohttp
+from rasa.core.brokers.broker import EventBroker
+from rasa.utils.endpoints import EndpointConfig
+
+logger = logging.getLogger(__name__)
+
+EVENTS_PATH: Final = "/api/conversation-events"
+DEFAULT_TIMEOUT_SECONDS: Final = 2.0
+DEFAULT_MAX_QUEUE: Final = 1000
+DEFAULT_DRAIN_TIMEOUT_SECONDS: Final = 3.0
+RETRY_INITIAL_SECONDS: Final = 0.25
+RETRY_MAX_SECONDS: Final = 5.0
+LOG_INTERVAL_SECONDS: Final = 30.0
+
+#: The tracker events the desk needs to follow a conversation (everything else is dropped):
+#: what the customer and the bot (or an agent, through the bot) said, the handoff's pause and
+#: resume, and the start of a new session or a restart (the transcript starts over).
+FORWARDED_EVENTS: Final = frozenset(
+    {"user", "bot", "pause", "resume", "session_started", "restart"}
+)
+
+
+def mask_sender(sender_id: str) -> str:
+    """A stable, short stand-in for a conversation id in logs (the id itself may be personal)."""
+    digest = hashlib.sha256(sender_id.encode("utf-8")).hexdigest()[:10]
+    return f"sender#{digest}"
+
+
+def conversation_events_url(desk_url: str) -> str:
+    """The desk's conversation-events endpoint under its base URL."""
+    return desk_url.rstrip("/") + EVENTS_PATH
+
+
+@dataclass(frozen=True)
+class _Item:
+    sender_id: str
+    event: dict[str, Any]
+
+
+class _Outcome:
+    DELIVERED: Final = "delivered"
+    REJECTED: Final = "rejected"  # final 4xx: do not retry
+    RETRY: Final = "retry"  # the desk is down or busy
+
+
+class _ThrottledLog:
+    """Logs one line per kind at most every `interval` seconds, counting what it held back."""
+
+    def __init__(self, interval: float = LOG_INTERVAL_SECONDS) -> None:
+        self._interval = interval
+        self._last: dict[str, float] = {}
+        self._held: dict[str, int] = {}
+
+    def warning(self, kind: str, message: str, *args: Any) -> None:
+        now = time.monotonic()
+        last = self._last.get(kind)
+        if last is not None and now - last < self._interval:
+            self._held[kind] = self._held.get(kind, 0) + 1
+            return
+        held = self._held.pop(kind, 0)
+        self._last[kind] = now
+        suffix = f" ({held} similar messages held back)" if held else ""
+        logger.warning(message + suffix, *args)
+
+
+class DeskEventForwarder:
+    """Sends conversation events to the desk in order, without ever blocking the caller."""
+
+    def __init__(
+        self,
+        desk_url: str,
+        secret: str,
+        *,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+        max_queue: int = DEFAULT_MAX_QUEUE,
+        retry: bool = True,
+        drain_timeout: float = DEFAULT_DRAIN_TIMEOUT_SECONDS,
+        name: str = "desk events",
+    ) -> None:
+        """`retry=False` makes one attempt per event (for signals that go stale, like typing)."""
+        if max_queue < 1:
+            raise ValueError("max_queue must be at least 1")
+        self.url = conversation_events_url(desk_url)
+        self._headers = {"Authorization": f"Bearer {secret}"}
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._max_queue = max_queue
+        self._retry = retry
+        self._drain_timeout = drain_timeout
+        self._name = name
+        self._pending: deque[_Item] = deque()
+        self._loop: AbstractEventLoop | None = None
+        self._wakeup: asyncio.Event | None = None
+        self._closing: asyncio.Event | None = None
+        self._worker: asyncio.Task[None] | None = None
+        self._in_flight = False
+        self._closed = False
+        self._log = _ThrottledLog()
+        self._desk_down = False
+        #: Counters, for logs and tests.
+        self.delivered = 0
+        self.dropped = 0
+        self.rejected = 0
+
+    # --- Producer side (any context; never blocks, never raises) ------------------------------
+
+    def submit(self, sender_id: str, event: dict[str, Any]) -> None:
+        """Queues one event for the desk."""
+        try:
+            self._submit(_Item(sender_id, event))
+        except Exception:  # never let the desk's problems reach a conversation turn
+            logger.exception(
+                "%s: could not queue an event for %s", self._name, mask_sender(sender_id)
+            )
+
+    def _submit(self, item: _Item) -> None:
+        try:
+            running: AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is not None and (
+            self._loop is None or self._loop is running or self._loop.is_closed()
+        ):
+            self._bind(running)
+            self._enqueue(item)
+        elif self._loop is not None and self._loop.is_running():
+            # Another thread: hand the event to the loop that owns the queue.
+            self._loop.call_soon_threadsafe(self._enqueue, item)
+        else:
+            self._drop(1, "no running event loop")
+
+    def _bind(self, loop: AbstractEventLoop) -> None:
+        if self._loop is loop:
+            return
+        # First use, or the previous loop is gone (its task and session went with it).
+        self._loop = loop
+        self._wakeup = asyncio.Event()
+        self._closing = asyncio.Event()
+        self._worker = None
+        self._in_flight = False
+
+    def _enqueue(self, item: _Item) -> None:
+        if self._closed:
+            self._drop(1, "forwarder closed")
+            return
+        if len(self._pending) >= self._max_queue:
+            self._pending.popleft()
+            self._drop(1, "queue full")
+        self._pending.append(item)
+        assert self._wakeup is not None  # bound in _submit, on this loop
+        self._wakeup.set()
+        if self._worker is None or self._worker.done():
+            self._worker = asyncio.get_running_loop().create_task(self._run())
+
+    def _drop(self, count: int, reason: str) -> None:
+        self.dropped += count
+        self._log.warning(
+            f"drop:{reason}",
+            "%s: dropped %d event(s) (%s); %d dropped so far",
+            self._name,
+            count,
+            reason,
+            self.dropped,
+        )
+
+    # --- Worker ---------------------------------------------------------------------------------
+
+    @property
+    def pending(self) -> int:
+        """Events waiting to be sent (including one being retried)."""
+        return len(self._pending) + (1 if self._in_flight else 0)
+
+    async def _run(self) -> None:
+        assert self._wakeup is not None
+        delay = RETRY_INITIAL_SECONDS
+        async with aiohttp.ClientSession(timeout=self._timeout, headers=self._headers) as session:
+            while True:
+                if not self._pending:
+                    self._wakeup.clear()
+                    await self._wakeup.wait()
+                    continue
+                item = self._pending.popleft()
+                self._in_flight = True
+                try:
+                    outcome = await self._send(session, item)
+                finally:
+                    self._in_flight = False
+                if outcome != _Outcome.RETRY:
+                    delay = RETRY_INITIAL_SECONDS
+                    continue
+                if not self._retry or self._closed:
+                    self._drop(1, "desk unreachable")
+                    continue
+                # Keep the order: the event goes back to the front, unless the queue filled
+                # up meanwhile, in which case it is the oldest and is the one dropped.
+                if len(self._pending) >= self._max_queue:
+                    self._drop(1, "queue full")
+                else:
+                    self._pending.appendleft(item)
+                await self._back_off(delay)
+                delay = min(delay * 2, RETRY_MAX_SECONDS)
+
+    async def _back_off(self, delay: float) -> None:
+        """Waits `delay` seconds while the desk is down; `close()` cuts the wait short."""
+        assert self._closing is not None
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._closing.wait(), delay)
+
+    async def _send(self, session: aiohttp.ClientSession, item: _Item) -> str:
+        body = {"sender_id": item.sender_id, "event": item.event}
+        try:
+            async with session.post(self.url, json=body) as response:
+                status = response.status
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as error:
+            self._mark_down(f"{type(error).__name__}: {error}", item)
+            return _Outcome.RETRY
+        if status == 429 or status >= 500:
+            self._mark_down(f"HTTP {status}", item)
+            return _Outcome.RETRY
+        if status >= 400:
+            self.rejected += 1
+            self._log.warning(
+                f"rejected:{status}",
+                "%s: the desk rejected a %r event for %s with HTTP %d (%d rejected so far)",
+                self._name,
+                item.event.get("event"),
+                mask_sender(item.sender_id),
+                status,
+                self.rejected,
+            )
+            return _Outcome.REJECTED
+        self.delivered += 1
+        if self._desk_down:
+            self._desk_down = False
+            logger.info(
+                "%s: the desk at %s answers again (%d events dropped so far)",
+                self._name,
+                self.url,
+                self.dropped,
+            )
+        return _Outcome.DELIVERED
+
+    def _mark_down(self, reason: str, item: _Item) -> None:
+        if not self._desk_down:
+            self._desk_down = True
+            logger.warning(
+                "%s: the desk at %s is unreachable (%s) sending for %s; %s",
+                self._name,
+                self.url,
+                reason,
+                mask_sender(item.sender_id),
+                "retrying with back-off" if self._retry else "events are dropped until it is back",
+            )
+
+    # --- Shutdown -------------------------------------------------------------------------------
+
+    async def close(self) -> None:
+        """Stops taking events, sends what is queued (at most `drain_timeout` s), then stops."""
+        self._closed = True
+        if self._closing is not None and self._loop is asyncio.get_running_loop():
+            self._closing.set()
+        worker = self._worker
+        if worker is None or worker.done() or self._loop is not asyncio.get_running_loop():
+            self._report_undelivered()
+            return
+        deadline = time.monotonic() + self._drain_timeout
+        while self.pending and time.monotonic() < deadline and not worker.done():
+            await asyncio.sleep(0.02)  # poll the queue while the worker drains it
+        left = self.pending  # counted before cancelling: the event in flight is lost too
+        worker.cancel()
+        try:
+            await worker
+        except asyncio.CancelledError:
+            pass
+        except Exception:
+            logger.exception("%s: the forwarding task failed", self._name)
+        self._report_undelivered(left)
+
+    def _report_undelivered(self, left: int | None = None) -> None:
+        left = self.pending if left is None else left
+        self._pending.clear()
+        if left:
+            self.dropped += left
+            logger.warning("%s: closed with %d undelivered event(s)", self._name, left)
+
+
+def desk_event(event: dict[str, Any]) -> dict[str, Any] | None:
+    """The part of a Rasa event the desk needs, or None when the desk does not need the event.
+
+    `event` is what Rasa publishes: the event's dict plus `sender_id` (which is not kept).
+    `user` events keep the text, timestamp, message id, input channel and the intent's name and
+    confidence (no entities, ranking or channel metadata); `bot` events keep text, rich data and
+    metadata (an agent's turn carries `metadata.handoff_agent`); the other forwarded events are
+    passed as Rasa wrote them.
+    """
+    kind = event.get("event")
+    if kind not in FORWARDED_EVENTS:
+        return None
+    if kind == "user":
+        parse_data = event.get("parse_data") or {}
+        intent = parse_data.get("intent") or {}
+        return {
+            "event": "user",
+            "timestamp": event.get("timestamp"),
+            "text": event.get("text"),
+            "message_id": event.get("message_id"),
+            "input_channel": event.get("input_channel"),
+            "parse_data": {
+                "intent": {"name": intent.get("name"), "confidence": intent.get("confidence")}
+            },
+        }
+    if kind == "bot":
+        return {
+            "event": "bot",
+            "timestamp": event.get("timestamp"),
+            "text": event.get("text"),
+            "data": event.get("data") or {},
+            "metadata": event.get("metadata") or {},
+        }
+    return {key: value for key, value in event.items() if key != "sender_id"}
+
+
+class DeskEventBroker(EventBroker):
+    """Rasa event broker forwarding the desk's share of tracker events (see the module doc).
+
+    endpoints.yml::
+
+        event_broker:
+          type: assistant.desk_events.DeskEventBroker
+          url: ${DESK_URL}
+          secret: ${HANDOFF_SECRET}
+          # optional: timeout (s, per request), max_queue (events), drain_timeout (s)
+    """
+
+    def __init__(
+        self,
+        url: str,
+        secret: str,
+        *,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+        max_queue: int = DEFAULT_MAX_QUEUE,
+        drain_timeout: float = DEFAULT_DRAIN_TIMEOUT_SECONDS,
+    ) -> None:
+        """Forwards to `{url}/api/conversation-events` with `Authorization: Bearer {secret}`."""
+        if not url:
+            raise ValueError("DeskEventBroker needs the desk's base `url`")
+        if not secret:
+            raise ValueError("DeskEventBroker needs the desk's `secret`")
+        self.forwarder = DeskEventForwarder(
+            url,
+            secret,
+            timeout=timeout,
+            max_queue=max_queue,
+            drain_timeout=drain_timeout,
+            name="desk event broker",
+        )
+
+    @classmethod
+    async def from_endpoint_config(
+        cls,
+        broker_config: EndpointConfig,
+        event_loop: AbstractEventLoop | None = None,
+    ) -> DeskEventBroker:
+        """Rasa's factory (`EventBroker.create` → class by module path → this).
+
+        Rasa 3.6 calls it without `event_loop` for brokers named by module path; the broker
+        binds to the running loop on its first `publish()` instead.
+        """
+        kwargs = broker_config.kwargs
+        return cls(
+            broker_config.url or "",
+            str(kwargs.get("secret") or ""),
+            timeout=float(kwargs.get("timeout", DEFAULT_TIMEOUT_SECONDS)),
+            max_queue=int(kwargs.get("max_queue", DEFAULT_MAX_QUEUE)),
+            drain_timeout=float(kwargs.get("drain_timeout", DEFAULT_DRAIN_TIMEOUT_SECONDS)),
+        )
+
+    def publish(self, event: dict[str, Any]) -> None:
+        """Queues the event if the desk needs it; returns at once and never raises."""
+        try:
+            sender_id = event.get("sender_id")
+            forwarded = desk_event(event)
+            if forwarded is None or not isinstance(sender_id, str):
+                return
+            self.forwarder.submit(sender_id, forwarded)
+        except Exception:  # a broker must never break a conversation turn
+            logger.exception("desk event broker: could not queue an event")
+
+    def is_ready(self) -> bool:
+        """Always ready: events are queued in memory and sent when the desk answers."""
+        return True
+
+    async def close(self) -> None:
+        """Sends what is queued (bounded by `drain_timeout`), then stops."""
+        await self.forwarder.close()

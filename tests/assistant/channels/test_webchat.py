@@ -1,0 +1,514 @@
+"""The web chat channel, served by a real Sanic server on loopback and driven by a real
+python-socketio client over long-polling (the transport that works with Sanic 21.12).
+
+The server registers the channel exactly as `rasa run` does (`rasa.core.channels.channel.
+register`, under `/webhooks/`), with a message handler that echoes the text back through the
+channel's output channel in place of the model. The desk is a `RecordingDesk` on loopback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+import socketio
+from rasa.core.channels.channel import UserMessage, register
+from rasa.core.run import create_http_input_channels
+from rasa.shared.utils.io import read_config_file
+from sanic import Sanic
+
+from assistant.channels.webchat import (
+    MAX_NOTIFY_BYTES,
+    HandoffStatusNotice,
+    WebChatInput,
+    bearer_token_matches,
+)
+from tests.assistant.test_desk_events import SECRET, RecordingDesk
+
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
+NOTIFY_TOKEN = "rasa-t0ken"
+EVENT_TIMEOUT = 5.0
+
+
+class ChatServer:
+    """A Sanic app with the channel registered as Rasa registers it, listening on loopback."""
+
+    def __init__(self, channel: WebChatInput) -> None:
+        self.channel = channel
+        self.messages: list[UserMessage] = []
+        self.app = Sanic(f"webchat_test_{uuid.uuid4().hex}", configure_logging=False)
+        register([channel], self.app, route="/webhooks/")
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._socket.bind(("127.0.0.1", 0))
+        self.port = int(self._socket.getsockname()[1])
+        self._server: Any = None
+        self.app.ctx.agent = self  # `register` hands messages to app.ctx.agent.handle_message
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def notify_url(self) -> str:
+        return f"{self.url}/webhooks/socketio/notify"
+
+    async def handle_message(self, message: UserMessage) -> None:
+        """Stands in for Rasa's agent: answers through the channel's output channel."""
+        self.messages.append(message)
+        assert message.output_channel is not None
+        await message.output_channel.send_text_message(message.sender_id, f"echo: {message.text}")
+
+    async def start(self) -> None:
+        self._server = await self.app.create_server(
+            sock=self._socket, return_asyncio_server=True, access_log=False
+        )
+        await self._server.startup()
+        await self._server.before_start()
+        await self._server.after_start()
+
+    async def stop(self) -> None:
+        await self._server.before_stop()
+        self._server.close()
+        await self._server.wait_closed()
+        await self._server.after_stop()
+        self._socket.close()
+
+
+class ChatClient:
+    """A customer's page: python-socketio's client, polling only, recording what it gets."""
+
+    def __init__(self) -> None:
+        # The client's own HTTP session, closed by `close()`: engine.io's client otherwise
+        # opens a new one when its writer sends the close packet after `disconnect()`.
+        self.http = aiohttp.ClientSession()
+        self.sio = socketio.AsyncClient(reconnection=False, http_session=self.http)
+        self.received: dict[str, asyncio.Queue[Any]] = {
+            name: asyncio.Queue() for name in ("session_confirm", "bot_uttered", "handoff_status")
+        }
+        for name, queue in self.received.items():
+            self.sio.on(name, self._recorder(queue))
+
+    @staticmethod
+    def _recorder(queue: asyncio.Queue[Any]) -> Callable[[Any], Awaitable[None]]:
+        async def record(data: Any) -> None:
+            await queue.put(data)
+
+        return record
+
+    async def connect(self, url: str, session_id: str) -> None:
+        await self.sio.connect(url, transports=["polling"], socketio_path="/socket.io")
+        await self.sio.emit("session_request", {"session_id": session_id})
+        assert await self.next("session_confirm") == session_id
+
+    async def close(self) -> None:
+        if self.sio.connected:
+            await self.sio.disconnect()
+        # engine.io's writer may still be sending the close packet (with our session).
+        writer = getattr(self.sio.eio, "write_loop_task", None)
+        if writer is not None:
+            await asyncio.wait_for(writer, EVENT_TIMEOUT)
+        await self.http.close()
+
+    async def next(self, event: str, timeout: float = EVENT_TIMEOUT) -> Any:
+        return await asyncio.wait_for(self.received[event].get(), timeout)
+
+    async def nothing(self, event: str, wait: float = 0.5) -> None:
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(self.received[event].get(), wait)
+
+
+def webchat(desk_url: str | None, **overrides: Any) -> WebChatInput:
+    credentials = {
+        "user_message_evt": "user_uttered",
+        "bot_message_evt": "bot_uttered",
+        "session_persistence": True,
+        "desk_url": desk_url,
+        "handoff_secret": SECRET,
+        "notify_token": NOTIFY_TOKEN,
+        **overrides,
+    }
+    channel = WebChatInput.from_credentials(credentials)
+    assert isinstance(channel, WebChatInput)
+    return channel
+
+
+@pytest.fixture(autouse=True)
+def sanic_test_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Several Sanic apps start in one process: test mode makes Sanic's start-up code
+    rewriting ("touch-up") of its HTTP protocol start from the original each time."""
+    monkeypatch.setattr(Sanic, "test_mode", True)
+
+
+@pytest.fixture
+async def desk() -> AsyncIterator[RecordingDesk]:
+    async with RecordingDesk() as running:
+        yield running
+
+
+async def serve(channel: WebChatInput) -> ChatServer:
+    server = ChatServer(channel)
+    await server.start()
+    return server
+
+
+@pytest.fixture
+async def chat(desk: RecordingDesk) -> AsyncIterator[ChatServer]:
+    server = await serve(webchat(desk.url))
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[ChatClient]:
+    page = ChatClient()
+    yield page
+    await page.close()
+
+
+async def notify(
+    server: ChatServer, body: Any, token: str | None = NOTIFY_TOKEN, raw: bytes | None = None
+) -> tuple[int, Any]:
+    headers = {"Content-Type": "application/json"}
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    data = raw if raw is not None else json.dumps(body).encode()
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(server.notify_url, data=data, headers=headers) as response,
+    ):
+        return response.status, await response.json(content_type=None)
+
+
+def status_notice(sender_id: str, status: str = "waiting", **details: Any) -> dict[str, Any]:
+    return {"sender_id": sender_id, "type": "handoff_status", "status": status, **details}
+
+
+# --- Configuration --------------------------------------------------------------------------------
+
+
+def test_the_channel_keeps_rasas_socketio_name() -> None:
+    channel = webchat("http://127.0.0.1:9")
+
+    assert WebChatInput.name() == "socketio"
+    assert channel.url_prefix() == "socketio"
+    assert channel.session_persistence is True
+    assert channel.notify_token == NOTIFY_TOKEN
+
+
+def test_rasa_builds_the_channel_from_the_projects_credentials_file(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DESK_URL", "http://127.0.0.1:8080")
+    monkeypatch.setenv("HANDOFF_SECRET", SECRET)
+    monkeypatch.setenv("RASA_AUTH_TOKEN", NOTIFY_TOKEN)
+
+    channels = create_http_input_channels(None, str(PROJECT_ROOT / "credentials.yml"))
+
+    webchats = [channel for channel in channels if isinstance(channel, WebChatInput)]
+    assert len(webchats) == 1
+    (channel,) = webchats
+    assert channel.session_persistence is True
+    assert channel.user_message_evt == "user_uttered"
+    assert channel.bot_message_evt == "bot_uttered"
+    assert channel.notify_token == NOTIFY_TOKEN
+    assert channel.typing_forwarder is not None
+    assert channel.typing_forwarder.url == "http://127.0.0.1:8080/api/conversation-events"
+    assert sorted(channel.name() for channel in channels) == ["rest", "socketio"]
+    assert "socketio" not in read_config_file(str(PROJECT_ROOT / "credentials.yml"))
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (f"Bearer {NOTIFY_TOKEN}", True),
+        (f"bearer {NOTIFY_TOKEN}", True),
+        (f"Bearer {NOTIFY_TOKEN}x", False),
+        (NOTIFY_TOKEN, False),
+        (f"Basic {NOTIFY_TOKEN}", False),
+        ("Bearer ", False),
+        (None, False),
+    ],
+)
+def test_bearer_tokens(header: str | None, expected: bool) -> None:
+    assert bearer_token_matches(header, NOTIFY_TOKEN) is expected
+    assert bearer_token_matches(header, "") is False
+
+
+def test_the_notice_model_passes_unknown_details_through() -> None:
+    notice = HandoffStatusNotice.parse_obj(status_notice("c", "waiting", position=2, queue="x"))
+
+    assert notice.dict(exclude_unset=True) == status_notice("c", "waiting", position=2, queue="x")
+
+
+# --- The standard protocol still works ------------------------------------------------------------
+
+
+async def test_session_request_and_messages_work_as_with_rasas_channel(
+    chat: ChatServer, client: ChatClient
+) -> None:
+    await client.connect(chat.url, "session-a")
+
+    await client.sio.emit("user_uttered", {"message": "hi", "session_id": "session-a"})
+
+    assert await client.next("bot_uttered") == {"text": "echo: hi"}
+    (message,) = chat.messages
+    assert message.sender_id == "session-a"
+    assert message.input_channel == "socketio"
+
+
+# --- Desk → customer: POST /webhooks/socketio/notify ------------------------------------------
+
+
+async def test_a_notice_reaches_only_the_customers_room(chat: ChatServer) -> None:
+    customer, other = ChatClient(), ChatClient()
+    await customer.connect(chat.url, "session-a")
+    await other.connect(chat.url, "session-b")
+    body = status_notice("session-a", "waiting", position=2, estimated_wait_seconds=90)
+
+    status, answer = await notify(chat, body)
+
+    assert (status, answer) == (202, {"status": "accepted"})
+    assert await customer.next("handoff_status") == body
+    await other.nothing("handoff_status")
+    for page in (customer, other):
+        await page.close()
+
+
+async def test_every_status_with_its_details_is_emitted(
+    chat: ChatServer, client: ChatClient
+) -> None:
+    await client.connect(chat.url, "session-a")
+    notices = [
+        status_notice("session-a", "waiting", position=0, estimated_wait_seconds=12.5),
+        status_notice("session-a", "agent_joined", agent_name="Sam"),
+        status_notice("session-a", "agent_typing", typing=True, agent_name="Sam"),
+        status_notice("session-a", "agent_left", agent_name="Sam"),
+        status_notice("session-a", "back_with_bot"),
+        status_notice(
+            "session-a",
+            "timeout_choice",
+            choices=[
+                {"title": "Keep waiting", "payload": "/keep_waiting"},
+                {"title": "Leave a message", "payload": "/leave_message"},
+            ],
+        ),
+    ]
+
+    for body in notices:
+        assert (await notify(chat, body))[0] == 202
+
+    assert [await client.next("handoff_status") for _ in notices] == notices
+
+
+async def test_a_notice_for_a_room_nobody_is_in_is_accepted(chat: ChatServer) -> None:
+    status, _ = await notify(chat, status_notice("nobody-here", "agent_left"))
+
+    assert status == 202
+
+
+@pytest.mark.parametrize("token", [None, "wrong", NOTIFY_TOKEN + "x", ""])
+async def test_a_notice_without_the_token_is_refused(
+    chat: ChatServer, client: ChatClient, token: str | None
+) -> None:
+    await client.connect(chat.url, "session-a")
+
+    status, answer = await notify(chat, status_notice("session-a"), token=token)
+
+    assert status == 401
+    assert answer == {"error": "missing or wrong bearer token"}
+    await client.nothing("handoff_status")
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (b"{not json", "body is not JSON"),
+        (b"\xff\xfe", "body is not JSON"),
+        (b"[1, 2]", "body must be a JSON object"),
+        (b"", "body is not JSON"),
+    ],
+)
+async def test_a_body_that_is_not_a_json_object_is_a_400(
+    chat: ChatServer, raw: bytes, message: str
+) -> None:
+    status, answer = await notify(chat, None, raw=raw)
+
+    assert status == 400
+    assert answer["error"].startswith(message)
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"type": "handoff_status", "status": "waiting"}, "sender_id"),
+        (status_notice(""), "sender_id"),
+        ({**status_notice("c"), "sender_id": 42}, "sender_id"),
+        ({**status_notice("c"), "type": "other"}, "type"),
+        (status_notice("c", "closed"), "status"),
+        (status_notice("c", position=-1), "position"),
+        (status_notice("c", position="2"), "position"),
+        (status_notice("c", position=1.5), "position"),
+        (status_notice("c", estimated_wait_seconds="soon"), "estimated_wait_seconds"),
+        (status_notice("c", estimated_wait_seconds=-3), "estimated_wait_seconds"),
+        (status_notice("c", "agent_typing", typing="yes"), "typing"),
+        (status_notice("c", "agent_joined", agent_name=7), "agent_name"),
+        (status_notice("c", "timeout_choice", choices=[{"title": "x"}]), "choices.0.payload"),
+        (status_notice("c", "timeout_choice", choices="leave"), "choices"),
+    ],
+)
+async def test_invalid_fields_are_a_400_naming_them(
+    chat: ChatServer, client: ChatClient, body: dict[str, Any], field: str
+) -> None:
+    await client.connect(chat.url, "c")
+
+    status, answer = await notify(chat, body)
+
+    assert status == 400, answer
+    assert answer["error"] == "invalid handoff status"
+    assert any(error.startswith(f"{field}:") for error in answer["errors"]), answer
+    await client.nothing("handoff_status", wait=0.2)
+
+
+async def test_an_oversized_body_is_a_413(chat: ChatServer) -> None:
+    body = status_notice("c", note="x" * MAX_NOTIFY_BYTES)
+
+    status, _ = await notify(chat, body)
+
+    assert status == 413
+
+
+async def test_without_a_notify_token_the_route_is_closed() -> None:
+    server = await serve(webchat(None, notify_token=None))
+    try:
+        status, answer = await notify(server, status_notice("c"))
+        unauthenticated, _ = await notify(server, status_notice("c"), token=None)
+    finally:
+        await server.stop()
+
+    assert status == unauthenticated == 503
+    assert "not configured" in answer["error"]
+
+
+async def test_without_session_persistence_the_socket_id_is_the_room(
+    desk: RecordingDesk,
+) -> None:
+    server = await serve(webchat(desk.url, session_persistence=False))
+    client = ChatClient()
+    try:
+        await client.connect(server.url, "ignored")
+        sid = client.sio.get_sid()
+        assert sid is not None
+        await client.sio.emit("user_typing", {"typing": True})
+        status, _ = await notify(server, status_notice(sid, "agent_joined", agent_name="Sam"))
+
+        assert status == 202
+        assert (await client.next("handoff_status"))["agent_name"] == "Sam"
+        posts = await desk.wait_for_accepted(1)
+        assert posts[0].sender_id == sid
+    finally:
+        await client.close()
+        await server.stop()
+
+
+# --- Customer → desk: user_typing -----------------------------------------------------------------
+
+
+async def test_typing_is_relayed_to_the_desk(
+    chat: ChatServer, client: ChatClient, desk: RecordingDesk
+) -> None:
+    await client.connect(chat.url, "session-a")
+    before = time.time()
+
+    await client.sio.emit("user_typing", {"session_id": "session-a", "typing": True})
+    await desk.wait_for_accepted(1)
+    await client.sio.emit("user_typing", {"session_id": "session-a", "typing": False})
+    posts = await desk.wait_for_accepted(2)
+
+    assert [post.sender_id for post in posts] == ["session-a", "session-a"]
+    assert [post.event["typing"] for post in posts] == [True, False]
+    assert {post.event["event"] for post in posts} == {"user_typing"}
+    assert before <= posts[0].event["timestamp"] <= time.time()
+    assert set(posts[0].event) == {"event", "typing", "timestamp"}
+    assert {post.authorization for post in posts} == {f"Bearer {SECRET}"}
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"session_id": "session-b", "typing": True},  # a session this socket did not join
+        {"session_id": "session-a", "typing": "yes"},
+        {"session_id": "session-a"},
+        {"typing": True},
+        "typing",
+        None,
+    ],
+)
+async def test_malformed_or_foreign_typing_is_not_relayed(
+    chat: ChatServer, client: ChatClient, desk: RecordingDesk, data: Any
+) -> None:
+    await client.connect(chat.url, "session-a")
+
+    await client.sio.emit("user_typing", data)
+    await client.sio.emit("user_uttered", {"message": "still here", "session_id": "session-a"})
+
+    assert await client.next("bot_uttered") == {"text": "echo: still here"}
+    await asyncio.sleep(0.2)
+    assert desk.arrivals == 0
+
+
+async def test_a_stalled_desk_does_not_hold_up_the_conversation(
+    chat: ChatServer, client: ChatClient, desk: RecordingDesk
+) -> None:
+    await client.connect(chat.url, "session-a")
+    desk.stall()
+
+    await client.sio.emit("user_typing", {"session_id": "session-a", "typing": True})
+    await desk.wait_until(lambda: desk.arrivals == 1, what="the typing POST arrives")
+    started = time.monotonic()
+    await client.sio.emit("user_uttered", {"message": "hello?", "session_id": "session-a"})
+
+    assert await client.next("bot_uttered") == {"text": "echo: hello?"}
+    assert time.monotonic() - started < 0.5
+    desk.resume()
+
+
+async def test_a_desk_that_is_down_costs_the_customer_nothing(
+    chat: ChatServer, client: ChatClient, desk: RecordingDesk, caplog: pytest.LogCaptureFixture
+) -> None:
+    await desk.down()
+    await client.connect(chat.url, "session-a")
+
+    for typing in (True, False, True):
+        await client.sio.emit("user_typing", {"session_id": "session-a", "typing": typing})
+    await client.sio.emit("user_uttered", {"message": "anyone?", "session_id": "session-a"})
+
+    assert await client.next("bot_uttered") == {"text": "echo: anyone?"}
+    forwarder = chat.channel.typing_forwarder
+    assert forwarder is not None
+    for _ in range(100):
+        if forwarder.dropped == 3:
+            break
+        await asyncio.sleep(0.05)
+    assert forwarder.dropped == 3  # one attempt each: typing goes stale, it is not retried
+    assert "session-a" not in caplog.text  # senders are logged masked
+
+
+async def test_without_a_desk_typing_is_ignored(client: ChatClient) -> None:
+    server = await serve(webchat(None))
+    try:
+        await client.connect(server.url, "session-a")
+        await client.sio.emit("user_typing", {"session_id": "session-a", "typing": True})
+        await client.sio.emit("user_uttered", {"message": "hi", "session_id": "session-a"})
+        assert await client.next("bot_uttered") == {"text": "echo: hi"}
+    finally:
+        await client.close()
+        await server.stop()

@@ -1,0 +1,486 @@
+"""The desk event broker and forwarder, against a real HTTP server on loopback.
+
+`RecordingDesk` stands in for the desk's `POST /api/conversation-events`: it checks the Bearer
+secret, records what it accepts, and can fail, stall or stop listening on purpose. The web chat
+tests use it as well.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import pytest
+from aiohttp import web
+from rasa.core.brokers.broker import EventBroker
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import (
+    ActionExecuted,
+    BotUttered,
+    ConversationPaused,
+    SessionStarted,
+    SlotSet,
+    UserUttered,
+)
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.utils.endpoints import EndpointConfig, read_endpoint_config
+
+from assistant.desk_events import (
+    EVENTS_PATH,
+    DeskEventBroker,
+    DeskEventForwarder,
+    desk_event,
+    mask_sender,
+)
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+SECRET = "desk-s3cret"
+
+
+@dataclass(frozen=True)
+class DeskPost:
+    """One POST the recording desk answered."""
+
+    authorization: str | None
+    body: Any
+    status: int
+
+    @property
+    def sender_id(self) -> str:
+        return str(self.body["sender_id"])
+
+    @property
+    def event(self) -> dict[str, Any]:
+        return dict(self.body["event"])
+
+
+class RecordingDesk:
+    """A real aiohttp server on 127.0.0.1 answering the desk's conversation-events route."""
+
+    def __init__(self, secret: str = SECRET, port: int = 0) -> None:
+        self.secret = secret
+        self.port = port
+        self.posts: list[DeskPost] = []
+        self.arrivals = 0
+        self._scripted: list[int] = []
+        self._gate = asyncio.Event()
+        self._gate.set()
+        self._changed = asyncio.Condition()
+        self._runner: web.AppRunner | None = None
+        self._site: web.TCPSite | None = None
+
+    @property
+    def url(self) -> str:
+        """The desk's base URL (what DESK_URL holds)."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def accepted(self) -> list[DeskPost]:
+        """The POSTs answered 202."""
+        return [post for post in self.posts if post.status == 202]
+
+    def events_for(self, sender_id: str) -> list[dict[str, Any]]:
+        """The accepted events of one conversation, in arrival order."""
+        return [post.event for post in self.accepted if post.sender_id == sender_id]
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_post(EVENTS_PATH, self._post)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        await self.up()
+
+    async def up(self) -> None:
+        """Listen (again, on the same port)."""
+        assert self._runner is not None
+        self._site = web.TCPSite(self._runner, "127.0.0.1", self.port)
+        await self._site.start()
+        self.port = self._runner.addresses[0][1]
+
+    async def down(self) -> None:
+        """Stop listening and drop open connections: clients get connection errors."""
+        if self._site is not None:
+            await self._site.stop()
+            self._site = None
+        if self._runner is not None and self._runner.server is not None:
+            await self._runner.server.shutdown(timeout=1.0)
+
+    async def close(self) -> None:
+        self._gate.set()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> RecordingDesk:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    def fail_next(self, *statuses: int) -> None:
+        """Answer the next POSTs with these statuses, in order."""
+        self._scripted.extend(statuses)
+
+    def stall(self) -> None:
+        """Hold every POST until `resume()` (a slow desk)."""
+        self._gate.clear()
+
+    def resume(self) -> None:
+        self._gate.set()
+
+    async def wait_until(
+        self, condition: Callable[[], bool], timeout: float = 5.0, what: str = "condition"
+    ) -> None:
+        async def wait() -> None:
+            async with self._changed:
+                await self._changed.wait_for(condition)
+
+        try:
+            await asyncio.wait_for(wait(), timeout)
+        except asyncio.TimeoutError:
+            raise AssertionError(
+                f"recording desk: {what} not met in {timeout}s; got {self.posts}"
+            ) from None
+
+    async def wait_for_accepted(self, count: int, timeout: float = 5.0) -> list[DeskPost]:
+        await self.wait_until(lambda: len(self.accepted) >= count, timeout, f"{count} accepted")
+        return self.accepted
+
+    async def _post(self, request: web.Request) -> web.Response:
+        text = await request.text()
+        async with self._changed:
+            self.arrivals += 1
+            self._changed.notify_all()
+        await self._gate.wait()
+        authorization = request.headers.get("Authorization")
+        if self._scripted:
+            status = self._scripted.pop(0)
+        elif authorization != f"Bearer {self.secret}":
+            status = 401
+        else:
+            status = 202
+        try:
+            body = json.loads(text)
+        except ValueError:
+            body, status = text, 400
+        async with self._changed:
+            self.posts.append(DeskPost(authorization, body, status))
+            self._changed.notify_all()
+        return web.json_response({"status": status}, status=status)
+
+
+@pytest.fixture
+async def desk() -> AsyncIterator[RecordingDesk]:
+    async with RecordingDesk() as running:
+        yield running
+
+
+def user_event(text: str, sender_id: str = "conv-1", **extra: Any) -> dict[str, Any]:
+    """What Rasa's tracker store publishes for a user message."""
+    event = UserUttered(
+        text,
+        intent={"name": "greet", "confidence": 0.97},
+        entities=[{"entity": "email", "value": "ann@example.com"}],
+        parse_data={
+            "intent": {"name": "greet", "confidence": 0.97},
+            "entities": [{"entity": "email", "value": "ann@example.com"}],
+            "intent_ranking": [{"name": "greet", "confidence": 0.97}],
+            "text": text,
+        },
+        input_channel="socketio",
+        message_id="m-1",
+        metadata={"page": "/orders"},
+    ).as_dict()
+    return {"sender_id": sender_id, **event, **extra}
+
+
+def broker_for(desk: RecordingDesk, **kwargs: Any) -> DeskEventBroker:
+    return DeskEventBroker(desk.url, SECRET, **kwargs)
+
+
+# --- What is forwarded ----------------------------------------------------------------------------
+
+
+def test_user_events_keep_text_time_and_intent_only() -> None:
+    event = user_event("hi there")
+
+    forwarded = desk_event(event)
+
+    assert forwarded == {
+        "event": "user",
+        "timestamp": event["timestamp"],
+        "text": "hi there",
+        "message_id": "m-1",
+        "input_channel": "socketio",
+        "parse_data": {"intent": {"name": "greet", "confidence": 0.97}},
+    }
+
+
+def test_bot_events_keep_text_data_and_metadata() -> None:
+    agent = {"handoff_agent": {"id": "a-1", "name": "Sam"}}
+    event = {"sender_id": "c", **BotUttered("On it.", {"buttons": []}, agent).as_dict()}
+
+    forwarded = desk_event(event)
+
+    assert forwarded is not None
+    assert forwarded["event"] == "bot"
+    assert forwarded["text"] == "On it."
+    assert forwarded["metadata"] == agent
+    assert "sender_id" not in forwarded
+
+
+@pytest.mark.parametrize(
+    "event", [ConversationPaused(), SessionStarted()], ids=lambda e: type(e).__name__
+)
+def test_control_events_are_passed_as_rasa_wrote_them(event: Any) -> None:
+    body = {"sender_id": "c", **event.as_dict()}
+
+    assert desk_event(body) == event.as_dict()
+
+
+@pytest.mark.parametrize(
+    "event",
+    [ActionExecuted("action_listen"), SlotSet("email", "ann@example.com")],
+    ids=lambda e: type(e).__name__,
+)
+def test_other_events_are_not_forwarded(event: Any) -> None:
+    assert desk_event({"sender_id": "c", **event.as_dict()}) is None
+
+
+def test_senders_are_masked_stably_in_logs() -> None:
+    assert mask_sender("customer-42") == mask_sender("customer-42")
+    assert "customer-42" not in mask_sender("customer-42")
+    assert mask_sender("a") != mask_sender("b")
+
+
+# --- Delivery -------------------------------------------------------------------------------------
+
+
+async def test_events_reach_the_desk_in_order_with_the_secret(desk: RecordingDesk) -> None:
+    broker = broker_for(desk)
+    for number in range(20):
+        broker.publish(user_event(f"message {number}"))
+    broker.publish({"sender_id": "conv-1", "event": "action", "name": "action_listen"})
+
+    posts = await desk.wait_for_accepted(20)
+    await broker.close()
+
+    assert [post.event["text"] for post in posts] == [f"message {n}" for n in range(20)]
+    assert {post.authorization for post in posts} == {f"Bearer {SECRET}"}
+    assert {post.sender_id for post in posts} == {"conv-1"}
+    assert len(desk.posts) == 20  # the action event was filtered out
+
+
+async def test_publish_returns_at_once_while_the_desk_stalls(desk: RecordingDesk) -> None:
+    broker = broker_for(desk)
+    desk.stall()
+
+    started = time.perf_counter()
+    for number in range(50):
+        broker.publish(user_event(f"message {number}"))
+    elapsed = time.perf_counter() - started
+
+    await desk.wait_until(lambda: desk.arrivals >= 1, what="the first POST arrives")
+    assert elapsed < 0.05  # 50 publishes: memory work only
+    desk.resume()
+    await desk.wait_for_accepted(50)
+    await broker.close()
+
+
+async def test_a_desk_that_is_down_gets_the_events_when_it_is_back(desk: RecordingDesk) -> None:
+    await desk.down()
+    broker = broker_for(desk)
+    for number in range(3):
+        broker.publish(user_event(f"message {number}"))
+    await asyncio.sleep(0.3)  # a few refused attempts while the desk is down
+
+    await desk.up()
+    posts = await desk.wait_for_accepted(3, timeout=10)
+    await broker.close()
+
+    assert [post.event["text"] for post in posts] == ["message 0", "message 1", "message 2"]
+    assert broker.forwarder.dropped == 0
+
+
+async def test_when_the_queue_is_full_the_oldest_events_are_dropped(desk: RecordingDesk) -> None:
+    await desk.down()
+    broker = broker_for(desk, max_queue=3)
+    for number in range(5):
+        broker.publish(user_event(f"message {number}"))
+
+    await desk.up()
+    posts = await desk.wait_for_accepted(3, timeout=10)
+    await asyncio.sleep(0.2)
+    await broker.close()
+
+    texts = [post.event["text"] for post in posts]
+    assert broker.forwarder.dropped == 2
+    assert texts == ["message 2", "message 3", "message 4"]
+
+
+async def test_busy_answers_are_retried_and_rejections_are_not(desk: RecordingDesk) -> None:
+    desk.fail_next(503, 429, 422)
+    broker = broker_for(desk)
+    broker.publish(user_event("first"))  # 503, 429, then 422: given up
+    broker.publish(user_event("second"))
+
+    await desk.wait_for_accepted(1, timeout=10)
+    await broker.close()
+
+    assert [post.status for post in desk.posts] == [503, 429, 422, 202]
+    assert desk.accepted[0].event["text"] == "second"
+    assert broker.forwarder.rejected == 1
+
+
+async def test_a_wrong_secret_is_rejected_and_not_retried(desk: RecordingDesk) -> None:
+    broker = DeskEventBroker(desk.url, "wrong")
+    broker.publish(user_event("hello"))
+
+    await desk.wait_until(lambda: len(desk.posts) == 1)
+    await asyncio.sleep(0.2)
+    await broker.close()
+
+    assert [post.status for post in desk.posts] == [401]
+    assert broker.forwarder.rejected == 1
+
+
+async def test_close_sends_what_is_queued(desk: RecordingDesk) -> None:
+    broker = broker_for(desk)
+    for number in range(10):
+        broker.publish(user_event(f"message {number}"))
+
+    await broker.close()
+
+    assert len(desk.accepted) == 10
+    broker.publish(user_event("after close"))
+    await asyncio.sleep(0.1)
+    assert len(desk.posts) == 10
+
+
+async def test_close_gives_up_after_the_drain_timeout(desk: RecordingDesk) -> None:
+    desk.stall()
+    broker = broker_for(desk, drain_timeout=0.3)
+    broker.publish(user_event("stuck"))
+    broker.publish(user_event("behind it"))
+
+    started = time.monotonic()
+    await broker.close()
+
+    assert time.monotonic() - started < 2.0
+    assert broker.forwarder.pending == 0
+    assert broker.forwarder.dropped == 2
+    desk.resume()
+
+
+async def test_publish_from_another_thread_reaches_the_desk(desk: RecordingDesk) -> None:
+    broker = broker_for(desk)
+    broker.publish(user_event("from the loop"))  # binds the broker to this loop
+    thread = threading.Thread(target=broker.publish, args=(user_event("from a thread"),))
+    thread.start()
+    thread.join()
+
+    posts = await desk.wait_for_accepted(2)
+    await broker.close()
+
+    assert [post.event["text"] for post in posts] == ["from the loop", "from a thread"]
+
+
+async def test_publish_never_raises() -> None:
+    broker = DeskEventBroker("http://127.0.0.1:9", SECRET)  # nothing listens on port 9
+    broker.publish({"event": "user"})  # no sender_id
+    broker.publish({"sender_id": 7, "event": "user"})
+    broker.publish("not a dict")  # type: ignore[arg-type]
+    broker.publish(user_event("unreachable"))
+
+    await broker.close()
+
+
+def test_a_forwarder_needs_room_for_one_event() -> None:
+    with pytest.raises(ValueError):
+        DeskEventForwarder("http://127.0.0.1:9", SECRET, max_queue=0)
+
+
+# --- Loaded and driven by Rasa's own code ------------------------------------------------------
+
+
+async def test_rasa_loads_the_broker_from_the_projects_endpoints_file(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name, value in {
+        "ACTION_SERVER_URL": "http://127.0.0.1:9/webhook",
+        "ACTION_SERVER_TOKEN": "t",
+        "TRACKER_STORE_URL": "sqlite:///x.db",
+        "DESK_URL": "http://127.0.0.1:8080/",
+        "HANDOFF_SECRET": SECRET,
+    }.items():
+        monkeypatch.setenv(name, value)
+    config = read_endpoint_config(str(PROJECT_ROOT / "endpoints.yml"), "event_broker")
+
+    broker = await EventBroker.create(config)
+
+    assert isinstance(broker, DeskEventBroker)
+    assert broker.forwarder.url == "http://127.0.0.1:8080/api/conversation-events"
+    await broker.close()
+
+
+async def test_rasa_loads_the_broker_by_module_path_with_options() -> None:
+    config = EndpointConfig(
+        url="http://127.0.0.1:9",
+        type="assistant.desk_events.DeskEventBroker",
+        secret=SECRET,
+        timeout=0.5,
+        max_queue=10,
+    )
+
+    broker = await EventBroker.create(config)
+
+    assert isinstance(broker, DeskEventBroker)
+    await broker.close()
+
+
+async def test_a_broker_without_a_secret_is_refused() -> None:
+    config = EndpointConfig(url="http://127.0.0.1:9", type="assistant.desk_events.DeskEventBroker")
+
+    with pytest.raises(ValueError, match="secret"):
+        await EventBroker.create(config)
+
+
+async def test_the_sql_tracker_store_streams_a_turn_to_the_desk(
+    desk: RecordingDesk, tmp_path: Path
+) -> None:
+    broker = broker_for(desk)
+    store = SQLTrackerStore(Domain.empty(), db=str(tmp_path / "tracker.db"), event_broker=broker)
+    tracker = DialogueStateTracker.from_events(
+        "sql-conv",
+        [
+            ActionExecuted("action_session_start"),
+            SessionStarted(),
+            ActionExecuted("action_listen"),
+            UserUttered("where is my order?", intent={"name": "order_status", "confidence": 0.9}),
+            BotUttered("Let me check."),
+            ConversationPaused(),
+        ],
+    )
+
+    await store.save(tracker)
+    await desk.wait_for_accepted(4)
+    await broker.close()
+
+    events = desk.events_for("sql-conv")
+    assert [event["event"] for event in events] == ["session_started", "user", "bot", "pause"]
+    assert events[1]["text"] == "where is my order?"
+    assert events[1]["parse_data"]["intent"]["name"] == "order_status"
