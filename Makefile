@@ -62,7 +62,15 @@ stories: install train ## Test stories against the trained model
 	rm -rf var/test-stories && mkdir -p var/test-stories && cp tests/test_*.yml var/test-stories/
 	$(RASA) test core --stories var/test-stories --fail-on-prediction-errors --out results/core
 
-e2e: install train db ## End-to-end tests: real servers on loopback
+CHROMIUM ?= /usr/bin/chromium
+
+$(CHROMIUM):
+	@echo "Installing Debian's chromium for the browser tests (needs root)..."
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
+browser: $(CHROMIUM) ## Install Debian's chromium for the browser tests
+
+e2e: install train db browser ## End-to-end tests: real servers on loopback, pages in headless chromium
 	$(PY) -m pytest -m e2e -q
 
 test: lint validate unit stories e2e ## Run every check
@@ -73,4 +81,4 @@ bench: install train db ## Speed benchmarks (numbers go in the README)
 clean: ## Remove the trained model, results and local state
 	rm -rf models results var
 
-.PHONY: help install train db run shell validate lint unit stories e2e test bench clean
+.PHONY: help install train db run shell validate lint unit stories e2e test bench clean browser
