@@ -14,10 +14,21 @@ from typing import Final
 from aiohttp import web
 from sqlalchemy import text
 
-from desk.api import bot, console, sessions
+from desk.api import bot, console, live, sessions
 from desk.api.middleware import auth_middleware, error_middleware, public
-from desk.api.runtime import DATABASE, EXECUTOR, HAND_BACK, SETTINGS, in_unit
-from desk.services.handoffs import HandBack, NoHandBack
+from desk.api.runtime import (
+    CUSTOMER,
+    DATABASE,
+    EXECUTOR,
+    HAND_BACK,
+    LIVE,
+    RASA,
+    SETTINGS,
+    in_unit,
+)
+from desk.live import CustomerLink, LiveHub
+from desk.rasa_client import RasaClient, RasaHandBack
+from desk.services.handoffs import HandBack
 from desk.settings import DeskSettings
 from desk.store.database import Database
 
@@ -31,7 +42,8 @@ def create_app(settings: DeskSettings, *, hand_back: HandBack | None = None) -> 
 
     Args:
         settings: The desk's configuration.
-        hand_back: Gives resolved conversations back to the bot; nothing by default.
+        hand_back: Gives resolved conversations back to the bot; by default through Rasa's
+            HTTP API at RASA_URL (`RasaHandBack`). Unit tests may pass a stand-in.
     """
     app = web.Application(
         middlewares=[error_middleware, auth_middleware], client_max_size=MAX_BODY_BYTES
@@ -39,13 +51,18 @@ def create_app(settings: DeskSettings, *, hand_back: HandBack | None = None) -> 
     app[SETTINGS] = settings
     app[DATABASE] = Database(settings.database_url)
     app[EXECUTOR] = ThreadPoolExecutor(max_workers=DB_THREADS, thread_name_prefix="desk-db")
-    app[HAND_BACK] = hand_back or NoHandBack()
+    app[RASA] = RasaClient.from_settings(settings)
+    app[HAND_BACK] = hand_back or RasaHandBack(app[RASA])
+    app[LIVE] = LiveHub()
+    app[CUSTOMER] = CustomerLink(app[RASA], average_handle_seconds=settings.average_handle_seconds)
     # aiohttp 3.9's stubs type the signal's callbacks wrongly.
+    app.on_shutdown.append(_close_live)  # type: ignore[arg-type]
     app.on_cleanup.append(_close)  # type: ignore[arg-type]
     app.router.add_get("/health", health)
     bot.add_routes(app)
     sessions.add_routes(app)
     console.add_routes(app)
+    live.add_routes(app)
     return app
 
 
@@ -59,6 +76,12 @@ async def health(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
+async def _close_live(app: web.Application) -> None:
+    await app[LIVE].close_all()
+
+
 async def _close(app: web.Application) -> None:
+    await app[CUSTOMER].close()
+    await app[RASA].close()
     app[EXECUTOR].shutdown(wait=True)
     app[DATABASE].dispose()

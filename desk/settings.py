@@ -41,6 +41,11 @@ class DeskSettings:
     port: int = 8080
     session_hours: float = 12.0
     claim_timeout_seconds: float = 120.0
+    # Per request to Rasa (HTTP API and the web chat's notify route).
+    rasa_timeout_seconds: float = 5.0
+    # The estimated wait told to a waiting customer is position * this (see
+    # desk/live.py); a rough figure a support lead tunes to the team's real average.
+    average_handle_seconds: float = 300.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> DeskSettings:
@@ -57,6 +62,10 @@ class DeskSettings:
             session_hours=reader.positive("DESK_SESSION_HOURS", cls.session_hours),
             claim_timeout_seconds=reader.positive(
                 "CLAIM_TIMEOUT_SECONDS", cls.claim_timeout_seconds
+            ),
+            rasa_timeout_seconds=reader.positive("RASA_TIMEOUT_SECONDS", cls.rasa_timeout_seconds),
+            average_handle_seconds=reader.positive(
+                "DESK_AVERAGE_HANDLE_SECONDS", cls.average_handle_seconds
             ),
         )
 

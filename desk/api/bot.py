@@ -1,12 +1,24 @@
-"""Routes the bot calls (Bearer HANDOFF_SECRET): intake, conversation events, CSAT, callback."""
+"""Routes the bot calls (Bearer HANDOFF_SECRET): intake, conversation events, CSAT, callback.
+
+The bot waits for these answers with short timeouts (and Rasa may hold the conversation's lock
+meanwhile), so what they set off in Rasa (telling the customer their place in the queue, giving
+a cancelled conversation back to the bot) runs in the background after the answer.
+"""
 
 from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Final
 
 from aiohttp import web
 from sqlalchemy.orm import Session
 
 from desk.api.middleware import bot_facing
 from desk.api.runtime import (
+    CUSTOMER,
+    LIVE,
+    RASA,
     BadRequest,
     decode_json,
     handoff_id_of,
@@ -23,9 +35,16 @@ from desk.api.schemas import (
     HandoffAccepted,
     HandoffStatusOut,
 )
-from desk.services import handoffs, intake
+from desk.live import Audience, CustomerLink, queue_changed
+from desk.rasa_client import CANCELLED_ACTION, RasaClient, RasaUnavailable
+from desk.services import conversations, handoffs, intake
+from desk.services.conversations import CustomerActivity
 from desk.store.models import Handoff
-from desk.store.repositories import HandoffRepository
+
+LOGGER = logging.getLogger(__name__)
+
+#: Pauses between attempts to give a cancelled conversation back to the bot.
+GIVE_BACK_RETRY_SECONDS: Final[tuple[float, ...]] = (0.5, 2.0)
 
 
 @bot_facing
@@ -50,20 +69,88 @@ async def post_handoff(request: web.Request) -> web.Response:
         return answer, received.created
 
     answer, created = await in_unit(request, work, write=True)
+    if created:
+        await request.app[LIVE].publish(
+            queue_changed(answer.queue, answer.handoff_id, "queued"), Audience(answer.queue)
+        )
+        customer = request.app[CUSTOMER]
+        sender_id = str(payload["conversation"]["sender_id"])
+        details = customer.waiting_details(answer.queue, answer.position)
+        customer.spawn(customer.notify(sender_id, "waiting", **details), name="notify waiting")
     return respond(answer, status=201 if created else 200)
 
 
 @bot_facing
 async def post_conversation_event(request: web.Request) -> web.Response:
-    """A tracker event of a conversation (relayed to agents in a later step): 202."""
-    event = await parse(request, ConversationEventRequest)
+    """A tracker event of a conversation: 202.
 
-    def work(session: Session) -> EventAccepted:
-        open_handoff = HandoffRepository(session).open_for_sender(event.sender_id)
-        handoff_id = None if open_handoff is None else open_handoff.handoff_id
-        return EventAccepted(accepted=True, handoff_id=handoff_id)
+    For a conversation with an open handoff, what the customer says or types goes to the
+    consoles that may see the handoff; "never mind" while still queued abandons the handoff and
+    gives the conversation back to the bot (`action_handoff_cancelled`, then `back_with_bot`).
+    """
+    body = await parse(request, ConversationEventRequest)
+    event = body.event
+    kind = event["event"]
+    writes = kind == conversations.USER  # only a customer's message can change a handoff
 
-    return respond(await in_unit(request, work), status=202)
+    def work(session: Session) -> CustomerActivity:
+        return conversations.receive_event(session, body.sender_id, event)
+
+    activity = await in_unit(request, work, write=writes)
+    if activity.handoff_id is not None and activity.queue is not None:
+        audience = Audience(activity.queue, activity.owner_id)
+        hub = request.app[LIVE]
+        if activity.abandoned:
+            left = queue_changed(activity.queue, activity.handoff_id, "abandoned")
+            await hub.publish(left, audience)
+            customer = request.app[CUSTOMER]
+            customer.spawn(
+                _give_back_cancelled(request.app[RASA], customer, body.sender_id),
+                name="give back a cancelled handoff",
+            )
+        elif activity.kind == "message":
+            await hub.publish(_customer_message(activity, event), audience)
+        elif activity.kind == "typing":
+            await hub.publish(
+                {
+                    "type": "customer_typing",
+                    "handoff_id": activity.handoff_id,
+                    "sender_id": activity.sender_id,
+                    "typing": bool(event.get("typing")),
+                },
+                audience,
+            )
+    return respond(EventAccepted(accepted=True, handoff_id=activity.handoff_id), status=202)
+
+
+def _customer_message(activity: CustomerActivity, event: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "customer_message",
+        "handoff_id": activity.handoff_id,
+        "sender_id": activity.sender_id,
+        "text": event.get("text"),
+        "intent": conversations.intent_of(event),
+        "timestamp": event.get("timestamp"),
+    }
+
+
+async def _give_back_cancelled(rasa: RasaClient, customer: CustomerLink, sender_id: str) -> None:
+    """Resume the conversation, let the bot confirm the cancellation, tell the page.
+
+    The handoff is already abandoned, so nobody else will resume the conversation: a failure is
+    retried after each of GIVE_BACK_RETRY_SECONDS (resuming twice is harmless), then logged.
+    """
+    for delay in (*GIVE_BACK_RETRY_SECONDS, None):
+        try:
+            await rasa.give_back(sender_id, CANCELLED_ACTION)
+            break
+        except RasaUnavailable as error:
+            if delay is None:
+                LOGGER.error("a cancelled handoff could not be given back to the bot: %s", error)
+                return
+            LOGGER.warning("giving a cancelled handoff back failed (retrying): %s", error)
+            await asyncio.sleep(delay)
+    await customer.notify(sender_id, "back_with_bot")
 
 
 @bot_facing

@@ -1,5 +1,12 @@
-"""Routes of the agent console (session cookie): queues, claim, screen pop, notes, transfer,
-resolve; and the console page itself."""
+"""Routes of the agent console (session cookie): queues, claim, screen pop, notes, messages to
+the customer, typing, transfer, resolve; and the console page itself.
+
+Around the rules, each route keeps the customer and the other consoles in the picture (see
+`desk.live`): claim tells the customer's page `agent_joined`; transfer `waiting` with the new
+queue and position; resolve `agent_left`, then hands the conversation back (the bot speaks),
+then `back_with_bot`. Queues refresh live (`queue_changed`). A failed notification is logged
+and never fails the agent's request.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +17,10 @@ from aiohttp import web
 from sqlalchemy.orm import Session
 
 from desk.api.runtime import (
+    CUSTOMER,
     HAND_BACK,
+    LIVE,
+    RASA,
     actor_of,
     handoff_id_of,
     in_unit,
@@ -19,6 +29,8 @@ from desk.api.runtime import (
 )
 from desk.api.schemas import (
     HandoffOut,
+    MessageRequest,
+    MessageSentOut,
     NoteOut,
     NoteRequest,
     QueuesOut,
@@ -26,8 +38,13 @@ from desk.api.schemas import (
     ResolveRequest,
     ScreenPopOut,
     TransferRequest,
+    TypingOut,
+    TypingRequest,
 )
+from desk.live import Audience, queue_changed
+from desk.rasa_client import RasaUnavailable
 from desk.services import claims, handoffs, queues
+from desk.services.agents import Actor
 from desk.store.repositories import HandoffRepository
 
 LOGGER = logging.getLogger(__name__)
@@ -48,7 +65,15 @@ async def claim(request: web.Request) -> web.Response:
     def work(session: Session) -> HandoffOut:
         return HandoffOut.of(claims.claim(session, actor, handoff_id))
 
-    return respond(await in_unit(request, work, write=True))
+    claimed = await in_unit(request, work, write=True)
+    await request.app[CUSTOMER].notify(
+        claimed.sender_id, "agent_joined", agent_name=actor.display_name
+    )
+    await request.app[LIVE].publish(
+        queue_changed(claimed.queue, handoff_id, "claimed"),
+        Audience(claimed.queue, actor.agent_id),
+    )
+    return respond(claimed)
 
 
 async def get_handoff(request: web.Request) -> web.Response:
@@ -81,11 +106,59 @@ async def transfer(request: web.Request) -> web.Response:
     handoff_id = handoff_id_of(request)
     target = await parse(request, TransferRequest)
 
-    def work(session: Session) -> HandoffOut:
+    def work(session: Session) -> tuple[HandoffOut, str, int | None]:
+        before = handoffs.get_existing(session, handoff_id)
+        old_queue, owner = before.queue, before.agent_id  # read now: the row object is refreshed
         moved = handoffs.transfer(session, actor, handoff_id, target.queue)
-        return HandoffOut.of(moved, position=HandoffRepository(session).position(moved))
+        out = HandoffOut.of(moved, position=HandoffRepository(session).position(moved))
+        return out, old_queue, owner
 
-    return respond(await in_unit(request, work, write=True))
+    moved, old_queue, owner = await in_unit(request, work, write=True)
+    customer = request.app[CUSTOMER]
+    await customer.notify(
+        moved.sender_id, "waiting", **customer.waiting_details(moved.queue, moved.position)
+    )
+    hub = request.app[LIVE]
+    await hub.publish(
+        queue_changed(old_queue, handoff_id, "transferred_out"), Audience(old_queue, owner)
+    )
+    arrived = queue_changed(moved.queue, handoff_id, "transferred_in")
+    await hub.publish(arrived, Audience(moved.queue))
+    return respond(moved)
+
+
+async def send_message(request: web.Request) -> web.Response:
+    """Say something to the customer: 201 once it is in the conversation, 503 if Rasa is down.
+
+    The message is appended to Rasa's tracker as a `bot` event with `metadata.handoff_agent`
+    (Rasa delivers it to the customer's channel); then the desk logs it and, the first time,
+    the first agent reply.
+    """
+    actor = actor_of(request)
+    handoff_id = handoff_id_of(request)
+    message = await parse(request, MessageRequest)
+    handoffs.check_message(message.text)
+
+    handoff = await in_unit(request, lambda s: _working_on(s, actor, handoff_id))
+    await request.app[RASA].send_agent_message(handoff.sender_id, message.text, actor)
+
+    def work(session: Session) -> MessageSentOut:
+        logged = handoffs.record_agent_message(session, actor, handoff_id, message.text)
+        return MessageSentOut(handoff=HandoffOut.of(logged), text=message.text)
+
+    return respond(await in_unit(request, work, write=True), status=201)
+
+
+async def typing(request: web.Request) -> web.Response:
+    """Show (or stop showing) "the agent is typing" on the customer's page: 202."""
+    actor = actor_of(request)
+    handoff_id = handoff_id_of(request)
+    body = await parse(request, TypingRequest)
+    handoff = await in_unit(request, lambda s: _working_on(s, actor, handoff_id))
+    notified = await request.app[CUSTOMER].notify(
+        handoff.sender_id, "agent_typing", typing=body.typing, agent_name=actor.display_name
+    )
+    return respond(TypingOut(typing=body.typing, notified=notified), status=202)
 
 
 async def resolve(request: web.Request) -> web.Response:
@@ -94,26 +167,43 @@ async def resolve(request: web.Request) -> web.Response:
     handoff_id = handoff_id_of(request)
     body = await parse(request, ResolveRequest)
 
-    resolution = await in_unit(
-        request,
-        lambda s: handoffs.resolve(s, actor, handoff_id, body.disposition, body.slots),
-        write=True,
-    )
+    def close(session: Session) -> tuple[handoffs.Resolution, str]:
+        resolution = handoffs.resolve(session, actor, handoff_id, body.disposition, body.slots)
+        return resolution, handoffs.get_existing(session, handoff_id).queue
+
+    resolution, queue = await in_unit(request, close, write=True)
+    customer = request.app[CUSTOMER]
+    await customer.notify(resolution.sender_id, "agent_left", agent_name=actor.display_name)
+    error: str | None = None
     try:
         handed_back = await request.app[HAND_BACK](resolution)
-    except Exception:
+    except RasaUnavailable as failure:
         # The handoff stays resolved; handing back can be retried, the resolution is stored.
+        LOGGER.error("handing %s back to the bot failed: %s", handoff_id, failure)
+        handed_back, error = False, failure.message
+    except Exception:
         LOGGER.exception("handing %s back to the bot failed", handoff_id)
-        handed_back = False
+        handed_back, error = False, "unexpected error handing back; it has been logged"
+    if handed_back:
+        await customer.notify(resolution.sender_id, "back_with_bot")
+    await request.app[LIVE].publish(
+        queue_changed(queue, handoff_id, "resolved"), Audience(queue, actor.agent_id)
+    )
 
     def work(session: Session) -> ResolvedOut:
         if handed_back:
             handoffs.mark_handed_back(session, handoff_id)
         handoff = HandoffRepository(session).get(handoff_id)
         assert handoff is not None  # resolved a moment ago; handoffs are never deleted
-        return ResolvedOut(handoff=HandoffOut.of(handoff), handed_back=handed_back)
+        return ResolvedOut(
+            handoff=HandoffOut.of(handoff), handed_back=handed_back, hand_back_error=error
+        )
 
     return respond(await in_unit(request, work, write=handed_back))
+
+
+def _working_on(session: Session, actor: Actor, handoff_id: str) -> HandoffOut:
+    return HandoffOut.of(handoffs.working_on(session, actor, handoff_id))
 
 
 async def console_page(request: web.Request) -> web.Response:
@@ -137,6 +227,8 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/api/handoffs/{handoff_id}/claim", claim)
     app.router.add_get("/api/handoffs/{handoff_id}", get_handoff)
     app.router.add_post("/api/handoffs/{handoff_id}/notes", add_note)
+    app.router.add_post("/api/handoffs/{handoff_id}/messages", send_message)
+    app.router.add_post("/api/handoffs/{handoff_id}/typing", typing)
     app.router.add_post("/api/handoffs/{handoff_id}/transfer", transfer)
     app.router.add_post("/api/handoffs/{handoff_id}/resolve", resolve)
     app.router.add_get("/console", console_page)

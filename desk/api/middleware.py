@@ -8,6 +8,7 @@ Three kinds of route (see `public`, `bot_facing`; the default is a logged-in age
 Browser requests that change something and carry an `Origin` of another site are refused
 (403) on top of the SameSite=Strict cookie.
 
+A failed call to Rasa the request depended on (an agent's message) is a 503 naming the cause.
 Every error becomes a JSON body `{"error": str, "errors"?: [...]}`; nothing escapes as a bare
 500 page, and an unexpected exception is logged and answered with a generic 500.
 """
@@ -30,6 +31,7 @@ from desk.api.runtime import (
     in_unit,
 )
 from desk.api.schemas import error_list
+from desk.rasa_client import RasaUnavailable
 from desk.security import secrets_equal
 from desk.services.agents import actor_for_token
 from desk.services.errors import (
@@ -100,6 +102,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return json_error(422, "the request body does not fit: " + errors[0], errors=errors)
     except BadRequest as error:
         return json_error(400, str(error))
+    except RasaUnavailable as error:
+        LOGGER.warning("Rasa unavailable on %s %s: %s", request.method, request.path, error)
+        return json_error(503, error.message)
     except Exception:
         LOGGER.exception("unexpected error on %s %s", request.method, request.path)
         return json_error(500, "internal error; it has been logged")

@@ -19,6 +19,8 @@ from aiohttp import web
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
+from desk.live import CustomerLink, LiveHub
+from desk.rasa_client import RasaClient
 from desk.services.agents import Actor
 from desk.services.errors import NotFound
 from desk.services.handoffs import HandBack
@@ -32,6 +34,9 @@ SETTINGS: Final = web.AppKey("settings", DeskSettings)
 DATABASE: Final = web.AppKey("database", Database)
 EXECUTOR: Final = web.AppKey("executor", ThreadPoolExecutor)
 HAND_BACK: Final = web.AppKey("hand_back", HandBack)
+RASA: Final = web.AppKey("rasa", RasaClient)
+LIVE: Final = web.AppKey("live", LiveHub)
+CUSTOMER: Final = web.AppKey("customer", CustomerLink)
 
 ACTOR_KEY: Final = "desk.actor"
 SESSION_TOKEN_KEY: Final = "desk.session_token"

@@ -9,12 +9,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
-from pydantic import BaseModel, Field, ValidationError, conint, constr, validator
+from pydantic import BaseModel, Field, StrictBool, ValidationError, conint, constr, validator
 
 from desk.services.agents import MAX_PASSWORD_LENGTH, Actor
 from desk.services.handoffs import (
     MAX_CALLBACK_CHARS,
     MAX_CSAT_COMMENT_CHARS,
+    MAX_MESSAGE_CHARS,
     MAX_NOTE_CHARS,
     MAX_SLOTS,
     ScreenPop,
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     Username = str
     Password = str
     NoteText = str
+    MessageText = str
     QueueName = str
     SlotName = str
     Rating = int
@@ -38,6 +40,7 @@ else:
     Username = constr(strict=True, min_length=1, max_length=64)
     Password = constr(strict=True, min_length=1, max_length=MAX_PASSWORD_LENGTH)
     NoteText = constr(strict=True, min_length=1, max_length=MAX_NOTE_CHARS)
+    MessageText = constr(strict=True, min_length=1, max_length=MAX_MESSAGE_CHARS)
     QueueName = constr(strict=True, min_length=1, max_length=64)
     SlotName = constr(strict=True, regex=SLOT_NAME_PATTERN)
     Rating = conint(strict=True, ge=1, le=5)
@@ -75,6 +78,18 @@ class NoteRequest(_Request):
     """POST /api/handoffs/{id}/notes."""
 
     text: NoteText
+
+
+class MessageRequest(_Request):
+    """POST /api/handoffs/{id}/messages: what the agent says to the customer."""
+
+    text: MessageText
+
+
+class TypingRequest(_Request):
+    """POST /api/handoffs/{id}/typing: whether the agent is typing."""
+
+    typing: StrictBool
 
 
 class TransferRequest(_Request):
@@ -363,10 +378,25 @@ class ScreenPopOut(BaseModel):
 
 
 class ResolvedOut(BaseModel):
-    """POST /api/handoffs/{id}/resolve."""
+    """POST /api/handoffs/{id}/resolve; `hand_back_error` says why the bot did not take over."""
 
     handoff: HandoffOut
     handed_back: bool
+    hand_back_error: str | None = None
+
+
+class MessageSentOut(BaseModel):
+    """POST /api/handoffs/{id}/messages (201): the message reached the conversation."""
+
+    handoff: HandoffOut
+    text: str
+
+
+class TypingOut(BaseModel):
+    """POST /api/handoffs/{id}/typing (202); `notified` is False when the page was not told."""
+
+    typing: bool
+    notified: bool
 
 
 class EventAccepted(BaseModel):

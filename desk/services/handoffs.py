@@ -34,6 +34,7 @@ from desk.store.repositories import AgentRepository, HandoffRepository
 from desk.store.types import utcnow
 
 MAX_NOTE_CHARS: Final = 20_000
+MAX_MESSAGE_CHARS: Final = 2_000
 MAX_CSAT_COMMENT_CHARS: Final = 1_000
 MAX_CALLBACK_CHARS: Final = 4_000
 MAX_SLOTS: Final = 50
@@ -200,6 +201,44 @@ def record_agent_reply(
             handoff_id, EventKind.FIRST_AGENT_REPLY.value, at=now, actor_agent_id=actor.agent_id
         )
     return _reloaded(handoffs, handoff_id)
+
+
+def working_on(session: Session, actor: Actor, handoff_id: str) -> Handoff:
+    """The claimed handoff the actor owns (or, as a supervisor, may act on)."""
+    handoffs = HandoffRepository(session)
+    handoff = _visible(handoffs, actor, handoff_id)
+    if handoff.status != HandoffStatus.CLAIMED.value:
+        raise Conflict(f"a {handoff.status} handoff cannot be answered; claim it first")
+    _require_owner(actor, handoff, "answer")
+    return handoff
+
+
+def check_message(text: str) -> None:
+    """An agent's message to the customer: 1 to MAX_MESSAGE_CHARS characters, not only spaces."""
+    if not text.strip():
+        raise InvalidInput(["/text: a message cannot be empty"])
+    if len(text) > MAX_MESSAGE_CHARS:
+        raise InvalidInput([f"/text: a message is at most {MAX_MESSAGE_CHARS} characters"])
+
+
+def record_agent_message(
+    session: Session, actor: Actor, handoff_id: str, text: str, *, now: datetime | None = None
+) -> Handoff:
+    """Log a message the owner sent to the customer (the first one sets first_agent_reply_at).
+
+    The text is kept in the handoff's history; the conversation's transcript is Rasa's.
+    """
+    check_message(text)
+    now = now or utcnow()
+    handoff = record_agent_reply(session, actor, handoff_id, now=now)
+    HandoffRepository(session).add_event(
+        handoff_id,
+        EventKind.MESSAGE.value,
+        at=now,
+        actor_agent_id=actor.agent_id,
+        detail={"text": text},
+    )
+    return handoff
 
 
 def resolve(
@@ -374,6 +413,11 @@ def _leave_queue(
         raise Conflict(f"a {handoff.status} handoff cannot become {status.value}")
     handoffs.add_event(handoff_id, status.value, at=now)
     return _reloaded(handoffs, handoff_id)
+
+
+def get_existing(session: Session, handoff_id: str) -> Handoff:
+    """The handoff; NotFound when there is none."""
+    return _existing(HandoffRepository(session), handoff_id)
 
 
 def _existing(handoffs: HandoffRepository, handoff_id: str) -> Handoff:

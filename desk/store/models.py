@@ -86,6 +86,7 @@ class EventKind(str, enum.Enum):
     NOTE_ADDED = "note_added"
     TRANSFERRED = "transferred"
     FIRST_AGENT_REPLY = "first_agent_reply"
+    MESSAGE = "message"
     RESOLVED = "resolved"
     HANDED_BACK = "handed_back"
     ABANDONED = "abandoned"

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import ClientResponse, ClientSession, CookieJar
+from aiohttp import ClientResponse, ClientSession, ClientWebSocketResponse, CookieJar
 from aiohttp.test_utils import TestServer
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
@@ -31,6 +31,7 @@ from desk.settings import DeskSettings
 from desk.store.database import Database
 from desk.store.models import AgentRole
 from desk.store.repositories import AgentRepository
+from tests.desk.rasa_stand_in import RASA_TOKEN, RasaStandIn
 from tests.support.handoff_examples import GOLDEN_PATH
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -181,10 +182,24 @@ def at(seconds: float) -> datetime:
 
 
 @pytest.fixture
-def settings(database_url: str) -> DeskSettings:
-    """Settings pointing at the test database."""
+async def rasa() -> AsyncIterator[RasaStandIn]:
+    """A recording HTTP server standing in for the Rasa server (see `rasa_stand_in`)."""
+    stand_in = RasaStandIn()
+    await stand_in.start()
+    yield stand_in
+    await stand_in.close()
+
+
+@pytest.fixture
+def settings(database_url: str, rasa: RasaStandIn) -> DeskSettings:
+    """Settings pointing at the test database and the Rasa stand-in."""
     return DeskSettings(
-        database_url=database_url, handoff_secret=HANDOFF_SECRET, rasa_auth_token="rasa-token"
+        database_url=database_url,
+        handoff_secret=HANDOFF_SECRET,
+        rasa_auth_token=RASA_TOKEN,
+        rasa_url=rasa.url,
+        rasa_timeout_seconds=1.0,
+        average_handle_seconds=240.0,
     )
 
 
@@ -217,6 +232,10 @@ class Browser:
         async with self.session.request(method, self._server.make_url(path), **kwargs) as resp:
             await resp.read()
             return resp
+
+    async def live(self, path: str = "/api/live", **kwargs: Any) -> ClientWebSocketResponse:
+        """Open a websocket with this browser's cookies."""
+        return await self.session.ws_connect(self._server.make_url(path), **kwargs)
 
     async def get(self, path: str, **kwargs: Any) -> tuple[int, Any]:
         """GET."""

@@ -16,6 +16,7 @@ def test_defaults() -> None:
     assert (settings.host, settings.port) == ("127.0.0.1", 8080)
     assert settings.rasa_url == "http://127.0.0.1:5005"
     assert (settings.session_hours, settings.claim_timeout_seconds) == (12.0, 120.0)
+    assert (settings.rasa_timeout_seconds, settings.average_handle_seconds) == (5.0, 300.0)
 
 
 def test_everything_comes_from_the_environment() -> None:
@@ -28,6 +29,8 @@ def test_everything_comes_from_the_environment() -> None:
             "DESK_PORT": "9090",
             "DESK_SESSION_HOURS": "8",
             "CLAIM_TIMEOUT_SECONDS": "45",
+            "RASA_TIMEOUT_SECONDS": "2.5",
+            "DESK_AVERAGE_HANDLE_SECONDS": "180",
         }
     )
 
@@ -40,6 +43,8 @@ def test_everything_comes_from_the_environment() -> None:
         port=9090,
         session_hours=8.0,
         claim_timeout_seconds=45.0,
+        rasa_timeout_seconds=2.5,
+        average_handle_seconds=180.0,
     )
 
 
@@ -58,6 +63,8 @@ def test_a_missing_secret_fails_fast(missing: str) -> None:
         ("DESK_PORT", "70000"),
         ("DESK_SESSION_HOURS", "-1"),
         ("CLAIM_TIMEOUT_SECONDS", "soon"),
+        ("RASA_TIMEOUT_SECONDS", "0"),
+        ("DESK_AVERAGE_HANDLE_SECONDS", "a while"),
     ],
 )
 def test_malformed_numbers_fail_fast(name: str, value: str) -> None:

@@ -241,12 +241,12 @@ async def test_resolve_then_csat_from_the_bot(
     assert before_resolve[0] == 409
     assert (bad[0], bad_slot[0]) == (422, 422)
     assert status == 200
-    assert resolved["handed_back"] is False  # no hand-back wired yet
+    assert resolved["handed_back"] is True  # to the Rasa stand-in
     handoff = resolved["handoff"]
-    assert (handoff["status"], handoff["disposition"]) == ("resolved", "resolved")
+    assert (handoff["status"], handoff["disposition"]) == ("handed_back", "resolved")
     assert handoff["resolved_at"] is not None
     assert again[0] == 409
-    assert csat == (200, {"handoff_id": handoff_id, "status": "resolved"})
+    assert csat == (200, {"handoff_id": handoff_id, "status": "handed_back"})
     assert callback[0] == 409
     _, pop = await olivia.get(f"/api/handoffs/{handoff_id}")
     assert (pop["handoff"]["csat_rating"], pop["handoff"]["csat_comment"]) == (4, "Thanks!")
