@@ -73,8 +73,11 @@ The support assistant is running.
   Chat in a terminal:  make shell   (in a second terminal, or instead of make run)
   Chat over HTTP:      curl -s localhost:{env["RASA_PORT"]}/webhooks/rest/webhook \\
                          -d '{{"sender": "me", "message": "where is my order ORD-100005?"}}'
-  Support desk:        http://127.0.0.1:{env["DESK_PORT"]}/  (agents: olivia, leo, maya, gus;
-                       supervisor: sam; password: DESK_DEMO_PASSWORD in .env)
+  Customer web chat:   http://127.0.0.1:{env["DESK_PORT"]}/chat
+  Agent console:       http://127.0.0.1:{env["DESK_PORT"]}/console
+                       agents: olivia (orders), leo (Level 2), maya (mortgages),
+                       gus (customer service), sam (supervisor);
+                       password: DESK_DEMO_PASSWORD in .env
   Logs:                {LOG_DIR.relative_to(PROJECT_ROOT)}/
 
   Demo orders:

@@ -1,5 +1,5 @@
 """Routes of the agent console (session cookie): queues, claim, screen pop, notes, messages to
-the customer, typing, transfer, resolve; and the console page itself.
+the customer, typing, transfer, resolve (the console page is in `desk.api.pages`).
 
 Around the rules, each route keeps the customer and the other consoles in the picture (see
 `desk.live`): claim tells the customer's page `agent_joined`; transfer `waiting` with the new
@@ -10,7 +10,6 @@ and never fails the agent's request.
 
 from __future__ import annotations
 
-import html
 import logging
 
 from aiohttp import web
@@ -206,16 +205,6 @@ def _working_on(session: Session, actor: Actor, handoff_id: str) -> HandoffOut:
     return HandoffOut.of(handoffs.working_on(session, actor, handoff_id))
 
 
-async def console_page(request: web.Request) -> web.Response:
-    """The console (a placeholder until it is built)."""
-    name = html.escape(actor_of(request).display_name)
-    page = (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Desk</title>'
-        f"</head><body><h1>Support desk</h1><p>Signed in as {name}.</p></body></html>"
-    )
-    return web.Response(text=page, content_type="text/html")
-
-
 async def root(_request: web.Request) -> web.Response:
     """`/` is the console."""
     raise web.HTTPFound("/console")
@@ -231,5 +220,4 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/api/handoffs/{handoff_id}/typing", typing)
     app.router.add_post("/api/handoffs/{handoff_id}/transfer", transfer)
     app.router.add_post("/api/handoffs/{handoff_id}/resolve", resolve)
-    app.router.add_get("/console", console_page)
     app.router.add_get("/", root)

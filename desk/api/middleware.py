@@ -1,7 +1,9 @@
 """Authentication and error handling around every route.
 
 Three kinds of route (see `public`, `bot_facing`; the default is a logged-in agent):
-- public: /health, the login page and POST /api/login, POST /api/logout;
+- public: /health, POST /api/login, POST /api/logout, and the pages of `desk.api.pages`
+  marked `public`: /login, the customer web chat /chat, /chat/config, /chat/history and
+  the static files /static/{name};
 - bot-facing: `Authorization: Bearer $HANDOFF_SECRET`, compared in constant time;
 - everything else needs a valid session cookie: 401 JSON under /api/, a redirect to /login
   for pages.

@@ -1,4 +1,5 @@
-"""Logging in and out: POST /api/login, POST /api/logout, GET /api/me, and the login page."""
+"""Logging in and out: POST /api/login, POST /api/logout, GET /api/me (the login page is in
+`desk.api.pages`)."""
 
 from __future__ import annotations
 
@@ -53,23 +54,8 @@ async def me(request: web.Request) -> web.Response:
     return respond(AgentOut.of(actor_of(request)))
 
 
-_LOGIN_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Desk: log in</title></head>
-<body><h1>Support desk</h1>
-<p>The agent console is not built yet; log in with <code>POST /api/login</code>.</p>
-</body></html>
-"""
-
-
-@public
-async def login_page(_request: web.Request) -> web.Response:
-    """The login page (a placeholder until the console exists)."""
-    return web.Response(text=_LOGIN_PAGE, content_type="text/html")
-
-
 def add_routes(app: web.Application) -> None:
     """Register the session routes."""
     app.router.add_post("/api/login", login)
     app.router.add_post("/api/logout", logout)
     app.router.add_get("/api/me", me)
-    app.router.add_get("/login", login_page)

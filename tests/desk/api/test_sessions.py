@@ -105,11 +105,11 @@ async def test_pages_redirect_to_the_login_page(anonymous: Browser) -> None:
     assert "log in" in page
 
 
-async def test_the_console_page_greets_the_agent(olivia: Browser) -> None:
-    status, page = await olivia.get("/")
+async def test_the_console_page_is_served_to_the_agent(olivia: Browser) -> None:
+    status, page = await olivia.get("/")  # redirected to /console
 
     assert status == 200
-    assert "Signed in as Olivia" in page
+    assert 'src="/static/console.js"' in page
 
 
 async def test_the_bot_secret_is_not_a_session(bot: Browser) -> None:

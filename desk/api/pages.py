@@ -1,0 +1,252 @@
+"""The desk's pages: the customer web chat, the agent console and its login, their static files.
+
+Public (the `public` marker, so the session middleware lets anyone through):
+- `GET /chat`: the customer web chat page (desk/web/chat.html);
+- `GET /chat/config`: `{"rasa_url": RASA_URL}`, where the page opens its socket.io connection;
+- `GET /chat/history?session_id=<32 hex>`: the customer-visible turns of that web chat
+  conversation, read from Rasa's tracker (customer, bot and agent turns; no intents, slots or
+  actions), and the open handoff's state, so a reloaded page shows where the customer is;
+- `GET /static/{name}`: the files of desk/web (flat, an allow-list of suffixes);
+- `GET /login`: the agent login page.
+
+Session (the middleware's default: a logged-in agent, else a redirect to /login):
+- `GET /console`: the agent console page;
+- `GET /api/console-config`: the known queues (for transfer) and dispositions.
+
+Every page gets a Content-Security-Policy without inline script: all behaviour is in the
+static files; the chat page may also connect to the Rasa server (its socket.io long-polling).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+from aiohttp import web
+from sqlalchemy.orm import Session
+
+from desk.api.middleware import public
+from desk.api.runtime import CUSTOMER, RASA, SETTINGS, actor_of, in_unit
+from desk.api.schemas import AgentOut
+from desk.live import CustomerLink
+from desk.services.queues import QUEUES
+from desk.store.models import DISPOSITIONS, HandoffStatus
+from desk.store.repositories import HandoffRepository
+
+WEB_DIR: Final = Path(__file__).resolve().parent.parent / "web"
+
+#: A web chat session id as chat.js makes it: 16 random bytes in lowercase hex.
+SESSION_ID: Final = re.compile(r"^[0-9a-f]{32}$")
+#: Static files served from WEB_DIR: a flat name with one of these suffixes.
+STATIC_NAME: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+CONTENT_TYPES: Final[dict[str, str]] = {
+    ".js": "text/javascript",
+    ".css": "text/css",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".ico": "image/x-icon",
+}
+#: The longest history returned (customer-visible turns, newest kept).
+MAX_HISTORY_TURNS: Final = 500
+#: Rasa's socket.io channel splits a bot text into messages at blank lines; so does history.
+_PART_SEPARATOR: Final = "\n\n"
+
+
+def _security_headers(connect_src: str = "'self'") -> dict[str, str]:
+    return {
+        "Content-Security-Policy": (
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            f"connect-src {connect_src}; frame-ancestors 'none'; base-uri 'none'; "
+            "form-action 'self'"
+        ),
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "same-origin",
+        "Cache-Control": "no-cache",
+    }
+
+
+def _page(name: str, connect_src: str = "'self'") -> web.FileResponse:
+    return web.FileResponse(WEB_DIR / name, headers=_security_headers(connect_src))
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+# --- The customer's web chat -------------------------------------------------------------------
+
+
+@public
+async def chat_page(request: web.Request) -> web.FileResponse:
+    """The customer web chat; it may connect to the Rasa server's socket.io endpoint."""
+    rasa = _origin(request.app[SETTINGS].rasa_url)
+    return _page("chat.html", connect_src=f"'self' {rasa}")
+
+
+@public
+async def chat_config(request: web.Request) -> web.Response:
+    """Where the page finds the Rasa server."""
+    return web.json_response(
+        {"rasa_url": request.app[SETTINGS].rasa_url}, headers={"Cache-Control": "no-cache"}
+    )
+
+
+@public
+async def chat_history(request: web.Request) -> web.Response:
+    """The conversation's customer-visible turns and its open handoff (or null).
+
+    400 for a missing or malformed session id; 503 (the error middleware) if Rasa is down.
+    """
+    session_id = request.query.get("session_id", "")
+    if not SESSION_ID.match(session_id):
+        return web.json_response(
+            {"error": "session_id must be 32 lowercase hexadecimal characters"}, status=400
+        )
+    tracker = await request.app[RASA].tracker(session_id)
+    customer = request.app[CUSTOMER]
+    handoff = await in_unit(request, lambda s: _open_handoff(s, session_id, customer))
+    body = {"session_id": session_id, "turns": visible_turns(tracker), "handoff": handoff}
+    return web.json_response(body, headers={"Cache-Control": "no-store"})
+
+
+def visible_turns(tracker: dict[str, Any]) -> list[dict[str, Any]]:
+    """What the customer saw and said, in order, from a Rasa tracker.
+
+    - `user` events → `{"role": "customer", "text"}`; a button's payload is shown as the
+      button's title, as the customer saw it;
+    - `bot` events with `metadata.handoff_agent` → `{"role": "agent", "text", "agent_name"}`;
+    - other `bot` events → `{"role": "bot", "text", "buttons"?}`, split at blank lines like
+      Rasa's socket.io channel does (the buttons go with the last part).
+    Each turn has `timestamp` (epoch seconds). Nothing else of the tracker is returned.
+    """
+    turns: list[dict[str, Any]] = []
+    last_buttons: dict[str, str] = {}
+    for event in tracker.get("events") or []:
+        if not isinstance(event, dict):
+            continue
+        kind = event.get("event")
+        timestamp = event.get("timestamp")
+        if kind == "user":
+            text = str(event.get("text") or "")
+            if not text:
+                continue
+            shown = last_buttons.get(text, text)
+            turns.append({"role": "customer", "text": shown, "timestamp": timestamp})
+        elif kind == "bot":
+            turns.extend(_bot_turns(event, timestamp))
+            buttons = _buttons_of(event)
+            if buttons or event.get("text"):
+                last_buttons = {b["payload"]: b["title"] for b in buttons}
+    return turns[-MAX_HISTORY_TURNS:]
+
+
+def _bot_turns(event: dict[str, Any], timestamp: Any) -> list[dict[str, Any]]:
+    text = str(event.get("text") or "").strip()
+    metadata = event.get("metadata") or {}
+    agent = metadata.get("handoff_agent") if isinstance(metadata, dict) else None
+    if isinstance(agent, dict):
+        if not text:
+            return []
+        name = str(agent.get("name") or "Agent")
+        return [{"role": "agent", "text": text, "agent_name": name, "timestamp": timestamp}]
+    buttons = _buttons_of(event)
+    parts = [part for part in text.split(_PART_SEPARATOR) if part.strip()] or (
+        [""] if buttons else []
+    )
+    turns: list[dict[str, Any]] = [
+        {"role": "bot", "text": part, "timestamp": timestamp} for part in parts
+    ]
+    if turns and buttons:
+        turns[-1]["buttons"] = buttons
+    return turns
+
+
+def _buttons_of(event: dict[str, Any]) -> list[dict[str, str]]:
+    data = event.get("data") or {}
+    raw = (data.get("buttons") or data.get("quick_replies") or []) if isinstance(data, dict) else []
+    buttons = []
+    for button in raw if isinstance(raw, list) else []:
+        if isinstance(button, dict) and button.get("title") and button.get("payload"):
+            buttons.append({"title": str(button["title"]), "payload": str(button["payload"])})
+    return buttons
+
+
+def _open_handoff(
+    session: Session, sender_id: str, customer: CustomerLink
+) -> dict[str, Any] | None:
+    handoffs = HandoffRepository(session)
+    handoff = handoffs.open_for_sender(sender_id)
+    if handoff is None:
+        return None
+    if handoff.status == HandoffStatus.QUEUED.value:
+        return {
+            "status": "waiting",
+            **customer.waiting_details(handoff.queue, handoffs.position(handoff)),
+        }
+    agent = handoff.agent
+    return {
+        "status": "agent_joined",
+        "queue": handoff.queue,
+        "team_name": QUEUES.get(handoff.queue, handoff.queue),
+        "agent_name": agent.display_name if agent is not None else None,
+    }
+
+
+# --- The agent console ---------------------------------------------------------------------------
+
+
+@public
+async def login_page(_request: web.Request) -> web.FileResponse:
+    """The agent login form (it posts to /api/login)."""
+    return _page("login.html")
+
+
+async def console_page(_request: web.Request) -> web.FileResponse:
+    """The agent console (a session is required: the middleware redirects to /login)."""
+    return _page("console.html")
+
+
+async def console_config(request: web.Request) -> web.Response:
+    """Who is logged in, every known queue (transfer targets) and the dispositions."""
+    return web.json_response(
+        {
+            "agent": AgentOut.of(actor_of(request)).dict(),
+            "queues": [{"name": name, "team_name": team} for name, team in QUEUES.items()],
+            "dispositions": list(DISPOSITIONS),
+        }
+    )
+
+
+# --- Static files ------------------------------------------------------------------------------
+
+
+@public
+async def static_file(request: web.Request) -> web.FileResponse:
+    """A file of desk/web by its flat name; 404 for anything else."""
+    name = request.match_info["name"]
+    suffix = Path(name).suffix.lower()
+    if not STATIC_NAME.match(name) or ".." in name or suffix not in CONTENT_TYPES:
+        raise web.HTTPNotFound()
+    path = WEB_DIR / name
+    if not path.is_file():
+        raise web.HTTPNotFound()
+    headers = {
+        "Content-Type": CONTENT_TYPES[suffix],
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "no-cache",
+    }
+    return web.FileResponse(path, headers=headers)
+
+
+def add_routes(app: web.Application) -> None:
+    """Register the pages, their JSON helpers and the static files."""
+    app.router.add_get("/chat", chat_page)
+    app.router.add_get("/chat/config", chat_config)
+    app.router.add_get("/chat/history", chat_history)
+    app.router.add_get("/login", login_page)
+    app.router.add_get("/console", console_page)
+    app.router.add_get("/api/console-config", console_config)
+    app.router.add_get("/static/{name}", static_file)

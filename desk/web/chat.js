@@ -1,0 +1,418 @@
+/*
+ * The customer web chat (desk/web/chat.html), plain browser JavaScript, no build step.
+ *
+ * Speaks Rasa's standard socket.io protocol to the Rasa server (whose URL comes from the desk's
+ * GET /chat/config): emit `session_request` {session_id} → `session_confirm`; emit
+ * `user_uttered` {message, session_id} → `bot_uttered` {text, quick_replies|buttons}. Plus the
+ * live handoff (assistant/channels/webchat.py): emit `user_typing` {session_id, typing}, receive
+ * `handoff_status` {status: waiting|agent_joined|agent_typing|agent_left|back_with_bot|
+ * timeout_choice, position, estimated_wait_seconds, agent_name, typing, choices, ...}.
+ *
+ * Transport: long-polling only. The Rasa server's engine.io (python-engineio 4.5.1 on Sanic
+ * 21.12) cannot serve websockets, so no upgrade is attempted.
+ * Socket.IO client: desk/web/socket.io.min.js is socket.io-client 4.7.5 (protocol v5, fits
+ * python-socketio 5.8), dist/socket.io.min.js of the npm package, MIT licence header kept.
+ *
+ * The conversation id lives in localStorage: a reload keeps the conversation and shows its
+ * history (GET /chat/history?session_id=...).
+ */
+(function () {
+  "use strict";
+
+  var SESSION_KEY = "support-chat.session-id";
+  var TYPING_IDLE_MS = 2500;      // typing:false after this long without a keystroke
+  var TYPING_REPEAT_MS = 8000;    // while typing, typing:true again this often (never more)
+
+  var els = {
+    connection: document.getElementById("connection"),
+    handoff: document.getElementById("handoff"),
+    handoffText: document.getElementById("handoff-text"),
+    handoffChoices: document.getElementById("handoff-choices"),
+    messages: document.getElementById("messages"),
+    agentTyping: document.getElementById("agent-typing"),
+    form: document.getElementById("composer"),
+    input: document.getElementById("message"),
+    send: document.getElementById("send"),
+    error: document.getElementById("error")
+  };
+
+  var state = {
+    sessionId: null,
+    socket: null,
+    confirmed: false,
+    // "bot" (the assistant answers), "waiting" (queued for a person), "agent" (a person has it)
+    mode: "bot",
+    agentName: null,
+    typing: false,
+    typingSentAt: 0,
+    typingTimer: null
+  };
+
+  // --- Session id ---------------------------------------------------------------------------
+
+  function newSessionId() {
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) {
+      return ("0" + b.toString(16)).slice(-2);
+    }).join("");
+  }
+
+  function loadSessionId() {
+    var existing = null;
+    try {
+      existing = window.localStorage.getItem(SESSION_KEY);
+    } catch (e) { /* storage disabled: a conversation per page load */ }
+    if (existing && /^[0-9a-f]{32}$/.test(existing)) {
+      return { id: existing, isNew: false };
+    }
+    var id = newSessionId();
+    try {
+      window.localStorage.setItem(SESSION_KEY, id);
+    } catch (e) { /* see above */ }
+    return { id: id, isNew: true };
+  }
+
+  // --- Rendering ------------------------------------------------------------------------------
+
+  function scrollToEnd() {
+    els.messages.scrollTop = els.messages.scrollHeight;
+  }
+
+  function speakerLabel(role, name) {
+    if (role === "customer") { return "You"; }
+    if (role === "agent") { return name || "Agent"; }
+    if (role === "system") { return "Notice"; }
+    return "Assistant";
+  }
+
+  /** Adds a message; role is customer, bot, agent or system. Returns the <li>. */
+  function addMessage(role, text, options) {
+    options = options || {};
+    var item = document.createElement("li");
+    item.className = "msg msg-" + role + (options.history ? " msg-history" : "");
+    item.dataset.role = role;
+    var label = document.createElement("span");
+    label.textContent = speakerLabel(role, options.agentName);
+    if (role === "agent") {
+      label.className = "msg-sender";
+    } else {
+      label.className = "visually-hidden";
+      label.textContent += ": ";
+    }
+    item.appendChild(label);
+    var body = document.createElement("span");
+    body.className = "msg-text";
+    body.textContent = text;
+    item.appendChild(body);
+    if (options.buttons && options.buttons.length) {
+      item.appendChild(quickReplies(options.buttons));
+    }
+    els.messages.appendChild(item);
+    scrollToEnd();
+    return item;
+  }
+
+  function quickReplies(buttons) {
+    var group = document.createElement("div");
+    group.className = "quick-replies";
+    group.setAttribute("role", "group");
+    group.setAttribute("aria-label", "Suggested replies");
+    buttons.forEach(function (button) {
+      var element = document.createElement("button");
+      element.type = "button";
+      element.textContent = button.title;
+      element.dataset.payload = button.payload;
+      element.addEventListener("click", function () {
+        if (!state.confirmed) { return; }
+        send(button.payload, button.title);
+      });
+      group.appendChild(element);
+    });
+    return group;
+  }
+
+  /** Quick replies answer the last question only: older ones go once the customer speaks. */
+  function retireQuickReplies() {
+    var groups = els.messages.querySelectorAll(".quick-replies");
+    Array.prototype.forEach.call(groups, function (group) { group.remove(); });
+    hideChoices();
+  }
+
+  function buttonsOf(message) {
+    var raw = message.quick_replies || message.buttons || [];
+    return raw.filter(function (b) { return b && b.title && b.payload; })
+      .map(function (b) { return { title: String(b.title), payload: String(b.payload) }; });
+  }
+
+  function showError(text) {
+    els.error.textContent = text;
+    els.error.hidden = !text;
+  }
+
+  function setConnection(stateName, text) {
+    els.connection.dataset.state = stateName;
+    els.connection.textContent = text;
+  }
+
+  function setComposerEnabled(enabled) {
+    els.input.disabled = !enabled;
+    els.send.disabled = !enabled;
+  }
+
+  // --- Handoff status -------------------------------------------------------------------------
+
+  function minutes(seconds) {
+    var m = Math.max(1, Math.round(Number(seconds) / 60));
+    return m === 1 ? "about 1 minute" : "about " + m + " minutes";
+  }
+
+  function showBanner(status, text) {
+    els.handoff.dataset.status = status;
+    els.handoffText.textContent = text;
+    els.handoff.hidden = false;
+  }
+
+  function hideBanner() {
+    els.handoff.hidden = true;
+    els.handoff.dataset.status = "";
+    hideChoices();
+  }
+
+  function hideChoices() {
+    els.handoffChoices.hidden = true;
+    els.handoffChoices.textContent = "";
+  }
+
+  function showAgentTyping(typing, name) {
+    if (typing) {
+      els.agentTyping.textContent = (name || state.agentName || "The agent") + " is typing…";
+      els.agentTyping.hidden = false;
+    } else {
+      els.agentTyping.hidden = true;
+      els.agentTyping.textContent = "";
+    }
+  }
+
+  function waitingText(status) {
+    var team = status.team_name ? " for " + status.team_name : "";
+    var text = "You're waiting for a person" + team + ".";
+    if (typeof status.position === "number") {
+      text = "You're number " + status.position + " in the queue" + team + ".";
+    }
+    if (typeof status.estimated_wait_seconds === "number") {
+      text += " Estimated wait: " + minutes(status.estimated_wait_seconds) + ".";
+    }
+    return text;
+  }
+
+  function onHandoffStatus(status) {
+    if (!status || typeof status.status !== "string") { return; }
+    switch (status.status) {
+      case "waiting":
+        state.mode = "waiting";
+        showBanner("waiting", waitingText(status));
+        break;
+      case "agent_joined":
+        state.mode = "agent";
+        state.agentName = status.agent_name || "An agent";
+        showBanner("agent_joined", "You're chatting with " + state.agentName + ".");
+        addMessage("system", state.agentName + " joined the chat.");
+        break;
+      case "agent_typing":
+        showAgentTyping(status.typing === true, status.agent_name);
+        break;
+      case "agent_left":
+        showAgentTyping(false);
+        addMessage("system", (status.agent_name || state.agentName || "The agent") +
+          " left the chat.");
+        state.mode = "bot";
+        state.agentName = null;
+        hideBanner();
+        break;
+      case "back_with_bot":
+        showAgentTyping(false);
+        state.mode = "bot";
+        state.agentName = null;
+        hideBanner();
+        addMessage("system", "You're back with the assistant.");
+        break;
+      case "timeout_choice":
+        showTimeoutChoice(status);
+        break;
+      default:
+        break;
+    }
+  }
+
+  function showTimeoutChoice(status) {
+    var text = status.text || status.message ||
+      "Everyone is still busy. What would you like to do?";
+    showBanner("timeout_choice", text);
+    var choices = Array.isArray(status.choices) ? status.choices : [];
+    els.handoffChoices.textContent = "";
+    if (choices.length) {
+      var group = quickReplies(buttonsOf({ buttons: choices }));
+      Array.prototype.forEach.call(group.childNodes, function (button) {
+        els.handoffChoices.appendChild(button);
+      });
+      els.handoffChoices.setAttribute("role", "group");
+      els.handoffChoices.setAttribute("aria-label", "Your options");
+      els.handoffChoices.hidden = false;
+    }
+  }
+
+  // --- Talking --------------------------------------------------------------------------------
+
+  function send(payload, shownText) {
+    var text = String(payload || "").trim();
+    if (!text || !state.confirmed) { return; }
+    stopTyping();
+    retireQuickReplies();
+    addMessage("customer", shownText || text);
+    state.socket.emit("user_uttered", { message: text, session_id: state.sessionId });
+  }
+
+  function emitTyping(typing) {
+    if (!state.socket || !state.confirmed) { return; }
+    state.socket.emit("user_typing", { session_id: state.sessionId, typing: typing });
+  }
+
+  function onKeystroke() {
+    var now = Date.now();
+    if (els.input.value.trim() === "") {
+      stopTyping();
+      return;
+    }
+    if (!state.typing || now - state.typingSentAt > TYPING_REPEAT_MS) {
+      state.typing = true;
+      state.typingSentAt = now;
+      emitTyping(true);
+    }
+    window.clearTimeout(state.typingTimer);
+    state.typingTimer = window.setTimeout(stopTyping, TYPING_IDLE_MS);
+  }
+
+  function stopTyping() {
+    window.clearTimeout(state.typingTimer);
+    state.typingTimer = null;
+    if (state.typing) {
+      state.typing = false;
+      emitTyping(false);
+    }
+  }
+
+  function onBotUttered(message) {
+    if (!message) { return; }
+    var text = typeof message.text === "string" ? message.text : "";
+    var buttons = buttonsOf(message);
+    if (!text && !buttons.length) {
+      if (message.attachment) { addMessage("bot", "[attachment]"); }
+      return;
+    }
+    if (state.mode === "agent") {
+      // Rasa sends an agent's turn like any bot turn; while a person has the chat it is theirs.
+      showAgentTyping(false);
+      addMessage("agent", text, { agentName: state.agentName, buttons: buttons });
+    } else {
+      addMessage("bot", text, { buttons: buttons });
+    }
+  }
+
+  // --- Start-up -------------------------------------------------------------------------------
+
+  function getJson(url) {
+    return window.fetch(url, { headers: { Accept: "application/json" }, cache: "no-store" })
+      .then(function (response) {
+        if (!response.ok) { throw new Error(url + " answered " + response.status); }
+        return response.json();
+      });
+  }
+
+  function showHistory(history) {
+    var turns = history.turns || [];
+    turns.forEach(function (turn, index) {
+      var last = index === turns.length - 1;
+      addMessage(turn.role, turn.text, {
+        history: true,
+        agentName: turn.agent_name,
+        buttons: last && turn.role === "bot" ? turn.buttons : null
+      });
+    });
+    var handoff = history.handoff;
+    if (handoff && handoff.status === "waiting") {
+      state.mode = "waiting";
+      showBanner("waiting", waitingText(handoff));
+    } else if (handoff && handoff.status === "agent_joined") {
+      state.mode = "agent";
+      state.agentName = handoff.agent_name || "An agent";
+      showBanner("agent_joined", "You're chatting with " + state.agentName + ".");
+    }
+  }
+
+  function connect(rasaUrl) {
+    /* global io */
+    var socket = io(rasaUrl, {
+      path: "/socket.io",
+      transports: ["polling"],
+      reconnection: true,
+      reconnectionDelayMax: 10000
+    });
+    state.socket = socket;
+    socket.on("connect", function () {
+      setConnection("connecting", "Connecting…");
+      socket.emit("session_request", { session_id: state.sessionId });
+    });
+    socket.on("session_confirm", function () {
+      state.confirmed = true;
+      setConnection("online", "Connected");
+      setComposerEnabled(true);
+      showError("");
+    });
+    socket.on("disconnect", function () {
+      state.confirmed = false;
+      state.typing = false;
+      setConnection("offline", "Reconnecting…");
+      setComposerEnabled(false);
+    });
+    socket.on("connect_error", function () {
+      setConnection("offline", "Can't reach the assistant. Retrying…");
+    });
+    socket.on("bot_uttered", onBotUttered);
+    socket.on("handoff_status", onHandoffStatus);
+  }
+
+  function start() {
+    var session = loadSessionId();
+    state.sessionId = session.id;
+    els.form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var text = els.input.value;
+      if (!text.trim()) { return; }
+      els.input.value = "";
+      send(text);
+      els.input.focus();
+    });
+    els.input.addEventListener("input", onKeystroke);
+    els.input.addEventListener("blur", stopTyping);
+
+    getJson("/chat/config").then(function (config) {
+      var history = session.isNew
+        ? Promise.resolve(null)
+        : getJson("/chat/history?session_id=" + encodeURIComponent(session.id))
+          .catch(function () {
+            showError("Your earlier messages could not be loaded.");
+            return null;
+          });
+      return history.then(function (past) {
+        if (past) { showHistory(past); }
+        connect(config.rasa_url);
+      });
+    }).catch(function () {
+      setConnection("offline", "Unavailable");
+      showError("The chat could not start. Please reload the page in a moment.");
+    });
+  }
+
+  start();
+}());

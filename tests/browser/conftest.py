@@ -1,0 +1,163 @@
+"""The whole system on loopback, driven through its pages in headless Debian chromium.
+
+`desk_stack` starts the real processes (`launcher.stack`): the desk (`python -m desk`) with its
+own migrated and seeded SQLite database, the action server (HANDOFF_URL at the desk) and the
+Rasa server with the trained model (its web chat and event broker pointing at the desk). Ports,
+databases and secrets come from `tests.e2e.environment.build_environment`; the desk listens on
+that environment's DESK_URL. Nothing touches `var/`, `.env` or the ports of `make run`.
+
+Browsers: Playwright (sync API) drives the system's chromium (`/usr/bin/chromium`, never a
+downloaded one); every actor (a customer, an agent) gets a persistent context with a fresh
+user-data directory of its own. Screenshots go to `test-artifacts/browser/`.
+"""
+
+from __future__ import annotations
+
+import secrets
+import urllib.error
+import urllib.request
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from desk.seed import seed_demo_agents
+from desk.store.database import Database as DeskDatabase
+from launcher.stack import PROJECT_ROOT, Stack, desk_server, running_stack
+from tests.e2e.environment import MODEL_PATH, E2EEnvironment, build_environment, sqlite_url
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = PROJECT_ROOT / "test-artifacts" / "browser"
+
+
+@dataclass(frozen=True)
+class DeskStack:
+    """The running system and how to reach it."""
+
+    env: E2EEnvironment
+    stack: Stack
+    desk_url: str
+    password: str
+
+
+@pytest.fixture(scope="session")
+def desk_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DeskStack]:
+    """Desk, action server and Rasa with fresh databases, ports and secrets."""
+    if not MODEL_PATH.exists():
+        pytest.fail(f"{MODEL_PATH} is missing: run `make train` first")
+    root: Path = tmp_path_factory.mktemp("browser")
+    env = build_environment(root)
+    desk_url = env.desk_url
+    desk_database_url = sqlite_url(root / "desk.db")
+    password = secrets.token_urlsafe(16)
+    database = DeskDatabase(desk_database_url)
+    try:
+        database.migrate()
+        seed_demo_agents(database, password)
+    finally:
+        database.dispose()
+    process_env = {
+        **env.env,
+        "DESK_DATABASE_URL": desk_database_url,
+        "DESK_DEMO_PASSWORD": password,
+        "RASA_URL": env.rasa_url,
+        "HANDOFF_URL": f"{desk_url}/api/handoffs",
+    }
+    services = [desk_server(env.desk_port), env.action_server(), env.rasa_server()]
+    with running_stack(services, env.log_dir, process_env) as stack:
+        _require_pages(desk_url)
+        yield DeskStack(env=env, stack=stack, desk_url=desk_url, password=password)
+
+
+def _require_pages(desk_url: str) -> None:
+    """Fail clearly when the desk does not serve its pages (desk.api.pages not registered)."""
+    try:
+        with urllib.request.urlopen(f"{desk_url}/chat", timeout=5) as response:
+            if response.status == 200:
+                return
+    except urllib.error.URLError as error:
+        pytest.fail(f"the desk does not serve /chat ({error}): is desk.api.pages registered?")
+    pytest.fail("the desk does not serve /chat: is desk.api.pages registered in desk/app.py?")
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Any]:
+    """Playwright's sync API (skipped when the system's chromium is not installed)."""
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `make browser` (Debian's chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as running:
+        yield running
+
+
+class Actor:
+    """One person's browser: a persistent chromium context with its own fresh profile."""
+
+    def __init__(self, playwright: Any, profile: Path, name: str) -> None:
+        self.name = name
+        self.context = playwright.chromium.launch_persistent_context(
+            str(profile),
+            executable_path=str(CHROMIUM),
+            args=CHROMIUM_ARGS,
+            headless=True,
+            viewport={"width": 1280, "height": 900},
+        )
+        self.context.set_default_timeout(20_000)
+        self.page = self.context.pages[0] if self.context.pages else self.context.new_page()
+        self.errors: list[str] = []
+        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
+        self.page.on(
+            "console",
+            lambda message: self.errors.append(message.text) if message.type == "error" else None,
+        )
+
+    def shot(self, step: str) -> Path:
+        """A full-page screenshot in test-artifacts/browser/<step>.png."""
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        path = ARTIFACTS / f"{step}.png"
+        self.page.screenshot(path=str(path), full_page=True)
+        return path
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.fixture
+def actors(playwright: Any, tmp_path: Path) -> Iterator[Any]:
+    """Make actors (`actors("customer")`); all closed afterwards."""
+    made: list[Actor] = []
+
+    def make(name: str) -> Actor:
+        actor = Actor(playwright, tmp_path / f"profile-{name}", name)
+        made.append(actor)
+        return actor
+
+    yield make
+    for actor in made:
+        actor.close()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, None]:
+    """A failed browser test shows the tail of every running service's log."""
+    outcome = yield
+    report = outcome.get_result()
+    system = getattr(item, "funcargs", {}).get("desk_stack")
+    if report.failed and isinstance(system, DeskStack):
+        for name, running in system.stack.running.items():
+            report.sections.append((f"{name} log (tail)", running.log_tail(40)))
