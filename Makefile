@@ -71,7 +71,8 @@ $(CHROMIUM):
 browser: $(CHROMIUM) ## Install Debian's chromium for the browser tests
 
 e2e: install train db browser ## End-to-end tests: real servers on loopback, pages in headless chromium
-	$(PY) -m pytest -m e2e -q
+	$(PY) -m pytest -m e2e -q --ignore=tests/browser
+	$(PY) -m pytest -m e2e -q tests/browser
 
 test: lint validate unit stories e2e ## Run every check
 

@@ -52,7 +52,7 @@ class DeskStack:
     password: str
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def desk_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DeskStack]:
     """Desk, action server and Rasa with fresh databases, ports and secrets."""
     if not MODEL_PATH.exists():
@@ -92,9 +92,11 @@ def _require_pages(desk_url: str) -> None:
     pytest.fail("the desk does not serve /chat: is desk.api.pages registered in desk/app.py?")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def playwright() -> Iterator[Any]:
-    """Playwright's sync API (skipped when the system's chromium is not installed)."""
+    # Package scope: Playwright's sync API keeps an event loop running in this thread while
+    # it lives, which would break the async end-to-end tests that run after these.
+    """Playwright's sync API driving Debian's chromium (a clear failure if it is missing)."""
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: run `make browser` (Debian's chromium)")
     from playwright.sync_api import sync_playwright
