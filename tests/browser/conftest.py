@@ -94,9 +94,9 @@ def _require_pages(desk_url: str) -> None:
 
 @pytest.fixture(scope="package")
 def playwright() -> Iterator[Any]:
+    """Playwright's sync API driving Debian's chromium (a clear failure if it is missing)."""
     # Package scope: Playwright's sync API keeps an event loop running in this thread while
     # it lives, which would break the async end-to-end tests that run after these.
-    """Playwright's sync API driving Debian's chromium (a clear failure if it is missing)."""
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: run `make browser` (Debian's chromium)")
     from playwright.sync_api import sync_playwright
