@@ -207,6 +207,11 @@ class DeskEventForwarder:
     # --- Worker ---------------------------------------------------------------------------------
 
     @property
+    def desk_down(self) -> bool:
+        """Whether the last attempt to reach the desk failed (it is being retried)."""
+        return self._desk_down
+
+    @property
     def pending(self) -> int:
         """Events waiting to be sent (including one being retried)."""
         return len(self._pending) + (1 if self._in_flight else 0)

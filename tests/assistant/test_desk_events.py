@@ -45,6 +45,15 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SECRET = "desk-s3cret"
 
 
+async def eventually(condition: Callable[[], bool], what: str, timeout: float = 5.0) -> None:
+    """Waits until `condition()` holds (checked every 10 ms), failing after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {timeout}s")
+        await asyncio.sleep(0.01)
+
+
 @dataclass(frozen=True)
 class DeskPost:
     """One POST the recording desk answered."""
@@ -306,7 +315,7 @@ async def test_a_desk_that_is_down_gets_the_events_when_it_is_back(desk: Recordi
     broker = broker_for(desk)
     for number in range(3):
         broker.publish(user_event(f"message {number}"))
-    await asyncio.sleep(0.3)  # a few refused attempts while the desk is down
+    await eventually(lambda: broker.forwarder.desk_down, "a refused attempt while the desk is down")
 
     await desk.up()
     posts = await desk.wait_for_accepted(3, timeout=10)
@@ -323,11 +332,10 @@ async def test_when_the_queue_is_full_the_oldest_events_are_dropped(desk: Record
         broker.publish(user_event(f"message {number}"))
 
     await desk.up()
-    posts = await desk.wait_for_accepted(3, timeout=10)
-    await asyncio.sleep(0.2)
-    await broker.close()
+    await desk.wait_for_accepted(3, timeout=10)
+    await broker.close()  # sends anything still queued, so a 4th event would show below
 
-    texts = [post.event["text"] for post in posts]
+    texts = [post.event["text"] for post in desk.accepted]
     assert broker.forwarder.dropped == 2
     assert texts == ["message 2", "message 3", "message 4"]
 
@@ -351,8 +359,7 @@ async def test_a_wrong_secret_is_rejected_and_not_retried(desk: RecordingDesk) -
     broker.publish(user_event("hello"))
 
     await desk.wait_until(lambda: len(desk.posts) == 1)
-    await asyncio.sleep(0.2)
-    await broker.close()
+    await broker.close()  # a retry would still be queued, and close() would send it
 
     assert [post.status for post in desk.posts] == [401]
     assert broker.forwarder.rejected == 1
@@ -367,7 +374,7 @@ async def test_close_sends_what_is_queued(desk: RecordingDesk) -> None:
 
     assert len(desk.accepted) == 10
     broker.publish(user_event("after close"))
-    await asyncio.sleep(0.1)
+    assert broker.forwarder.pending == 0  # not even queued
     assert len(desk.posts) == 10
 
 
