@@ -24,13 +24,16 @@ from desk.api.runtime import (
     LIVE,
     RASA,
     SETTINGS,
+    UNITS,
+    WAITING_ROOM,
     in_unit,
 )
 from desk.live import CustomerLink, LiveHub
 from desk.rasa_client import RasaClient, RasaHandBack
 from desk.services.handoffs import HandBack
 from desk.settings import DeskSettings
-from desk.store.database import Database
+from desk.store.database import Database, UnitRunner
+from desk.waiting_room import WaitingRoom
 
 # The largest body any route accepts; a handoff context with a long transcript stays well below.
 MAX_BODY_BYTES: Final = 1024 * 1024
@@ -51,11 +54,19 @@ def create_app(settings: DeskSettings, *, hand_back: HandBack | None = None) -> 
     app[SETTINGS] = settings
     app[DATABASE] = Database(settings.database_url)
     app[EXECUTOR] = ThreadPoolExecutor(max_workers=DB_THREADS, thread_name_prefix="desk-db")
+    app[UNITS] = UnitRunner(app[DATABASE], app[EXECUTOR])
     app[RASA] = RasaClient.from_settings(settings)
     app[HAND_BACK] = hand_back or RasaHandBack(app[RASA])
     app[LIVE] = LiveHub()
     app[CUSTOMER] = CustomerLink(app[RASA], average_handle_seconds=settings.average_handle_seconds)
+    app[WAITING_ROOM] = WaitingRoom(
+        app[UNITS],
+        app[LIVE],
+        app[CUSTOMER],
+        claim_timeout_seconds=settings.claim_timeout_seconds,
+    )
     # aiohttp 3.9's stubs type the signal's callbacks wrongly.
+    app.on_startup.append(_start_waiting_room)  # type: ignore[arg-type]
     app.on_shutdown.append(_close_live)  # type: ignore[arg-type]
     app.on_cleanup.append(_close)  # type: ignore[arg-type]
     app.router.add_get("/health", health)
@@ -77,7 +88,12 @@ async def health(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
+async def _start_waiting_room(app: web.Application) -> None:
+    app[WAITING_ROOM].start()
+
+
 async def _close_live(app: web.Application) -> None:
+    await app[WAITING_ROOM].stop()
     await app[LIVE].close_all()
 
 

@@ -70,6 +70,10 @@ class LiveHub:
         """Stop sending to `socket`."""
         self._sockets.pop(socket, None)
 
+    def agent_ids(self) -> set[int]:
+        """The agents with a console connected."""
+        return {actor.agent_id for socket, actor in self._sockets.items() if not socket.closed}
+
     def __len__(self) -> int:
         """How many consoles are connected."""
         return len(self._sockets)

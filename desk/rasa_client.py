@@ -31,6 +31,7 @@ LOGGER = logging.getLogger(__name__)
 NOTIFY_PATH: Final = "/webhooks/socketio/notify"
 WELCOME_BACK_ACTION: Final = "action_welcome_back"
 CANCELLED_ACTION: Final = "action_handoff_cancelled"
+ASK_CALLBACK_ACTION: Final = "action_ask_callback"
 #: The longest part of an error body quoted in a `RasaUnavailable` message.
 _ERROR_EXCERPT: Final = 300
 

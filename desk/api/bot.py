@@ -19,6 +19,7 @@ from desk.api.runtime import (
     CUSTOMER,
     LIVE,
     RASA,
+    WAITING_ROOM,
     BadRequest,
     decode_json,
     handoff_id_of,
@@ -36,9 +37,9 @@ from desk.api.schemas import (
     HandoffStatusOut,
 )
 from desk.live import Audience, CustomerLink, queue_changed
-from desk.rasa_client import CANCELLED_ACTION, RasaClient, RasaUnavailable
+from desk.rasa_client import ASK_CALLBACK_ACTION, CANCELLED_ACTION, RasaClient, RasaUnavailable
 from desk.services import conversations, handoffs, intake
-from desk.services.conversations import CustomerActivity
+from desk.services.conversations import CustomerActivity, WaitOutcome
 from desk.store.models import Handoff
 
 LOGGER = logging.getLogger(__name__)
@@ -73,10 +74,9 @@ async def post_handoff(request: web.Request) -> web.Response:
         await request.app[LIVE].publish(
             queue_changed(answer.queue, answer.handoff_id, "queued"), Audience(answer.queue)
         )
-        customer = request.app[CUSTOMER]
-        sender_id = str(payload["conversation"]["sender_id"])
-        details = customer.waiting_details(answer.queue, answer.position)
-        customer.spawn(customer.notify(sender_id, "waiting", **details), name="notify waiting")
+        # The customer learns their place (and anyone an urgent arrival overtook, theirs);
+        # with nobody of the queue online, the wait choice follows at once.
+        request.app[WAITING_ROOM].queue_moved(answer.queue)
     return respond(answer, status=201 if created else 200)
 
 
@@ -85,8 +85,10 @@ async def post_conversation_event(request: web.Request) -> web.Response:
     """A tracker event of a conversation: 202.
 
     For a conversation with an open handoff, what the customer says or types goes to the
-    consoles that may see the handoff; "never mind" while still queued abandons the handoff and
-    gives the conversation back to the bot (`action_handoff_cancelled`, then `back_with_bot`).
+    consoles that may see the handoff. While it is still queued: "never mind" abandons it and
+    gives the conversation back to the bot (`action_handoff_cancelled`, then `back_with_bot`);
+    "leave a message" expires it and gives the conversation back to the bot, which asks for the
+    message (`action_ask_callback`); "keep waiting" restarts the wait and re-tells the place.
     """
     body = await parse(request, ConversationEventRequest)
     event = body.event
@@ -100,14 +102,20 @@ async def post_conversation_event(request: web.Request) -> web.Response:
     if activity.handoff_id is not None and activity.queue is not None:
         audience = Audience(activity.queue, activity.owner_id)
         hub = request.app[LIVE]
-        if activity.abandoned:
-            left = queue_changed(activity.queue, activity.handoff_id, "abandoned")
-            await hub.publish(left, audience)
+        room = request.app[WAITING_ROOM]
+        give_back = _GIVE_BACK.get(activity.outcome) if activity.outcome else None
+        if give_back is not None:
+            change = give_back[0]
+            await hub.publish(queue_changed(activity.queue, activity.handoff_id, change), audience)
+            room.queue_moved(activity.queue)
             customer = request.app[CUSTOMER]
             customer.spawn(
-                _give_back_cancelled(request.app[RASA], customer, body.sender_id),
-                name="give back a cancelled handoff",
+                _give_back(request.app[RASA], customer, body.sender_id, give_back[1]),
+                name=f"give back a handoff ({change})",
             )
+        elif activity.outcome is WaitOutcome.KEPT_WAITING:
+            await hub.publish(_customer_message(activity, event), audience)
+            room.queue_moved(activity.queue, tell=[activity.handoff_id])
         elif activity.kind == "message":
             await hub.publish(_customer_message(activity, event), audience)
         elif activity.kind == "typing":
@@ -134,21 +142,30 @@ def _customer_message(activity: CustomerActivity, event: dict[str, Any]) -> dict
     }
 
 
-async def _give_back_cancelled(rasa: RasaClient, customer: CustomerLink, sender_id: str) -> None:
-    """Resume the conversation, let the bot confirm the cancellation, tell the page.
+#: A waiting customer's choice that ends the wait: the console's `queue_changed` change and
+#: the action the bot runs when it takes the conversation back.
+_GIVE_BACK: Final = {
+    WaitOutcome.ABANDONED: ("abandoned", CANCELLED_ACTION),
+    WaitOutcome.LEFT_MESSAGE: ("expired", ASK_CALLBACK_ACTION),
+}
 
-    The handoff is already abandoned, so nobody else will resume the conversation: a failure is
-    retried after each of GIVE_BACK_RETRY_SECONDS (resuming twice is harmless), then logged.
+
+async def _give_back(rasa: RasaClient, customer: CustomerLink, sender_id: str, action: str) -> None:
+    """Resume the conversation, let the bot run `action`, tell the page `back_with_bot`.
+
+    The handoff has already left the queue, so nobody else will resume the conversation: a
+    failure is retried after each of GIVE_BACK_RETRY_SECONDS (resuming twice is harmless),
+    then logged.
     """
     for delay in (*GIVE_BACK_RETRY_SECONDS, None):
         try:
-            await rasa.give_back(sender_id, CANCELLED_ACTION)
+            await rasa.give_back(sender_id, action)
             break
         except RasaUnavailable as error:
             if delay is None:
-                LOGGER.error("a cancelled handoff could not be given back to the bot: %s", error)
+                LOGGER.error("a handoff could not be given back to the bot (%s): %s", action, error)
                 return
-            LOGGER.warning("giving a cancelled handoff back failed (retrying): %s", error)
+            LOGGER.warning("giving a handoff back failed (%s, retrying): %s", action, error)
             await asyncio.sleep(delay)
     await customer.notify(sender_id, "back_with_bot")
 

@@ -4,8 +4,9 @@ the customer, typing, transfer, resolve (the console page is in `desk.api.pages`
 Around the rules, each route keeps the customer and the other consoles in the picture (see
 `desk.live`): claim tells the customer's page `agent_joined`; transfer `waiting` with the new
 queue and position; resolve `agent_left`, then hands the conversation back (the bot speaks),
-then `back_with_bot`. Queues refresh live (`queue_changed`). A failed notification is logged
-and never fails the agent's request.
+then `back_with_bot`. Queues refresh live (`queue_changed`), and the customers still waiting
+learn their new places (`desk.waiting_room`). A failed notification is logged and never fails
+the agent's request.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from desk.api.runtime import (
     HAND_BACK,
     LIVE,
     RASA,
+    WAITING_ROOM,
     actor_of,
     handoff_id_of,
     in_unit,
@@ -72,6 +74,7 @@ async def claim(request: web.Request) -> web.Response:
         queue_changed(claimed.queue, handoff_id, "claimed"),
         Audience(claimed.queue, actor.agent_id),
     )
+    request.app[WAITING_ROOM].queue_moved(claimed.queue)
     return respond(claimed)
 
 
@@ -113,10 +116,9 @@ async def transfer(request: web.Request) -> web.Response:
         return out, old_queue, owner
 
     moved, old_queue, owner = await in_unit(request, work, write=True)
-    customer = request.app[CUSTOMER]
-    await customer.notify(
-        moved.sender_id, "waiting", **customer.waiting_details(moved.queue, moved.position)
-    )
+    # The customer learns their place in the new queue; those behind them in the old one, theirs.
+    await request.app[WAITING_ROOM].tell_positions([moved.queue], tell=[handoff_id])
+    request.app[WAITING_ROOM].queue_moved(old_queue)
     hub = request.app[LIVE]
     await hub.publish(
         queue_changed(old_queue, handoff_id, "transferred_out"), Audience(old_queue, owner)

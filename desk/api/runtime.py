@@ -8,7 +8,6 @@ models before the session closes.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from collections.abc import Callable
@@ -25,7 +24,8 @@ from desk.services.agents import Actor
 from desk.services.errors import NotFound
 from desk.services.handoffs import HandBack
 from desk.settings import DeskSettings
-from desk.store.database import Database
+from desk.store.database import Database, UnitRunner
+from desk.waiting_room import WaitingRoom
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
@@ -33,6 +33,8 @@ M = TypeVar("M", bound=BaseModel)
 SETTINGS: Final = web.AppKey("settings", DeskSettings)
 DATABASE: Final = web.AppKey("database", Database)
 EXECUTOR: Final = web.AppKey("executor", ThreadPoolExecutor)
+UNITS: Final = web.AppKey("units", UnitRunner)
+WAITING_ROOM: Final = web.AppKey("waiting_room", WaitingRoom)
 HAND_BACK: Final = web.AppKey("hand_back", HandBack)
 RASA: Final = web.AppKey("rasa", RasaClient)
 LIVE: Final = web.AppKey("live", LiveHub)
@@ -49,13 +51,7 @@ class BadRequest(Exception):
 
 async def in_unit(request: web.Request, work: Callable[[Session], T], *, write: bool = False) -> T:
     """Run `work` in one unit of work, in the app's thread pool."""
-    database = request.app[DATABASE]
-
-    def run() -> T:
-        with database.session(write=write) as session:
-            return work(session)
-
-    return await asyncio.get_running_loop().run_in_executor(request.app[EXECUTOR], run)
+    return await request.app[UNITS](work, write=write)
 
 
 async def read_body(request: web.Request) -> bytes:

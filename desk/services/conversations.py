@@ -5,13 +5,17 @@ The Rasa server sends the desk tracker events of its conversations (`POST
 are typing (`user_typing`). For a conversation with an open (queued or claimed) handoff these go
 to the agents; every other event is accepted and ignored.
 
-One message changes the handoff: "never mind" while still waiting (a `user` event whose
-parse_data intent is `cancel`, for a queued handoff) abandons it; the caller then gives the
-conversation back to the bot.
+While the handoff still waits (is queued), three intents of a `user` event change it:
+- `cancel` ("never mind") abandons it; the caller gives the conversation back to the bot;
+- `leave_message` (the customer's answer to a wait choice) expires it; the caller gives the
+  conversation back to the bot, which asks for the message;
+- `keep_waiting` restarts the wait's clock (`desk.services.waiting`).
+Once an agent has claimed the handoff these are ordinary messages for the agent.
 """
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -19,6 +23,7 @@ from typing import Any, Final
 from sqlalchemy.orm import Session
 
 from desk.services import handoffs as handoff_rules
+from desk.services import waiting
 from desk.services.errors import Conflict
 from desk.store.models import HandoffStatus
 from desk.store.repositories import HandoffRepository
@@ -28,12 +33,27 @@ USER_TYPING: Final = "user_typing"
 CANCEL_INTENT: Final = "cancel"
 
 
+class WaitOutcome(str, enum.Enum):
+    """What a waiting customer's message did to their handoff."""
+
+    ABANDONED = "abandoned"
+    LEFT_MESSAGE = "left_message"
+    KEPT_WAITING = "kept_waiting"
+
+
+_CHANGES: Final = {
+    CANCEL_INTENT: (WaitOutcome.ABANDONED, handoff_rules.abandon),
+    waiting.LEAVE_MESSAGE_INTENT: (WaitOutcome.LEFT_MESSAGE, waiting.leave_message),
+    waiting.KEEP_WAITING_INTENT: (WaitOutcome.KEPT_WAITING, waiting.keep_waiting),
+}
+
+
 @dataclass(frozen=True)
 class CustomerActivity:
     """A conversation event seen in the light of the conversation's open handoff.
 
     `kind` is "message", "typing" or "other"; `handoff_id` is None when no handoff is open
-    (then nothing is relayed).
+    (then nothing is relayed); `outcome` says what the message did to a waiting handoff.
     """
 
     sender_id: str
@@ -42,7 +62,7 @@ class CustomerActivity:
     queue: str | None = None
     owner_id: int | None = None
     status: str | None = None
-    abandoned: bool = False
+    outcome: WaitOutcome | None = None
 
 
 def intent_of(event: dict[str, Any]) -> str | None:
@@ -55,20 +75,17 @@ def intent_of(event: dict[str, Any]) -> str | None:
 def receive_event(
     session: Session, sender_id: str, event: dict[str, Any], *, now: datetime | None = None
 ) -> CustomerActivity:
-    """Match a conversation event with the open handoff; abandon it on a cancel while waiting."""
+    """Match a conversation event with the open handoff; apply a waiting customer's choice."""
     kind = {USER: "message", USER_TYPING: "typing"}.get(str(event.get("event")), "other")
     handoff = HandoffRepository(session).open_for_sender(sender_id)
     if handoff is None:
         return CustomerActivity(sender_id=sender_id, kind=kind)
-    abandoned = False
-    if (
-        kind == "message"
-        and handoff.status == HandoffStatus.QUEUED.value
-        and intent_of(event) == CANCEL_INTENT
-    ):
+    outcome: WaitOutcome | None = None
+    change = _CHANGES.get(intent_of(event) or "") if kind == "message" else None
+    if change is not None and handoff.status == HandoffStatus.QUEUED.value:
         try:
-            handoff = handoff_rules.abandon(session, handoff.handoff_id, now=now)
-            abandoned = True
+            handoff = change[1](session, handoff.handoff_id, now=now)
+            outcome = change[0]
         except Conflict:
             # Claimed a moment ago: the agent has the customer now, and sees the message.
             handoff = handoff_rules.get_existing(session, handoff.handoff_id)
@@ -79,5 +96,5 @@ def receive_event(
         queue=handoff.queue,
         owner_id=handoff.agent_id,
         status=handoff.status,
-        abandoned=abandoned,
+        outcome=outcome,
     )

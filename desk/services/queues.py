@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from types import MappingProxyType
 from typing import Any, Final
 
@@ -69,14 +69,6 @@ def queues_for(session: Session, actor: Actor, *, now: datetime | None = None) -
     shown = list(QUEUES) if names is None else names
     shown += sorted(set(by_queue) - set(shown))  # unknown queues the bot routed to
     return [QueueView(name, QUEUES.get(name, name), by_queue.get(name, [])) for name in shown]
-
-
-def waiting_longer_than(
-    session: Session, seconds: float, *, now: datetime | None = None
-) -> list[Handoff]:
-    """Queued handoffs nobody claimed within `seconds` (CLAIM_TIMEOUT_SECONDS), oldest first."""
-    now = now or utcnow()
-    return HandoffRepository(session).waiting_longer_than(now - timedelta(seconds=seconds))
 
 
 def context_of(handoff: Handoff) -> dict[str, Any]:

@@ -10,10 +10,12 @@ UPDATEs (the claim) re-check their WHERE after a concurrent commit.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -21,6 +23,8 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
+
+T = TypeVar("T")
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -95,6 +99,28 @@ class Database:
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
+
+
+class UnitRunner:
+    """Runs units of work in a thread pool, so an event loop never waits on the database.
+
+    A unit of work is a function of the `Session`, run inside `Database.session()`; it turns
+    what it read into plain values (or response models) before the session closes.
+    """
+
+    def __init__(self, database: Database, executor: Executor) -> None:
+        """Run units of `database` in `executor`."""
+        self.database = database
+        self._executor = executor
+
+    async def __call__(self, work: Callable[[Session], T], *, write: bool = False) -> T:
+        """Run `work` in one unit of work (see `Database.session` for `write`)."""
+
+        def run() -> T:
+            with self.database.session(write=write) as session:
+                return work(session)
+
+        return await asyncio.get_running_loop().run_in_executor(self._executor, run)
 
 
 def _create_engine(url: URL, *, echo: bool) -> Engine:

@@ -93,6 +93,8 @@ class EventKind(str, enum.Enum):
     EXPIRED = "expired"
     CSAT_RECEIVED = "csat_received"
     CALLBACK_RECEIVED = "callback_received"
+    CHOICE_OFFERED = "choice_offered"
+    KEPT_WAITING = "kept_waiting"
 
 
 AGENT_ROLES: Final[tuple[str, ...]] = tuple(role.value for role in AgentRole)
@@ -217,6 +219,9 @@ class Handoff(Base):
     handed_back_at: Mapped[datetime | None] = Column(UTCDateTime, nullable=True)
     abandoned_at: Mapped[datetime | None] = Column(UTCDateTime, nullable=True)
     expired_at: Mapped[datetime | None] = Column(UTCDateTime, nullable=True)
+    # When the waiting customer was last offered "keep waiting or leave a message" (or chose
+    # to keep waiting): the next offer is due CLAIM_TIMEOUT_SECONDS later. NULL: never.
+    choice_offered_at: Mapped[datetime | None] = Column(UTCDateTime, nullable=True)
     disposition: Mapped[str | None] = Column(String(32), nullable=True)
     csat_rating: Mapped[int | None] = Column(Integer, nullable=True)
     csat_comment: Mapped[str | None] = Column(Text, nullable=True)

@@ -56,6 +56,18 @@ class AgentRepository:
         agent.queue_links.extend(AgentQueue(queue=q) for q in sorted(wanted - have))
         self._session.flush()
 
+    def queues_of(self, agent_ids: Collection[int]) -> set[str]:
+        """The queues the given active agents serve."""
+        if not agent_ids:
+            return set()
+        statement = (
+            select(AgentQueue.queue)
+            .join(Agent, Agent.id == AgentQueue.agent_id)
+            .where(AgentQueue.agent_id.in_(sorted(agent_ids)), Agent.active.is_(True))
+            .distinct()
+        )
+        return set(self._session.execute(statement).scalars())
+
     def display_names(self, agent_ids: Collection[int]) -> dict[int, str]:
         """Display name of each agent id."""
         if not agent_ids:
@@ -190,18 +202,6 @@ class HandoffRepository:
             .limit(1)
         )
         return self._session.execute(statement).scalar_one_or_none()
-
-    def waiting_longer_than(self, queued_before: datetime) -> list[Handoff]:
-        """Queued handoffs that were queued before `queued_before`, oldest first."""
-        statement = (
-            select(Handoff)
-            .where(
-                Handoff.status == HandoffStatus.QUEUED.value,
-                Handoff.queued_at < queued_before,
-            )
-            .order_by(Handoff.queued_at)
-        )
-        return list(self._session.execute(statement).scalars())
 
     # --- History and notes -------------------------------------------------------------------
 

@@ -67,8 +67,13 @@ async def send_event(bot: Browser, sender_id: str, event: dict[str, Any]) -> Any
 
 
 async def test_intake_tells_the_customer_their_place_and_estimated_wait(
-    server: TestServer, bot: Browser, rasa: RasaStandIn, context_factory: ContextFactory
+    server: TestServer,
+    bot: Browser,
+    olivia: Browser,
+    rasa: RasaStandIn,
+    context_factory: ContextFactory,
 ) -> None:
+    # Olivia (order_support) is logged in, so no wait choice follows.
     await post_handoff(bot, context_factory(sender_id="first"))
     await post_handoff(bot, context_factory(sender_id="second"))
     await settle(server)
@@ -86,8 +91,13 @@ async def test_intake_tells_the_customer_their_place_and_estimated_wait(
 
 
 async def test_a_redelivered_handoff_does_not_notify_again(
-    server: TestServer, bot: Browser, rasa: RasaStandIn, context_factory: ContextFactory
+    server: TestServer,
+    bot: Browser,
+    olivia: Browser,
+    rasa: RasaStandIn,
+    context_factory: ContextFactory,
 ) -> None:
+    # Olivia (order_support) is logged in, so no wait choice follows the `waiting`.
     payload = context_factory(sender_id="once")
     await post_handoff(bot, payload)
     again = await bot.post("/api/handoffs", json=payload)
@@ -101,6 +111,7 @@ async def test_claim_and_transfer_tell_the_customer(
     server: TestServer,
     bot: Browser,
     olivia: Browser,
+    leo: Browser,
     rasa: RasaStandIn,
     context_factory: ContextFactory,
 ) -> None:

@@ -98,19 +98,6 @@ def test_a_queue_the_desk_does_not_know_still_reaches_supervisors(
     assert [w.handoff.handoff_id for w in sam[-1].waiting] == [stray]
 
 
-def test_handoffs_waiting_too_long_are_found(
-    database: Database, context_factory: ContextFactory
-) -> None:
-    old, _new = _queue(
-        database, context_factory, ("order_support", "normal", 0), ("order_support", "low", 90)
-    )
-
-    with database.session() as session:
-        overdue = queues.waiting_longer_than(session, 60, now=at(120))
-
-    assert [h.handoff_id for h in overdue] == [old]
-
-
 def test_the_desk_knows_the_queues_the_bot_routes_to() -> None:
     routing = yaml.safe_load(ROUTING.read_text(encoding="utf-8"))
 

@@ -1,0 +1,173 @@
+"""The desk's care for customers who wait for a person (runs in the desk's event loop).
+
+- **Their place in the queue.** Whenever a queue moves (a handoff arrives, is claimed,
+  transferred, abandoned or expires), `queue_moved` tells every customer still waiting in it
+  whose position changed (`waiting` with the position and estimated wait). What each customer
+  was last told is remembered, so nobody is told the same thing twice; a notification that
+  failed is tried again at the next move.
+- **The choice when the wait is long.** A check (every `check_seconds` in the background, and
+  at once whenever a queue moves) takes the offers due under `desk.services.waiting`'s rules
+  and delivers each: the assistant's message with the quick replies "Keep waiting" / "Leave a
+  message", appended to the conversation's one transcript in Rasa (any Rasa web widget shows
+  it), then the
+  `timeout_choice` status for the web chat's banner. An offer Rasa could not take is withdrawn
+  and made again at the next check.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Collection
+from functools import partial
+from typing import Final
+
+from sqlalchemy.orm import Session
+
+from desk.live import CustomerLink, LiveHub
+from desk.rasa_client import RasaUnavailable
+from desk.services.waiting import (
+    ChoiceOffer,
+    Waiting,
+    online_queues,
+    take_offers,
+    waiting_in,
+    withdraw_offer,
+)
+from desk.store.database import UnitRunner
+
+LOGGER = logging.getLogger(__name__)
+
+MIN_CHECK_SECONDS: Final = 0.2
+MAX_CHECK_SECONDS: Final = 5.0
+#: Marks the assistant's wait-choice message in the transcript (`metadata.desk_notice`).
+WAIT_CHOICE_NOTICE: Final = "wait_choice"
+
+
+class WaitingRoom:
+    """Queue positions and wait choices for the customers of one desk application."""
+
+    def __init__(
+        self,
+        units: UnitRunner,
+        hub: LiveHub,
+        customer: CustomerLink,
+        *,
+        claim_timeout_seconds: float,
+    ) -> None:
+        """Read through `units`, see who is online in `hub`, reach customers via `customer`."""
+        self.units = units
+        self.hub = hub
+        self.customer = customer
+        self.claim_timeout_seconds = claim_timeout_seconds
+        self.check_seconds = min(
+            MAX_CHECK_SECONDS, max(MIN_CHECK_SECONDS, claim_timeout_seconds / 4)
+        )
+        self._told: dict[str, tuple[str, int]] = {}
+        self._telling = asyncio.Lock()
+        self._checking = asyncio.Lock()
+        self._checker: asyncio.Task[None] | None = None
+
+    # --- Positions ------------------------------------------------------------------------------
+
+    def queue_moved(self, *queues: str, tell: Collection[str] = ()) -> None:
+        """Tell the customers of `queues` their new places, and check for due offers (both in
+        the background). Handoffs in `tell` are told their place even if it did not change."""
+        self.customer.spawn(self.tell_positions(queues, tell=tell), name="tell queue positions")
+        self.customer.spawn(self.check(), name="check waiting customers")
+
+    async def tell_positions(self, queues: Collection[str], *, tell: Collection[str] = ()) -> int:
+        """Notify the waiting customers of `queues` whose place changed; how many were told."""
+        async with self._telling:  # one at a time, so the newest place is told last
+            names = sorted(set(queues))
+            waiting = await self.units(lambda session: waiting_in(session, names))
+            present = {entry.handoff_id for entry in waiting}
+            for handoff_id, (queue, _) in list(self._told.items()):
+                if queue in names and handoff_id not in present:
+                    del self._told[handoff_id]
+            due = [
+                entry
+                for entry in waiting
+                if entry.handoff_id in tell
+                or self._told.get(entry.handoff_id) != (entry.queue, entry.position)
+            ]
+            results = await asyncio.gather(*(self._tell(entry) for entry in due))
+            return sum(results)
+
+    async def _tell(self, entry: Waiting) -> bool:
+        details = self.customer.waiting_details(entry.queue, entry.position)
+        told = await self.customer.notify(entry.sender_id, "waiting", **details)
+        if told:
+            self._told[entry.handoff_id] = (entry.queue, entry.position)
+        return told
+
+    # --- Wait choices ---------------------------------------------------------------------------
+
+    async def check(self) -> list[ChoiceOffer]:
+        """Take and deliver the offers due now; those delivered."""
+        async with self._checking:
+            return await self._check()
+
+    async def _check(self) -> list[ChoiceOffer]:
+        connected = self.hub.agent_ids()
+
+        def take(session: Session) -> list[ChoiceOffer]:
+            online = online_queues(session, connected)
+            return take_offers(session, timeout_seconds=self.claim_timeout_seconds, online=online)
+
+        delivered: list[ChoiceOffer] = []
+        for offer in await self.units(take, write=True):
+            if await self._deliver(offer):
+                delivered.append(offer)
+            else:
+                await self.units(partial(withdraw_offer, offer=offer), write=True)
+        return delivered
+
+    async def _deliver(self, offer: ChoiceOffer) -> bool:
+        waiting = offer.waiting
+        message = offer.message()
+        event = {
+            "event": "bot",
+            "text": message["text"],
+            "data": {"buttons": message["buttons"]},
+            "metadata": {"desk_notice": WAIT_CHOICE_NOTICE, "reason": offer.reason.value},
+        }
+        try:
+            await self.customer.rasa.append_events(
+                waiting.sender_id, [event], execute_side_effects=True
+            )
+        except RasaUnavailable as error:
+            LOGGER.warning("could not offer a waiting customer the choice: %s", error)
+            return False
+        await self.customer.notify(
+            waiting.sender_id,
+            "timeout_choice",
+            reason=offer.reason.value,
+            text=message["text"],
+            **self.customer.waiting_details(waiting.queue, waiting.position),
+        )
+        return True
+
+    # --- The background check -------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start checking in the background (the application's start-up)."""
+        if self._checker is None:
+            self._checker = asyncio.get_running_loop().create_task(
+                self._run(), name="desk waiting-room check"
+            )
+
+    async def stop(self) -> None:
+        """Stop checking (the application's shutdown)."""
+        checker, self._checker = self._checker, None
+        if checker is not None:
+            checker.cancel()
+            await asyncio.gather(checker, return_exceptions=True)
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.check_seconds)
+            try:
+                await self.check()
+            except Exception:  # the check must outlive a database hiccup
+                LOGGER.exception("checking the waiting customers failed")
