@@ -15,10 +15,10 @@ import aiohttp
 import pytest
 
 from launcher.stack import Stack
-from tests.assistant.channels.test_webchat import ChatClient
 from tests.assistant.test_desk_events import RecordingDesk
 from tests.e2e.client import REPLY_TIMEOUT_SECONDS, new_sender
 from tests.e2e.environment import E2EEnvironment
+from tests.support.chat_client import ChatClient
 
 pytestmark = pytest.mark.e2e
 

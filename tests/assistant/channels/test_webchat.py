@@ -13,13 +13,12 @@ import json
 import socket
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-import socketio
 from rasa.core.channels.channel import UserMessage, register
 from rasa.core.run import create_http_input_channels
 from rasa.shared.utils.io import read_config_file
@@ -32,10 +31,10 @@ from assistant.channels.webchat import (
     bearer_token_matches,
 )
 from tests.assistant.test_desk_events import SECRET, RecordingDesk
+from tests.support.chat_client import ChatClient
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 NOTIFY_TOKEN = "rasa-t0ken"
-EVENT_TIMEOUT = 5.0
 
 
 class ChatServer:
@@ -81,49 +80,6 @@ class ChatServer:
         await self._server.wait_closed()
         await self._server.after_stop()
         self._socket.close()
-
-
-class ChatClient:
-    """A customer's page: python-socketio's client, polling only, recording what it gets."""
-
-    def __init__(self) -> None:
-        # The client's own HTTP session, closed by `close()`: engine.io's client otherwise
-        # opens a new one when its writer sends the close packet after `disconnect()`.
-        self.http = aiohttp.ClientSession()
-        self.sio = socketio.AsyncClient(reconnection=False, http_session=self.http)
-        self.received: dict[str, asyncio.Queue[Any]] = {
-            name: asyncio.Queue() for name in ("session_confirm", "bot_uttered", "handoff_status")
-        }
-        for name, queue in self.received.items():
-            self.sio.on(name, self._recorder(queue))
-
-    @staticmethod
-    def _recorder(queue: asyncio.Queue[Any]) -> Callable[[Any], Awaitable[None]]:
-        async def record(data: Any) -> None:
-            await queue.put(data)
-
-        return record
-
-    async def connect(self, url: str, session_id: str) -> None:
-        await self.sio.connect(url, transports=["polling"], socketio_path="/socket.io")
-        await self.sio.emit("session_request", {"session_id": session_id})
-        assert await self.next("session_confirm") == session_id
-
-    async def close(self) -> None:
-        if self.sio.connected:
-            await self.sio.disconnect()
-        # engine.io's writer may still be sending the close packet (with our session).
-        writer = getattr(self.sio.eio, "write_loop_task", None)
-        if writer is not None:
-            await asyncio.wait_for(writer, EVENT_TIMEOUT)
-        await self.http.close()
-
-    async def next(self, event: str, timeout: float = EVENT_TIMEOUT) -> Any:
-        return await asyncio.wait_for(self.received[event].get(), timeout)
-
-    async def nothing(self, event: str, wait: float = 0.5) -> None:
-        with pytest.raises(asyncio.TimeoutError):
-            await asyncio.wait_for(self.received[event].get(), wait)
 
 
 def webchat(desk_url: str | None, **overrides: Any) -> WebChatInput:

@@ -1,0 +1,110 @@
+"""A customer's web chat page in Python: python-socketio's client over long-polling (the only
+transport Rasa 3.6's Sanic serves), speaking Rasa's socket.io protocol plus the live handoff's
+`handoff_status` events, and recording what arrives with its arrival time.
+
+Used by the web chat channel's tests, the end-to-end tests and the desk speed benchmarks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, Final
+
+import aiohttp
+import socketio
+
+EVENT_TIMEOUT: Final = 5.0
+EVENTS: Final = ("session_confirm", "bot_uttered", "handoff_status")
+
+
+class NothingArrived(AssertionError):
+    """Raised by `ChatClient.next` when no event of the kind arrived in time."""
+
+
+class ChatClient:
+    """A customer's page: python-socketio's client, polling only, recording what it gets.
+
+    `received[event]` queues `(perf_counter at arrival, data)` pairs; `next()` returns the data.
+    """
+
+    def __init__(self) -> None:
+        # The client's own HTTP session, closed by `close()`: engine.io's client otherwise
+        # opens a new one when its writer sends the close packet after `disconnect()`.
+        self.http = aiohttp.ClientSession()
+        self.sio = socketio.AsyncClient(reconnection=False, http_session=self.http)
+        self.session_id: str | None = None
+        self.received: dict[str, asyncio.Queue[tuple[float, Any]]] = {
+            name: asyncio.Queue() for name in EVENTS
+        }
+        for name, queue in self.received.items():
+            self.sio.on(name, self._recorder(queue))
+
+    @staticmethod
+    def _recorder(queue: asyncio.Queue[tuple[float, Any]]) -> Callable[[Any], Awaitable[None]]:
+        async def record(data: Any) -> None:
+            await queue.put((time.perf_counter(), data))
+
+        return record
+
+    async def connect(self, url: str, session_id: str) -> None:
+        """Connect to the Rasa server at `url` and join the conversation `session_id`."""
+        await self.sio.connect(url, transports=["polling"], socketio_path="/socket.io")
+        await self.sio.emit("session_request", {"session_id": session_id})
+        assert await self.next("session_confirm") == session_id
+        self.session_id = session_id
+
+    async def say(self, text: str) -> None:
+        """Send a message as the customer (`user_uttered`)."""
+        await self.sio.emit("user_uttered", {"message": text, "session_id": self.session_id})
+
+    async def typing(self, typing: bool) -> None:
+        """Tell the desk whether the customer is typing (`user_typing`)."""
+        await self.sio.emit("user_typing", {"session_id": self.session_id, "typing": typing})
+
+    async def close(self) -> None:
+        """Disconnect and close the HTTP session."""
+        if self.sio.connected:
+            await self.sio.disconnect()
+        # engine.io's writer may still be sending the close packet (with our session).
+        writer = getattr(self.sio.eio, "write_loop_task", None)
+        if writer is not None:
+            await asyncio.wait_for(writer, EVENT_TIMEOUT)
+        await self.http.close()
+
+    async def next_timed(self, event: str, timeout: float = EVENT_TIMEOUT) -> tuple[float, Any]:
+        """The next `event` and when it arrived; `NothingArrived` after `timeout` seconds."""
+        try:
+            return await asyncio.wait_for(self.received[event].get(), timeout)
+        except asyncio.TimeoutError:
+            raise NothingArrived(f"no {event} within {timeout}s") from None
+
+    async def next(self, event: str, timeout: float = EVENT_TIMEOUT) -> Any:
+        """The data of the next `event`."""
+        return (await self.next_timed(event, timeout))[1]
+
+    async def until(
+        self, event: str, matches: Callable[[Any], bool], timeout: float = EVENT_TIMEOUT
+    ) -> Any:
+        """The first `event` whose data `matches` (earlier ones are dropped)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            data = await self.next(event, max(deadline - time.monotonic(), 0.01))
+            if matches(data):
+                return data
+
+    async def nothing(self, event: str, wait: float = 0.5) -> None:
+        """Assert that no `event` arrives within `wait` seconds."""
+        try:
+            data = await self.next(event, wait)
+        except NothingArrived:
+            return
+        raise AssertionError(f"unexpected {event}: {data!r}")
+
+    def drain(self, event: str) -> list[Any]:
+        """Everything of `event` received so far and not yet read."""
+        items = []
+        while not self.received[event].empty():
+            items.append(self.received[event].get_nowait()[1])
+        return items
