@@ -23,6 +23,7 @@ from desk.api.runtime import (
     HAND_BACK,
     LIVE,
     RASA,
+    SEEN_MESSAGES,
     SETTINGS,
     UNITS,
     WAITING_ROOM,
@@ -30,6 +31,7 @@ from desk.api.runtime import (
 )
 from desk.live import CustomerLink, LiveHub
 from desk.rasa_client import RasaClient, RasaHandBack
+from desk.services.conversations import SeenMessages
 from desk.services.handoffs import HandBack
 from desk.settings import DeskSettings
 from desk.store.database import Database, UnitRunner
@@ -58,6 +60,7 @@ def create_app(settings: DeskSettings, *, hand_back: HandBack | None = None) -> 
     app[RASA] = RasaClient.from_settings(settings)
     app[HAND_BACK] = hand_back or RasaHandBack(app[RASA])
     app[LIVE] = LiveHub()
+    app[SEEN_MESSAGES] = SeenMessages()
     app[CUSTOMER] = CustomerLink(app[RASA], average_handle_seconds=settings.average_handle_seconds)
     app[WAITING_ROOM] = WaitingRoom(
         app[UNITS],

@@ -43,8 +43,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Final, Literal
 
 from pydantic import BaseModel, Extra, Field, StrictBool, StrictStr, ValidationError, validator
-from rasa.core.channels.channel import InputChannel, UserMessage
-from rasa.core.channels.socketio import SocketIOInput
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -133,6 +133,29 @@ def _error(status: int, message: str, **extra: Any) -> HTTPResponse:
     return response.json({"error": message, **extra}, status=status)
 
 
+#: The key of a bot event's metadata that marks an agent's turn (set by the desk).
+AGENT_KEY: Final = "handoff_agent"
+
+
+class WebChatOutput(SocketIOOutput):
+    """Rasa's socket.io output, which also tells the page who wrote an agent's turn.
+
+    The desk appends an agent's turn as a `bot` event with `metadata.handoff_agent`; Rasa hands
+    the metadata to the output channel as keyword arguments, which Rasa's own socket.io output
+    drops. Here each of its messages carries `handoff_agent: {"id", "name"}` as well, so a page
+    can show it as the agent's (widgets that do not know the key ignore it).
+    """
+
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        """Send the text (one message per paragraph, like Rasa), marked if an agent wrote it."""
+        agent = kwargs.get(AGENT_KEY)
+        if not isinstance(agent, dict):
+            await super().send_text_message(recipient_id, text, **kwargs)
+            return
+        for part in text.strip().split("\n\n"):
+            await self._send_message(recipient_id, {"text": part, AGENT_KEY: agent})
+
+
 class WebChatInput(SocketIOInput):
     """Rasa's socket.io channel with the typing relay and the desk's status notifications."""
 
@@ -205,6 +228,13 @@ class WebChatInput(SocketIOInput):
             logger.warning("web chat: no desk_url/handoff_secret; typing is not relayed")
         if not self.notify_token:
             logger.warning("web chat: no notify_token; /webhooks/socketio/notify answers 503")
+
+    def get_output_channel(self) -> OutputChannel | None:
+        """The output used for messages not answering the customer (`output_channel=latest`:
+        an agent's turn, the hand-back): it marks agents' turns (`WebChatOutput`)."""
+        if self.sio is None:
+            return super().get_output_channel()
+        return WebChatOutput(self.sio, self.bot_message_evt)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """Rasa's socket.io blueprint, plus `user_typing` and `POST /notify`."""

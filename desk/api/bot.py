@@ -19,6 +19,7 @@ from desk.api.runtime import (
     CUSTOMER,
     LIVE,
     RASA,
+    SEEN_MESSAGES,
     WAITING_ROOM,
     BadRequest,
     decode_json,
@@ -93,6 +94,8 @@ async def post_conversation_event(request: web.Request) -> web.Response:
     body = await parse(request, ConversationEventRequest)
     event = body.event
     kind = event["event"]
+    if not request.app[SEEN_MESSAGES].first_time(body.sender_id, event):
+        return respond(EventAccepted(accepted=True, handoff_id=None), status=202)  # a re-delivery
     writes = kind == conversations.USER  # only a customer's message can change a handoff
 
     def work(session: Session) -> CustomerActivity:

@@ -1,5 +1,6 @@
-"""Routes of the agent console (session cookie): queues, claim, screen pop, notes, messages to
-the customer, typing, transfer, resolve (the console page is in `desk.api.pages`).
+"""Routes of the agent console (session cookie): queues, the agent's own chats, claim, screen
+pop, the conversation, notes, messages to the customer, typing, transfer, resolve (the console
+page is in `desk.api.pages`).
 
 Around the rules, each route keeps the customer and the other consoles in the picture (see
 `desk.live`): claim tells the customer's page `agent_joined`; transfer `waiting` with the new
@@ -29,9 +30,11 @@ from desk.api.runtime import (
     respond,
 )
 from desk.api.schemas import (
+    ConversationOut,
     HandoffOut,
     MessageRequest,
     MessageSentOut,
+    MyHandoffsOut,
     NoteOut,
     NoteRequest,
     QueuesOut,
@@ -44,7 +47,7 @@ from desk.api.schemas import (
 )
 from desk.live import Audience, queue_changed
 from desk.rasa_client import RasaUnavailable
-from desk.services import claims, handoffs, queues
+from desk.services import claims, handoffs, queues, transcripts
 from desk.services.agents import Actor
 from desk.store.repositories import HandoffRepository
 
@@ -56,6 +59,16 @@ async def get_queues(request: web.Request) -> web.Response:
     actor = actor_of(request)
     views = await in_unit(request, lambda s: QueuesOut.of(queues.queues_for(s, actor)))
     return respond(views)
+
+
+async def get_my_handoffs(request: web.Request) -> web.Response:
+    """The handoffs the agent has claimed and not yet resolved, newest claim first.
+
+    Only the agent's own (a supervisor's too), so any browser shows the same "my chats".
+    """
+    actor = actor_of(request)
+    mine = await in_unit(request, lambda s: MyHandoffsOut.of(handoffs.claimed_by(s, actor)))
+    return respond(mine)
 
 
 async def claim(request: web.Request) -> web.Response:
@@ -87,6 +100,28 @@ async def get_handoff(request: web.Request) -> web.Response:
         return ScreenPopOut.of(handoffs.screen_pop(session, actor, handoff_id))
 
     return respond(await in_unit(request, work))
+
+
+async def get_conversation(request: web.Request) -> web.Response:
+    """The conversation from the handoff on, read from Rasa's tracker.
+
+    Customer, bot and agent turns in order, with timestamps; agent turns name the agent (see
+    `desk.services.transcripts`). Visible as the screen pop is (404 otherwise); 503 when Rasa
+    cannot be read.
+    """
+    actor = actor_of(request)
+    handoff_id = handoff_id_of(request)
+    handoff = await in_unit(
+        request, lambda s: HandoffOut.of(handoffs.visible(s, actor, handoff_id))
+    )
+    try:
+        tracker = await request.app[RASA].tracker(handoff.sender_id)
+    except RasaUnavailable as error:
+        raise RasaUnavailable(
+            f"the conversation could not be loaded from Rasa: {error.message}", status=error.status
+        ) from None
+    turns, since_handoff = transcripts.handoff_turns(tracker, handoff_id)
+    return respond(ConversationOut.of(handoff, turns, since_handoff=since_handoff))
 
 
 async def add_note(request: web.Request) -> web.Response:
@@ -215,8 +250,10 @@ async def root(_request: web.Request) -> web.Response:
 def add_routes(app: web.Application) -> None:
     """Register the console routes."""
     app.router.add_get("/api/queues", get_queues)
+    app.router.add_get("/api/my-handoffs", get_my_handoffs)
     app.router.add_post("/api/handoffs/{handoff_id}/claim", claim)
     app.router.add_get("/api/handoffs/{handoff_id}", get_handoff)
+    app.router.add_get("/api/handoffs/{handoff_id}/conversation", get_conversation)
     app.router.add_post("/api/handoffs/{handoff_id}/notes", add_note)
     app.router.add_post("/api/handoffs/{handoff_id}/messages", send_message)
     app.router.add_post("/api/handoffs/{handoff_id}/typing", typing)

@@ -4,8 +4,9 @@ Public (the `public` marker, so the session middleware lets anyone through):
 - `GET /chat`: the customer web chat page (desk/web/chat.html);
 - `GET /chat/config`: `{"rasa_url": RASA_URL}`, where the page opens its socket.io connection;
 - `GET /chat/history?session_id=<32 hex>`: the customer-visible turns of that web chat
-  conversation, read from Rasa's tracker (customer, bot and agent turns; no intents, slots or
-  actions), and the open handoff's state, so a reloaded page shows where the customer is;
+  conversation, read from Rasa's tracker (`desk.services.transcripts.visible_turns`: customer,
+  bot and agent turns; no intents, slots or actions), and the open handoff's state, so a
+  reloaded page shows where the customer is;
 - `GET /static/{name}`: the files of desk/web (flat, an allow-list of suffixes);
 - `GET /login`: the agent login page.
 
@@ -32,6 +33,7 @@ from desk.api.runtime import CUSTOMER, RASA, SETTINGS, actor_of, in_unit
 from desk.api.schemas import AgentOut
 from desk.live import CustomerLink
 from desk.services.queues import QUEUES
+from desk.services.transcripts import visible_turns
 from desk.store.models import DISPOSITIONS, HandoffStatus
 from desk.store.repositories import HandoffRepository
 
@@ -48,10 +50,6 @@ CONTENT_TYPES: Final[dict[str, str]] = {
     ".png": "image/png",
     ".ico": "image/x-icon",
 }
-#: The longest history returned (customer-visible turns, newest kept).
-MAX_HISTORY_TURNS: Final = 500
-#: Rasa's socket.io channel splits a bot text into messages at blank lines; so does history.
-_PART_SEPARATOR: Final = "\n\n"
 
 
 def _security_headers(connect_src: str = "'self'") -> dict[str, str]:
@@ -110,68 +108,6 @@ async def chat_history(request: web.Request) -> web.Response:
     handoff = await in_unit(request, lambda s: _open_handoff(s, session_id, customer))
     body = {"session_id": session_id, "turns": visible_turns(tracker), "handoff": handoff}
     return web.json_response(body, headers={"Cache-Control": "no-store"})
-
-
-def visible_turns(tracker: dict[str, Any]) -> list[dict[str, Any]]:
-    """What the customer saw and said, in order, from a Rasa tracker.
-
-    - `user` events → `{"role": "customer", "text"}`; a button's payload is shown as the
-      button's title, as the customer saw it;
-    - `bot` events with `metadata.handoff_agent` → `{"role": "agent", "text", "agent_name"}`;
-    - other `bot` events → `{"role": "bot", "text", "buttons"?}`, split at blank lines like
-      Rasa's socket.io channel does (the buttons go with the last part).
-    Each turn has `timestamp` (epoch seconds). Nothing else of the tracker is returned.
-    """
-    turns: list[dict[str, Any]] = []
-    last_buttons: dict[str, str] = {}
-    for event in tracker.get("events") or []:
-        if not isinstance(event, dict):
-            continue
-        kind = event.get("event")
-        timestamp = event.get("timestamp")
-        if kind == "user":
-            text = str(event.get("text") or "")
-            if not text:
-                continue
-            shown = last_buttons.get(text, text)
-            turns.append({"role": "customer", "text": shown, "timestamp": timestamp})
-        elif kind == "bot":
-            turns.extend(_bot_turns(event, timestamp))
-            buttons = _buttons_of(event)
-            if buttons or event.get("text"):
-                last_buttons = {b["payload"]: b["title"] for b in buttons}
-    return turns[-MAX_HISTORY_TURNS:]
-
-
-def _bot_turns(event: dict[str, Any], timestamp: Any) -> list[dict[str, Any]]:
-    text = str(event.get("text") or "").strip()
-    metadata = event.get("metadata") or {}
-    agent = metadata.get("handoff_agent") if isinstance(metadata, dict) else None
-    if isinstance(agent, dict):
-        if not text:
-            return []
-        name = str(agent.get("name") or "Agent")
-        return [{"role": "agent", "text": text, "agent_name": name, "timestamp": timestamp}]
-    buttons = _buttons_of(event)
-    parts = [part for part in text.split(_PART_SEPARATOR) if part.strip()] or (
-        [""] if buttons else []
-    )
-    turns: list[dict[str, Any]] = [
-        {"role": "bot", "text": part, "timestamp": timestamp} for part in parts
-    ]
-    if turns and buttons:
-        turns[-1]["buttons"] = buttons
-    return turns
-
-
-def _buttons_of(event: dict[str, Any]) -> list[dict[str, str]]:
-    data = event.get("data") or {}
-    raw = (data.get("buttons") or data.get("quick_replies") or []) if isinstance(data, dict) else []
-    buttons = []
-    for button in raw if isinstance(raw, list) else []:
-        if isinstance(button, dict) and button.get("title") and button.get("payload"):
-            buttons.append({"title": str(button["title"]), "payload": str(button["payload"])})
-    return buttons
 
 
 def _open_handoff(

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from desk.live import CustomerLink, LiveHub
 from desk.rasa_client import RasaClient
 from desk.services.agents import Actor
+from desk.services.conversations import SeenMessages
 from desk.services.errors import NotFound
 from desk.services.handoffs import HandBack
 from desk.settings import DeskSettings
@@ -35,6 +36,7 @@ DATABASE: Final = web.AppKey("database", Database)
 EXECUTOR: Final = web.AppKey("executor", ThreadPoolExecutor)
 UNITS: Final = web.AppKey("units", UnitRunner)
 WAITING_ROOM: Final = web.AppKey("waiting_room", WaitingRoom)
+SEEN_MESSAGES: Final = web.AppKey("seen_messages", SeenMessages)
 HAND_BACK: Final = web.AppKey("hand_back", HandBack)
 RASA: Final = web.AppKey("rasa", RasaClient)
 LIVE: Final = web.AppKey("live", LiveHub)

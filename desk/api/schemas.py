@@ -399,6 +399,79 @@ class TypingOut(BaseModel):
     notified: bool
 
 
+class MyHandoffsOut(BaseModel):
+    """GET /api/my-handoffs: the handoffs the agent has claimed and not resolved, newest first."""
+
+    handoffs: list[HandoffOut]
+
+    @classmethod
+    def of(cls, handoffs: list[Handoff]) -> MyHandoffsOut:
+        """From handoff rows, inside their unit of work."""
+        return cls(handoffs=[HandoffOut.of(handoff) for handoff in handoffs])
+
+
+class ButtonOut(BaseModel):
+    """A quick reply the bot offered: what it said, and what choosing it sends."""
+
+    title: str
+    payload: str
+
+
+class TurnOut(BaseModel):
+    """One turn of a conversation as the customer saw it.
+
+    `role` is customer, bot or agent; `agent_name` names the agent of an agent turn;
+    `timestamp` is when Rasa logged it (epoch seconds), null when unknown.
+    """
+
+    role: str
+    text: str
+    timestamp: float | None
+    agent_name: str | None = None
+    buttons: list[ButtonOut] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, turn: dict[str, Any]) -> TurnOut:
+        """From a turn of `desk.services.transcripts`."""
+        timestamp = turn.get("timestamp")
+        if isinstance(timestamp, bool) or not isinstance(timestamp, int | float):
+            timestamp = None
+        return cls(
+            role=str(turn["role"]),
+            text=str(turn.get("text") or ""),
+            timestamp=timestamp,
+            agent_name=turn.get("agent_name"),
+            buttons=[ButtonOut(**button) for button in turn.get("buttons") or []],
+        )
+
+
+class ConversationOut(BaseModel):
+    """GET /api/handoffs/{id}/conversation: the conversation from Rasa's tracker.
+
+    `since_handoff` is True when `turns` start where the bot handed the conversation over,
+    False when the tracker did not show that moment and `turns` are the whole conversation.
+    """
+
+    handoff_id: str
+    sender_id: str
+    status: str
+    since_handoff: bool
+    turns: list[TurnOut]
+
+    @classmethod
+    def of(
+        cls, handoff: HandoffOut, turns: list[dict[str, Any]], *, since_handoff: bool
+    ) -> ConversationOut:
+        """From the handoff and the turns read from its conversation's tracker."""
+        return cls(
+            handoff_id=handoff.handoff_id,
+            sender_id=handoff.sender_id,
+            status=handoff.status,
+            since_handoff=since_handoff,
+            turns=[TurnOut.of(turn) for turn in turns],
+        )
+
+
 class EventAccepted(BaseModel):
     """POST /api/conversation-events (202)."""
 

@@ -146,6 +146,33 @@ def start_session(
     return StartedSession(token=token, actor=Actor.of(agent), expires_at=expires_at)
 
 
+@dataclass(frozen=True)
+class SessionInfo:
+    """A live session as long-lived connections (the console's websocket) need to know it.
+
+    `key` identifies the session without its token (the token's SHA-256, as stored).
+    """
+
+    key: str
+    expires_at: datetime
+
+
+def session_key(token: str) -> str:
+    """The key of the session a cookie token belongs to (see `SessionInfo`)."""
+    return token_digest(token)
+
+
+def session_info(
+    session: Session, token: str, *, now: datetime | None = None
+) -> SessionInfo | None:
+    """The key and expiry of a live session; None when it is unknown or has expired."""
+    now = now or utcnow()
+    found = SessionRepository(session).by_token_hash(session_key(token))
+    if found is None or found.expires_at <= now:
+        return None
+    return SessionInfo(key=found.token_hash, expires_at=found.expires_at)
+
+
 def actor_for_token(session: Session, token: str, *, now: datetime | None = None) -> Actor | None:
     """The user of a session cookie, or None when it is unknown, expired or deactivated.
 
@@ -169,7 +196,7 @@ def actor_for_token(session: Session, token: str, *, now: datetime | None = None
 
 def end_session(session: Session, token: str) -> bool:
     """Log out; whether the session existed."""
-    return SessionRepository(session).delete_by_token_hash(token_digest(token))
+    return SessionRepository(session).delete_by_token_hash(session_key(token))
 
 
 def expire_sessions(session: Session, *, now: datetime | None = None) -> int:

@@ -16,6 +16,7 @@ Once an agent has claimed the handoff these are ordinary messages for the agent.
 from __future__ import annotations
 
 import enum
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -63,6 +64,33 @@ class CustomerActivity:
     owner_id: int | None = None
     status: str | None = None
     outcome: WaitOutcome | None = None
+
+
+class SeenMessages:
+    """The customer messages relayed lately, so a re-delivered one is not shown twice.
+
+    The Rasa server's event broker retries a POST the desk may already have handled (a time-out
+    after the desk answered); such a `user` event comes again with the same sender, timestamp
+    and text. Bounded: the oldest keys are forgotten first.
+    """
+
+    def __init__(self, capacity: int = 10_000) -> None:
+        """Remember at most `capacity` messages."""
+        self._capacity = capacity
+        self._seen: OrderedDict[tuple[str, str, str], None] = OrderedDict()
+
+    def first_time(self, sender_id: str, event: dict[str, Any]) -> bool:
+        """False when this `user` event of this conversation was seen before (other events:
+        always True)."""
+        if event.get("event") != USER or event.get("timestamp") is None:
+            return True
+        key = (sender_id, repr(event.get("timestamp")), str(event.get("text")))
+        if key in self._seen:
+            return False
+        self._seen[key] = None
+        if len(self._seen) > self._capacity:
+            self._seen.popitem(last=False)
+        return True
 
 
 def intent_of(event: dict[str, Any]) -> str | None:

@@ -91,6 +91,19 @@ def can_see(actor: Actor, handoff: Handoff) -> bool:
     return actor.serves(handoff.queue) or handoff.agent_id == actor.agent_id
 
 
+def visible(session: Session, actor: Actor, handoff_id: str) -> Handoff:
+    """The handoff, if the actor may see it (as for the screen pop); NotFound otherwise."""
+    return _visible(HandoffRepository(session), actor, handoff_id)
+
+
+def claimed_by(session: Session, actor: Actor) -> list[Handoff]:
+    """The handoffs the actor has claimed and not yet resolved ("my chats"), newest claim first.
+
+    Only the actor's own, also for a supervisor.
+    """
+    return HandoffRepository(session).claimed_by(actor.agent_id)
+
+
 def screen_pop(session: Session, actor: Actor, handoff_id: str) -> ScreenPop:
     """The context, notes and history of a handoff the actor may see."""
     handoffs = HandoffRepository(session)

@@ -203,6 +203,19 @@ class HandoffRepository:
         )
         return self._session.execute(statement).scalar_one_or_none()
 
+    def claimed_by(self, agent_id: int) -> list[Handoff]:
+        """The claimed handoffs an agent owns, newest claim first, with their agent."""
+        statement = (
+            select(Handoff)
+            .where(
+                Handoff.status == HandoffStatus.CLAIMED.value,
+                Handoff.agent_id == agent_id,
+            )
+            .options(selectinload(Handoff.agent))
+            .order_by(Handoff.claimed_at.desc(), Handoff.handoff_id)
+        )
+        return list(self._session.execute(statement).scalars())
+
     # --- History and notes -------------------------------------------------------------------
 
     def add_event(

@@ -3,7 +3,8 @@
  *
  * Speaks Rasa's standard socket.io protocol to the Rasa server (whose URL comes from the desk's
  * GET /chat/config): emit `session_request` {session_id} → `session_confirm`; emit
- * `user_uttered` {message, session_id} → `bot_uttered` {text, quick_replies|buttons}. Plus the
+ * `user_uttered` {message, session_id} → `bot_uttered` {text, quick_replies|buttons,
+ * handoff_agent: {id, name} on an agent's turn}. Plus the
  * live handoff (assistant/channels/webchat.py): emit `user_typing` {session_id, typing}, receive
  * `handoff_status` {status: waiting|agent_joined|agent_typing|agent_left|back_with_bot|
  * timeout_choice, position, estimated_wait_seconds, agent_name, typing, choices, ...}.
@@ -246,8 +247,11 @@
   }
 
   function showTimeoutChoice(status) {
-    var text = status.text || status.message ||
-      "Everyone is still busy. What would you like to do?";
+    // The assistant's message above carries the words and the two quick replies; the banner
+    // only says why (the desk's `text` is that same message, so it is not repeated here).
+    var text = status.reason === "no_agent_online" ?
+      "Nobody from the team is online right now: keep waiting, or leave a message." :
+      "Everyone is still busy: keep waiting, or leave a message.";
     showBanner("timeout_choice", text);
     var choices = Array.isArray(status.choices) ? status.choices : [];
     els.handoffChoices.textContent = "";
@@ -310,10 +314,11 @@
       if (message.attachment) { addMessage("bot", "[attachment]"); }
       return;
     }
-    if (state.mode === "agent") {
-      // Rasa sends an agent's turn like any bot turn; while a person has the chat it is theirs.
+    var agent = message.handoff_agent;
+    if (agent && typeof agent === "object") {
+      // An agent's turn: the web chat channel marks it with who wrote it.
       showAgentTyping(false);
-      addMessage("agent", text, { agentName: state.agentName, buttons: buttons });
+      addMessage("agent", text, { agentName: agent.name || state.agentName, buttons: buttons });
     } else {
       addMessage("bot", text, { buttons: buttons });
     }

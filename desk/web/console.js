@@ -2,12 +2,18 @@
  * The agent console (desk/web/console.html), plain browser JavaScript, no build step.
  *
  * Talks to the desk's JSON API with the session cookie: GET /api/console-config, GET
- * /api/queues, POST /api/handoffs/{id}/claim, GET /api/handoffs/{id} (screen pop), POST
- * .../messages, .../typing, .../notes, .../transfer, .../resolve, POST /api/logout; and listens
- * on the websocket GET /api/live for {"type": "connected" | "queue_changed" |
- * "customer_message" | "customer_typing", ...}. Queues also refresh every 10 s in case the
- * websocket is down. Chats this browser tab claimed are remembered in sessionStorage so a
- * reload brings them back (the desk has no "my chats" list yet).
+ * /api/queues, GET /api/my-handoffs, POST /api/handoffs/{id}/claim, GET /api/handoffs/{id}
+ * (screen pop), GET .../conversation, POST .../messages, .../typing, .../notes, .../transfer,
+ * .../resolve, POST /api/logout; and listens on the websocket GET /api/live for {"type":
+ * "connected" | "queue_changed" | "customer_message" | "customer_typing", ...}. Queues also
+ * refresh every 10 s in case the websocket is down.
+ *
+ * "My chats" are the desk's (GET /api/my-handoffs: the chats this agent has claimed), so any
+ * browser shows them; sessionStorage only caches them (and which have unread messages) for a
+ * quick first paint. Opening a chat loads its conversation from the desk (read from Rasa:
+ * customer, bot and agent turns); live messages are appended to it. When the session ends
+ * (logout, here or elsewhere, or expiry) the desk closes the websocket with 1008 and the
+ * console goes to the login page.
  */
 (function () {
   "use strict";
@@ -17,6 +23,9 @@
   var TYPING_REPEAT_MS = 8000;
   var CUSTOMER_TYPING_STALE_MS = 15000;
   var MINE_KEY = "desk.my-chats";
+  var SESSION_ENDED = 1008;  // the websocket's close code when the session ended
+  var SAME_CUSTOMER_TURN_MS = 2000;
+  var SAME_AGENT_TURN_MS = 60000;
   var ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/;
 
   var REASONS = {
@@ -40,7 +49,10 @@
     openId: null,
     pop: null,
     mine: loadMine(),        // {handoffId: {label, unread}}
-    conversations: {},       // handoffId -> [{role, text, name, at}]
+    conversations: {},       // handoffId -> [{role, text, name, at, buttons?, intent?}]
+    arriving: {},            // handoffId -> lines that came while its conversation loaded
+    loads: {},               // handoffId -> number of the latest conversation load
+    loaded: {},              // handoffId -> true once its conversation came from the desk
     live: null,
     liveRetryMs: 1000,
     typing: false,
@@ -139,8 +151,9 @@
     return (body && body.error) || fallback || ("the desk answered " + (result && result.status));
   }
 
-  // --- My chats (this tab) --------------------------------------------------------------------
+  // --- My chats -------------------------------------------------------------------------------
 
+  /** The cached list, shown until the desk's answers (refreshMine). */
   function loadMine() {
     try {
       return JSON.parse(window.sessionStorage.getItem(MINE_KEY) || "{}") || {};
@@ -174,6 +187,27 @@
     delete state.mine[id];
     saveMine();
     renderMine();
+  }
+
+  /** My chats as the desk knows them (newest claim first); unread marks are kept. */
+  function refreshMine() {
+    return api("GET", "/api/my-handoffs").then(function (result) {
+      if (!result.ok) { return; }
+      var mine = {};
+      (result.body.handoffs || []).forEach(function (handoff) {
+        var cached = state.mine[handoff.handoff_id];
+        mine[handoff.handoff_id] = { label: labelOf(handoff), unread: !!(cached && cached.unread) };
+      });
+      state.mine = mine;
+      saveMine();
+      renderMine();
+    }).catch(function () { /* the next refresh */ });
+  }
+
+  /** Whether the handoff is one of my chats: claimed by me. */
+  function isMine(handoff) {
+    return handoff.status === "claimed" && !!handoff.agent && !!state.me &&
+      handoff.agent.id === state.me.id;
   }
 
   // --- Queues ---------------------------------------------------------------------------------
@@ -258,7 +292,10 @@
     api("POST", "/api/handoffs/" + handoffId + "/claim").then(function (result) {
       if (result.ok) {
         flash("");
-        state.mine[handoffId] = { label: labelOf(result.body), unread: false };
+        var mine = {};
+        mine[handoffId] = { label: labelOf(result.body), unread: false };  // newest first
+        Object.keys(state.mine).forEach(function (id) { mine[id] = state.mine[id]; });
+        state.mine = mine;
         saveMine();
         loadQueues();
         openHandoff(handoffId);
@@ -288,16 +325,18 @@
         return;
       }
       var reopened = state.openId === handoffId;
+      var changed = !reopened || !state.pop ||
+        state.pop.handoff.status !== result.body.handoff.status;
       state.openId = handoffId;
       state.pop = result.body;
       var handoff = result.body.handoff;
       if (state.mine[handoffId]) {
         state.mine[handoffId].unread = false;
-        if (!isActive(handoff)) { forget(handoffId); }
+        if (!isMine(handoff)) { forget(handoffId); }
       }
       saveMine();
       renderMine();
-      renderPop(result.body, reopened);
+      renderPop(result.body, changed);
     });
   }
 
@@ -311,7 +350,8 @@
       ((handoff.agent && handoff.agent.id === me.id) || me.role === "supervisor");
   }
 
-  function renderPop(pop, reopened) {
+  /** Show a screen pop; `changed`: another handoff, or its status changed (reload the talk). */
+  function renderPop(pop, changed) {
     var handoff = pop.handoff;
     var context = pop.context || {};
     $("placeholder").hidden = true;
@@ -345,8 +385,8 @@
     renderSlots(context.slots || {});
     renderTranscript(context.transcript || []);
     renderNotes(pop.notes || []);
-    if (!reopened || !state.conversations[handoff.handoff_id]) {
-      seedConversation(handoff.handoff_id, pop.events || []);
+    if (changed || !state.conversations[handoff.handoff_id]) {
+      loadConversation(handoff.handoff_id, pop.events || []);
     }
     renderConversation();
     renderActions(handoff);
@@ -546,28 +586,111 @@
 
   // --- Live conversation ----------------------------------------------------------------------
 
-  function seedConversation(handoffId, events) {
+  /** Milliseconds since the epoch of a line's time: Rasa's epoch seconds or an ISO string. */
+  function timeOf(at) {
+    if (at === null || at === undefined || at === "") { return null; }
+    var ms = typeof at === "number" ? at * 1000 : Date.parse(at);
+    return isNaN(ms) ? null : ms;
+  }
+
+  /** What the desk itself knows of the chat (its history); agent messages only as a fallback. */
+  function eventLines(events, withMessages) {
     var lines = [];
     events.forEach(function (event) {
+      var who = event.actor ? event.actor.name : "An agent";
+      var detail = event.detail || {};
       if (event.kind === "claimed") {
-        lines.push({ role: "system", text: (event.actor ? event.actor.name : "An agent") +
-          " claimed the chat.", at: event.occurred_at });
-      } else if (event.kind === "message") {
+        lines.push({ role: "system", text: who + " claimed the chat.", at: event.occurred_at });
+      } else if (event.kind === "message" && withMessages) {
         lines.push({
-          role: "agent", text: (event.detail && event.detail.text) || "",
+          role: "agent", text: detail.text || "",
           name: event.actor ? event.actor.name : "Agent", at: event.occurred_at
         });
       } else if (event.kind === "transferred") {
-        lines.push({ role: "system", text: "Transferred from " + queueName(event.detail.from) +
-          " to " + queueName(event.detail.to) + ".", at: event.occurred_at });
+        lines.push({ role: "system", text: "Transferred from " + queueName(detail.from) +
+          " to " + queueName(detail.to) + ".", at: event.occurred_at });
+      } else if (event.kind === "resolved") {
+        lines.push({ role: "system", text: who + " resolved the chat (" +
+          String(detail.disposition || "").replace(/_/g, " ") + ").", at: event.occurred_at });
+      } else if (event.kind === "handed_back") {
+        lines.push({ role: "system", text: "The bot has the conversation again.",
+          at: event.occurred_at });
       }
     });
-    state.conversations[handoffId] = lines;
+    return lines;
+  }
+
+  /** The conversation's turns (in order) with the desk's own lines put in by time. */
+  function mergeByTime(turns, systemLines) {
+    var merged = [];
+    var next = 0;
+    turns.forEach(function (turn) {
+      var at = timeOf(turn.at);
+      while (at !== null && next < systemLines.length &&
+             (timeOf(systemLines[next].at) || 0) <= at) {
+        merged.push(systemLines[next]);
+        next += 1;
+      }
+      merged.push(turn);
+    });
+    return merged.concat(systemLines.slice(next));
+  }
+
+  function sameLine(a, b) {
+    if (a.role !== b.role || a.text !== b.text) { return false; }
+    var apart = Math.abs((timeOf(a.at) || 0) - (timeOf(b.at) || 0));
+    if (a.role === "customer") { return a.at === b.at || apart <= SAME_CUSTOMER_TURN_MS; }
+    if (a.role === "agent") { return apart <= SAME_AGENT_TURN_MS; }
+    return true;
+  }
+
+  /**
+   * Show the chat's conversation: the turns read from Rasa (GET .../conversation) with the desk's
+   * own lines (claimed, transferred, ...). Until they come, what is already there (at first the
+   * desk's history); lines that arrive meanwhile are kept unless the loaded turns have them. If
+   * the conversation cannot be loaded, the desk's history (with the agents' messages) is shown.
+   */
+  function loadConversation(handoffId, events) {
+    var ticket = (state.loads[handoffId] || 0) + 1;
+    state.loads[handoffId] = ticket;
+    if (!state.conversations[handoffId]) { state.conversations[handoffId] = []; }
+    if (!state.arriving[handoffId]) { state.arriving[handoffId] = []; }  // kept across reloads
+    if (!state.loaded[handoffId]) {
+      state.conversations[handoffId] = eventLines(events, true).concat(state.arriving[handoffId]);
+    }
+    return api("GET", "/api/handoffs/" + handoffId + "/conversation").then(function (result) {
+      if (!result.ok) {
+        if (handoffId === state.openId) {
+          flash("Showing the desk's history only: " + errorText(result));
+        }
+        return null;
+      }
+      var turns = (result.body.turns || []).map(function (turn) {
+        return {
+          role: turn.role, text: turn.text, name: turn.agent_name, at: turn.timestamp,
+          buttons: turn.buttons
+        };
+      });
+      return mergeByTime(turns, eventLines(events, false));
+    }).catch(function () { return null; }).then(function (loaded) {
+      if (state.loads[handoffId] !== ticket) { return; }  // a newer load is under way
+      var arrived = state.arriving[handoffId] || [];
+      delete state.arriving[handoffId];
+      if (!loaded) { return; }  // what is shown stays: the last turns loaded, or the history
+      arrived.forEach(function (line) {
+        var known = loaded.some(function (other) { return sameLine(other, line); });
+        if (!known) { loaded.push(line); }
+      });
+      state.loaded[handoffId] = true;
+      state.conversations[handoffId] = loaded;
+      if (handoffId === state.openId) { renderConversation(); }
+    });
   }
 
   function addLine(handoffId, line) {
     if (!state.conversations[handoffId]) { state.conversations[handoffId] = []; }
     state.conversations[handoffId].push(line);
+    if (state.arriving[handoffId]) { state.arriving[handoffId].push(line); }
     if (handoffId === state.openId) { renderConversation(); }
   }
 
@@ -576,12 +699,16 @@
     clear(list);
     (state.conversations[state.openId] || []).forEach(function (line) {
       var who = line.role === "customer" ? "Customer"
-        : line.role === "agent" ? (line.name || "Agent") : "";
+        : line.role === "agent" ? (line.name || "Agent")
+          : line.role === "bot" ? "Bot" : "";
+      var buttons = (line.buttons || []).map(function (b) { return b.title; });
       list.appendChild(el("li", { className: "turn turn-" + line.role, "data-role": line.role }, [
         who ? el("span", { className: "who", text: who }) : null,
         line.at ? el("span", { className: "when", text: when(line.at) }) : null,
         line.intent ? el("span", { className: "intent", text: "intent " + line.intent }) : null,
-        el("span", { className: "text", text: line.text })
+        el("span", { className: "text", text: line.text }),
+        buttons.length
+          ? el("span", { className: "intent", text: "buttons: " + buttons.join(" | ") }) : null
       ]));
     });
     list.scrollTop = list.scrollHeight;
@@ -750,9 +877,15 @@
       try { message = JSON.parse(event.data); } catch (e) { return; }
       onLive(message);
     };
-    socket.onclose = function () {
-      setLive("offline", "Live updates off; retrying…");
+    socket.onclose = function (event) {
       window.clearInterval(socket.pinger);
+      if (event.code === SESSION_ENDED) {
+        // Logged out (here or in another tab) or the session expired: log in again.
+        setLive("offline", event.reason === "session expired" ? "Session expired" : "Logged out");
+        leave();
+        return;
+      }
+      setLive("offline", "Live updates off; retrying…");
       window.setTimeout(connectLive, state.liveRetryMs);
       state.liveRetryMs = Math.min(state.liveRetryMs * 2, 30000);
       // The session may have ended: /api/me answers 401 → api() goes to /login.
@@ -768,9 +901,11 @@
       case "connected":
         setLive("online", "Live");
         loadQueues();
+        refreshMine();
         break;
       case "queue_changed":
         loadQueues();
+        if (state.mine[message.handoff_id]) { refreshMine(); }  // e.g. resolved by a supervisor
         if (message.handoff_id === state.openId && message.change !== "claimed") {
           openHandoff(state.openId);
         } else if (message.handoff_id === state.openId && state.pop &&
@@ -801,13 +936,16 @@
 
   // --- Start-up -------------------------------------------------------------------------------
 
+  /** To the login page, forgetting the cached chats. */
+  function leave() {
+    try { window.sessionStorage.removeItem(MINE_KEY); } catch (e) { /* ignore */ }
+    window.location.assign("/login");
+  }
+
   function wire() {
     $("logout").addEventListener("click", function () {
       stopTyping();
-      api("POST", "/api/logout").then(function () {
-        try { window.sessionStorage.removeItem(MINE_KEY); } catch (e) { /* ignore */ }
-        window.location.assign("/login");
-      });
+      api("POST", "/api/logout").then(leave, leave);
     });
     $("reply-form").addEventListener("submit", function (event) {
       event.preventDefault();
@@ -861,8 +999,10 @@
       connectLive();
       window.setInterval(loadQueues, QUEUE_REFRESH_MS);
       window.setInterval(tick, 1000);
-      var ids = Object.keys(state.mine);
-      if (ids.length) { openHandoff(ids[0]); }
+      refreshMine().then(function () {
+        var ids = Object.keys(state.mine);
+        if (ids.length && !state.openId) { openHandoff(ids[0]); }
+      });
     });
   }
 

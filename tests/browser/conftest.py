@@ -1,10 +1,10 @@
 """The whole system on loopback, driven through its pages in headless Debian chromium.
 
-`desk_stack` starts the real processes (`launcher.stack`): the desk (`python -m desk`) with its
-own migrated and seeded SQLite database, the action server (HANDOFF_URL at the desk) and the
-Rasa server with the trained model (its web chat and event broker pointing at the desk). Ports,
-databases and secrets come from `tests.e2e.environment.build_environment`; the desk listens on
-that environment's DESK_URL. Nothing touches `var/`, `.env` or the ports of `make run`.
+`desk_stack` starts the real processes as the end-to-end tests do (`tests/e2e/desk_system.py`):
+the desk (`python -m desk`) with its own migrated and seeded SQLite database, the action server
+(HANDOFF_URL at the desk) and the Rasa server with the trained model (its web chat and event
+broker pointing at the desk), on free ports with fresh secrets. Nothing touches `var/`, `.env`
+or the ports of `make run`.
 
 Browsers: Playwright (sync API) drives the system's chromium (`/usr/bin/chromium`, never a
 downloaded one); every actor (a customer, an agent) gets a persistent context with a fresh
@@ -13,20 +13,17 @@ user-data directory of its own. Screenshots go to `test-artifacts/browser/`.
 
 from __future__ import annotations
 
-import secrets
 import urllib.error
 import urllib.request
 from collections.abc import Generator, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from desk.seed import seed_demo_agents
-from desk.store.database import Database as DeskDatabase
-from launcher.stack import PROJECT_ROOT, Stack, desk_server, running_stack
-from tests.e2e.environment import MODEL_PATH, E2EEnvironment, build_environment, sqlite_url
+from launcher.stack import PROJECT_ROOT
+from tests.e2e.desk_system import DeskStack, running_desk_stack
+from tests.e2e.environment import MODEL_PATH
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -42,43 +39,14 @@ CHROMIUM_ARGS = [
 ARTIFACTS = PROJECT_ROOT / "test-artifacts" / "browser"
 
 
-@dataclass(frozen=True)
-class DeskStack:
-    """The running system and how to reach it."""
-
-    env: E2EEnvironment
-    stack: Stack
-    desk_url: str
-    password: str
-
-
 @pytest.fixture(scope="package")
 def desk_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DeskStack]:
     """Desk, action server and Rasa with fresh databases, ports and secrets."""
     if not MODEL_PATH.exists():
         pytest.fail(f"{MODEL_PATH} is missing: run `make train` first")
-    root: Path = tmp_path_factory.mktemp("browser")
-    env = build_environment(root)
-    desk_url = env.desk_url
-    desk_database_url = sqlite_url(root / "desk.db")
-    password = secrets.token_urlsafe(16)
-    database = DeskDatabase(desk_database_url)
-    try:
-        database.migrate()
-        seed_demo_agents(database, password)
-    finally:
-        database.dispose()
-    process_env = {
-        **env.env,
-        "DESK_DATABASE_URL": desk_database_url,
-        "DESK_DEMO_PASSWORD": password,
-        "RASA_URL": env.rasa_url,
-        "HANDOFF_URL": f"{desk_url}/api/handoffs",
-    }
-    services = [desk_server(env.desk_port), env.action_server(), env.rasa_server()]
-    with running_stack(services, env.log_dir, process_env) as stack:
-        _require_pages(desk_url)
-        yield DeskStack(env=env, stack=stack, desk_url=desk_url, password=password)
+    with running_desk_stack(tmp_path_factory.mktemp("browser")) as system:
+        _require_pages(system.desk_url)
+        yield system
 
 
 def _require_pages(desk_url: str) -> None:

@@ -5,7 +5,9 @@
     sees the chat waiting (the time ticks), claims it, reads the screen pop, and they talk, each
     seeing the other type; Olivia resolves, the bot welcomes the customer back and asks for a
     rating, which the customer gives;
-(c) reloading the customer's page shows the same conversation.
+(c) reloading the customer's page shows the same conversation;
+(d) of two agents claiming one chat, the second is told someone was faster;
+(e) with nobody of the team online, the customer is offered the choice and leaves a message.
 Screenshots of every step: test-artifacts/browser/.
 """
 
@@ -68,29 +70,30 @@ def test_the_customer_chats_with_the_bot_and_uses_quick_replies(
 
 
 def test_a_person_takes_over_and_gives_the_chat_back(desk_stack: DeskStack, actors: Any) -> None:
-    customer = actors("customer-b")
-    chat = open_chat(customer, desk_stack)
-
-    # The customer: a delayed order goes to the order support team; they wait with a position.
-    say(chat, "where is my order ORD-100005?")
-    bot_says(chat, "order support team")
-    banner = chat.locator("#handoff")
-    expect(banner).to_contain_text("You're number 1 in the queue for Order Support")
-    expect(banner).to_contain_text("Estimated wait")
-    customer.shot("b01-customer-waiting")
-
-    # Olivia logs in and sees the chat waiting, its waiting time ticking.
+    # Olivia logs in; her console is open (she is online) while the queue is empty.
     agent = actors("agent-olivia")
     console = agent.page
     console.goto(f"{desk_stack.desk_url}/console")
     expect(console).to_have_url(re.compile(r"/login$"))
-    agent.shot("b02-login-page")
+    agent.shot("b01-login-page")
     console.locator("#username").fill("olivia")
     console.locator("#password").fill(desk_stack.password)
     console.locator("#login-button").click()
     expect(console).to_have_url(re.compile(r"/console$"))
     expect(console.locator("#me")).to_have_text(OLIVIA)
     expect(console.locator("#live-status")).to_have_text("Live")
+
+    # The customer: a delayed order goes to the order support team; they wait with a position.
+    customer = actors("customer-b")
+    chat = open_chat(customer, desk_stack)
+    say(chat, "where is my order ORD-100005?")
+    bot_says(chat, "order support team")
+    banner = chat.locator("#handoff")
+    expect(banner).to_contain_text("You're number 1 in the queue for Order Support")
+    expect(banner).to_contain_text("Estimated wait")
+    customer.shot("b02-customer-waiting")
+
+    # The chat appears in Olivia's console by itself, its waiting time ticking.
     waiting = console.locator("li[data-handoff-id]", has_text="ORD-100005")
     expect(waiting).to_have_count(1)
     expect(waiting.locator(".reason")).to_have_text("Order delayed")
@@ -209,14 +212,41 @@ def test_a_person_takes_over_and_gives_the_chat_back(desk_stack: DeskStack, acto
     assert agent.errors == []
 
 
+def test_with_nobody_online_the_customer_leaves_a_message_instead(
+    desk_stack: DeskStack, actors: Any
+) -> None:
+    # Nobody serving mortgage_advisors is logged in (this runs before the supervisor, who
+    # serves every queue, logs in below).
+    customer = actors("customer-e")
+    chat = open_chat(customer, desk_stack)
+    say(chat, "should I go fixed or variable for my mortgage?")
+    bot_says(chat, "mortgage advisors")
+    offer = bot_says(chat, "Nobody from Mortgage Advisors is online right now")
+    expect(chat.locator("#handoff")).to_contain_text("Nobody from the team is online right now")
+    choices = offer.locator(".quick-replies button")
+    expect(choices).to_have_text(["Keep waiting", "Leave a message"])
+    customer.shot("e1-customer-offered-the-choice")
+
+    choices.nth(1).click()
+    bot_says(chat, "Please leave your message")
+    expect(chat.locator("li.msg-system", has_text="back with the assistant")).to_be_visible()
+    expect(chat.locator("#handoff")).to_be_hidden()
+    say(chat, "Please call me on Friday morning")
+    bot_says(chat, "your message is with the team")
+    customer.shot("e2-customer-left-a-message")
+
+    sender = chat.evaluate("window.localStorage.getItem('support-chat.session-id')")
+    (handoff,) = desk_stack.handoffs_of(sender)
+    assert (handoff.status, handoff.callback_message) == (
+        "expired",
+        "Please call me on Friday morning",
+    )
+    assert customer.errors == []
+
+
 def test_the_second_agent_to_claim_is_told_someone_was_faster(
     desk_stack: DeskStack, actors: Any
 ) -> None:
-    customer = actors("customer-d")
-    chat = open_chat(customer, desk_stack)
-    say(chat, "I want to talk to a human")
-    expect(chat.locator("#handoff")).to_contain_text("in the queue")
-
     agents = []
     for username in ("gus", "sam"):
         agent = actors(f"agent-{username}")
@@ -227,6 +257,11 @@ def test_the_second_agent_to_claim_is_told_someone_was_faster(
         expect(agent.page).to_have_url(re.compile(r"/console$"))
         agents.append(agent)
     gus, sam = agents
+
+    customer = actors("customer-d")
+    chat = open_chat(customer, desk_stack)
+    say(chat, "I want to talk to a human")
+    expect(chat.locator("#handoff")).to_contain_text("in the queue")
     expect(sam.page.locator("#me")).to_contain_text("supervisor (all queues)")
     for agent in agents:
         expect(agent.page.locator("li[data-handoff-id] button[data-action=claim]")).to_have_count(1)

@@ -2,8 +2,9 @@
 
 It speaks the part of Rasa's HTTP API the desk uses (with `?token=`), and the web chat's
 `POST /webhooks/socketio/notify` (with `Authorization: Bearer`). It keeps a tiny tracker per
-conversation (events, slots, paused), so tests can check the state the desk left behind. A
-test can make a kind of call fail with a status (`fail["notify"] = 404`) or stall it.
+conversation (events, slots, paused), so tests can check the state the desk left behind, or
+`seed` it with what happened before; appended events get a `timestamp` as Rasa's do. A test
+can make a kind of call fail with a status (`fail["notify"] = 404`) or stall it.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -112,6 +114,12 @@ class RasaStandIn:
     def conversation(self, sender_id: str) -> Conversation:
         return self.conversations.setdefault(sender_id, Conversation())
 
+    def seed(self, sender_id: str, events: list[dict[str, Any]]) -> Conversation:
+        """Give a conversation a tracker history (as if it had happened), before the test acts."""
+        conversation = self.conversation(sender_id)
+        conversation.events.extend(events)
+        return conversation
+
     # --- Handlers ---------------------------------------------------------------------------------
 
     async def _record(self, request: web.Request, kind: str, sender_id: str) -> Call | web.Response:
@@ -156,7 +164,7 @@ class RasaStandIn:
             return refused
         conversation = self.conversation(sender_id)
         for event in outcome.body:
-            conversation.events.append(event)
+            conversation.events.append({"timestamp": time.time(), **event})
             if event["event"] == "slot":
                 conversation.slots[event["name"]] = event["value"]
             elif event["event"] == "resume":
@@ -173,7 +181,7 @@ class RasaStandIn:
             return refused
         conversation = self.conversation(sender_id)
         name = outcome.body["name"]
-        conversation.events.append({"event": "action", "name": name})
+        conversation.events.append({"event": "action", "name": name, "timestamp": time.time()})
         message = {"recipient_id": sender_id, "text": f"(the bot ran {name})"}
         return web.json_response({"tracker": conversation.state(sender_id), "messages": [message]})
 

@@ -8,13 +8,14 @@ start shows the log tail. Everything is stopped at the end of the session.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
 from pathlib import Path
 
 import pytest
 
 from launcher.stack import Stack, running_stack
 from tests.e2e.client import BotClient
+from tests.e2e.desk_system import Agent, DeskStack, SocketCustomer, running_desk_stack
 from tests.e2e.environment import MODEL_PATH, E2EEnvironment, build_environment
 
 
@@ -48,6 +49,47 @@ def bot(stack: Stack, e2e_env: E2EEnvironment) -> Iterator[BotClient]:
     client.http.close()
 
 
+@pytest.fixture(scope="session")
+def desk_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DeskStack]:
+    """The system with the real desk (see `desk_system.py`), shared by the session."""
+    if not MODEL_PATH.exists():
+        pytest.fail(f"{MODEL_PATH} is missing: run `make train` first")
+    with running_desk_stack(tmp_path_factory.mktemp("desk-stack")) as system:
+        yield system
+
+
+@pytest.fixture
+async def agents(desk_stack: DeskStack) -> AsyncIterator[Callable[[str], Awaitable[Agent]]]:
+    """Log agents in to the shared desk (`await agents("olivia")`); logged out afterwards."""
+    made: list[Agent] = []
+
+    async def login(username: str) -> Agent:
+        agent = Agent(desk_stack)
+        made.append(agent)
+        return await agent.login(username)
+
+    yield login
+    for agent in made:
+        await agent.close()
+
+
+@pytest.fixture
+async def customers(
+    desk_stack: DeskStack,
+) -> AsyncIterator[Callable[[str], Awaitable[SocketCustomer]]]:
+    """Connect customers to the web chat (`await customers("prefix")`); closed afterwards."""
+    made: list[SocketCustomer] = []
+
+    async def connect(prefix: str) -> SocketCustomer:
+        customer = SocketCustomer(desk_stack, prefix)
+        made.append(customer)
+        return await customer.connect()
+
+    yield connect
+    for customer in made:
+        await customer.close()
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
@@ -55,7 +97,11 @@ def pytest_runtest_makereport(
     """A failed end-to-end test shows the tail of every running service's log."""
     outcome = yield
     report = outcome.get_result()
-    stack = getattr(item, "funcargs", {}).get("stack")
-    if report.failed and isinstance(stack, Stack):
-        for name, running in stack.running.items():
-            report.sections.append((f"{name} log (tail)", running.log_tail(30)))
+    funcargs = getattr(item, "funcargs", {})
+    stacks = [funcargs.get("stack")]
+    stacks += [system.stack for system in funcargs.values() if isinstance(system, DeskStack)]
+    if report.failed:
+        for stack in stacks:
+            if isinstance(stack, Stack):
+                for name, running in stack.running.items():
+                    report.sections.append((f"{name} log (tail)", running.log_tail(30)))

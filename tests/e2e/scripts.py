@@ -5,6 +5,11 @@ from __future__ import annotations
 import re
 from typing import Final
 
+from launcher.stack import PROJECT_ROOT
+
+#: The troubleshooting trees the bot walks.
+TREES_PATH: Final = PROJECT_ROOT / "content" / "troubleshooting_trees.yml"
+
 #: The mortgage intake's answers, in the order the form asks for them.
 MORTGAGE_ANSWERS: Final = (
     "Jane Smith",

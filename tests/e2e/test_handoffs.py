@@ -9,7 +9,6 @@ import pytest
 
 from actions.troubleshooting_trees import load_troubleshooting_catalog
 from contract.schema import validate_payload
-from launcher.stack import PROJECT_ROOT
 from tests.e2e.client import BotClient, joined, new_sender, texts
 from tests.e2e.environment import E2EEnvironment
 from tests.e2e.scripts import (
@@ -17,11 +16,10 @@ from tests.e2e.scripts import (
     MORTGAGE_ANSWERS,
     OFFER_OF_A_PERSON,
     PRIORITIES,
+    TREES_PATH,
 )
 
 pytestmark = pytest.mark.e2e
-
-TREES_PATH = PROJECT_ROOT / "content" / "troubleshooting_trees.yml"
 
 
 def converse(bot: BotClient, sender: str, *messages: str) -> list[list[dict[str, Any]]]:

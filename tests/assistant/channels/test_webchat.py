@@ -28,6 +28,7 @@ from assistant.channels.webchat import (
     MAX_NOTIFY_BYTES,
     HandoffStatusNotice,
     WebChatInput,
+    WebChatOutput,
     bearer_token_matches,
 )
 from tests.assistant.test_desk_events import SECRET, RecordingDesk
@@ -470,3 +471,37 @@ async def test_without_a_desk_typing_is_ignored(client: ChatClient) -> None:
     finally:
         await client.close()
         await server.stop()
+
+
+class RecordingSio:
+    """Stands in for python-socketio's server: records what is emitted (a unit-test fake)."""
+
+    def __init__(self) -> None:
+        self.emitted: list[tuple[str, Any, str]] = []
+
+    async def emit(self, event: str, data: Any, room: str) -> None:
+        self.emitted.append((event, data, room))
+
+
+async def test_the_output_marks_an_agents_turn_with_who_wrote_it() -> None:
+    sio = RecordingSio()
+    output = WebChatOutput(sio, "bot_uttered")  # type: ignore[arg-type]
+    agent = {"id": 3, "name": "Olivia (Orders)"}
+
+    await output.send_response(
+        "c1", {"text": "Hi, I'm Olivia.\n\nLet me check.", "handoff_agent": agent}
+    )
+    await output.send_response("c1", {"text": "Welcome back!"})
+
+    assert sio.emitted == [
+        ("bot_uttered", {"text": "Hi, I'm Olivia.", "handoff_agent": agent}, "c1"),
+        ("bot_uttered", {"text": "Let me check.", "handoff_agent": agent}, "c1"),
+        ("bot_uttered", {"text": "Welcome back!"}, "c1"),
+    ]
+
+
+def test_messages_sent_outside_a_reply_use_the_marking_output() -> None:
+    channel = webchat(None)
+    channel.sio = RecordingSio()  # type: ignore[assignment]
+
+    assert isinstance(channel.get_output_channel(), WebChatOutput)

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from desk.api.pages import visible_turns
+from desk.services.transcripts import visible_turns
 from tests.desk.conftest import Browser, post_handoff
 from tests.desk.rasa_stand_in import RasaStandIn
 

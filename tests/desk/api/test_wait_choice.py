@@ -199,3 +199,29 @@ async def test_an_offer_rasa_cannot_take_is_made_again_later(
     assert offer.waiting.sender_id == "unlucky"
     assert rasa.statuses("unlucky") == ["waiting", "timeout_choice"]
     assert len(offers_in_transcript(rasa, "unlucky")) == 1
+
+
+async def test_a_customer_message_delivered_twice_reaches_the_agent_once(
+    server: TestServer,
+    bot: Browser,
+    olivia: Browser,
+    rasa: RasaStandIn,
+    context_factory: ContextFactory,
+) -> None:
+    handoff_id = await post_handoff(bot, context_factory(sender_id="twice"))
+    live = await connect(olivia)
+    message = user_event("is anyone there?")
+
+    await send_event(bot, "twice", message)
+    again = await send_event(bot, "twice", message)  # the broker retried after a time-out
+    await send_event(bot, "twice", {**message, "text": "hello?"})
+
+    first = await next_message(live)
+    assert (first["type"], first["handoff_id"], first["text"]) == (
+        "customer_message",
+        handoff_id,
+        "is anyone there?",
+    )
+    assert again == {"accepted": True, "handoff_id": None}
+    assert (await next_message(live))["text"] == "hello?"  # not the duplicate
+    await live.close()

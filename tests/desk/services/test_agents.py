@@ -80,6 +80,23 @@ def test_a_session_lives_until_it_expires(database: Database, actors: dict[str, 
         assert agents.actor_for_token(session, "not-a-token") is None
 
 
+def test_a_live_session_is_known_by_its_key_until_it_expires(
+    database: Database, actors: dict[str, Actor]
+) -> None:
+    with database.session(write=True) as session:
+        agent = agents.authenticate(session, "leo", PASSWORD)
+        started = agents.start_session(session, agent, lifetime=LIFETIME, now=at(0))
+
+    with database.session() as session:
+        info = agents.session_info(session, started.token, now=at(3600))
+        assert info == agents.SessionInfo(
+            key=agents.session_key(started.token), expires_at=at(12 * 3600)
+        )
+        assert info.key == token_digest(started.token) != started.token
+        assert agents.session_info(session, started.token, now=at(12 * 3600)) is None
+        assert agents.session_info(session, "not-a-token") is None
+
+
 def test_logout_ends_the_session(database: Database, actors: dict[str, Actor]) -> None:
     with database.session(write=True) as session:
         agent = agents.authenticate(session, "leo", PASSWORD)

@@ -1,0 +1,134 @@
+"""A conversation as the customer saw it, read from its Rasa tracker.
+
+One reading of the tracker for everyone who shows a conversation: the customer's web chat
+history (`GET /chat/history`) and the agent console's live conversation
+(`GET /api/handoffs/{id}/conversation`). Only what was said is returned: customer, bot and
+agent turns, never intents, slots or actions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Final
+
+#: The longest list of turns returned (the newest are kept).
+MAX_TURNS: Final = 500
+#: The slot the bot's handoff action sets to the handoff's id when it hands the conversation over.
+HANDOFF_ID_SLOT: Final = "handoff_id"
+#: Rasa's socket.io channel splits a bot text into messages at blank lines; so do the turns.
+_PART_SEPARATOR: Final = "\n\n"
+
+
+def visible_turns(tracker: dict[str, Any]) -> list[dict[str, Any]]:
+    """What the customer saw and said, in order, from a Rasa tracker.
+
+    - `user` events → `{"role": "customer", "text"}`; a button's payload is shown as the
+      button's title, as the customer saw it;
+    - `bot` events with `metadata.handoff_agent` → `{"role": "agent", "text", "agent_name"}`;
+    - other `bot` events → `{"role": "bot", "text", "buttons"?}`, split at blank lines like
+      Rasa's socket.io channel does (the buttons go with the last part).
+    Each turn has `timestamp` (epoch seconds, as Rasa stored it). At most MAX_TURNS, the newest.
+    """
+    return _turns(_events(tracker))
+
+
+def handoff_turns(tracker: dict[str, Any], handoff_id: str) -> tuple[list[dict[str, Any]], bool]:
+    """The visible turns from the moment the conversation was handed over (see `visible_turns`).
+
+    The handover is where the bot's handoff action set the `handoff_id` slot to this handoff's
+    id; the turns start with that action (its message tells the customer they are being passed
+    on) and go on to the end of the tracker. Returns `(turns, True)`, or `(every turn, False)`
+    when the tracker does not show where the handoff began.
+    """
+    events = _events(tracker)
+    start = handoff_start(events, handoff_id)
+    if start is None:
+        return _turns(events), False
+    return _turns(events[start:]), True
+
+
+def handoff_start(events: Sequence[Any], handoff_id: str) -> int | None:
+    """Index of the first event of the action that handed the conversation over, or None.
+
+    That action logged itself (an `action` event) before its messages and the `slot` event
+    setting `handoff_id`; without that `action` event, the slot event itself.
+    """
+    marker = next(
+        (
+            index
+            for index, event in enumerate(events)
+            if isinstance(event, dict)
+            and event.get("event") == "slot"
+            and event.get("name") == HANDOFF_ID_SLOT
+            and str(event.get("value") or "").lower() == handoff_id.lower()
+        ),
+        None,
+    )
+    if marker is None:
+        return None
+    for index in range(marker - 1, -1, -1):
+        event = events[index]
+        kind = event.get("event") if isinstance(event, dict) else None
+        if kind == "action":
+            return index
+        if kind == "user":
+            break  # the action's events never reach back past the customer's message
+    return marker
+
+
+def _events(tracker: dict[str, Any]) -> list[Any]:
+    events = tracker.get("events") if isinstance(tracker, dict) else None
+    return list(events) if isinstance(events, list) else []
+
+
+def _turns(events: Sequence[Any]) -> list[dict[str, Any]]:
+    turns: list[dict[str, Any]] = []
+    last_buttons: dict[str, str] = {}
+    for event in events:
+        if not isinstance(event, dict):
+            continue
+        kind = event.get("event")
+        timestamp = event.get("timestamp")
+        if kind == "user":
+            text = str(event.get("text") or "")
+            if not text:
+                continue
+            shown = last_buttons.get(text, text)
+            turns.append({"role": "customer", "text": shown, "timestamp": timestamp})
+        elif kind == "bot":
+            turns.extend(_bot_turns(event, timestamp))
+            buttons = _buttons_of(event)
+            if buttons or event.get("text"):
+                last_buttons = {b["payload"]: b["title"] for b in buttons}
+    return turns[-MAX_TURNS:]
+
+
+def _bot_turns(event: dict[str, Any], timestamp: Any) -> list[dict[str, Any]]:
+    text = str(event.get("text") or "").strip()
+    metadata = event.get("metadata") or {}
+    agent = metadata.get("handoff_agent") if isinstance(metadata, dict) else None
+    if isinstance(agent, dict):
+        if not text:
+            return []
+        name = str(agent.get("name") or "Agent")
+        return [{"role": "agent", "text": text, "agent_name": name, "timestamp": timestamp}]
+    buttons = _buttons_of(event)
+    parts = [part for part in text.split(_PART_SEPARATOR) if part.strip()] or (
+        [""] if buttons else []
+    )
+    turns: list[dict[str, Any]] = [
+        {"role": "bot", "text": part, "timestamp": timestamp} for part in parts
+    ]
+    if turns and buttons:
+        turns[-1]["buttons"] = buttons
+    return turns
+
+
+def _buttons_of(event: dict[str, Any]) -> list[dict[str, str]]:
+    data = event.get("data") or {}
+    raw = (data.get("buttons") or data.get("quick_replies") or []) if isinstance(data, dict) else []
+    buttons = []
+    for button in raw if isinstance(raw, list) else []:
+        if isinstance(button, dict) and button.get("title") and button.get("payload"):
+            buttons.append({"title": str(button["title"]), "payload": str(button["payload"])})
+    return buttons
