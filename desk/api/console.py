@@ -208,23 +208,43 @@ async def resolve(request: web.Request) -> web.Response:
         return resolution, handoffs.get_existing(session, handoff_id).queue
 
     resolution, queue = await in_unit(request, close, write=True)
-    customer = request.app[CUSTOMER]
-    await customer.notify(resolution.sender_id, "agent_left", agent_name=actor.display_name)
+    await request.app[CUSTOMER].notify(
+        resolution.sender_id, "agent_left", agent_name=actor.display_name
+    )
+    await request.app[LIVE].publish(
+        queue_changed(queue, handoff_id, "resolved"), Audience(queue, actor.agent_id)
+    )
+    return respond(await _hand_back(request, resolution))
+
+
+async def retry_hand_back(request: web.Request) -> web.Response:
+    """Try again to give a resolved handoff back to the bot (its hand-back failed before)."""
+    actor = actor_of(request)
+    handoff_id = handoff_id_of(request)
+    resolution = await in_unit(
+        request, lambda session: handoffs.pending_hand_back(session, actor, handoff_id)
+    )
+    return respond(await _hand_back(request, resolution))
+
+
+async def _hand_back(request: web.Request, resolution: handoffs.Resolution) -> ResolvedOut:
+    """Give the conversation back to the bot; on success tell the page and mark it handed back.
+
+    A failure leaves the handoff resolved (the resolution is stored) and is reported in
+    `hand_back_error`; `POST /api/handoffs/{id}/hand-back` tries again.
+    """
+    handoff_id = resolution.handoff_id
     error: str | None = None
     try:
         handed_back = await request.app[HAND_BACK](resolution)
     except RasaUnavailable as failure:
-        # The handoff stays resolved; handing back can be retried, the resolution is stored.
         LOGGER.error("handing %s back to the bot failed: %s", handoff_id, failure)
         handed_back, error = False, failure.message
     except Exception:
         LOGGER.exception("handing %s back to the bot failed", handoff_id)
         handed_back, error = False, "unexpected error handing back; it has been logged"
     if handed_back:
-        await customer.notify(resolution.sender_id, "back_with_bot")
-    await request.app[LIVE].publish(
-        queue_changed(queue, handoff_id, "resolved"), Audience(queue, actor.agent_id)
-    )
+        await request.app[CUSTOMER].notify(resolution.sender_id, "back_with_bot")
 
     def work(session: Session) -> ResolvedOut:
         if handed_back:
@@ -235,7 +255,7 @@ async def resolve(request: web.Request) -> web.Response:
             handoff=HandoffOut.of(handoff), handed_back=handed_back, hand_back_error=error
         )
 
-    return respond(await in_unit(request, work, write=handed_back))
+    return await in_unit(request, work, write=handed_back)
 
 
 def _working_on(session: Session, actor: Actor, handoff_id: str) -> HandoffOut:
@@ -259,4 +279,5 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/api/handoffs/{handoff_id}/typing", typing)
     app.router.add_post("/api/handoffs/{handoff_id}/transfer", transfer)
     app.router.add_post("/api/handoffs/{handoff_id}/resolve", resolve)
+    app.router.add_post("/api/handoffs/{handoff_id}/hand-back", retry_hand_back)
     app.router.add_get("/", root)

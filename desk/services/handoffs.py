@@ -6,7 +6,8 @@ Who may do what:
   and supervisors;
 - transfer: a queued handoff by anyone serving its queue, a claimed one by its owner or a
   supervisor;
-- resolve and record replies: the owner (or a supervisor) of a claimed handoff.
+- resolve and record replies: the owner (or a supervisor) of a claimed handoff;
+- retry a failed hand-back: the owner (or a supervisor) of a resolved handoff.
 A handoff the agent may not see is reported as not found, so ids cannot be probed.
 """
 
@@ -297,6 +298,29 @@ def resolve(
         sender_id=handoff.sender_id,
         disposition=disposition.value,
         slots=slots,
+        agent_id=actor.agent_id,
+        agent_name=actor.display_name,
+    )
+
+
+def pending_hand_back(session: Session, actor: Actor, handoff_id: str) -> Resolution:
+    """The resolution of a handoff the bot has not taken back yet, to try the hand-back again.
+
+    Only for a `resolved` handoff (the hand-back failed, e.g. Rasa was down), by the agent who
+    resolved it or a supervisor; the disposition and slot updates are those stored at resolve.
+    """
+    handoffs = HandoffRepository(session)
+    handoff = _visible(handoffs, actor, handoff_id)
+    if handoff.status != HandoffStatus.RESOLVED.value:
+        raise Conflict(f"a {handoff.status} handoff has nothing to hand back")
+    _require_owner(actor, handoff, "hand back")
+    resolved = [e for e in handoffs.events(handoff_id) if e.kind == EventKind.RESOLVED.value]
+    detail = resolved[-1].detail if resolved else {}
+    return Resolution(
+        handoff_id=handoff_id,
+        sender_id=handoff.sender_id,
+        disposition=str(detail.get("disposition") or handoff.disposition),
+        slots=dict(detail.get("slots") or {}),
         agent_id=actor.agent_id,
         agent_name=actor.display_name,
     )

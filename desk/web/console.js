@@ -565,6 +565,10 @@
     $("note-form").hidden = false;
     var claimButton = $("claim-open");
     claimButton.hidden = handoff.status !== "queued";
+    // Resolved but not handed back: the bot did not take the conversation; let the agent retry.
+    var me = state.me;
+    $("hand-back-retry").hidden = !(handoff.status === "resolved" && me &&
+      ((handoff.agent && handoff.agent.id === me.id) || me.role === "supervisor"));
     var hint = $("claim-hint");
     if (handoff.status === "queued") {
       hint.textContent = "This customer is waiting. Claim the chat to talk to them.";
@@ -858,6 +862,20 @@
     });
   }
 
+  function retryHandBack(id) {
+    $("hand-back-retry").disabled = true;
+    return api("POST", "/api/handoffs/" + id + "/hand-back").then(function (result) {
+      $("hand-back-retry").disabled = false;
+      if (result.ok && result.body.handed_back) {
+        flash("The bot has the conversation again.", "ok");
+      } else {
+        flash("The bot still did not take the conversation back: " +
+          (result.ok ? result.body.hand_back_error : errorText(result)));
+      }
+      openHandoff(id);
+    });
+  }
+
   // --- Live websocket -------------------------------------------------------------------------
 
   function setLive(stateName, text) {
@@ -976,6 +994,9 @@
     $("resolve-form").addEventListener("submit", function (event) {
       event.preventDefault();
       resolve();
+    });
+    $("hand-back-retry").addEventListener("click", function () {
+      if (state.openId) { retryHandBack(state.openId); }
     });
     $("claim-open").addEventListener("click", function () {
       if (state.openId) { claim_(state.openId, $("claim-open")); }

@@ -286,6 +286,38 @@ async def test_a_failed_hand_back_is_reported_and_the_handoff_stays_resolved(
     assert "back_with_bot" not in rasa.statuses("stuck")
 
 
+async def test_a_failed_hand_back_can_be_tried_again_with_the_stored_slot_updates(
+    bot: Browser,
+    olivia: Browser,
+    leo: Browser,
+    rasa: RasaStandIn,
+    context_factory: ContextFactory,
+) -> None:
+    handoff_id = await claimed(bot, olivia, context_factory(sender_id="retry"))
+    rasa.fail["execute"] = 500
+    await olivia.post(
+        f"/api/handoffs/{handoff_id}/resolve",
+        json={"disposition": "resolved_with_followup", "slots": {"order_number": "ORD-100005"}},
+    )
+
+    still_down = await olivia.post(f"/api/handoffs/{handoff_id}/hand-back")
+    del rasa.fail["execute"]
+    not_hers = await leo.post(f"/api/handoffs/{handoff_id}/hand-back")
+    status, body = await olivia.post(f"/api/handoffs/{handoff_id}/hand-back")
+    again = await olivia.post(f"/api/handoffs/{handoff_id}/hand-back")
+
+    assert (still_down[0], still_down[1]["handed_back"]) == (200, False)
+    assert not_hers[0] == 404  # Leo does not serve order_support: he cannot even see it
+    assert (status, body["handed_back"], body["hand_back_error"]) == (200, True, None)
+    assert (body["handoff"]["status"], body["handoff"]["disposition"]) == (
+        "handed_back",
+        "resolved_with_followup",
+    )
+    assert rasa.conversation("retry").slots == {"order_number": "ORD-100005"}
+    assert rasa.statuses("retry")[-1] == "back_with_bot"
+    assert again[0] == 409  # nothing left to hand back
+
+
 # --- The console websocket ------------------------------------------------------------------------
 
 
