@@ -151,6 +151,19 @@ def test_a_person_takes_over_and_gives_the_chat_back(desk_stack: DeskStack, acto
     expect(customer_turn).to_contain_text("thanks, will it come today?")
     agent.shot("b09-console-gets-customer-message")
 
+    # Olivia reloads the console (storage cleared too): her chats and the conversation come
+    # back from the desk and Rasa, not from the browser.
+    console.evaluate("window.sessionStorage.clear(); window.localStorage.clear()")
+    console.reload()
+    expect(console.locator("#live-status")).to_have_text("Live")
+    console.locator("#mine button", has_text="Order delayed").click()
+    live = console.locator("#live-messages")
+    expect(live).to_contain_text("I'm chasing the carrier")
+    expect(
+        live.locator("li[data-role=customer]", has_text="thanks, will it come today?")
+    ).to_have_count(1)
+    agent.shot("b09b-console-reloaded")
+
     # A private note.
     console.locator("#note").fill("Carrier says tomorrow before noon.")
     console.locator("#note-form button[type=submit]").click()
