@@ -3,6 +3,10 @@
 Free loopback ports, a fresh migrated and seeded SQLite app database, a fresh SQLite tracker
 store, the recording endpoint standing in for the desk, and random secrets: nothing is shared
 with a copy of the system (or another benchmark or test) running on the same machine.
+
+The desk benchmark's copy (`DeskEnvironment`) runs the real desk instead of the recording
+endpoint, with a fresh migrated SQLite desk database seeded with the demo agents, built like
+the `desk_stack` fixture of tests/e2e/test_desk_flow.py builds it.
 """
 
 from __future__ import annotations
@@ -15,9 +19,9 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
-from actions.store.database import Database
-from actions.store.seed import seed_demo_data
-from launcher.stack import Service, action_server, handoff_inbox, rasa_server
+from actions.store.seed import prepare_demo_store
+from desk.seed import prepare_demo_desk
+from launcher.stack import Service, action_server, desk_server, handoff_inbox, rasa_server
 
 
 def free_ports(count: int) -> list[int]:
@@ -32,16 +36,6 @@ def free_ports(count: int) -> list[int]:
 def sqlite_url(path: Path) -> str:
     """SQLAlchemy URL of a SQLite file."""
     return f"sqlite:///{path}"
-
-
-def prepare_app_database(url: str) -> None:
-    """Creates the schema with the migrations and adds the demo orders."""
-    database = Database(url)
-    try:
-        database.migrate()
-        seed_demo_data(database)
-    finally:
-        database.dispose()
 
 
 @dataclass(frozen=True)
@@ -136,5 +130,62 @@ class BenchEnvironment:
 def create_environment(workdir: Path, model: Path) -> BenchEnvironment:
     """Picks ports and secrets and prepares a fresh app database in `workdir`."""
     environment = BenchEnvironment(workdir, Ports.pick(), Secrets.generate(), model)
-    prepare_app_database(environment.app_database_url)
+    prepare_demo_store(environment.app_database_url)
+    return environment
+
+
+@dataclass(frozen=True)
+class DeskEnvironment:
+    """An isolated system with the real desk where `BenchEnvironment` has the stand-in."""
+
+    system: BenchEnvironment
+    #: The password of the seeded demo agents (DESK_DEMO_PASSWORD).
+    demo_password: str
+
+    @property
+    def desk_database_url(self) -> str:
+        """The desk's database (agents, sessions, handoffs)."""
+        return sqlite_url(self.system.workdir / "desk.db")
+
+    @property
+    def desk_url(self) -> str:
+        """Base URL of the desk (the agent console's API and websocket)."""
+        return f"http://127.0.0.1:{self.system.ports.desk}"
+
+    @property
+    def rasa_url(self) -> str:
+        """Base URL of the Rasa server (the customer's socket.io endpoint)."""
+        return self.system.rasa_url
+
+    @property
+    def log_dir(self) -> Path:
+        """Where each process's output goes."""
+        return self.system.log_dir
+
+    def variables(self, base: Mapping[str, str] | None = None) -> dict[str, str]:
+        """The turn benchmarks' environment plus the desk's database, password and Rasa URL.
+
+        HANDOFF_URL and DESK_URL already point at the desk's port, where the desk listens now.
+        """
+        return {
+            **self.system.variables(base),
+            "DESK_DATABASE_URL": self.desk_database_url,
+            "DESK_DEMO_PASSWORD": self.demo_password,
+            "RASA_URL": self.system.rasa_url,
+        }
+
+    def services(self) -> list[Service]:
+        """The desk, the action server and the Rasa server serving the model."""
+        ports = self.system.ports
+        return [
+            desk_server(ports.desk),
+            action_server(ports.actions),
+            rasa_server(ports.rasa, self.system.secrets.rasa_auth_token, self.system.model),
+        ]
+
+
+def create_desk_environment(workdir: Path, model: Path) -> DeskEnvironment:
+    """Like `create_environment`, plus a fresh desk database with the demo agents."""
+    environment = DeskEnvironment(create_environment(workdir, model), secrets.token_hex(16))
+    prepare_demo_desk(environment.desk_database_url, environment.demo_password)
     return environment

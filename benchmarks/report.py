@@ -1,4 +1,4 @@
-"""The issue's speed targets, the Markdown table of results and the JSON results file."""
+"""The issue's speed targets, the Markdown tables of results and the JSON results file."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks.stats import Summary
+from benchmarks.desk_latency import DESK_MEASURES, DeskMeasure, DeskSamples
+from benchmarks.stats import Summary, summarise
 from benchmarks.turns import Samples, Scenario
 
 #: Other processes using more than this share of the CPUs make the numbers pessimistic.
@@ -17,6 +18,12 @@ NOISE_WARNING_SHARE = 0.05
 TRAIN_TARGET_SECONDS = 180.0
 #: Median turn time over the REST channel, by scenario key; other scenarios are for information.
 TURN_TARGETS_MS: Mapping[str, float] = {"bot_only": 30.0, "order_lookup": 60.0}
+#: 95th percentile of the desk's paths, by measure key; other measures are for information.
+DESK_TARGETS_P95_MS: Mapping[str, float] = {
+    "handoff_to_console": 250.0,
+    "agent_to_customer": 100.0,
+    "hand_back_to_bot": 300.0,
+}
 
 PASS = "PASS"
 MISSED = "MISSED"
@@ -59,6 +66,71 @@ class TrainingResult:
 
 
 @dataclass(frozen=True)
+class DeskMeasureResult:
+    """One desk path's samples (milliseconds) and their summary."""
+
+    measure: DeskMeasure
+    samples_ms: list[float]
+    summary: Summary
+
+    @property
+    def target_ms(self) -> float | None:
+        """The p95 target, if the issue sets one for this path."""
+        return DESK_TARGETS_P95_MS.get(self.measure.key)
+
+    @property
+    def met(self) -> bool | None:
+        """Whether the 95th percentile meets the target (None: no target)."""
+        target = self.target_ms
+        return None if target is None else self.summary.p95 <= target
+
+
+@dataclass(frozen=True)
+class DeskResult:
+    """The desk benchmark's measured rounds."""
+
+    measures: list[DeskMeasureResult]
+    warmup_rounds: int
+    #: `GET /api/queues` answers that did not list the new handoff yet (fetched again).
+    stale_queue_fetches: int
+    #: "Keep waiting / leave a message" offers the customers got (the agent not online).
+    wait_choices: int
+    #: Share of all CPUs other processes used during the rounds (None: unknown).
+    other_cpu_share: float | None
+
+    @classmethod
+    def of(
+        cls, samples: DeskSamples, warmup_rounds: int, other_cpu_share: float | None
+    ) -> DeskResult:
+        """Summarise every measure of the rounds."""
+        measures = [
+            DeskMeasureResult(
+                measure,
+                samples.milliseconds[measure.key],
+                summarise(samples.milliseconds[measure.key]),
+            )
+            for measure in DESK_MEASURES
+        ]
+        return cls(
+            measures,
+            warmup_rounds,
+            samples.stale_queue_fetches,
+            samples.wait_choices,
+            other_cpu_share,
+        )
+
+    @property
+    def rounds(self) -> int:
+        """How many rounds were measured."""
+        return self.measures[0].summary.count if self.measures else 0
+
+    @property
+    def missed(self) -> list[str]:
+        """The paths that miss their target."""
+        return [result.measure.title for result in self.measures if result.met is False]
+
+
+@dataclass(frozen=True)
 class Results:
     """Everything one benchmark run measured."""
 
@@ -67,6 +139,8 @@ class Results:
     #: Share of all CPUs other processes used while the turns were measured (None: unknown).
     turns_other_cpu_share: float | None
     context: dict[str, Any]
+    #: The desk benchmark (None: skipped).
+    desk: DeskResult | None = None
 
     def turn(self, key: str) -> ScenarioResult:
         """The result of the scenario with this key."""
@@ -83,6 +157,8 @@ class Results:
         missed = [r.scenario.title for r in self.turns if r.met is False]
         if self.training is not None and not self.training.met:
             missed.insert(0, "rasa train")
+        if self.desk is not None:
+            missed += self.desk.missed
         return missed
 
 
@@ -119,6 +195,36 @@ def _turn_row(result: ScenarioResult) -> list[str]:
         str(summary.count),
         _verdict(result.met),
     ]
+
+
+def _desk_row(result: DeskMeasureResult) -> list[str]:
+    target = result.target_ms
+    summary = result.summary
+    return [
+        result.measure.title,
+        "—" if target is None else f"p95 ≤ {target:.0f} ms",
+        _ms(summary.p50),
+        _ms(summary.p95),
+        _ms(summary.max),
+        str(summary.count),
+        _verdict(result.met),
+    ]
+
+
+def desk_table(desk: DeskResult) -> str:
+    """The desk's paths as a Markdown table for the README."""
+    header = ["Desk (live handoff)", "Target", "p50 / median", "p95", "max", "n", "Result"]
+    lines = [_table_line(header), _table_line(["---"] * len(header))]
+    lines += [_table_line(_desk_row(result)) for result in desk.measures]
+    return "\n".join(lines)
+
+
+def markdown_report(results: Results) -> str:
+    """The turns' table and, when the desk was measured, the desk's table below it."""
+    report = markdown_table(results)
+    if results.desk is not None:
+        report += "\n\n" + desk_table(results.desk)
+    return report
 
 
 def markdown_table(results: Results) -> str:
@@ -160,11 +266,49 @@ def verdict_lines(results: Results) -> list[str]:
                 f"WARNING: {result.scenario.key}: {result.samples.unexpected_replies} turns "
                 f"did not get the expected reply ({result.scenario.expected_text!r})"
             )
+    if results.desk is not None:
+        lines += _desk_lines(results.desk)
     if results.missed:
         lines.append("MISSED: " + "; ".join(results.missed))
     else:
         lines.append("All targets met.")
     return lines
+
+
+def _desk_lines(desk: DeskResult) -> list[str]:
+    lines = [_noise_line("the desk rounds", desk.other_cpu_share)]
+    if desk.stale_queue_fetches:
+        lines.append(
+            f"WARNING: desk: {desk.stale_queue_fetches} GET /api/queues answers after "
+            "queue_changed did not list the new handoff yet (fetched again, time included)"
+        )
+    if desk.wait_choices:
+        lines.append(
+            f"WARNING: desk: customers were offered the wait choice {desk.wait_choices} times "
+            "(the agent was not counted as online)"
+        )
+    return lines
+
+
+def desk_json(desk: DeskResult) -> dict[str, Any]:
+    """The desk benchmark's part of the results file, with every raw sample."""
+    return {
+        "rounds": desk.rounds,
+        "warmup_rounds": desk.warmup_rounds,
+        "stale_queue_fetches": desk.stale_queue_fetches,
+        "wait_choices": desk.wait_choices,
+        "other_processes_cpu_share": _rounded(desk.other_cpu_share),
+        "measures": {
+            result.measure.key: {
+                "title": result.measure.title,
+                "target_p95_ms": result.target_ms,
+                "met": result.met,
+                "summary_ms": result.summary.to_json(),
+                "samples_ms": [round(value, 3) for value in result.samples_ms],
+            }
+            for result in desk.measures
+        },
+    }
 
 
 def to_json(results: Results) -> dict[str, Any]:
@@ -196,6 +340,7 @@ def to_json(results: Results) -> dict[str, Any]:
         "turns": turns,
         "turns_other_processes_cpu_share": _rounded(results.turns_other_cpu_share),
         "order_lookup_to_bot_only_p50_ratio": round(results.order_to_bot_ratio, 3),
+        "desk": None if results.desk is None else desk_json(results.desk),
         "missed": results.missed,
     }
 

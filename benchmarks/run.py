@@ -1,6 +1,7 @@
 """Measure the issue's speed targets and print them as a Markdown table for the README.
 
     python -m benchmarks.run [--train-runs N] [--turns N] [--warmup N] [--skip-train]
+                             [--desk-rounds N] [--desk-warmup N] [--skip-desk]
                              [--model PATH] [--json PATH] [--keep-workdir]
 
 (`make bench` runs it after installing, training and seeding.) The exit code is 0 whether
@@ -50,21 +51,40 @@ Turns
       action_handoff, which builds the handoff context, stores it in the outbox and POSTs it
       to the desk stand-in. For information.
 
+Desk
+    After the turns (unless `--skip-desk`), a second isolated copy of the system, this time
+    with the real desk in place of the recording endpoint, and two clients in this process:
+    the customer's web chat over socket.io and an agent's console (logged in, its `/api/live`
+    websocket open throughout). `--desk-warmup` discarded rounds (default 3), then
+    `--desk-rounds` rounds (default 40), each a new conversation: the customer triggers a
+    handoff, the agent claims it, writes to the customer and resolves it. Timed, from
+    `time.perf_counter()` before the request to the arrival of its effect at the other end:
+
+    - customer's "where is my order ORD-100005?" -> the chat in the agent console (the
+      console's `queue_changed` and its follow-up GET /api/queues listing the handoff).
+      Target: p95 <= 250 ms. The `queue_changed` arrival alone is reported for information;
+    - agent's message (POST /api/handoffs/{id}/messages) -> the customer's `bot_uttered`.
+      Target: p95 <= 100 ms;
+    - hand-back (POST /api/handoffs/{id}/resolve) -> the bot's "Welcome back..."
+      `bot_uttered` on the customer's page. Target: p95 <= 300 ms.
+
+    benchmarks/desk_latency.py describes exactly where each t0 and t1 is taken.
+
 Reading the numbers
 -------------------
-The targets are on the median (p50). p95 and max show the tail: garbage collection, SQLite
-commits, the outbox relay waking up, other processes on the machine. The ratio of the
-order-lookup median to the bot-only median is the price of the two action-server calls and
-the lookup; since both are measured in the same rounds it holds up even when the machine is
-busy, while the absolute numbers do not.
+The turn targets are on the median (p50), the desk's on the 95th percentile (p95). p95 and
+max show the tail: garbage collection, SQLite commits, the outbox relay waking up, other
+processes on the machine. The ratio of the order-lookup median to the bot-only median is the
+price of the two action-server calls and the lookup; since both are measured in the same
+rounds it holds up even when the machine is busy, while the absolute numbers do not.
 
 The benchmark's own processes keep the machine busy, so the load average says nothing about
 outside noise. Instead the run reports the share of all CPUs that *other* processes used
-during the trainings and during the measured turns (machine busy time minus that of this
-process and its children, from /proc). Above a few percent (a warning is printed from 5%),
-something else was running, e.g. another engineer's end-to-end tests, and the numbers are
-pessimistic: run again on a quiet machine. Compare numbers only between runs on the same
-machine. The JSON file (default var/bench/results.json) also has every raw sample.
+during the trainings, the measured turns and the measured desk rounds (machine busy time
+minus that of this process and its children, from /proc). Above a few percent (a warning is
+printed from 5%), something else was running, e.g. another engineer's end-to-end tests, and
+the numbers are pessimistic: run again on a quiet machine. Compare numbers only between runs
+on the same machine. The JSON file (default var/bench/results.json) also has every raw sample.
 """
 
 from __future__ import annotations
@@ -82,15 +102,23 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import requests
 
-from benchmarks.environment import BenchEnvironment, create_environment
-from benchmarks.machine import cpu_snapshot, other_cpu_share
+from benchmarks.desk_latency import run_desk_rounds
+from benchmarks.environment import (
+    BenchEnvironment,
+    DeskEnvironment,
+    create_desk_environment,
+    create_environment,
+)
+from benchmarks.machine import CpuSnapshot, cpu_snapshot, other_cpu_share
 from benchmarks.report import (
+    DeskResult,
     Results,
     ScenarioResult,
     TrainingResult,
-    markdown_table,
+    markdown_report,
     verdict_lines,
     write_json,
 )
@@ -107,7 +135,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """The command line (see the module docstring)."""
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.run",
-        description="Time `rasa train` and REST turns; print a Markdown table.",
+        description="Time `rasa train`, REST turns and the desk's live handoff; print Markdown.",
     )
     parser.add_argument("--train-runs", type=_non_negative, default=2, metavar="N")
     parser.add_argument("--skip-train", action="store_true", help="do not time training")
@@ -117,6 +145,17 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--warmup", type=_non_negative, default=5, metavar="N", help="discarded rounds"
     )
+    parser.add_argument(
+        "--desk-rounds",
+        type=_positive,
+        default=40,
+        metavar="N",
+        help="measured desk rounds (handoff, claim, message, hand-back)",
+    )
+    parser.add_argument(
+        "--desk-warmup", type=_non_negative, default=3, metavar="N", help="discarded desk rounds"
+    )
+    parser.add_argument("--skip-desk", action="store_true", help="do not time the desk")
     parser.add_argument(
         "--model",
         type=Path,
@@ -180,6 +219,28 @@ def run_turns(
     return _scenario_results(samples), other
 
 
+def run_desk(environment: DeskEnvironment, rounds: int, warmup: int) -> DeskResult:
+    """Starts the isolated system with the real desk and times the live handoff's paths."""
+    print(
+        f"Starting the system with the desk (desk on port {environment.system.ports.desk}, "
+        f"Rasa on port {environment.system.ports.rasa})...",
+        flush=True,
+    )
+    with running_stack(environment.services(), environment.log_dir, environment.variables()):
+        print(f"Desk: {warmup} warm-up rounds, then {rounds} measured rounds...", flush=True)
+        starts: list[CpuSnapshot | None] = []  # taken after the warm-up
+        samples = run_desk_rounds(
+            environment.desk_url,
+            environment.rasa_url,
+            environment.demo_password,
+            rounds,
+            warmup,
+            on_measuring=lambda: starts.append(cpu_snapshot()),
+        )
+        other = other_cpu_share(starts[0] if starts else None, cpu_snapshot())
+    return DeskResult.of(samples, warmup, other)
+
+
 def _scenario_results(samples: dict[str, Samples]) -> list[ScenarioResult]:
     return [
         ScenarioResult(
@@ -213,7 +274,13 @@ def _context(args: argparse.Namespace, model: Path) -> dict[str, Any]:
             "python": platform.python_version(),
         },
         "versions": {"rasa": version("rasa"), "rasa_sdk": version("rasa-sdk")},
-        "method": {"model": str(model), "turns": args.turns, "warmup_rounds": args.warmup},
+        "method": {
+            "model": str(model),
+            "turns": args.turns,
+            "warmup_rounds": args.warmup,
+            "desk_rounds": None if args.skip_desk else args.desk_rounds,
+            "desk_warmup_rounds": None if args.skip_desk else args.desk_warmup,
+        },
     }
 
 
@@ -229,13 +296,17 @@ def run(args: argparse.Namespace, workdir: Path) -> Results:
         raise FileNotFoundError(f"no model at {model}: run `make train` or pass --model")
     environment = create_environment(workdir / "system", model)
     turns, other = run_turns(environment, args.turns, args.warmup)
-    return Results(training, turns, other, _context(args, model))
+    desk = None
+    if not args.skip_desk:
+        desk_environment = create_desk_environment(workdir / "desk-system", model)
+        desk = run_desk(desk_environment, args.desk_rounds, args.desk_warmup)
+    return Results(training, turns, other, _context(args, model), desk)
 
 
 def report(results: Results, json_path: Path) -> None:
     """Prints the table and the verdict and writes the results file."""
     print()
-    print(markdown_table(results))
+    print(markdown_report(results))
     print()
     for line in verdict_lines(results):
         print(line)
@@ -255,6 +326,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         TrainingFailed,
         UnexpectedBehaviour,
         requests.RequestException,
+        aiohttp.ClientError,
         FileNotFoundError,
     ) as error:
         keep = True

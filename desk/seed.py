@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
+from sqlalchemy.engine import make_url
+
 from desk.security import hash_password, verify_password
 from desk.services.agents import create_agent
 from desk.services.queues import QUEUES
@@ -67,6 +69,16 @@ def seed_demo_agents(database: Database, password: str) -> list[DemoAgent]:
     return list(DEMO_AGENTS)
 
 
+def prepare_demo_desk(url: str, password: str) -> list[DemoAgent]:
+    """Create or upgrade the desk database at `url` and seed the demo users with `password`."""
+    database = Database(url)
+    try:
+        database.migrate()
+        return seed_demo_agents(database, password)
+    finally:
+        database.dispose()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Migrate the desk database and seed the demo users; print the logins."""
     parser = argparse.ArgumentParser(prog="python -m desk.seed", description=__doc__)
@@ -76,13 +88,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise MissingSettingError(
             "DESK_DEMO_PASSWORD is not set. Copy .env.example to .env (or run `make .env`)."
         )
-    database = Database(database_url_from_env())
-    try:
-        database.migrate()
-        seeded = seed_demo_agents(database, password)
-    finally:
-        database.dispose()
-    shown_url = database.url.render_as_string(hide_password=True)
+    url = database_url_from_env()
+    seeded = prepare_demo_desk(url, password)
+    shown_url = make_url(url).render_as_string(hide_password=True)
     print(f"Desk users (password: DESK_DEMO_PASSWORD in .env), database {shown_url}:")
     for demo in seeded:
         print(f"  {demo.username:<8} {demo.role.value:<10} {', '.join(demo.queues)}")

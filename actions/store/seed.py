@@ -18,7 +18,8 @@ from typing import Final
 
 from sqlalchemy import select
 
-from actions.store.database import Database, get_database, utcnow
+from actions.settings import get_settings
+from actions.store.database import Database, utcnow
 from actions.store.models import Order, OrderItem, OrderStatus, TrackingEvent
 
 
@@ -291,6 +292,17 @@ def _estimated_delivery(now: datetime, in_days: int | None) -> date | None:
     return None if in_days is None else now.date() + timedelta(days=in_days)
 
 
+def prepare_demo_store(url: str) -> None:
+    """Create or upgrade the database at `url` and add the demo orders (a fresh copy for a test,
+    a benchmark or `make db`)."""
+    db = Database(url)
+    try:
+        db.migrate()
+        seed_demo_data(db)
+    finally:
+        db.dispose()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Migrate the database, seed the demo orders and list them."""
     parser = argparse.ArgumentParser(
@@ -302,12 +314,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="SQLAlchemy URL (default: APP_DATABASE_URL from the settings)",
     )
     arguments = parser.parse_args(argv)
-    db = Database(arguments.database_url) if arguments.database_url else get_database()
-    try:
-        db.migrate()
-        seed_demo_data(db)
-    finally:
-        db.dispose()
+    prepare_demo_store(arguments.database_url or get_settings().database_url)
     print("Demo orders:")
     for number, status in DEMO_ORDERS.items():
         print(f"  {number}  {status.value}")

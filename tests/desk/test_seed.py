@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from desk import seed
@@ -63,3 +65,18 @@ def test_the_command_needs_a_demo_password(monkeypatch: pytest.MonkeyPatch) -> N
 
     with pytest.raises(MissingSettingError, match="DESK_DEMO_PASSWORD"):
         seed.main([])
+
+
+def test_a_fresh_demo_desk_is_migrated_and_seeded(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/fresh/desk.db"
+
+    seeded = seed.prepare_demo_desk(url, "demo-password-3")
+    again = seed.prepare_demo_desk(url, "demo-password-3")  # idempotent
+
+    database = Database(url)
+    try:
+        with database.session() as session:
+            assert session.query(Agent).count() == len(seeded) == len(again) == 5
+            agents.authenticate(session, "olivia", "demo-password-3")
+    finally:
+        database.dispose()

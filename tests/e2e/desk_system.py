@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import aiohttp
 from sqlalchemy import select
 
-from desk.seed import seed_demo_agents
+from desk.seed import prepare_demo_desk
 from desk.store.database import Database as DeskDatabase
 from desk.store.models import Handoff
 from launcher.stack import Stack, desk_server, running_stack
@@ -80,12 +80,7 @@ def running_desk_stack(root: Path, **settings: str) -> Iterator[DeskStack]:
     desk_url = f"http://127.0.0.1:{desk_port}"
     desk_database_url = sqlite_url(root / "desk.db")
     password = secrets.token_urlsafe(16)
-    database = DeskDatabase(desk_database_url)
-    try:
-        database.migrate()
-        seed_demo_agents(database, password)
-    finally:
-        database.dispose()
+    prepare_demo_desk(desk_database_url, password)
 
     process_env = {
         **env.env,

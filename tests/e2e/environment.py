@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from actions.store.database import Database
 from actions.store.models import HandoffOutboxEntry
-from actions.store.seed import seed_demo_data
+from actions.store.seed import prepare_demo_store
 from launcher.envfile import PLACEHOLDER, parse_env
 from launcher.stack import (
     PROJECT_ROOT,
@@ -54,16 +54,6 @@ def free_ports(count: int) -> list[int]:
 def sqlite_url(path: Path) -> str:
     """SQLAlchemy URL of a SQLite file (absolute path)."""
     return f"sqlite:///{path.resolve()}"
-
-
-def prepare_app_database(url: str) -> None:
-    """Create the schema with the migrations and add the demo orders."""
-    database = Database(url)
-    try:
-        database.migrate()
-        seed_demo_data(database)
-    finally:
-        database.dispose()
 
 
 @dataclass(frozen=True)
@@ -166,7 +156,7 @@ def build_environment(root: Path) -> E2EEnvironment:
     rasa_port, action_server_port, handoff_port, desk_port = free_ports(4)
     app_database_url = sqlite_url(root / "app.db")
     tracker_store_url = sqlite_url(root / "tracker.db")
-    prepare_app_database(app_database_url)
+    prepare_demo_store(app_database_url)
     record_file = root / "handoffs.jsonl"
     record_file.touch()
     secret = {

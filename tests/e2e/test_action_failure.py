@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from actions.store.seed import prepare_demo_store
 from contract.schema import validate_payload
 from launcher.stack import Stack
 from tests.e2e.client import BotClient, joined, new_sender
-from tests.e2e.environment import E2EEnvironment, prepare_app_database, sqlite_url
+from tests.e2e.environment import E2EEnvironment, sqlite_url
 from tests.e2e.scripts import OFFER_OF_A_PERSON
 
 pytestmark = pytest.mark.e2e
@@ -28,7 +29,7 @@ def orders_table_missing(stack: Stack, e2e_env: E2EEnvironment, tmp_path: Path) 
     action server is back (same port, same database) afterwards, whatever happened.
     """
     broken = tmp_path / "app-without-orders.db"
-    prepare_app_database(sqlite_url(broken))
+    prepare_demo_store(sqlite_url(broken))
     with closing(sqlite3.connect(broken)) as connection:
         connection.executescript(
             "DROP TABLE tracking_events; DROP TABLE order_items; DROP TABLE orders;"

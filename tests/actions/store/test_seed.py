@@ -16,7 +16,7 @@ from sqlalchemy.orm import selectinload
 from actions.settings import PROJECT_ROOT
 from actions.store.database import Database, utcnow
 from actions.store.models import Order, OrderItem, OrderStatus, TrackingEvent
-from actions.store.seed import DEMO_ORDERS, main, seed_demo_data
+from actions.store.seed import DEMO_ORDERS, main, prepare_demo_store, seed_demo_data
 
 
 def _dump(db: Database) -> list[tuple[Any, ...]]:
@@ -181,3 +181,18 @@ def test_module_runs_with_python_dash_m_from_any_directory(tmp_path: Path) -> No
 
     assert completed.returncode == 0, completed.stderr
     assert "ORD-100006  lost" in completed.stdout
+
+
+def test_a_fresh_demo_store_is_migrated_and_seeded(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/fresh/app.db"
+
+    prepare_demo_store(url)
+    db = Database(url)
+    try:
+        first = _dump(db)
+        db.dispose()
+        prepare_demo_store(url)  # idempotent
+        assert _dump(db) == first
+        assert {row[1] for row in first} == set(DEMO_ORDERS)
+    finally:
+        db.dispose()
