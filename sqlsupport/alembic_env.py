@@ -65,8 +65,9 @@ def _run_online(target_metadata: MetaData) -> None:
 def run_migrations(target_metadata: MetaData) -> None:
     """The body of a migrations folder's `env.py`: run its migrations for `target_metadata`.
 
-    There is no alembic.ini: each deployable's `Database.alembic_config()` builds the Config
-    in code (with the URL), so migrations run the same way from any working directory.
+    There is no alembic.ini: `sqlsupport.database.Database.alembic_config()` builds the Config
+    in code (with the URL and the migrations folder), so migrations run the same way from any
+    working directory.
     """
     if context.is_offline_mode():
         _run_offline(target_metadata)

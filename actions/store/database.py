@@ -1,25 +1,19 @@
-"""Engine, sessions and migrations for the action server's database.
+"""The action server's database: the shared `sqlsupport.database.Database` on its migrations.
 
 One `Database` wraps one SQLAlchemy engine. Code that touches the database opens a short
-unit of work with `Database.session()`; nothing connects at import time.
+unit of work with `Database.session()`; nothing connects at import time. `get_database()`
+builds the one the action server uses from its settings.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import create_engine, event
-from sqlalchemy.engine import URL, Connection, Engine, make_url
-from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.engine import URL
 
 from actions.settings import get_settings
+from sqlsupport.database import Database as SharedDatabase
 from sqlsupport.types import UTCDateTime, utcnow
 
 # The shared UTC timestamp type, re-exported for the action server's store.
@@ -28,8 +22,8 @@ __all__ = ["Database", "UTCDateTime", "get_database", "utcnow"]
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
-class Database:
-    """One database: its engine, sessions and migrations.
+class Database(SharedDatabase):
+    """The action server's database (see `sqlsupport.database.Database`).
 
     Args:
         url: A SQLAlchemy URL, e.g. ``sqlite:///var/app.db`` or ``postgresql://...``.
@@ -37,109 +31,10 @@ class Database:
     """
 
     def __init__(self, url: str | URL, *, echo: bool = False) -> None:
-        self._url = make_url(url)
-        self.engine: Engine = _create_engine(self._url, echo=echo)
-        # expire_on_commit=False: values read in a unit of work stay readable after it commits.
-        self._sessions = sessionmaker(bind=self.engine, future=True, expire_on_commit=False)
-
-    @property
-    def url(self) -> URL:
-        """The URL this database was built from."""
-        return self._url
-
-    @property
-    def is_sqlite(self) -> bool:
-        """Whether this is a SQLite database."""
-        return _is_sqlite(self._url)
-
-    @contextmanager
-    def session(self) -> Iterator[Session]:
-        """Open a unit of work: commit on success, roll back on error, always close."""
-        session = self._sessions()
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
-
-    def alembic_config(self) -> Config:
-        """Build the Alembic configuration for this database without any ini file."""
-        config = Config()
-        config.set_main_option("script_location", str(MIGRATIONS_DIR))
-        # ConfigParser interpolates "%", which URL-encoded passwords contain.
-        rendered = self._url.render_as_string(hide_password=False)
-        config.set_main_option("sqlalchemy.url", rendered.replace("%", "%%"))
-        return config
-
-    def migrate(self, revision: str = "head") -> None:
-        """Upgrade the schema to `revision` (default: the newest) with Alembic."""
-        config = self.alembic_config()
-        if _is_in_memory_sqlite(self._url):
-            # A new connection would open a different, empty in-memory database.
-            with self.engine.begin() as connection:
-                config.attributes["connection"] = connection
-                command.upgrade(config, revision)
-            return
-        command.upgrade(config, revision)
-
-    def dispose(self) -> None:
-        """Close every pooled connection."""
-        self.engine.dispose()
+        super().__init__(url, MIGRATIONS_DIR, echo=echo)
 
 
 @lru_cache(maxsize=1)
 def get_database() -> Database:
     """Return the action server's database, built once from the settings."""
     return Database(get_settings().database_url)
-
-
-def _create_engine(url: URL, *, echo: bool) -> Engine:
-    if not _is_sqlite(url):
-        return create_engine(url, future=True, echo=echo, pool_pre_ping=True)
-    options: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
-    if _is_in_memory_sqlite(url):
-        # Every session must see the same in-memory database, so share one connection.
-        options["poolclass"] = StaticPool
-    else:
-        _ensure_parent_directory(url)
-    engine = create_engine(url, future=True, echo=echo, **options)
-    event.listen(engine, "connect", _configure_sqlite_connection)
-    event.listen(engine, "begin", _begin_sqlite_transaction)
-    return engine
-
-
-def _configure_sqlite_connection(dbapi_connection: Any, _connection_record: Any) -> None:
-    # pysqlite starts transactions lazily and so breaks SAVEPOINT; let SQLAlchemy emit BEGIN
-    # itself (see _begin_sqlite_transaction), as the SQLAlchemy docs recommend.
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    try:
-        # SQLite ignores foreign keys (and so ON DELETE CASCADE) unless asked, per connection.
-        cursor.execute("PRAGMA foreign_keys=ON")
-        # WAL lets the action server read while the outbox worker writes.
-        cursor.execute("PRAGMA journal_mode=WAL")
-    finally:
-        cursor.close()
-
-
-def _begin_sqlite_transaction(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN")
-
-
-def _is_sqlite(url: URL) -> bool:
-    return url.get_backend_name() == "sqlite"
-
-
-def _is_in_memory_sqlite(url: URL) -> bool:
-    database = url.database or ""
-    return _is_sqlite(url) and database in {"", ":memory:"}
-
-
-def _ensure_parent_directory(url: URL) -> None:
-    database = url.database or ""
-    if database.startswith("file:"):
-        return  # a SQLite URI filename: the caller manages it
-    Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)

@@ -1,40 +1,31 @@
-"""Engine, units of work and migrations of the desk's database.
+"""The desk's database (the shared `sqlsupport.database.Database` on its migrations).
 
 One `Database` per application (built in `desk.app.create_app`); nothing connects at import
 time and there is no global session. Code opens a short unit of work with
 `Database.session()`; units that write open with `write=True`, which on SQLite takes the write
-lock up front (`BEGIN IMMEDIATE`) so that concurrent writers queue on the busy timeout instead
-of failing half-way with "database is locked". PostgreSQL needs nothing special: conditional
-UPDATEs (the claim) re-check their WHERE after a concurrent commit.
+lock up front (see `sqlsupport.database`). `UnitRunner` runs units of work off the event loop.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Executor
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import create_engine, event
-from sqlalchemy.engine import URL, Connection, Engine, make_url
-from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.engine import URL
+from sqlalchemy.orm import Session
+
+from sqlsupport.database import Database as SharedDatabase
 
 T = TypeVar("T")
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
-# How long a SQLite writer waits for the write lock before giving up (seconds).
-SQLITE_BUSY_TIMEOUT = 30.0
-_BEGIN_OPTION = "desk_sqlite_begin"
 
-
-class Database:
-    """One database: its engine, units of work and migrations.
+class Database(SharedDatabase):
+    """The desk's database (see `sqlsupport.database.Database`).
 
     Args:
         url: A SQLAlchemy URL, e.g. ``sqlite:///var/desk.db`` or ``postgresql://...``.
@@ -42,63 +33,7 @@ class Database:
     """
 
     def __init__(self, url: str | URL, *, echo: bool = False) -> None:
-        self._url = make_url(url)
-        self.engine: Engine = _create_engine(self._url, echo=echo)
-        # expire_on_commit=False: values read in a unit of work stay readable after it commits.
-        self._sessions = sessionmaker(bind=self.engine, future=True, expire_on_commit=False)
-
-    @property
-    def url(self) -> URL:
-        """The URL this database was built from."""
-        return self._url
-
-    @property
-    def is_sqlite(self) -> bool:
-        """Whether this is a SQLite database."""
-        return _is_sqlite(self._url)
-
-    @contextmanager
-    def session(self, *, write: bool = False) -> Iterator[Session]:
-        """Open a unit of work: commit on success, roll back on error, always close.
-
-        Args:
-            write: The unit will write; on SQLite, take the write lock when it begins.
-        """
-        session = self._sessions()
-        try:
-            if write and self.is_sqlite:
-                session.connection(execution_options={_BEGIN_OPTION: "IMMEDIATE"})
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
-
-    def alembic_config(self) -> Config:
-        """Build the Alembic configuration for this database without any ini file."""
-        config = Config()
-        config.set_main_option("script_location", str(MIGRATIONS_DIR))
-        # ConfigParser interpolates "%", which URL-encoded passwords contain.
-        rendered = self._url.render_as_string(hide_password=False)
-        config.set_main_option("sqlalchemy.url", rendered.replace("%", "%%"))
-        return config
-
-    def migrate(self, revision: str = "head") -> None:
-        """Upgrade the schema to `revision` (default: the newest) with Alembic."""
-        config = self.alembic_config()
-        if _is_in_memory_sqlite(self._url):
-            # A new connection would open a different, empty in-memory database.
-            with self.engine.begin() as connection:
-                config.attributes["connection"] = connection
-                command.upgrade(config, revision)
-            return
-        command.upgrade(config, revision)
-
-    def dispose(self) -> None:
-        """Close every pooled connection."""
-        self.engine.dispose()
+        super().__init__(url, MIGRATIONS_DIR, echo=echo)
 
 
 class UnitRunner:
@@ -121,55 +56,3 @@ class UnitRunner:
                 return work(session)
 
         return await asyncio.get_running_loop().run_in_executor(self._executor, run)
-
-
-def _create_engine(url: URL, *, echo: bool) -> Engine:
-    if not _is_sqlite(url):
-        return create_engine(url, future=True, echo=echo, pool_pre_ping=True)
-    options: dict[str, Any] = {
-        "connect_args": {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT}
-    }
-    if _is_in_memory_sqlite(url):
-        # Every session must see the same in-memory database, so share one connection.
-        options["poolclass"] = StaticPool
-    else:
-        _ensure_parent_directory(url)
-    engine = create_engine(url, future=True, echo=echo, **options)
-    event.listen(engine, "connect", _configure_sqlite_connection)
-    event.listen(engine, "begin", _begin_sqlite_transaction)
-    return engine
-
-
-def _configure_sqlite_connection(dbapi_connection: Any, _connection_record: Any) -> None:
-    # pysqlite starts transactions lazily and so breaks SAVEPOINT and BEGIN IMMEDIATE; let
-    # SQLAlchemy emit BEGIN itself (see _begin_sqlite_transaction), as its docs recommend.
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    try:
-        # SQLite ignores foreign keys (and so ON DELETE CASCADE) unless asked, per connection.
-        cursor.execute("PRAGMA foreign_keys=ON")
-        # WAL lets agents read queues while intake writes.
-        cursor.execute("PRAGMA journal_mode=WAL")
-    finally:
-        cursor.close()
-
-
-def _begin_sqlite_transaction(connection: Connection) -> None:
-    mode = connection.get_execution_options().get(_BEGIN_OPTION)
-    connection.exec_driver_sql("BEGIN IMMEDIATE" if mode == "IMMEDIATE" else "BEGIN")
-
-
-def _is_sqlite(url: URL) -> bool:
-    return url.get_backend_name() == "sqlite"
-
-
-def _is_in_memory_sqlite(url: URL) -> bool:
-    database = url.database or ""
-    return _is_sqlite(url) and database in {"", ":memory:"}
-
-
-def _ensure_parent_directory(url: URL) -> None:
-    database = url.database or ""
-    if database.startswith("file:"):
-        return  # a SQLite URI filename: the caller manages it
-    Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)

@@ -1,16 +1,13 @@
 """Fixtures for the desk tests: real databases and the real aiohttp app, never fakes.
 
-SQLite tests use a migrated database file in `tmp_path`. PostgreSQL tests create a fresh
-database on the server at `TEST_POSTGRES_URL` (default postgresql://postgres@127.0.0.1:5432/test)
-and drop it afterwards; without a reachable server they are skipped, or fail when
-REQUIRE_POSTGRES=1 (as CI sets it where PostgreSQL runs).
+SQLite tests use a migrated database file in `tmp_path`. PostgreSQL tests get a fresh database
+from `tests.support.postgres` (skipped without a server, failing instead with REQUIRE_POSTGRES=1).
 """
 
 from __future__ import annotations
 
 import copy
 import json
-import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import datetime, timedelta
@@ -20,9 +17,6 @@ from typing import Any
 import pytest
 from aiohttp import ClientResponse, ClientSession, ClientWebSocketResponse, CookieJar
 from aiohttp.test_utils import TestServer
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import OperationalError
 
 from desk.app import create_app
 from desk.services.agents import Actor, create_agent
@@ -33,8 +27,8 @@ from desk.store.models import AgentRole
 from desk.store.repositories import AgentRepository
 from tests.desk.rasa_stand_in import RASA_TOKEN, RasaStandIn
 from tests.support.handoff_examples import GOLDEN_PATH
+from tests.support.postgres import postgres_url_fixture
 
-DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 HANDOFF_SECRET = "test-handoff-secret"
 PASSWORD = "correct horse battery"
 T0 = datetime.fromisoformat("2025-03-14T10:00:00+00:00")
@@ -100,36 +94,8 @@ def database(database_url: str) -> Iterator[Database]:
     db.dispose()
 
 
-def _postgres_admin_engine() -> Engine:
-    url = os.environ.get("TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
-    engine = create_engine(
-        url, future=True, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3}
-    )
-    try:
-        with engine.connect():
-            pass
-    except OperationalError as error:
-        engine.dispose()
-        message = f"PostgreSQL is not reachable at {make_url(url)!r}: {error.orig}"
-        if os.environ.get("REQUIRE_POSTGRES") == "1":
-            pytest.fail(f"REQUIRE_POSTGRES=1 but {message}", pytrace=False)
-        pytest.skip(f"{message} (set REQUIRE_POSTGRES=1 to make this a failure)")
-    return engine
-
-
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """URL of a fresh, empty PostgreSQL database, dropped after the test."""
-    admin = _postgres_admin_engine()
-    name = f"desk_test_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(admin.url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+# URL of a fresh, empty PostgreSQL database, dropped after the test.
+postgres_url = postgres_url_fixture("desk_test_")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

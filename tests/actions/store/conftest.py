@@ -1,27 +1,19 @@
 """Fixtures for the store tests: real databases, never fakes.
 
-SQLite tests use a migrated database file in `tmp_path`. PostgreSQL tests create a fresh
-database on the server at `TEST_POSTGRES_URL` (default postgresql://postgres@127.0.0.1:5432/test)
-and drop it afterwards; without a reachable server they are skipped, or fail when
-REQUIRE_POSTGRES=1 (as CI sets it where PostgreSQL runs).
+SQLite tests use a migrated database file in `tmp_path`. PostgreSQL tests get a fresh database
+from `tests.support.postgres` (skipped without a server, failing instead with REQUIRE_POSTGRES=1).
 """
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import OperationalError
 
 from actions.store.database import Database
 from actions.store.seed import seed_demo_data
-
-DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
+from tests.support.postgres import postgres_url_fixture
 
 
 @pytest.fixture
@@ -46,39 +38,8 @@ def seeded_database(database: Database) -> Database:
     return database
 
 
-def _postgres_admin_engine() -> Engine:
-    url = os.environ.get("TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
-    engine = create_engine(
-        url,
-        future=True,
-        isolation_level="AUTOCOMMIT",
-        connect_args={"connect_timeout": 3},
-    )
-    try:
-        with engine.connect():
-            pass
-    except OperationalError as error:
-        engine.dispose()
-        message = f"PostgreSQL is not reachable at {make_url(url)!r}: {error.orig}"
-        if os.environ.get("REQUIRE_POSTGRES") == "1":
-            pytest.fail(f"REQUIRE_POSTGRES=1 but {message}", pytrace=False)
-        pytest.skip(f"{message} (set REQUIRE_POSTGRES=1 to make this a failure)")
-    return engine
-
-
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """URL of a fresh, empty PostgreSQL database, dropped after the test."""
-    admin = _postgres_admin_engine()
-    name = f"store_test_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(admin.url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+# URL of a fresh, empty PostgreSQL database, dropped after the test.
+postgres_url = postgres_url_fixture("store_test_")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -1,4 +1,7 @@
-"""Engine set-up, UTC timestamps, units of work and migrations of `Database`."""
+"""UTC timestamps in the action server's tables, and `get_database()`.
+
+The shared engine, units of work and migrations are tested in `tests/sqlsupport`.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +10,12 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, inspect, select, text
+from sqlalchemy import select, text
 from sqlalchemy.exc import StatementError
 
 from actions.settings import get_settings
 from actions.store.database import Database, get_database, utcnow
-from actions.store.models import HandoffOutboxEntry, Order
+from actions.store.models import HandoffOutboxEntry
 
 CET = timezone(timedelta(hours=2))
 
@@ -24,16 +27,6 @@ def _outbox_entry(handoff_id: str, next_attempt_at: datetime) -> HandoffOutboxEn
         payload="{}",
         next_attempt_at=next_attempt_at,
         created_at=utcnow(),
-    )
-
-
-def _order(number: str = "ORD-555555") -> Order:
-    return Order(
-        order_number=number,
-        customer_name="Test Customer",
-        customer_email="test@example.com",
-        status="processing",
-        placed_at=utcnow(),
     )
 
 
@@ -85,109 +78,6 @@ def test_utc_datetime_comparisons_in_queries_use_utc(any_database: Database) -> 
         ).all()
 
     assert due == ["due"]
-
-
-def test_session_commits_on_success(database: Database) -> None:
-    with database.session() as session:
-        session.add(_order())
-
-    with database.session() as session:
-        assert session.scalar(select(func.count()).select_from(Order)) == 1
-
-
-def test_session_rolls_back_on_error_and_reraises(database: Database) -> None:
-    with pytest.raises(RuntimeError, match="boom"), database.session() as session:
-        session.add(_order())
-        session.flush()
-        raise RuntimeError("boom")
-
-    with database.session() as session:
-        assert session.scalar(select(func.count()).select_from(Order)) == 0
-
-
-def test_session_is_closed_after_the_unit_of_work(database: Database) -> None:
-    with database.session() as session:
-        order = _order()
-        session.add(order)
-
-    assert order not in session
-    assert not session.in_transaction()
-    # expire_on_commit=False: what was read stays readable after the session closed.
-    assert order.order_number == "ORD-555555"
-
-
-def test_savepoints_undo_only_the_inner_work(database: Database) -> None:
-    with database.session() as session:
-        session.add(_order("ORD-111111"))
-        nested = session.begin_nested()
-        session.add(_order("ORD-222222"))
-        session.flush()
-        nested.rollback()
-
-    with database.session() as session:
-        numbers = session.scalars(select(Order.order_number)).all()
-
-    assert numbers == ["ORD-111111"]
-
-
-def test_sqlite_enforces_foreign_keys_and_uses_wal(database: Database) -> None:
-    with database.session() as session:
-        foreign_keys = session.execute(text("PRAGMA foreign_keys")).scalar_one()
-        journal_mode = session.execute(text("PRAGMA journal_mode")).scalar_one()
-
-    assert foreign_keys == 1
-    assert journal_mode == "wal"
-
-
-def test_creates_the_parent_directory_of_a_sqlite_file(tmp_path: Path) -> None:
-    path = tmp_path / "deep" / "er" / "app.db"
-
-    db = Database(f"sqlite:///{path}")
-    try:
-        assert path.parent.is_dir()
-        with db.session() as session:
-            session.execute(text("SELECT 1"))
-        assert path.exists()
-    finally:
-        db.dispose()
-
-
-def test_migrate_does_not_depend_on_the_working_directory(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    elsewhere = tmp_path / "elsewhere"
-    elsewhere.mkdir()
-    monkeypatch.chdir(elsewhere)
-    db = Database(f"sqlite:///{tmp_path / 'app.db'}")
-    try:
-        db.migrate()
-        db.migrate()  # already at head: nothing to do, no error
-
-        tables = set(inspect(db.engine).get_table_names())
-    finally:
-        db.dispose()
-
-    assert {"orders", "mortgage_applications", "handoff_outbox", "alembic_version"} <= tables
-
-
-def test_in_memory_database_can_be_migrated_and_used() -> None:
-    db = Database("sqlite://")
-    try:
-        db.migrate()
-        with db.session() as session:
-            session.add(_order())
-        with db.session() as session:
-            assert session.scalar(select(func.count()).select_from(Order)) == 1
-    finally:
-        db.dispose()
-
-
-def test_alembic_config_escapes_percent_signs_in_the_url() -> None:
-    db = Database("postgresql://user:p%40ss@db.invalid:5432/app")
-
-    url = db.alembic_config().get_main_option("sqlalchemy.url")
-
-    assert url == "postgresql://user:p%40ss@db.invalid:5432/app"
 
 
 @pytest.fixture
