@@ -54,12 +54,11 @@ RETRY_INITIAL_SECONDS: Final = 0.25
 RETRY_MAX_SECONDS: Final = 5.0
 LOG_INTERVAL_SECONDS: Final = 30.0
 
-#: The tracker events the desk needs to follow a conversation (everything else is dropped):
-#: what the customer and the bot (or an agent, through the bot) said, the handoff's pause and
-#: resume, and the start of a new session or a restart (the transcript starts over).
-FORWARDED_EVENTS: Final = frozenset(
-    {"user", "bot", "pause", "resume", "session_started", "restart"}
-)
+#: The tracker events the desk needs (everything else is dropped): what the customer says. The
+#: desk relays it to the agent and acts on a waiting customer's choice; everything else it
+#: would need it reads from Rasa's tracker. Sending only these keeps one POST per turn and
+#: keeps the bot's words (which may repeat personal data) out of the desk's traffic.
+FORWARDED_EVENTS: Final = frozenset({"user"})
 
 
 def mask_sender(sender_id: str) -> str:
@@ -335,35 +334,23 @@ def desk_event(event: dict[str, Any]) -> dict[str, Any] | None:
 
     `event` is what Rasa publishes: the event's dict plus `sender_id` (which is not kept).
     `user` events keep the text, timestamp, message id, input channel and the intent's name and
-    confidence (no entities, ranking or channel metadata); `bot` events keep text, rich data and
-    metadata (an agent's turn carries `metadata.handoff_agent`); the other forwarded events are
-    passed as Rasa wrote them.
+    confidence (no entities, ranking or channel metadata).
     """
     kind = event.get("event")
     if kind not in FORWARDED_EVENTS:
         return None
-    if kind == "user":
-        parse_data = event.get("parse_data") or {}
-        intent = parse_data.get("intent") or {}
-        return {
-            "event": "user",
-            "timestamp": event.get("timestamp"),
-            "text": event.get("text"),
-            "message_id": event.get("message_id"),
-            "input_channel": event.get("input_channel"),
-            "parse_data": {
-                "intent": {"name": intent.get("name"), "confidence": intent.get("confidence")}
-            },
-        }
-    if kind == "bot":
-        return {
-            "event": "bot",
-            "timestamp": event.get("timestamp"),
-            "text": event.get("text"),
-            "data": event.get("data") or {},
-            "metadata": event.get("metadata") or {},
-        }
-    return {key: value for key, value in event.items() if key != "sender_id"}
+    parse_data = event.get("parse_data") or {}
+    intent = parse_data.get("intent") or {}
+    return {
+        "event": "user",
+        "timestamp": event.get("timestamp"),
+        "text": event.get("text"),
+        "message_id": event.get("message_id"),
+        "input_channel": event.get("input_channel"),
+        "parse_data": {
+            "intent": {"name": intent.get("name"), "confidence": intent.get("confidence")}
+        },
+    }
 
 
 class DeskEventBroker(EventBroker):
