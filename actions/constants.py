@@ -65,7 +65,9 @@ SLOT_MORTGAGE_INTERRUPTED: Final = "mortgage_interrupted"
 # --- Slots: handoff ----------------------------------------------------------------------------
 SLOT_HUMAN_OFFERED: Final = "human_offered"
 SLOT_HANDOFF_REASON: Final = "handoff_reason"
-SLOT_HANDOFF_ID: Final = "handoff_id"
+SLOT_HANDOFF_ID: Final = "handoff_id"  # the open handoff (set while a person has the chat)
+#: The handoff that just ended, whose rating or callback message the bot now collects.
+SLOT_CLOSED_HANDOFF_ID: Final = "closed_handoff_id"
 SLOT_CSAT_RATING: Final = "csat_rating"
 SLOT_CSAT_COMMENT: Final = "csat_comment"
 SLOT_CALLBACK_MESSAGE: Final = "callback_message"

@@ -30,6 +30,7 @@ from actions.constants import (
     FORM_CALLBACK,
     FORM_CSAT,
     SLOT_CALLBACK_MESSAGE,
+    SLOT_CLOSED_HANDOFF_ID,
     SLOT_CSAT_COMMENT,
     SLOT_CSAT_RATING,
     SLOT_HANDOFF_ID,
@@ -76,6 +77,15 @@ def clean_feedback(text: str) -> str | None:
     return stripped[:MAX_FEEDBACK_CHARACTERS]
 
 
+def close_handoff(tracker: Tracker) -> list[EventType]:
+    """The handoff is over: a new request for a person opens a new one, while the rating or
+    callback message still to come is stored with the one that ended (`closed_handoff_id`)."""
+    return [
+        SlotSet(SLOT_CLOSED_HANDOFF_ID, tracker.get_slot(SLOT_HANDOFF_ID)),
+        SlotSet(SLOT_HANDOFF_ID, None),
+    ]
+
+
 async def post_to_desk(path: str, body: dict[str, Any]) -> bool:
     """POSTs to the desk under the handoff endpoint; True if the desk took it."""
     settings = get_settings()
@@ -109,6 +119,7 @@ class ActionWelcomeBack(Action):
         # Activated by events, the form does not ask its first question itself.
         ask(dispatcher, SLOT_CSAT_RATING)
         return [
+            *close_handoff(tracker),
             SlotSet(SLOT_CSAT_RATING, None),
             SlotSet(SLOT_CSAT_COMMENT, None),
             ActiveLoop(FORM_CSAT),
@@ -149,14 +160,14 @@ class ActionSubmitCsat(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        handoff_id = tracker.get_slot(SLOT_HANDOFF_ID)
+        handoff_id = tracker.get_slot(SLOT_CLOSED_HANDOFF_ID)
         rating = tracker.get_slot(SLOT_CSAT_RATING)
         comment = tracker.get_slot(SLOT_CSAT_COMMENT) or None
         if handoff_id and rating is not None:
             body = {"rating": int(rating), "comment": comment}
             await post_to_desk(f"{handoff_id}/csat", body)
         dispatcher.utter_message(text=f"Thank you for your feedback! {HELP_HINT}")
-        return [SlotSet(SLOT_HANDOFF_ID, None)]
+        return [SlotSet(SLOT_CLOSED_HANDOFF_ID, None)]
 
 
 class ActionAskCallback(Action):
@@ -171,6 +182,7 @@ class ActionAskCallback(Action):
     ) -> list[EventType]:
         ask(dispatcher, SLOT_CALLBACK_MESSAGE)
         return [
+            *close_handoff(tracker),
             SlotSet(SLOT_CALLBACK_MESSAGE, None),
             ActiveLoop(FORM_CALLBACK),
             SlotSet(SLOT_REQUESTED, SLOT_CALLBACK_MESSAGE),
@@ -203,7 +215,7 @@ class ActionSubmitCallback(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        handoff_id = tracker.get_slot(SLOT_HANDOFF_ID)
+        handoff_id = tracker.get_slot(SLOT_CLOSED_HANDOFF_ID)
         message = tracker.get_slot(SLOT_CALLBACK_MESSAGE)
         stored = bool(handoff_id and message) and await post_to_desk(
             f"{handoff_id}/callback", {"message": message}
@@ -218,7 +230,7 @@ class ActionSubmitCallback(Action):
                 text="Sorry, I couldn't pass your message on just now. Please try again in a "
                 "few minutes, or ask for a person again."
             )
-        return [SlotSet(SLOT_HANDOFF_ID, None), SlotSet(SLOT_CALLBACK_MESSAGE, None)]
+        return [SlotSet(SLOT_CLOSED_HANDOFF_ID, None), SlotSet(SLOT_CALLBACK_MESSAGE, None)]
 
 
 class ActionHandoffCancelled(Action):

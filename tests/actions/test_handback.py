@@ -64,7 +64,7 @@ def test_a_comment_is_trimmed_and_capped() -> None:
 
 
 async def test_welcome_back_starts_the_rating_form_and_logs_the_listen() -> None:
-    result = await run_action(ActionWelcomeBack(), make_tracker())
+    result = await run_action(ActionWelcomeBack(), make_tracker(slots={"handoff_id": HANDOFF_ID}))
 
     assert texts(result.messages)[0] == "Welcome back, you're chatting with the assistant again."
     assert "from 1 (poor) to 5 (excellent)" in texts(result.messages)[1]
@@ -73,6 +73,11 @@ async def test_welcome_back_starts_the_rating_form_and_logs_the_listen() -> None
         {"event": "active_loop", "name": "csat_form"},
         {"event": "slot", "name": "requested_slot", "value": "csat_rating"},
         LISTEN,
+    ]
+    # The handoff is over (a new request for a person opens a new one); the rating is for it.
+    assert plain(result.events)[:2] == [
+        {"event": "slot", "name": "closed_handoff_id", "value": HANDOFF_ID},
+        {"event": "slot", "name": "handoff_id", "value": None},
     ]
 
 
@@ -99,14 +104,14 @@ async def test_no_comment_still_ends_the_form() -> None:
 async def test_the_rating_is_stored_with_the_handoff(endpoint: RecordingEndpoint) -> None:
     endpoint._recording.handoffs[HANDOFF_ID] = {"handoff_id": HANDOFF_ID}
     tracker = make_tracker(
-        slots={"handoff_id": HANDOFF_ID, "csat_rating": 4.0, "csat_comment": "kind"}
+        slots={"closed_handoff_id": HANDOFF_ID, "csat_rating": 4.0, "csat_comment": "kind"}
     )
 
     result = await run_action(ActionSubmitCsat(), tracker)
 
     assert endpoint._recording.feedback == {HANDOFF_ID: {"csat": {"rating": 4, "comment": "kind"}}}
     assert "Thank you for your feedback!" in texts(result.messages)[0]
-    assert plain(result.events) == [{"event": "slot", "name": "handoff_id", "value": None}]
+    assert plain(result.events) == [{"event": "slot", "name": "closed_handoff_id", "value": None}]
 
 
 @pytest.mark.usefixtures("action_env")
@@ -114,7 +119,7 @@ async def test_with_the_desk_down_the_customer_still_gets_thanks(
     endpoint: RecordingEndpoint,
 ) -> None:
     await endpoint.down()
-    tracker = make_tracker(slots={"handoff_id": HANDOFF_ID, "csat_rating": 2.0})
+    tracker = make_tracker(slots={"closed_handoff_id": HANDOFF_ID, "csat_rating": 2.0})
 
     result = await run_action(ActionSubmitCsat(), tracker)
 
@@ -122,9 +127,13 @@ async def test_with_the_desk_down_the_customer_still_gets_thanks(
 
 
 async def test_asking_for_a_callback_starts_its_form() -> None:
-    result = await run_action(ActionAskCallback(), make_tracker())
+    result = await run_action(ActionAskCallback(), make_tracker(slots={"handoff_id": HANDOFF_ID}))
 
     assert "leave your message" in texts(result.messages)[0]
+    assert plain(result.events)[:2] == [
+        {"event": "slot", "name": "closed_handoff_id", "value": HANDOFF_ID},
+        {"event": "slot", "name": "handoff_id", "value": None},
+    ]
     assert plain(result.events)[-2:] == [
         {"event": "slot", "name": "requested_slot", "value": "callback_message"},
         LISTEN,
@@ -136,7 +145,7 @@ async def test_the_callback_message_is_stored_or_the_customer_is_told(
     endpoint: RecordingEndpoint,
 ) -> None:
     endpoint._recording.handoffs[HANDOFF_ID] = {"handoff_id": HANDOFF_ID}
-    slots = {"handoff_id": HANDOFF_ID, "callback_message": "call me at 5"}
+    slots = {"closed_handoff_id": HANDOFF_ID, "callback_message": "call me at 5"}
 
     stored = await run_action(ActionSubmitCallback(), make_tracker(slots=slots))
     await endpoint.down()

@@ -96,3 +96,31 @@ async def test_a_second_trigger_in_the_same_conversation_opens_nothing_new(
     await eventually(relayed, "the handoff still waiting")
     assert [h.handoff_id for h in desk_stack.handoffs_of(customer.sender)] == [handoff_id]
     assert len(desk_stack.env.outbox(customer.sender)) == 1
+
+
+async def test_after_a_hand_back_a_new_request_for_a_person_opens_a_new_handoff(
+    desk_stack: DeskStack, customers: Customers, agents: Agents
+) -> None:
+    sam = await agents("sam")
+    customer = await customers("ask-again")
+    assert "passing you to" in " ".join(await customer.turn("I want to talk to a human")).lower()
+    first = await sam.waiting_handoff_of(customer.sender)
+    status, _ = await sam.call("POST", f"/api/handoffs/{first}/claim")
+    assert status == 200
+    status, resolved = await sam.call(
+        "POST", f"/api/handoffs/{first}/resolve", json={"disposition": "resolved"}
+    )
+    assert (status, resolved["handed_back"]) == (200, True)
+    await customer.status("back_with_bot")
+    for _ in range(2):  # welcome back, and the rating question
+        await customer.bot_message()
+
+    # The customer skips the rating and, later, wants a person again: a new handoff.
+    await customer.turn("never mind")
+    said = " ".join(await customer.turn("I want to talk to a human")).lower()
+
+    assert "passing you to" in said and "already in the queue" not in said
+    handoffs = desk_stack.handoffs_of(customer.sender)
+    assert handoffs[0].handoff_id == first
+    assert len(handoffs) == 2
+    assert [h.status for h in handoffs] == ["handed_back", "queued"]
