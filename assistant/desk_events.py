@@ -132,6 +132,7 @@ class DeskEventForwarder:
         self._loop: AbstractEventLoop | None = None
         self._wakeup: asyncio.Event | None = None
         self._closing: asyncio.Event | None = None
+        self._idle: asyncio.Event | None = None
         self._worker: asyncio.Task[None] | None = None
         self._in_flight = False
         self._closed = False
@@ -176,6 +177,9 @@ class DeskEventForwarder:
         self._loop = loop
         self._wakeup = asyncio.Event()
         self._closing = asyncio.Event()
+        # Set while nothing is queued or in flight: `close()` waits for it.
+        self._idle = asyncio.Event()
+        self._idle.set()
         self._worker = None
         self._in_flight = False
 
@@ -187,7 +191,8 @@ class DeskEventForwarder:
             self._pending.popleft()
             self._drop(1, "queue full")
         self._pending.append(item)
-        assert self._wakeup is not None  # bound in _submit, on this loop
+        assert self._wakeup is not None and self._idle is not None  # bound in _submit
+        self._idle.clear()
         self._wakeup.set()
         if self._worker is None or self._worker.done():
             self._worker = asyncio.get_running_loop().create_task(self._run())
@@ -216,11 +221,12 @@ class DeskEventForwarder:
         return len(self._pending) + (1 if self._in_flight else 0)
 
     async def _run(self) -> None:
-        assert self._wakeup is not None
+        assert self._wakeup is not None and self._idle is not None
         delay = RETRY_INITIAL_SECONDS
         async with aiohttp.ClientSession(timeout=self._timeout, headers=self._headers) as session:
             while True:
                 if not self._pending:
+                    self._idle.set()
                     self._wakeup.clear()
                     await self._wakeup.wait()
                     continue
@@ -308,9 +314,14 @@ class DeskEventForwarder:
         if worker is None or worker.done() or self._loop is not asyncio.get_running_loop():
             self._report_undelivered()
             return
-        deadline = time.monotonic() + self._drain_timeout
-        while self.pending and time.monotonic() < deadline and not worker.done():
-            await asyncio.sleep(0.02)  # poll the queue while the worker drains it
+        assert self._idle is not None  # bound with the worker
+        drained = asyncio.ensure_future(self._idle.wait())
+        try:
+            await asyncio.wait(
+                {drained, worker}, timeout=self._drain_timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            drained.cancel()
         left = self.pending  # counted before cancelling: the event in flight is lost too
         worker.cancel()
         try:

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Column, Integer, String, create_engine, inspect, select, text
+from sqlalchemy import Column, Integer, String, create_engine, event, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import declarative_base
 from sqlalchemy.pool import NullPool
@@ -147,8 +146,18 @@ def test_a_second_sqlite_writer_waits_for_the_first_instead_of_failing(
     sqlite_database: Database,
 ) -> None:
     first_holds_the_lock = threading.Event()
+    second_begins = threading.Event()
     release_first = threading.Event()
     order: list[str] = []
+    checkouts: list[object] = []
+
+    def checkout(dbapi_connection: object, _record: object, _proxy: object) -> None:
+        # A unit of work takes its connection right before its BEGIN IMMEDIATE.
+        checkouts.append(dbapi_connection)
+        if len(checkouts) == 2:
+            second_begins.set()
+
+    event.listen(sqlite_database.engine, "checkout", checkout)
 
     def first() -> None:
         with sqlite_database.session(write=True) as session:
@@ -168,7 +177,7 @@ def test_a_second_sqlite_writer_waits_for_the_first_instead_of_failing(
     with ThreadPoolExecutor(max_workers=2) as pool:
         first_done, second_done = pool.submit(first), pool.submit(second)
         assert first_holds_the_lock.wait(timeout=10)
-        time.sleep(0.3)  # long enough for the second writer to reach the lock
+        assert second_begins.wait(timeout=10)  # it is about to ask for the write lock
         assert not second_done.done()
         release_first.set()
         first_done.result(timeout=10)

@@ -8,7 +8,6 @@ channel's output channel in place of the model. The desk is a `RecordingDesk` on
 
 from __future__ import annotations
 
-import asyncio
 import json
 import socket
 import time
@@ -31,7 +30,7 @@ from assistant.channels.webchat import (
     WebChatOutput,
     bearer_token_matches,
 )
-from tests.assistant.test_desk_events import SECRET, RecordingDesk
+from tests.assistant.test_desk_events import SECRET, RecordingDesk, eventually
 from tests.support.chat_client import ChatClient
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
@@ -453,11 +452,9 @@ async def test_a_desk_that_is_down_costs_the_customer_nothing(
     assert await client.next("bot_uttered") == {"text": "echo: anyone?"}
     forwarder = chat.channel.typing_forwarder
     assert forwarder is not None
-    for _ in range(100):
-        if forwarder.dropped == 3:
-            break
-        await asyncio.sleep(0.05)
-    assert forwarder.dropped == 3  # one attempt each: typing goes stale, it is not retried
+    # One attempt each: typing goes stale, it is not retried.
+    await eventually(lambda: forwarder.dropped == 3, "three typing signals dropped")
+    assert forwarder.dropped == 3
     assert "session-a" not in caplog.text  # senders are logged masked
 
 

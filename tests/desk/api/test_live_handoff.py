@@ -4,7 +4,6 @@ and a customer cancelling while waiting."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -495,7 +494,6 @@ async def test_events_of_conversations_without_an_open_handoff_are_accepted_and_
     await olivia_live.send_str("ping")
     assert (await olivia_live.receive(timeout=WAIT)).data == "pong"  # nothing came before it
     await olivia_live.close()
-    await asyncio.sleep(0)
 
 
 async def test_a_cancelled_conversation_rasa_cannot_take_is_retried_then_logged(
