@@ -21,26 +21,17 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     Numeric,
     String,
     Text,
     text,
 )
-from sqlalchemy.orm import Mapped, declarative_base, relationship
+from sqlalchemy.orm import Mapped, relationship
 
 from actions.store.database import UTCDateTime, utcnow
+from sqlsupport.models import new_base, one_of
 
-# Predictable constraint names, so later migrations (and SQLite batch mode) can refer to them.
-NAMING_CONVENTION: Final = {
-    "ix": "ix_%(table_name)s_%(column_0_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-Base: Any = declarative_base(metadata=MetaData(naming_convention=NAMING_CONVENTION))
+Base: Any = new_base()
 
 Money = Numeric(12, 2)
 
@@ -102,12 +93,6 @@ class OutboxStatus(str, enum.Enum):
 
 ORDER_STATUSES: Final[tuple[str, ...]] = tuple(status.value for status in OrderStatus)
 APPLICATION_STATUSES: Final[tuple[str, ...]] = tuple(s.value for s in ApplicationStatus)
-
-
-def one_of(column: str, values: tuple[str, ...]) -> str:
-    """Return the SQL of a CHECK that `column` holds one of `values`."""
-    quoted = ", ".join(f"'{value}'" for value in values)
-    return f"{column} IN ({quoted})"
 
 
 class Order(Base):

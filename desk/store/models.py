@@ -19,27 +19,18 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
     Text,
     text,
     true,
 )
-from sqlalchemy.orm import Mapped, declarative_base, relationship
+from sqlalchemy.orm import Mapped, relationship
 
 from contract.handoff_context import Priority
 from desk.store.types import UTCDateTime, utcnow
+from sqlsupport.models import new_base, one_of
 
-# Predictable constraint names, so later migrations (and SQLite batch mode) can refer to them.
-NAMING_CONVENTION: Final = {
-    "ix": "ix_%(table_name)s_%(column_0_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-Base: Any = declarative_base(metadata=MetaData(naming_convention=NAMING_CONVENTION))
+Base: Any = new_base()
 
 
 class AgentRole(str, enum.Enum):
@@ -101,12 +92,6 @@ AGENT_ROLES: Final[tuple[str, ...]] = tuple(role.value for role in AgentRole)
 HANDOFF_STATUSES: Final[tuple[str, ...]] = tuple(status.value for status in HandoffStatus)
 PRIORITIES: Final[tuple[str, ...]] = tuple(priority.value for priority in Priority)
 DISPOSITIONS: Final[tuple[str, ...]] = tuple(d.value for d in Disposition)
-
-
-def one_of(column: str, values: tuple[str, ...]) -> str:
-    """Return the SQL of a CHECK that `column` holds one of `values` (NULL passes)."""
-    quoted = ", ".join(f"'{value}'" for value in values)
-    return f"{column} IN ({quoted})"
 
 
 class Agent(Base):
