@@ -29,6 +29,7 @@ from desk.rasa_client import RasaUnavailable
 from desk.services.waiting import (
     ChoiceOffer,
     Waiting,
+    offers_due,
     online_queues,
     take_offers,
     waiting_in,
@@ -110,11 +111,17 @@ class WaitingRoom:
 
     async def _check(self) -> list[ChoiceOffer]:
         connected = self.hub.agent_ids()
+        timeout = self.claim_timeout_seconds
 
-        def take(session: Session) -> list[ChoiceOffer]:
+        def look(session: Session) -> tuple[set[str], bool]:
             online = online_queues(session, connected)
-            return take_offers(session, timeout_seconds=self.claim_timeout_seconds, online=online)
+            return online, offers_due(session, timeout_seconds=timeout, online=online)
 
+        # Most checks find nothing due: they only read, and the write lock is left to intake.
+        online, due = await self.units(look)
+        if not due:
+            return []
+        take = partial(take_offers, timeout_seconds=timeout, online=online)
         delivered: list[ChoiceOffer] = []
         for offer in await self.units(take, write=True):
             if await self._deliver(offer):

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
 from desk.api.runtime import (
     ACTOR_KEY,
@@ -35,7 +36,7 @@ from desk.api.runtime import (
 from desk.api.schemas import error_list
 from desk.rasa_client import RasaUnavailable
 from desk.security import secrets_equal
-from desk.services.agents import actor_for_token
+from desk.services.agents import Actor, actor_for_token, session_needs_write
 from desk.services.errors import (
     AuthenticationFailed,
     Conflict,
@@ -44,6 +45,7 @@ from desk.services.errors import (
     NotFound,
     PermissionDenied,
 )
+from desk.store.types import utcnow
 
 LOGGER = logging.getLogger(__name__)
 
@@ -138,9 +140,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     if kind == _PUBLIC:
         return await handler(request)
     token = request.cookies.get(SESSION_COOKIE, "")
-    actor = (
-        await in_unit(request, lambda s: actor_for_token(s, token), write=True) if token else None
-    )
+    actor = await _actor_of_session(request, token) if token else None
     if actor is None:
         if request.path.startswith("/api/"):
             return json_error(401, "log in first")
@@ -148,6 +148,21 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     request[ACTOR_KEY] = actor
     request[SESSION_TOKEN_KEY] = token
     return await handler(request)
+
+
+async def _actor_of_session(request: web.Request, token: str) -> Actor | None:
+    """The session's user; one read-only unit of work unless the session needs a write."""
+
+    def read(session: Session) -> tuple[bool, Actor | None]:
+        now = utcnow()  # one instant for both: then the second call cannot write
+        if session_needs_write(session, token, now=now):
+            return True, None
+        return False, actor_for_token(session, token, now=now)
+
+    needs_write, actor = await in_unit(request, read)
+    if needs_write:
+        actor = await in_unit(request, lambda s: actor_for_token(s, token), write=True)
+    return actor
 
 
 def _has_bearer(request: web.Request, secret: str) -> bool:

@@ -173,6 +173,17 @@ def session_info(
     return SessionInfo(key=found.token_hash, expires_at=found.expires_at)
 
 
+def session_needs_write(session: Session, token: str, *, now: datetime | None = None) -> bool:
+    """Whether `actor_for_token` would write: an expired session to delete, or `last_seen_at`
+    to refresh (at most every TOUCH_INTERVAL). Read-only, so most requests check their session
+    without taking the write lock."""
+    now = now or utcnow()
+    found = SessionRepository(session).by_token_hash(token_digest(token))
+    return found is not None and (
+        found.expires_at <= now or now - found.last_seen_at >= TOUCH_INTERVAL
+    )
+
+
 def actor_for_token(session: Session, token: str, *, now: datetime | None = None) -> Actor | None:
     """The user of a session cookie, or None when it is unknown, expired or deactivated.
 

@@ -111,6 +111,21 @@ def online_queues(
     return AgentRepository(session).queues_of({*connected_agent_ids, *seen})
 
 
+def offers_due(
+    session: Session,
+    *,
+    timeout_seconds: float,
+    online: Collection[str],
+    now: datetime | None = None,
+) -> bool:
+    """Whether any waiting customer is due an offer now (a read; `take_offers` then writes)."""
+    cutoff = (now or utcnow()) - timedelta(seconds=timeout_seconds)
+    return any(
+        _due(handoff, cutoff, online) is not None
+        for handoff in HandoffRepository(session).waiting(None)
+    )
+
+
 def take_offers(
     session: Session,
     *,

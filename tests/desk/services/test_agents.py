@@ -127,3 +127,18 @@ def test_online_means_seen_recently(database: Database, actors: dict[str, Actor]
     assert online == [actors["olivia"].agent_id]
     assert everyone == sorted(actor.agent_id for actor in actors.values())
     assert expired == 3
+
+
+def test_a_session_needs_a_write_only_to_refresh_or_delete_it(
+    database: Database, actors: dict[str, Actor]
+) -> None:
+    with database.session(write=True) as session:
+        agent = agents.authenticate(session, "leo", PASSWORD)
+        token = agents.start_session(session, agent, lifetime=LIFETIME, now=at(0)).token
+
+    touch = agents.TOUCH_INTERVAL.total_seconds()
+    with database.session() as session:
+        assert agents.session_needs_write(session, token, now=at(touch - 1)) is False
+        assert agents.session_needs_write(session, token, now=at(touch)) is True  # refresh
+        assert agents.session_needs_write(session, token, now=at(12 * 3600)) is True  # expired
+        assert agents.session_needs_write(session, "not-a-token", now=at(1)) is False

@@ -218,3 +218,20 @@ def test_online_means_a_console_connected_or_a_session_seen_lately(any_database:
     assert leo_lately == {"tech_support_l2"}
     assert olivia_console == {"order_support"}
     assert sam_console == set(EVERY_QUEUE)
+
+
+def test_whether_an_offer_is_due_is_known_without_taking_it(
+    database: Database, context_factory: ContextFactory
+) -> None:
+    _queue(database, context_factory, ("order_support", "normal", 0))
+
+    def due(second: float, online: tuple[str, ...] = EVERY_QUEUE) -> bool:
+        with database.session() as session:
+            return waiting.offers_due(
+                session, timeout_seconds=TIMEOUT, online=online, now=at(second)
+            )
+
+    assert (due(TIMEOUT - 1), due(1, online=()), due(TIMEOUT)) == (False, True, True)
+    assert due(TIMEOUT) is True  # asking takes nothing
+    _offers(database, TIMEOUT)
+    assert due(TIMEOUT + 1) is False
