@@ -5,6 +5,8 @@
   (`action_welcome_back`, `action_handoff_cancelled`, ...).
 - The web chat's `POST /webhooks/socketio/notify` (`Authorization: Bearer $RASA_AUTH_TOKEN`):
   a `handoff_status` event for the customer's page.
+- `POST /webhooks/socketio/handoff-opened` (same token): a handoff the desk holds, so the bot
+  pauses and tells the customer if its tracker missed it (`contract.handoff_opened`).
 
 One `aiohttp.ClientSession` per desk application, created on first use (inside the running
 loop) and closed with the application. Every request has a short total timeout. Whatever goes
@@ -22,6 +24,7 @@ from urllib.parse import quote
 
 import aiohttp
 
+from contract.handoff_opened import HANDOFF_OPENED_PATH, HandoffOpenedNotice
 from desk.services.agents import Actor
 from desk.services.handoffs import Resolution
 from desk.settings import DeskSettings
@@ -162,6 +165,19 @@ class RasaClient:
             raise
         return True
 
+    async def handoff_opened(self, notice: HandoffOpenedNotice) -> bool:
+        """Tell the Rasa server the desk holds this open handoff; whether the bot had missed it
+        (and has now paused the conversation and told the customer)."""
+        headers = {"Authorization": f"Bearer {self._token}", "Content-Type": "application/json"}
+        answer = await self._request(
+            "POST",
+            self.base_url + HANDOFF_OPENED_PATH,
+            headers=headers,
+            data=notice.json(),
+            what="reporting an open handoff",
+        )
+        return bool(answer.get("changed"))
+
     # --- Plumbing -----------------------------------------------------------------------------
 
     async def _api(
@@ -187,11 +203,12 @@ class RasaClient:
         params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
         json: Any = None,
+        data: str | None = None,
     ) -> dict[str, Any]:
         shown = url.split("?", 1)[0]
         try:
             async with self._client().request(
-                method, url, params=params, headers=headers, json=json
+                method, url, params=params, headers=headers, json=json, data=data
             ) as response:
                 text = await response.text()
                 if response.status >= 400:

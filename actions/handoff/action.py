@@ -48,7 +48,7 @@ from actions.constants import (
 )
 from actions.dialogue import current_flow, last_executed_action, latest_intent
 from actions.failsafe import apologise_on_failure
-from actions.handoff.builder import build_handoff_context
+from actions.handoff.builder import build_handoff_context, turn_handoff_id
 from actions.handoff.outbox import DispatchStatus
 from actions.handoff.wiring import handoff_services
 from actions.mortgage import draft_application
@@ -86,6 +86,12 @@ _DETAIL = {
     ),
     REASON_ACTION_ERROR: "One of the bot's actions failed; the customer accepted a person.",
 }
+
+
+ALREADY_QUEUED = (
+    "You're already in the queue for a person, with everything we've discussed. They'll be "
+    "with you as soon as they can."
+)
 
 
 def handoff_reason(tracker: Tracker) -> str:
@@ -189,14 +195,20 @@ class ActionHandoff(Action):
         ]
         if tracker.get_slot(SLOT_HANDOFF_ID):
             # A second trigger while a handoff is open opens nothing new.
-            dispatcher.utter_message(
-                text="You're already in the queue for a person, with everything we've "
-                "discussed. They'll be with you as soon as they can."
-            )
+            dispatcher.utter_message(text=ALREADY_QUEUED)
             return [*reset, ConversationPaused()]
 
         context = await self.build_context(tracker)
         outcome = await services.dispatcher.dispatch(context)
+        if outcome.status is DispatchStatus.DUPLICATE or (
+            outcome.status is DispatchStatus.DELIVERED
+            and outcome.handoff_id != str(context.handoff_id)
+        ):
+            # The desk already holds an open handoff for this conversation (the bot missed its
+            # outcome, e.g. the action server died after delivering): that one stands.
+            logger.info("Handoff %s: the conversation's open handoff stands", outcome.handoff_id)
+            dispatcher.utter_message(text=ALREADY_QUEUED)
+            return [*reset, SlotSet(SLOT_HANDOFF_ID, outcome.handoff_id), ConversationPaused()]
         if outcome.status is DispatchStatus.REJECTED:
             logger.error("The desk rejected handoff %s: %s", context.handoff_id, outcome.error)
             dispatcher.utter_message(
@@ -224,6 +236,7 @@ class ActionHandoff(Action):
         reason = handoff_reason(tracker)
         flow = current_flow(tracker)
         return build_handoff_context(
+            handoff_id=turn_handoff_id(tracker.sender_id, tracker.events),
             sender_id=tracker.sender_id,
             channel=tracker.get_latest_input_channel() or "unknown",
             language=LANGUAGE,

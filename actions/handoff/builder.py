@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Final
 
 from actions.handoff.pii import pii_paths
 from actions.handoff.routing import HandoffRouter
@@ -55,7 +55,7 @@ def build_handoff_context(
         attempts: What the bot tried, oldest first.
         evidence: Records the bot looked up or collected.
         router: Decides queue, priority and trigger type.
-        handoff_id: Fixed id for tests; a random UUID4 otherwise.
+        handoff_id: The id (see `turn_handoff_id`); a random UUID4 when not given.
         now: Fixed creation time for tests; the current UTC time otherwise.
 
     Raises:
@@ -84,6 +84,26 @@ def build_handoff_context(
     )
     with_summary = draft.copy(update={"summary": summarize(draft)})
     return with_summary.copy(update={"pii": pii_paths(with_summary)})
+
+
+#: Namespace of the handoff ids derived from a conversation's turn (a fixed, random UUID).
+HANDOFF_ID_NAMESPACE: Final = uuid.UUID("5d1b3f0e-8f6a-4c42-9a57-2f1f7f0c6b1e")
+
+
+def turn_handoff_id(sender_id: str, events: Sequence[Mapping[str, Any]]) -> uuid.UUID:
+    """The handoff id of the conversation's current turn: the same for every call in one turn.
+
+    It is the idempotency key of the delivery. Derived from the conversation and the
+    triggering customer message (Rasa's `message_id`, else its timestamp), never drawn afresh,
+    so a repeated call for the same turn (a retry after the action server died) cannot become
+    a second handoff.
+    """
+    turn = "start"
+    for event in reversed(events):
+        if event.get("event") == "user":
+            turn = str(event.get("message_id") or repr(event.get("timestamp")))
+            break
+    return uuid.uuid5(HANDOFF_ID_NAMESPACE, f"{sender_id}\x1f{turn}")
 
 
 def set_slots(slots: Mapping[str, Any]) -> dict[str, Any]:

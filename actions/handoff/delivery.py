@@ -8,6 +8,7 @@ import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import Enum
+from typing import Any
 
 import aiohttp
 
@@ -34,12 +35,17 @@ class DeliveryStatus(str, Enum):
 
 @dataclass(frozen=True)
 class DeliveryResult:
-    """Outcome of `HandoffClient.deliver_handoff`, after all tries."""
+    """Outcome of `HandoffClient.deliver_handoff`, after all tries.
+
+    `desk_handoff_id` is the handoff the desk answered with when it has the conversation: the
+    one delivered, or the conversation's already open handoff (then they differ).
+    """
 
     status: DeliveryStatus
     status_code: int | None
     error: str | None
     tries: int
+    desk_handoff_id: str | None = None
 
     @property
     def delivered(self) -> bool:
@@ -54,9 +60,18 @@ class _Try:
     status: DeliveryStatus
     status_code: int | None
     error: str | None
+    desk_handoff_id: str | None = None
 
 
 Sleep = Callable[[float], Awaitable[None]]
+
+
+async def _json_or_none(response: aiohttp.ClientResponse) -> Any:
+    """The decoded JSON answer, or None when there is none (an older desk's empty answer)."""
+    try:
+        return await response.json(content_type=None)
+    except ValueError:
+        return None
 
 
 class HandoffClient:
@@ -135,7 +150,13 @@ class HandoffClient:
         for number in range(1, tries + 1):
             outcome = await self._post(handoff_id, body)
             if outcome.status is not DeliveryStatus.FAILED:
-                return DeliveryResult(outcome.status, outcome.status_code, outcome.error, number)
+                return DeliveryResult(
+                    outcome.status,
+                    outcome.status_code,
+                    outcome.error,
+                    number,
+                    outcome.desk_handoff_id,
+                )
             logger.warning(
                 "Handoff %s: try %d/%d failed: %s", handoff_id, number, tries, outcome.error
             )
@@ -160,7 +181,14 @@ class HandoffClient:
                 self._url, data=body.encode("utf-8"), headers=headers
             ) as response:
                 if 200 <= response.status < 300:
-                    return _Try(DeliveryStatus.DELIVERED, response.status, None)
+                    answer = await _json_or_none(response)
+                    desk_id = answer.get("handoff_id") if isinstance(answer, dict) else None
+                    return _Try(
+                        DeliveryStatus.DELIVERED,
+                        response.status,
+                        None,
+                        str(desk_id) if desk_id else handoff_id,
+                    )
                 text = (await response.text())[:MAX_ERROR_CHARS]
                 error = f"HTTP {response.status}: {text}"
                 if response.status in PERMANENT_REJECTIONS:

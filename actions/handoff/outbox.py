@@ -53,7 +53,11 @@ class DispatchStatus(str, Enum):
 
 @dataclass(frozen=True)
 class DispatchOutcome:
-    """Result of `HandoffDispatcher.dispatch`."""
+    """Result of `HandoffDispatcher.dispatch`.
+
+    `handoff_id` is the handoff the customer is in: the dispatched one, or, when the desk
+    already held an open handoff for the conversation, that one.
+    """
 
     status: DispatchStatus
     handoff_id: str
@@ -159,7 +163,7 @@ class HandoffDispatcher:
             # The desk's answer stands; the row stays pending and the relay's re-send is
             # answered 200 by the idempotent desk, which then marks it delivered.
             logger.exception("Handoff %s: could not record the delivery result", handoff_id)
-        return DispatchOutcome(_dispatch_status(result), handoff_id, result.error)
+        return _outcome(handoff_id, result)
 
     async def _deliver_without_outbox(self, handoff_id: str, body: str) -> DispatchOutcome:
         result = await self._client.deliver_body(handoff_id, body)
@@ -168,7 +172,7 @@ class HandoffDispatcher:
                 f"Handoff {handoff_id}: neither the outbox nor the desk is reachable "
                 f"({result.error})"
             )
-        return DispatchOutcome(_dispatch_status(result), handoff_id, result.error)
+        return _outcome(handoff_id, result)
 
     async def open_handoff_for(self, sender_id: str) -> str | None:
         """The newest pending or delivered handoff_id of a conversation, if any."""
@@ -409,6 +413,13 @@ def _open_handoff_for(database: Database, sender_id: str) -> str | None:
             .order_by(HandoffOutboxEntry.created_at.desc())
             .limit(1)
         ).scalar_one_or_none()
+
+
+def _outcome(handoff_id: str, result: DeliveryResult) -> DispatchOutcome:
+    # The desk may answer with the conversation's open handoff instead of this one.
+    return DispatchOutcome(
+        _dispatch_status(result), result.desk_handoff_id or handoff_id, result.error
+    )
 
 
 def _dispatch_status(result: DeliveryResult) -> DispatchStatus:

@@ -7,7 +7,6 @@ a cancelled conversation back to the bot) runs in the background after the answe
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any, Final
 
@@ -37,8 +36,8 @@ from desk.api.schemas import (
     HandoffAccepted,
     HandoffStatusOut,
 )
-from desk.live import Audience, CustomerLink, queue_changed
-from desk.rasa_client import ASK_CALLBACK_ACTION, CANCELLED_ACTION, RasaClient, RasaUnavailable
+from desk.live import Audience, CustomerLink, queue_changed, with_retries
+from desk.rasa_client import ASK_CALLBACK_ACTION, CANCELLED_ACTION, RasaClient
 from desk.services import conversations, handoffs, intake
 from desk.services.conversations import CustomerActivity, WaitOutcome
 from desk.store.models import Handoff
@@ -51,7 +50,13 @@ GIVE_BACK_RETRY_SECONDS: Final[tuple[float, ...]] = (0.5, 2.0)
 
 @bot_facing
 async def post_handoff(request: web.Request) -> web.Response:
-    """Receive a HandoffContext: 201 new, 200 already known, 422 when it breaks the schema."""
+    """Receive a HandoffContext: 201 new, 422 when it breaks the schema, 200 with the known
+    handoff when this one was delivered before or the conversation already has an open one (the
+    answer's `handoff_id` then names that one: the bot must not tell of a second handoff).
+
+    A new handoff is confirmed to the Rasa server in the background, so the conversation is
+    paused even if the bot never learns the outcome of this call (see `contract.handoff_opened`).
+    """
     body = await read_body(request)
     payload = decode_json(body)
     key = request.headers.get("Idempotency-Key")
@@ -59,7 +64,7 @@ async def post_handoff(request: web.Request) -> web.Response:
         raise BadRequest("the Idempotency-Key header must equal handoff_id")
     raw = body.decode("utf-8")
 
-    def work(session: Session) -> tuple[HandoffAccepted, bool]:
+    def work(session: Session) -> tuple[HandoffAccepted, bool, str]:
         received = intake.receive(session, payload, raw=raw)
         handoff = received.handoff
         answer = HandoffAccepted(
@@ -68,9 +73,9 @@ async def post_handoff(request: web.Request) -> web.Response:
             queue=handoff.queue,
             position=received.position,
         )
-        return answer, received.created
+        return answer, received.created, handoff.sender_id
 
-    answer, created = await in_unit(request, work, write=True)
+    answer, created, sender_id = await in_unit(request, work, write=True)
     if created:
         await request.app[LIVE].publish(
             queue_changed(answer.queue, answer.handoff_id, "queued"), Audience(answer.queue)
@@ -78,6 +83,7 @@ async def post_handoff(request: web.Request) -> web.Response:
         # The customer learns their place (and anyone an urgent arrival overtook, theirs);
         # with nobody of the queue online, the wait choice follows at once.
         request.app[WAITING_ROOM].queue_moved(answer.queue)
+        request.app[CUSTOMER].confirm_handoff(sender_id, answer.handoff_id, answer.queue)
     return respond(answer, status=201 if created else 200)
 
 
@@ -157,20 +163,14 @@ async def _give_back(rasa: RasaClient, customer: CustomerLink, sender_id: str, a
     """Resume the conversation, let the bot run `action`, tell the page `back_with_bot`.
 
     The handoff has already left the queue, so nobody else will resume the conversation: a
-    failure is retried after each of GIVE_BACK_RETRY_SECONDS (resuming twice is harmless),
-    then logged.
+    failure is retried (resuming twice is harmless), then logged.
     """
-    for delay in (*GIVE_BACK_RETRY_SECONDS, None):
-        try:
-            await rasa.give_back(sender_id, action)
-            break
-        except RasaUnavailable as error:
-            if delay is None:
-                LOGGER.error("a handoff could not be given back to the bot (%s): %s", action, error)
-                return
-            LOGGER.warning("giving a handoff back failed (%s, retrying): %s", action, error)
-            await asyncio.sleep(delay)
-    await customer.notify(sender_id, "back_with_bot")
+
+    async def give_back() -> None:
+        await rasa.give_back(sender_id, action)
+
+    if await with_retries(give_back, GIVE_BACK_RETRY_SECONDS, what=f"giving back ({action})"):
+        await customer.notify(sender_id, "back_with_bot")
 
 
 @bot_facing

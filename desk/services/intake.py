@@ -38,7 +38,8 @@ class Received:
 def receive(
     session: Session, payload: Any, *, raw: str | None = None, now: datetime | None = None
 ) -> Received:
-    """Validate and store a handoff context; idempotent on `handoff_id`.
+    """Validate and store a handoff context; idempotent on `handoff_id`, and on the
+    conversation while it has an open handoff (that one is returned, with `created` False).
 
     Args:
         session: The unit of work.
@@ -56,7 +57,8 @@ def receive(
     now = now or utcnow()
     handoffs = HandoffRepository(session)
     handoff_id = str(payload["handoff_id"]).lower()
-    existing = handoffs.get(handoff_id)
+    sender_id = str(payload["conversation"]["sender_id"])
+    existing = _known(handoffs, handoff_id, sender_id)
     if existing is not None:
         return Received(existing, created=False, position=handoffs.position(existing))
     handoff = _new_handoff(handoff_id, payload, raw or json.dumps(payload), now)
@@ -64,9 +66,10 @@ def receive(
         with session.begin_nested():
             handoffs.add(handoff)
     except IntegrityError:
-        # A concurrent delivery of the same handoff committed first: theirs is the handoff.
+        # A concurrent delivery committed first: of this handoff, or of another handoff of the
+        # same conversation (one open handoff per conversation). Theirs is the handoff.
         session.expunge(handoff)
-        winner = handoffs.get(handoff_id)
+        winner = _known(handoffs, handoff_id, sender_id)
         if winner is None:
             raise
         return Received(winner, created=False, position=handoffs.position(winner))
@@ -77,6 +80,12 @@ def receive(
         detail={"queue": handoff.queue, "priority": handoff.priority},
     )
     return Received(handoff, created=True, position=handoffs.position(handoff))
+
+
+def _known(handoffs: HandoffRepository, handoff_id: str, sender_id: str) -> Handoff | None:
+    """The handoff that answers this delivery: the same one delivered before, or the
+    conversation's open handoff (a second trigger never queues the customer twice)."""
+    return handoffs.get(handoff_id) or handoffs.open_for_sender(sender_id)
 
 
 def _new_handoff(handoff_id: str, payload: dict[str, Any], raw: str, now: datetime) -> Handoff:

@@ -90,6 +90,9 @@ class EventKind(str, enum.Enum):
 
 AGENT_ROLES: Final[tuple[str, ...]] = tuple(role.value for role in AgentRole)
 HANDOFF_STATUSES: Final[tuple[str, ...]] = tuple(status.value for status in HandoffStatus)
+#: A conversation has at most one handoff in these statuses (a partial unique index).
+OPEN_STATUSES: Final[tuple[str, ...]] = (HandoffStatus.QUEUED.value, HandoffStatus.CLAIMED.value)
+_OPEN: Final = text(one_of("status", OPEN_STATUSES))
 PRIORITIES: Final[tuple[str, ...]] = tuple(priority.value for priority in Priority)
 DISPOSITIONS: Final[tuple[str, ...]] = tuple(d.value for d in Disposition)
 
@@ -174,6 +177,15 @@ class Handoff(Base):
             "queue",
             "priority_rank",
             "queued_at",
+        ),
+        # One open handoff per conversation: a second trigger (a retry after a crash, a relay
+        # re-send with a new id) is answered with the open one instead of queueing twice.
+        Index(
+            "uq_handoffs_open_sender",
+            "sender_id",
+            unique=True,
+            sqlite_where=_OPEN,
+            postgresql_where=_OPEN,
         ),
     )
 

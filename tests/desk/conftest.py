@@ -56,8 +56,9 @@ def make_context(
     payload["handoff_id"] = handoff_id or str(uuid.uuid4())
     payload["routing"]["queue"] = queue
     payload["routing"]["priority"] = priority
-    if sender_id is not None:
-        payload["conversation"]["sender_id"] = sender_id
+    # A conversation has at most one open handoff, so each context is its own conversation
+    # unless a test says otherwise.
+    payload["conversation"]["sender_id"] = sender_id or f"web-{uuid.uuid4().hex[:12]}"
     return payload
 
 

@@ -19,6 +19,8 @@ from typing import Any
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from contract.handoff_opened import HANDOFF_ID_SLOT, HANDOFF_OPENED_PATH
+
 RASA_TOKEN = "rasa-token"
 
 
@@ -26,7 +28,7 @@ RASA_TOKEN = "rasa-token"
 class Call:
     """One request the stand-in received."""
 
-    kind: str  # tracker, events, execute, notify
+    kind: str  # tracker, events, execute, notify, handoff_opened
     sender_id: str
     query: dict[str, str]
     body: Any
@@ -74,6 +76,7 @@ class RasaStandIn:
         app.router.add_post("/conversations/{sender_id}/tracker/events", self._events)
         app.router.add_post("/conversations/{sender_id}/execute", self._execute)
         app.router.add_post("/webhooks/socketio/notify", self._notify)
+        app.router.add_post(HANDOFF_OPENED_PATH, self._handoff_opened)
         self.app = app
 
     @property
@@ -184,6 +187,37 @@ class RasaStandIn:
         conversation.events.append({"event": "action", "name": name, "timestamp": time.time()})
         message = {"recipient_id": sender_id, "text": f"(the bot ran {name})"}
         return web.json_response({"tracker": conversation.state(sender_id), "messages": [message]})
+
+    async def _handoff_opened(self, request: web.Request) -> web.Response:
+        """Like the Rasa server: record the handoff; pause and tell the customer if needed."""
+        body = await request.json()
+        sender_id = str(body.get("sender_id"))
+        call = Call(
+            kind="handoff_opened",
+            sender_id=sender_id,
+            query=dict(request.query),
+            body=body,
+            authorization=request.headers.get("Authorization"),
+        )
+        self.calls.append(call)
+        if "handoff_opened" in self.fail:
+            return web.json_response(
+                {"error": "failing on purpose"}, status=self.fail["handoff_opened"]
+            )
+        if call.authorization != f"Bearer {self.token}":
+            return web.json_response({"error": "wrong token"}, status=401)
+        conversation = self.conversation(sender_id)
+        changed = (
+            not conversation.paused or conversation.slots.get(HANDOFF_ID_SLOT) != body["handoff_id"]
+        )
+        if changed:
+            conversation.slots[HANDOFF_ID_SLOT] = body["handoff_id"]
+            if not conversation.paused:
+                conversation.paused = True
+                conversation.events.append(
+                    {"event": "bot", "text": body["text"], "timestamp": time.time()}
+                )
+        return web.json_response({"changed": changed})
 
     async def _notify(self, request: web.Request) -> web.Response:
         body = await request.json()

@@ -86,6 +86,8 @@ class RecordingEndpoint:
         self._gate = asyncio.Event()
         self._gate.set()
         self._scripted: list[int] = []
+        #: Conversations whose handoff the endpoint treats as still open (see `hold_open`).
+        self._open: dict[str, str] = {}
         self._runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None
 
@@ -196,6 +198,10 @@ class RecordingEndpoint:
         """Answer the next POSTs with these statuses (e.g. 503, 429, 400), in order."""
         self._scripted.extend(statuses)
 
+    def hold_open(self, sender_id: str, handoff_id: str) -> None:
+        """Like the desk: a new handoff of this conversation is answered 200 with this one."""
+        self._open[sender_id] = handoff_id
+
     def stall(self) -> None:
         """Hold every POST from now on until `resume()` (a slow desk)."""
         self._gate.clear()
@@ -240,6 +246,9 @@ class RecordingEndpoint:
             return 400, {"error": "Idempotency-Key must equal handoff_id"}, handoff_id
         if handoff_id in self._recording.handoffs:
             return 200, self._recording.handoffs[handoff_id], handoff_id
+        open_id = self._open.get(str(payload["conversation"]["sender_id"]))
+        if open_id is not None:
+            return 200, {"handoff_id": open_id, "status": "queued"}, open_id
         self._recording.handoffs[handoff_id] = payload
         self._append_to_record_file(payload)
         return 201, payload, handoff_id

@@ -18,7 +18,8 @@ from rasa_sdk import Action
 from sqlalchemy import select
 
 from actions.conversation import ActionNluFallback
-from actions.handoff.action import ActionHandoff
+from actions.handoff.action import ALREADY_QUEUED, ActionHandoff
+from actions.handoff.builder import turn_handoff_id
 from actions.handoff.delivery import HandoffClient
 from actions.handoff.outbox import OutboxPolicy, OutboxRelay
 from actions.handoff.wiring import handoff_services
@@ -379,6 +380,37 @@ async def test_a_second_trigger_opens_nothing_new(
     ]
     assert len(endpoint.requests) == 1
     assert len(outbox_rows(app_database)) == 1
+
+
+async def test_the_desks_open_handoff_stands_when_the_bot_missed_it(
+    endpoint: RecordingEndpoint, app_database: Database
+) -> None:
+    """The action server died after delivering; the customer asks again, in a new turn."""
+    open_id = "6f1c2b1e-0d5e-4a53-9a0e-1b2c3d4e5f60"
+    endpoint.hold_open(SENDER_ID, open_id)
+    conversation = await customer_request_without_journey()
+
+    events, messages = await run_action(ActionHandoff(), conversation.tracker())
+
+    assert texts(messages) == [ALREADY_QUEUED]
+    assert slot_changes(events)["handoff_id"] == open_id
+    assert plain(events)[-1] == {"event": "pause"}
+    assert endpoint.handoffs == {}, "nothing new was queued"
+
+
+async def test_the_handoff_id_is_the_turns_own(endpoint: RecordingEndpoint) -> None:
+    """The same turn always makes the same id (the idempotency key); another turn another."""
+    conversation = await customer_request_without_journey()
+    tracker = conversation.tracker()
+    same = turn_handoff_id(tracker.sender_id, tracker.events)
+    conversation.user("a person please", "request_human")
+    later = conversation.tracker()
+
+    assert turn_handoff_id(tracker.sender_id, tracker.events) == same
+    assert turn_handoff_id(later.sender_id, later.events) != same
+    assert turn_handoff_id("someone-else", tracker.events) != same
+    (_, _), payload = await hand_off(conversation, endpoint)
+    assert payload["handoff_id"] == str(turn_handoff_id(later.sender_id, later.events))
 
 
 # --- The desk is down, or refuses ------------------------------------------------------------

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from sqlalchemy.exc import IntegrityError
 
-from desk.services import intake
+from desk.services import handoffs, intake
 from desk.services.errors import InvalidHandoff
 from desk.store.database import Database
 from desk.store.repositories import HandoffRepository
@@ -92,3 +94,48 @@ def test_the_customer_label_comes_from_what_the_bot_knew(context_factory: Contex
 
     payload["evidence"]["mortgage_application"] = {"applicant_name": "A. Applicant"}
     assert intake.customer_label(payload) == "A. Applicant"
+
+
+def test_a_conversation_has_one_open_handoff(
+    any_database: Database, context_factory: ContextFactory
+) -> None:
+    first = context_factory(sender_id="web-crash")
+    second = context_factory(sender_id="web-crash")  # the customer asked again: a new id
+
+    with any_database.session(write=True) as session:
+        intake.receive(session, first, now=at(1))
+    with any_database.session(write=True) as session:
+        again = intake.receive(session, second, now=at(2))
+        answer = (again.created, again.handoff.handoff_id, again.position)
+
+    assert answer == (False, first["handoff_id"], 1)
+    with any_database.session() as session:
+        assert HandoffRepository(session).get(second["handoff_id"]) is None
+
+
+def test_a_closed_handoff_does_not_block_the_next(
+    database: Database, context_factory: ContextFactory
+) -> None:
+    first = context_factory(sender_id="web-again")
+    with database.session(write=True) as session:
+        intake.receive(session, first, now=at(1))
+    with database.session(write=True) as session:
+        handoffs.abandon(session, first["handoff_id"], now=at(2))
+
+    second = context_factory(sender_id="web-again")
+    with database.session(write=True) as session:
+        received = intake.receive(session, second, now=at(3))
+        assert (received.created, received.handoff.handoff_id) == (True, second["handoff_id"])
+
+
+def test_the_database_refuses_a_second_open_handoff(
+    any_database: Database, context_factory: ContextFactory
+) -> None:
+    """The rule holds under concurrency too: two intakes racing cannot both insert."""
+    with any_database.session(write=True) as session:
+        intake.receive(session, context_factory(sender_id="web-race"), now=at(1))
+    twin = intake._new_handoff(  # what a racing intake would insert
+        str(uuid.uuid4()), context_factory(sender_id="web-race"), "{}", at(2)
+    )
+    with pytest.raises(IntegrityError), any_database.session(write=True) as session:
+        HandoffRepository(session).add(twin)

@@ -26,8 +26,13 @@ def _queue(
     db: Database, context_factory: ContextFactory, *specs: tuple[str, str, int]
 ) -> list[str]:
     ids = []
+    senders: set[str] = set()
     for queue, priority, second in specs:
-        payload = context_factory(queue=queue, priority=priority, sender_id=f"customer-{second}")
+        # One conversation per handoff (a conversation has at most one open handoff).
+        sender = f"customer-{second}"
+        sender = sender if sender not in senders else f"{sender}-{len(senders)}"
+        senders.add(sender)
+        payload = context_factory(queue=queue, priority=priority, sender_id=sender)
         with db.session(write=True) as session:
             intake.receive(session, payload, now=at(second))
         ids.append(str(payload["handoff_id"]))

@@ -130,3 +130,31 @@ def test_downgrade_removes_everything_and_upgrade_restores_it(database: Database
 
     database.migrate()
     assert _schema_differences(database) == []
+
+
+def test_the_upgrade_closes_duplicate_open_handoffs_of_a_conversation(database_url: str) -> None:
+    """Databases from before the one-open-handoff rule may hold duplicates: the older open
+    ones are abandoned (with a history entry) so the unique index can be created."""
+    db = Database(database_url)
+    try:
+        db.migrate("0002")
+        with db.engine.begin() as connection:
+            for handoff_id, queued_at in (
+                ("h-old", "2026-11-30 10:00"),
+                ("h-new", "2026-11-30 11:00"),
+            ):
+                connection.execute(
+                    text(_insert_handoff(handoff_id=f"'{handoff_id}'", queued_at=":queued")),
+                    {"now": utcnow(), "queued": queued_at},
+                )
+        db.migrate()
+        with db.engine.connect() as connection:
+            statuses = dict(
+                connection.execute(text("SELECT handoff_id, status FROM handoffs")).all()
+            )
+            history = connection.execute(text("SELECT handoff_id, kind FROM handoff_events")).all()
+        assert statuses == {"h-old": "abandoned", "h-new": "queued"}
+        assert [tuple(row) for row in history] == [("h-old", "abandoned")]
+        assert _schema_differences(db) == []
+    finally:
+        db.dispose()
