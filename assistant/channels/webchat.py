@@ -9,6 +9,13 @@ prefix and `output_channel=latest` keep working; same protocol, so any Rasa web 
   ``{"sender_id": session_id, "event": {"event": "user_typing", "typing": bool,
   "timestamp": epoch}}``. The relay is queued (`assistant.desk_events.DeskEventForwarder`, one
   attempt per event, short timeout): the socket handler returns at once and never sees an error;
+- the channel edge (`assistant.channels.edge`): ``session_request`` and ``user_uttered`` are
+  checked before Rasa's handlers see them. A refused payload is answered, to that socket only,
+  with the socket.io event ``input_refused`` ``{"event": <the refused event>, "field": str,
+  "error": "<field>: <problem>"}`` and goes no further (Rasa's handlers crashed on some and
+  handed others to the tracker store, which ended the server). A failure while Rasa handles a
+  message is logged (sender masked) and answered with the apology as a ``bot_uttered`` to the
+  conversation's room;
 - ``POST /webhooks/socketio/notify`` for the desk, with ``Authorization: Bearer <notify_token>``
   (the Rasa HTTP API token): a `HandoffStatusNotice` body, emitted to the customer's room as the
   socket.io event ``handoff_status``; 202 when emitted, 401 for a wrong token, 400 for a body
@@ -50,11 +57,22 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
+from assistant.channels.edge import (
+    InvalidInput,
+    check_conversation_id,
+    check_metadata,
+    clean_text,
+    guarded,
+    json_type,
+)
 from assistant.desk_events import DeskEventForwarder, mask_sender
 
 logger = logging.getLogger(__name__)
 
 TYPING_EVENT: Final = "user_typing"
+SESSION_REQUEST_EVENT: Final = "session_request"
+#: Sent to one socket whose `session_request` or `user_uttered` payload was refused.
+REFUSED_EVENT: Final = "input_refused"
 STATUS_EVENT: Final = "handoff_status"
 MAX_NOTIFY_BYTES: Final = 16 * 1024
 DEFAULT_DESK_TIMEOUT_SECONDS: Final = 1.0
@@ -127,6 +145,21 @@ def bearer_token_matches(header: str | None, token: str) -> bool:
     if scheme.lower() != "bearer":
         return False
     return hmac.compare_digest(given.strip().encode("utf-8"), token.encode("utf-8"))
+
+
+def _single_payload(payload: tuple[Any, ...], *, allow_none: bool) -> dict[str, Any]:
+    """The one object a socket.io event carries (`InvalidInput` for none, several, or another
+    kind of value); with `allow_none`, a missing or null payload is an empty object."""
+    if len(payload) > 1:
+        raise InvalidInput("payload", "must be one object, not several arguments")
+    data = payload[0] if payload else None
+    if data is None and allow_none:
+        return {}
+    if not payload:
+        raise InvalidInput("payload", "is missing")
+    if not isinstance(data, dict):
+        raise InvalidInput("payload", f"must be an object, not {json_type(data)}")
+    return data
 
 
 def _error(status: int, message: str, **extra: Any) -> HTTPResponse:
@@ -237,10 +270,12 @@ class WebChatInput(SocketIOInput):
         return WebChatOutput(self.sio, self.bot_message_evt)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        """Rasa's socket.io blueprint, plus `user_typing` and `POST /notify`."""
-        webhook = super().blueprint(on_new_message)
+        """Rasa's socket.io blueprint behind the edge's checks, plus `user_typing` and
+        `POST /notify`."""
+        webhook = super().blueprint(guarded(on_new_message, self.name()))
         sio = self.sio
         assert sio is not None  # set by the parent's blueprint()
+        self.check_protocol_events(sio)
 
         @sio.on(TYPING_EVENT, namespace=self.namespace)
         async def user_typing(sid: str, data: Any) -> None:
@@ -256,6 +291,65 @@ class WebChatInput(SocketIOInput):
                 await self.typing_forwarder.close()
 
         return webhook
+
+    # --- Customer → Rasa: the edge's checks --------------------------------------------------
+
+    def check_protocol_events(self, sio: AsyncServer) -> None:
+        """Puts the checks in front of Rasa's `session_request` and `user_uttered` handlers."""
+        handlers = sio.handlers[self.namespace or "/"]
+        request_session = handlers[SESSION_REQUEST_EVENT]
+        handle_message = handlers[self.user_message_evt]
+
+        async def session_request(sid: str, *payload: Any) -> None:
+            try:
+                data = self.checked_session_request(payload)
+            except InvalidInput as refused:
+                await self.refuse(sio, sid, SESSION_REQUEST_EVENT, refused)
+                return
+            await request_session(sid, data)
+
+        async def user_uttered(sid: str, *payload: Any) -> None:
+            try:
+                data = self.checked_user_message(payload)
+            except InvalidInput as refused:
+                await self.refuse(sio, sid, self.user_message_evt, refused)
+                return
+            await handle_message(sid, data)
+
+        sio.on(SESSION_REQUEST_EVENT, session_request, namespace=self.namespace)
+        sio.on(self.user_message_evt, user_uttered, namespace=self.namespace)
+
+    def checked_session_request(self, payload: tuple[Any, ...]) -> dict[str, Any]:
+        """The `session_request` data Rasa's handler needs: `{"session_id": id or None}`
+        (None: Rasa makes a new id, as it does for a request without one)."""
+        data = _single_payload(payload, allow_none=True)
+        session_id = data.get("session_id")
+        if session_id is not None:
+            check_conversation_id(session_id, "session_id")
+        return {"session_id": session_id}
+
+    def checked_user_message(self, payload: tuple[Any, ...]) -> dict[str, Any]:
+        """The `user_uttered` data Rasa's handler needs, checked and the text repaired."""
+        data = _single_payload(payload, allow_none=False)
+        checked: dict[str, Any] = {"message": clean_text(data.get("message"), "message")}
+        if self.session_persistence:
+            checked["session_id"] = check_conversation_id(data.get("session_id"), "session_id")
+        metadata = data.get(self.metadata_key)
+        if isinstance(metadata, str):  # Rasa's channel accepts metadata as a JSON string
+            try:
+                metadata = json.loads(metadata)
+            except (ValueError, RecursionError):
+                raise InvalidInput(self.metadata_key, "is a string but not JSON") from None
+        metadata = check_metadata(metadata, self.metadata_key)
+        if metadata is not None:
+            checked[self.metadata_key] = metadata
+        return checked
+
+    async def refuse(self, sio: AsyncServer, sid: str, event: str, refused: InvalidInput) -> None:
+        """Tells the one socket why its event was refused."""
+        logger.info("web chat: refused a %s from socket %s (%s)", event, sid, refused)
+        body = {"event": event, "field": refused.field, "error": str(refused)}
+        await sio.emit(REFUSED_EVENT, body, to=sid, namespace=self.namespace)
 
     # --- Customer → desk: typing ----------------------------------------------------------------
 
@@ -279,9 +373,10 @@ class WebChatInput(SocketIOInput):
         """The conversation id the signal belongs to, as Rasa's channel derives it."""
         if not self.session_persistence:
             return sid
-        session_id = data.get("session_id")
-        if not isinstance(session_id, str) or not session_id:
-            logger.debug("web chat: %s without a session_id from socket %s", TYPING_EVENT, sid)
+        try:
+            session_id = check_conversation_id(data.get("session_id"), "session_id")
+        except InvalidInput as refused:
+            logger.debug("web chat: ignored a %s from socket %s (%s)", TYPING_EVENT, sid, refused)
             return None
         if session_id not in sio.rooms(sid, namespace=self.namespace):
             logger.warning(

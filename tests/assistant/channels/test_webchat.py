@@ -8,6 +8,8 @@ channel's output channel in place of the model. The desk is a `RecordingDesk` on
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import socket
 import time
@@ -18,18 +20,23 @@ from typing import Any
 
 import aiohttp
 import pytest
-from rasa.core.channels.channel import UserMessage, register
+from rasa.core.channels.channel import InputChannel, UserMessage, register
 from rasa.core.run import create_http_input_channels
 from rasa.shared.utils.io import read_config_file
 from sanic import Sanic
+from sqlalchemy.exc import OperationalError
 
+from assistant.apology import APOLOGY
+from assistant.channels.edge import MAX_TEXT_CHARS
 from assistant.channels.webchat import (
     MAX_NOTIFY_BYTES,
+    REFUSED_EVENT,
     HandoffStatusNotice,
     WebChatInput,
     WebChatOutput,
     bearer_token_matches,
 )
+from assistant.desk_events import mask_sender
 from tests.assistant.test_desk_events import SECRET, RecordingDesk, eventually
 from tests.support.chat_client import ChatClient
 
@@ -38,11 +45,15 @@ NOTIFY_TOKEN = "rasa-t0ken"
 
 
 class ChatServer:
-    """A Sanic app with the channel registered as Rasa registers it, listening on loopback."""
+    """A Sanic app with the channel registered as Rasa registers it, listening on loopback.
 
-    def __init__(self, channel: WebChatInput) -> None:
+    Set `failure` to make handling a message raise it, as Rasa's agent raises a store error.
+    """
+
+    def __init__(self, channel: InputChannel) -> None:
         self.channel = channel
         self.messages: list[UserMessage] = []
+        self.failure: Exception | None = None
         self.app = Sanic(f"webchat_test_{uuid.uuid4().hex}", configure_logging=False)
         register([channel], self.app, route="/webhooks/")
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -63,6 +74,8 @@ class ChatServer:
     async def handle_message(self, message: UserMessage) -> None:
         """Stands in for Rasa's agent: answers through the channel's output channel."""
         self.messages.append(message)
+        if self.failure is not None:
+            raise self.failure
         assert message.output_channel is not None
         await message.output_channel.send_text_message(message.sender_id, f"echo: {message.text}")
 
@@ -95,13 +108,6 @@ def webchat(desk_url: str | None, **overrides: Any) -> WebChatInput:
     channel = WebChatInput.from_credentials(credentials)
     assert isinstance(channel, WebChatInput)
     return channel
-
-
-@pytest.fixture(autouse=True)
-def sanic_test_mode(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Several Sanic apps start in one process: test mode makes Sanic's start-up code
-    rewriting ("touch-up") of its HTTP protocol start from the original each time."""
-    monkeypatch.setattr(Sanic, "test_mode", True)
 
 
 @pytest.fixture
@@ -219,6 +225,172 @@ async def test_session_request_and_messages_work_as_with_rasas_channel(
     (message,) = chat.messages
     assert message.sender_id == "session-a"
     assert message.input_channel == "socketio"
+
+
+# --- The channel edge: payloads are checked before Rasa's handlers -------------------------------
+
+
+class RefusalRecorder:
+    """Records the `input_refused` events one page receives."""
+
+    def __init__(self, page: ChatClient) -> None:
+        self.received: asyncio.Queue[Any] = asyncio.Queue()
+        page.sio.on(REFUSED_EVENT, self.received.put)
+
+    async def next(self, timeout: float = 5.0) -> Any:
+        return await asyncio.wait_for(self.received.get(), timeout)
+
+    async def nothing(self, wait: float = 0.3) -> None:
+        with contextlib.suppress(asyncio.TimeoutError):
+            data = await asyncio.wait_for(self.received.get(), wait)
+            raise AssertionError(f"unexpected {REFUSED_EVENT}: {data!r}")
+
+
+async def open_page(server: ChatServer, page: ChatClient) -> RefusalRecorder:
+    """A connected page that has not asked for a session yet."""
+    refusals = RefusalRecorder(page)
+    await page.sio.connect(server.url, transports=["polling"], socketio_path="/socket.io")
+    return refusals
+
+
+def refusal(event: str, error: str) -> dict[str, str]:
+    return {"event": event, "field": error.split(":", 1)[0], "error": error}
+
+
+async def test_a_session_request_for_an_invalid_id_is_refused_to_that_socket_only(
+    chat: ChatServer, client: ChatClient
+) -> None:
+    other = ChatClient()
+    other_refusals = RefusalRecorder(other)
+    await other.connect(chat.url, "session-b")
+    refusals = await open_page(chat, client)
+
+    await client.sio.emit("session_request", {"session_id": "\ud800web"})
+
+    assert await refusals.next() == refusal(
+        "session_request", "session_id: contains a lone surrogate (invalid Unicode) (U+D800)"
+    )
+    await client.nothing("session_confirm", wait=0.2)
+    await other_refusals.nothing()
+    # The socket can still ask for a valid session.
+    await client.sio.emit("session_request", {"session_id": "session-a"})
+    assert await client.next("session_confirm") == "session-a"
+    await other.close()
+
+
+@pytest.mark.parametrize(
+    ("payload", "error"),
+    [
+        ("session-a", "payload: must be an object, not a string"),
+        ([1], "payload: must be an object, not an array"),
+        (("a", "b"), "payload: must be one object, not several arguments"),
+        ({"session_id": 5}, "session_id: must be a string, not a number"),
+        ({"session_id": ""}, "session_id: must not be empty"),
+        ({"session_id": "a\x00b"}, "session_id: contains a control character (U+0000)"),
+        ({"session_id": "x" * 256}, "session_id: must be at most 255 characters"),
+    ],
+)
+async def test_invalid_session_requests_are_refused(
+    chat: ChatServer, client: ChatClient, payload: Any, error: str
+) -> None:
+    refusals = await open_page(chat, client)
+
+    await client.sio.emit("session_request", payload)
+
+    assert await refusals.next() == refusal("session_request", error)
+    await client.nothing("session_confirm", wait=0.2)
+
+
+@pytest.mark.parametrize("payload", [None, {}, {"session_id": None}])
+async def test_a_session_request_without_an_id_still_gets_a_new_one(
+    chat: ChatServer, client: ChatClient, payload: Any
+) -> None:
+    refusals = await open_page(chat, client)
+
+    await client.sio.emit("session_request", payload)
+
+    session_id = await client.next("session_confirm")
+    assert isinstance(session_id, str) and len(session_id) == 32
+    await refusals.nothing(wait=0.1)
+
+
+@pytest.mark.parametrize(
+    ("payload", "error"),
+    [
+        (None, "payload: is missing"),
+        ("hi", "payload: must be an object, not a string"),
+        ({"session_id": "session-a"}, "message: is missing"),
+        ({"message": 5, "session_id": "session-a"}, "message: must be a string, not a number"),
+        (
+            {"message": "a" * (MAX_TEXT_CHARS + 1), "session_id": "session-a"},
+            f"message: must be at most {MAX_TEXT_CHARS} characters",
+        ),
+        ({"message": "hi"}, "session_id: is missing"),
+        (
+            {"message": "hi", "session_id": "\ud800web"},
+            "session_id: contains a lone surrogate (invalid Unicode) (U+D800)",
+        ),
+        (
+            {"message": "hi", "session_id": "session-a", "metadata": "{oops"},
+            "metadata: is a string but not JSON",
+        ),
+        (
+            {"message": "hi", "session_id": "session-a", "metadata": [1]},
+            "metadata: must be a JSON object, not an array",
+        ),
+        (
+            {"message": "hi", "session_id": "session-a", "metadata": {"name": "\udfff"}},
+            "metadata: contains a lone surrogate (invalid Unicode)",
+        ),
+    ],
+)
+async def test_invalid_messages_are_refused_and_never_reach_rasa(
+    chat: ChatServer, client: ChatClient, payload: Any, error: str
+) -> None:
+    refusals = RefusalRecorder(client)
+    await client.connect(chat.url, "session-a")
+
+    await client.sio.emit("user_uttered", payload)
+
+    assert await refusals.next() == refusal("user_uttered", error)
+    await client.say("and now?")
+    assert await client.next("bot_uttered") == {"text": "echo: and now?"}
+    assert [message.text for message in chat.messages] == ["and now?"]
+
+
+async def test_a_text_is_repaired_and_metadata_may_be_a_json_string(
+    chat: ChatServer, client: ChatClient
+) -> None:
+    await client.connect(chat.url, "session-a")
+
+    await client.sio.emit(
+        "user_uttered",
+        {"message": "ORD\x00-1\ud800", "session_id": "session-a", "metadata": '{"page": "/x"}'},
+    )
+
+    assert await client.next("bot_uttered") == {"text": "echo: ORD -1\ufffd"}
+    (message,) = chat.messages
+    assert message.metadata == {"page": "/x"}
+
+
+async def test_a_failing_turn_sends_the_apology_to_the_conversations_room(
+    chat: ChatServer, client: ChatClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    other = ChatClient()
+    await other.connect(chat.url, "session-b")
+    await client.connect(chat.url, "session-a")
+    chat.failure = OperationalError("INSERT ...", ("session-a", "my secret"), Exception("down"))
+
+    await client.say("my secret")
+
+    assert await client.next("bot_uttered") == {"text": APOLOGY}
+    await other.nothing("bot_uttered", wait=0.2)
+    assert mask_sender("session-a") in caplog.text
+    assert "my secret" not in caplog.text
+    chat.failure = None
+    await client.say("again")
+    assert await client.next("bot_uttered") == {"text": "echo: again"}
+    await other.close()
 
 
 # --- Desk → customer: POST /webhooks/socketio/notify ------------------------------------------
@@ -404,6 +576,8 @@ async def test_typing_is_relayed_to_the_desk(
         {"session_id": "session-a", "typing": "yes"},
         {"session_id": "session-a"},
         {"typing": True},
+        {"session_id": "\ud800", "typing": True},
+        {"session_id": 7, "typing": True},
         "typing",
         None,
     ],
