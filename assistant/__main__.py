@@ -1,14 +1,22 @@
-"""The Rasa server's entry point: `python -m assistant run ...` is `rasa run ...` plus the
-project's speed fix for action responses (see `assistant.performance`)."""
+"""The Rasa server's entry point: `python -m assistant run ...` is `rasa run ...` with the
+project's changes to Rasa installed first, each written for one Rasa version and skipped on
+any other:
+
+- the speed fix for action responses (`assistant.performance`);
+- tracker store errors failing one turn instead of falling back to memory
+  (`assistant.tracker_store`).
+"""
 
 from __future__ import annotations
 
 from assistant.performance import install_cached_action_response_validation
+from assistant.tracker_store import install_direct_tracker_store
 
 
 def main() -> None:
-    """Installs the fix, then hands over to Rasa's own command line."""
+    """Installs the changes, then hands over to Rasa's own command line."""
     install_cached_action_response_validation()
+    install_direct_tracker_store()
     from rasa.__main__ import main as rasa_main
 
     rasa_main()

@@ -1,0 +1,131 @@
+"""Rasa's SQL tracker store, made unable to end the server because of one conversation.
+
+Rasa 3.6's `SQLTrackerStore.session_scope` wraps the whole unit of work in
+``except ValueError: print_error_and_exit("Requested PostgreSQL schema ... was not found")``,
+so *any* `ValueError` raised while reading or writing a conversation ends the process: a sender
+id with a lone surrogate (`UnicodeEncodeError`), a NUL character (psycopg2 raises `ValueError`
+for it), a value a driver cannot adapt. `GuardedSQLTrackerStore` keeps that exit for the real
+schema check only, and refuses ids the channel edge would refuse
+(`assistant.channels.edge.check_conversation_id`) before they reach SQL: Rasa's HTTP API
+(`/conversations/<id>/...`) reaches the store without passing a channel (Sanic does not
+percent-decode that path parameter today, so an id arrives there as typed; the check does not
+depend on it).
+
+Rasa's agent wraps every tracker store in `FailSafeTrackerStore`, which answers a failed read
+with "no tracker" and a failed write by saving to a process-local in-memory store. That hides a
+failure from the customer (a conversation that had context is answered as a new one), splits a
+conversation's history between memory and the database, and logs the database error's text,
+which repeats the conversation id and the customer's words. `install_direct_tracker_store`
+(called by `python -m assistant`) lets this store's errors fail the one turn instead: the
+channel logs it masked and apologises (`assistant.channels.edge.guarded`), and Rasa's HTTP API
+answers that request with an error.
+
+endpoints.yml (Rasa builds a store named by module path with `host=url`, `domain`,
+`event_broker` and the other keys; a URL in `host` is used as is, so SQLite and PostgreSQL URLs
+work as with `type: SQL`)::
+
+    tracker_store:
+      type: assistant.tracker_store.GuardedSQLTrackerStore
+      url: ${TRACKER_STORE_URL}
+
+Audit: where Rasa 3.6.21 exits the process (`print_error_and_exit`, `sys.exit`, stopping the
+app), and whether a request can get there.
+
+- `core/tracker_store.py` `SQLTrackerStore.session_scope`: every read and write of every
+  conversation, hence every channel message and every `/conversations/...` API call. Guarded
+  here: only a missing `POSTGRESQL_SCHEMA` schema (the check it was written for) still exits.
+- `model_training.py` `_check_unresolved_slots` and a missing model to fine-tune: reached at
+  request time by `POST /model/train` (HTTP API, behind the auth token; it runs in a worker
+  thread, and the `SystemExit` comes back to the server's loop). None of our stores, channels or
+  broker call it. Not guarded here: the project never trains through the API.
+- `utils/tensorflow/transformer.py`: a transformer size that is not a multiple of the number of
+  heads, met when a model is built; reached by training or loading a model (`PUT /model`,
+  behind the token) with such a configuration, which could not have been trained. Not reached by
+  our parts.
+- `core/run.py` `running_app.stop()`: only with the `cmdline` channel (`rasa shell`).
+- `__main__.py`, `cli/*` (`sys.exit`, `print_error_and_exit`, the SIGINT handler): command
+  line and start-up only.
+- Lock store (Rasa's in-memory one: no `lock_store` in endpoints.yml) and event broker
+  (`assistant.desk_events.DeskEventBroker`): no exit paths; their errors are ordinary
+  exceptions, which `guarded` turns into an apology for that one turn.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any, Final
+
+import rasa
+import rasa.core.tracker_store as rasa_tracker_store
+import rasa.shared.utils.cli
+from rasa.core.agent import Agent
+from rasa.core.constants import POSTGRESQL_SCHEMA
+from rasa.core.tracker_store import SQLTrackerStore, TrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.trackers import DialogueStateTracker
+from sqlalchemy.orm import Session
+
+from assistant.channels.edge import check_conversation_id
+
+#: The Rasa release whose `SQLTrackerStore.session_scope` and `Agent._create_tracker_store`
+#: this module was written against.
+PATCHED_RASA_VERSION: Final = "3.6.21"
+
+
+class GuardedSQLTrackerStore(SQLTrackerStore):
+    """`SQLTrackerStore` whose errors are errors of one conversation, never an exit."""
+
+    @contextlib.contextmanager
+    def session_scope(self) -> Iterator[Session]:
+        """A session for one unit of work; only a missing PostgreSQL schema exits."""
+        session = self.sessionmaker()
+        try:
+            ensure_schema_or_exit(session)
+            yield session
+        finally:
+            session.close()
+
+    async def _retrieve(
+        self, sender_id: str, fetch_events_from_all_sessions: bool
+    ) -> DialogueStateTracker | None:
+        check_conversation_id(sender_id, "sender_id")
+        return await super()._retrieve(sender_id, fetch_events_from_all_sessions)
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        """Stores the tracker's new events; `InvalidInput` for an id the edge would refuse."""
+        check_conversation_id(tracker.sender_id, "sender_id")
+        await super().save(tracker)
+
+
+def ensure_schema_or_exit(session: Session) -> None:
+    """Rasa's check that the `POSTGRESQL_SCHEMA` schema exists, with Rasa's exit if not."""
+    try:
+        rasa_tracker_store.ensure_schema_exists(session)
+    except ValueError as missing:
+        rasa.shared.utils.cli.print_error_and_exit(
+            f"Requested PostgreSQL schema '{missing}' was not found in the database. To "
+            f"continue, please create the schema by running 'CREATE DATABASE {missing};' "
+            f"or unset the '{POSTGRESQL_SCHEMA}' environment variable in order to "
+            f"use the default schema. Exiting application."
+        )
+
+
+_rasa_create_tracker_store = Agent._create_tracker_store
+
+
+def create_tracker_store(store: TrackerStore | None, domain: Domain) -> Any:
+    """`Agent._create_tracker_store`, leaving a `GuardedSQLTrackerStore` unwrapped."""
+    if isinstance(store, GuardedSQLTrackerStore):
+        store.domain = domain
+        return store
+    return _rasa_create_tracker_store(store, domain)
+
+
+def install_direct_tracker_store() -> bool:
+    """Lets `GuardedSQLTrackerStore` errors fail the turn (see the module doc) if Rasa is the
+    version this was written for; returns whether it did."""
+    if rasa.__version__ != PATCHED_RASA_VERSION:
+        return False
+    Agent._create_tracker_store = staticmethod(create_tracker_store)
+    return True
