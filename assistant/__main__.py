@@ -3,12 +3,14 @@ project's changes to Rasa installed first, each written for one Rasa version and
 any other:
 
 - the speed fix for action responses (`assistant.performance`);
+- the apology when the action server fails (`assistant.action_failure`);
 - tracker store errors failing one turn instead of falling back to memory
   (`assistant.tracker_store`).
 """
 
 from __future__ import annotations
 
+from assistant.action_failure import install_action_failure_apology
 from assistant.performance import install_cached_action_response_validation
 from assistant.tracker_store import install_direct_tracker_store
 
@@ -16,6 +18,7 @@ from assistant.tracker_store import install_direct_tracker_store
 def main() -> None:
     """Installs the changes, then hands over to Rasa's own command line."""
     install_cached_action_response_validation()
+    install_action_failure_apology()
     install_direct_tracker_store()
     from rasa.__main__ import main as rasa_main
 

@@ -1,0 +1,51 @@
+"""`python -m assistant`: the project's changes to Rasa are installed before Rasa's CLI runs."""
+
+from __future__ import annotations
+
+import pytest
+import rasa.__main__
+from rasa.core.actions.action import RemoteAction
+from rasa.core.agent import Agent
+
+from assistant.__main__ import main
+from assistant.action_failure import TIMEOUT_VARIABLE
+from assistant.performance import validate_action_result
+from assistant.tracker_store import create_tracker_store
+
+
+@pytest.fixture(autouse=True)
+def restore_rasa(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever `main()` replaces in Rasa is put back after each test."""
+    monkeypatch.setattr(RemoteAction, "run", RemoteAction.run)
+    monkeypatch.setattr(
+        RemoteAction, "_validate_action_result", RemoteAction._validate_action_result
+    )
+    monkeypatch.setattr(Agent, "_create_tracker_store", staticmethod(Agent._create_tracker_store))
+
+
+def test_main_installs_every_change_then_runs_rasa(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(TIMEOUT_VARIABLE, raising=False)
+    installed_when_rasa_ran: list[bool] = []
+
+    def rasa_main() -> None:
+        installed_when_rasa_ran.append(
+            hasattr(RemoteAction.run, "__wrapped__")
+            and RemoteAction._validate_action_result is validate_action_result
+            and Agent._create_tracker_store is create_tracker_store
+        )
+
+    monkeypatch.setattr(rasa.__main__, "main", rasa_main)
+
+    main()
+
+    assert installed_when_rasa_ran == [True]
+
+
+def test_a_wrong_action_timeout_stops_the_server_at_start_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(TIMEOUT_VARIABLE, "ten")
+    monkeypatch.setattr(rasa.__main__, "main", lambda: pytest.fail("Rasa must not start"))
+
+    with pytest.raises(ValueError, match=TIMEOUT_VARIABLE):
+        main()
