@@ -5,6 +5,11 @@ salt; the parameters travel in the stored string, so they can be raised later wi
 invalidating existing hashes:  ``scrypt$<n>$<r>$<p>$<salt b64>$<key b64>``.
 Session cookies carry a random token; the database stores only its SHA-256, so a leaked
 database cannot be replayed as logins. Every comparison of secrets is constant-time.
+
+What a client sends (a header, a cookie) is any text: aiohttp decodes header bytes that are not
+UTF-8 (0xff) as lone surrogates (`surrogateescape`), which plain UTF-8 cannot encode. Tokens
+and secrets from a client are therefore encoded with `surrogatepass`: every str has exactly one
+such encoding, so the functions below never raise, and a token that is not text matches nothing.
 """
 
 from __future__ import annotations
@@ -67,12 +72,17 @@ def new_session_token() -> str:
 
 def token_digest(token: str) -> str:
     """SHA-256 of a session token, as stored in the database (hex, 64 characters)."""
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+    return hashlib.sha256(_client_bytes(token)).hexdigest()
 
 
 def secrets_equal(given: str, expected: str) -> bool:
-    """Constant-time comparison of two secrets."""
-    return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
+    """Constant-time comparison of two secrets (any text: False unless equal)."""
+    return hmac.compare_digest(_client_bytes(given), _client_bytes(expected))
+
+
+def _client_bytes(text: str) -> bytes:
+    """UTF-8 of text a client sent, lone surrogates included (see the module doc)."""
+    return text.encode("utf-8", "surrogatepass")
 
 
 def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:

@@ -14,11 +14,10 @@ session expiring, closes it with 1008 (policy violation) and the reason "logged 
 from __future__ import annotations
 
 from typing import Final
-from urllib.parse import urlsplit
 
 from aiohttp import WSMsgType, web
 
-from desk.api.middleware import json_error
+from desk.api.middleware import json_error, same_origin
 from desk.api.runtime import LIVE, SESSION_TOKEN_KEY, actor_of, in_unit
 from desk.services import agents
 
@@ -28,8 +27,7 @@ HEARTBEAT_SECONDS: Final = 30.0
 async def live(request: web.Request) -> web.StreamResponse:
     """Upgrade to a websocket and stream the agent's live events until either side closes."""
     actor = actor_of(request)
-    origin = request.headers.get("Origin")
-    if origin is not None and urlsplit(origin).netloc.lower() != request.host.lower():
+    if not same_origin(request):
         return json_error(403, "cross-site websocket refused")
     socket = web.WebSocketResponse(heartbeat=HEARTBEAT_SECONDS)
     if not socket.can_prepare(request).ok:

@@ -7,8 +7,9 @@ Three kinds of route (see `public`, `bot_facing`; the default is a logged-in age
 - bot-facing: `Authorization: Bearer $HANDOFF_SECRET`, compared in constant time;
 - everything else needs a valid session cookie: 401 JSON under /api/, a redirect to /login
   for pages.
-Browser requests that change something and carry an `Origin` of another site are refused
-(403) on top of the SameSite=Strict cookie.
+A header or cookie with bytes that are not UTF-8 (0xff) is just a wrong credential: 401.
+Browser requests that change something and carry an `Origin` of another site (or one that
+is not a URL) are refused (403) on top of the SameSite=Strict cookie.
 
 A failed call to Rasa the request depended on (an agent's message) is a 503 naming the cause.
 Every error becomes a JSON body `{"error": str, "errors"?: [...]}`; nothing escapes as a bare
@@ -73,6 +74,12 @@ def bot_facing(handler: H) -> H:
     return handler
 
 
+def auth_kind(handler: Handler) -> str:
+    """What a route requires: "public", "bot" (the bearer secret) or "session" (an agent)."""
+    kind: str = getattr(handler, _AUTH_ATTRIBUTE, _SESSION)
+    return kind
+
+
 def json_error(status: int, message: str, **extra: Any) -> web.Response:
     """A JSON error body."""
     return web.json_response({"error": message, **extra}, status=status)
@@ -123,8 +130,7 @@ def _allowed(error: web.HTTPException) -> dict[str, Any]:
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Let a request through only with the credentials its route requires."""
-    route_handler = request.match_info.route.handler
-    kind = getattr(route_handler, _AUTH_ATTRIBUTE, _SESSION)
+    kind = auth_kind(request.match_info.route.handler)
     if request.match_info.http_exception is not None:
         kind = _PUBLIC  # 404 / 405: nothing to protect
     if kind == _BOT:
@@ -135,7 +141,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
                 headers={"WWW-Authenticate": "Bearer"},
             )
         return await handler(request)
-    if request.method in _UNSAFE_METHODS and not _same_origin(request):
+    if request.method in _UNSAFE_METHODS and not same_origin(request):
         return json_error(403, "cross-site request refused")
     if kind == _PUBLIC:
         return await handler(request)
@@ -170,8 +176,13 @@ def _has_bearer(request: web.Request, secret: str) -> bool:
     return scheme.lower() == "bearer" and secrets_equal(given.strip(), secret)
 
 
-def _same_origin(request: web.Request) -> bool:
+def same_origin(request: web.Request) -> bool:
+    """Whether the request may come from a page of this site: no `Origin`, or this host's."""
     origin = request.headers.get("Origin")
     if origin is None:
         return True  # not a browser's cross-site request (curl, tests, same-origin GET forms)
-    return urlsplit(origin).netloc.lower() == request.host.lower()
+    try:
+        netloc = urlsplit(origin).netloc
+    except ValueError:  # "http://[": not an origin any browser sends
+        return False
+    return netloc.lower() == request.host.lower()

@@ -64,6 +64,13 @@ class _Request(BaseModel):
         allow_mutation = False
 
 
+def _a_json_object(value: Any) -> Any:
+    """Refuse anything but an object where pydantic would turn pairs (`[["a", 1]]`) into one."""
+    if not isinstance(value, dict):
+        raise ValueError("must be a JSON object")
+    return value
+
+
 # --- Requests ---------------------------------------------------------------------------------
 
 
@@ -104,6 +111,8 @@ class ResolveRequest(_Request):
     disposition: Disposition
     slots: dict[SlotName, Any] = Field(default_factory=dict)
 
+    _slots_are_an_object = validator("slots", pre=True, allow_reuse=True)(_a_json_object)
+
     @validator("slots")
     def _not_too_many(cls, slots: dict[str, Any]) -> dict[str, Any]:
         if len(slots) > MAX_SLOTS:
@@ -125,10 +134,17 @@ class CallbackRequest(_Request):
 
 
 class ConversationEventRequest(_Request):
-    """POST /api/conversation-events (from the bot): one Rasa event of a conversation."""
+    """POST /api/conversation-events (from the bot): one Rasa event of a conversation.
+
+    Only `event.event` is checked: the rest is Rasa's, and the desk reads it leniently (a
+    `parse_data` that is not an object means no intent), so what a customer said is never lost
+    to a detail of the event around it.
+    """
 
     sender_id: SenderId
     event: dict[str, Any]
+
+    _event_is_an_object = validator("event", pre=True, allow_reuse=True)(_a_json_object)
 
     @validator("event")
     def _has_a_type(cls, event: dict[str, Any]) -> dict[str, Any]:

@@ -94,8 +94,14 @@ class SeenMessages:
 
 
 def intent_of(event: dict[str, Any]) -> str | None:
-    """The NLU intent of a `user` event, if Rasa parsed one."""
-    intent = (event.get("parse_data") or {}).get("intent") or {}
+    """The NLU intent of a `user` event, if Rasa parsed one.
+
+    None as well when `parse_data` or its `intent` is not an object: the event still carries
+    what the customer said, which the agent must see, so a malformed parse is read as "no
+    intent" (the message is relayed and changes no waiting handoff) rather than refused.
+    """
+    parse_data = event.get("parse_data")
+    intent = parse_data.get("intent") if isinstance(parse_data, dict) else None
     name = intent.get("name") if isinstance(intent, dict) else None
     return name if isinstance(name, str) else None
 

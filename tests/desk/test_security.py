@@ -38,3 +38,16 @@ def test_tokens_are_random_and_stored_as_digests() -> None:
     assert len(token_digest(first)) == 64
     assert secrets_equal("abc", "abc")
     assert not secrets_equal("abc", "abd")
+
+
+def test_secrets_that_are_not_text_compare_unequal_without_raising() -> None:
+    # aiohttp decodes a header byte 0xff as the lone surrogate U+DCFF (surrogateescape).
+    assert not secrets_equal("\udcff", "secret")
+    assert not secrets_equal("secret\udcff", "secret")
+    assert not secrets_equal("sécret", "secret")
+    assert secrets_equal("sécret\udcff", "sécret\udcff")
+
+
+def test_a_token_that_is_not_text_has_a_digest_of_its_own() -> None:
+    assert token_digest("\udcff\udcfe") != token_digest("\udcfe\udcff")
+    assert len(token_digest("\udcff")) == 64
