@@ -273,7 +273,7 @@ def test_installing_twice_wraps_rasas_method_once(monkeypatch: pytest.MonkeyPatc
     install_action_failure_apology(timeout=2)
 
     assert RemoteAction.run is not original
-    assert RemoteAction.run.__wrapped__ is original  # type: ignore[attr-defined]
+    assert RemoteAction.run.__wrapped__ is original
 
 
 def test_another_rasa_version_is_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
