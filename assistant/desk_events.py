@@ -19,8 +19,23 @@ other thread (no running loop) is handed to the loop with `call_soon_threadsafe`
 
 Delivery is best effort and never slows a turn or raises into Rasa:
 - the queue is bounded; when it is full the oldest event is dropped and counted;
-- a desk that is down (connection error, timeout, 429, 5xx) is retried with capped back-off
-  while new events queue up behind the one being retried (order is kept);
+- a desk that is down (connection refused, timeout, or a gateway's 502/504 saying the desk
+  behind it does not answer) is retried with capped back-off while new events queue up behind
+  the one being retried (order is kept), for as long as it takes;
+- a busy desk (429, or 503 with `Retry-After`) is the same: the event is retried in order,
+  after the `Retry-After` seconds when given (at most RETRY_AFTER_MAX_SECONDS). Busy says
+  nothing about the event, so it never counts against it;
+- any other 5xx comes from a desk that is up and failed on this event. It is retried with
+  back-off, but one event the desk fails on every time (a "poison" event) must not hold up
+  every later event of every conversation: after MAX_SERVER_ERROR_ATTEMPTS answers of 5xx it
+  is held aside and the next event is sent. If the desk accepts that one (or refuses it with a
+  4xx: it read it), the failure was the held event's: it is set aside for good (kept in
+  `set_aside_events`, the last MAX_SET_ASIDE of them, with the desk's answer), counted in
+  `set_aside`, and reported in an ERROR line with the masked sender, the event's kind and the
+  status, never the text. If the desk fails on that one too, it is failing for everyone (its
+  database is down, say): the held event goes back in front and both are retried in order,
+  like a desk that is down. With nothing queued behind it, an event is never set aside (it
+  holds nothing up);
 - a 4xx answer other than 429 is final for that event (a wrong secret, a bad event): counted and
   logged, then the next event is sent;
 - failures are logged at most once per `LOG_INTERVAL_SECONDS` per kind, with counts; senders are
@@ -32,11 +47,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import hashlib
 import logging
+import math
 import time
 from asyncio import AbstractEventLoop
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -53,6 +71,17 @@ DEFAULT_DRAIN_TIMEOUT_SECONDS: Final = 3.0
 RETRY_INITIAL_SECONDS: Final = 0.25
 RETRY_MAX_SECONDS: Final = 5.0
 LOG_INTERVAL_SECONDS: Final = 30.0
+#: Answers of 5xx to one event before it is held aside to try the next. A passing failure (a
+#: database lock timed out, the desk restarting mid-request) clears within the back-off of a
+#: few attempts (0.25 + 0.5 + 1 s); an event failing every time is the desk's bug about that
+#: event, and the customers behind it wait for every attempt.
+MAX_SERVER_ERROR_ATTEMPTS: Final = 4
+#: The set-aside events kept for inspection; older ones are forgotten (but counted).
+MAX_SET_ASIDE: Final = 100
+#: The longest `Retry-After` a busy desk gets; a longer one would leave agents blind as long.
+RETRY_AFTER_MAX_SECONDS: Final = 30.0
+#: How much of the desk's answer to a failed event is kept with a set-aside event (bytes).
+MAX_ERROR_BYTES: Final = 500
 
 #: The tracker events the desk needs (everything else is dropped): what the customer says. The
 #: desk relays it to the agent and acts on a waiting customer's choice; everything else it
@@ -62,8 +91,11 @@ FORWARDED_EVENTS: Final = frozenset({"user"})
 
 
 def mask_sender(sender_id: str) -> str:
-    """A stable, short stand-in for a conversation id in logs (the id itself may be personal)."""
-    digest = hashlib.sha256(sender_id.encode("utf-8")).hexdigest()[:10]
+    """A stable, short stand-in for a conversation id in logs (the id itself may be personal).
+
+    Any str works, a lone surrogate too (`surrogatepass`), so logging a failure never fails.
+    """
+    digest = hashlib.sha256(sender_id.encode("utf-8", "surrogatepass")).hexdigest()[:10]
     return f"sender#{digest}"
 
 
@@ -72,16 +104,45 @@ def conversation_events_url(desk_url: str) -> str:
     return desk_url.rstrip("/") + EVENTS_PATH
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Item:
     sender_id: str
     event: dict[str, Any]
+    server_errors: int = 0  # answers of 5xx from a desk that is up (see the module doc)
+    last_failure: _Attempt | None = None
 
 
-class _Outcome:
-    DELIVERED: Final = "delivered"
-    REJECTED: Final = "rejected"  # final 4xx: do not retry
-    RETRY: Final = "retry"  # the desk is down or busy
+@dataclass(frozen=True)
+class SetAsideEvent:
+    """An event the desk failed on every time while it took the next: kept for inspection."""
+
+    sender_id: str
+    event: dict[str, Any]
+    status: int
+    error: str  # the desk's last answer, cut to MAX_ERROR_BYTES
+    attempts: int
+    set_aside_at: float  # time.time()
+
+
+class _Outcome(enum.Enum):
+    DELIVERED = "delivered"
+    REJECTED = "rejected"  # final 4xx: the desk read the event and refused it
+    UNREACHABLE = "unreachable"  # retried in order for as long as it takes
+    BUSY = "busy"  # 429, or 503 with Retry-After: likewise
+    SERVER_ERROR = "server error"  # another 5xx: retried, then held aside
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    outcome: _Outcome
+    status: int | None = None
+    error: str = ""
+    wait: float | None = None  # the desk's Retry-After, in seconds
+
+    @property
+    def read_by_desk(self) -> bool:
+        """Whether the desk took the event in (accepted or refused it for what it is)."""
+        return self.outcome in (_Outcome.DELIVERED, _Outcome.REJECTED)
 
 
 class _ThrottledLog:
@@ -102,6 +163,38 @@ class _ThrottledLog:
         self._last[kind] = now
         suffix = f" ({held} similar messages held back)" if held else ""
         logger.warning(message + suffix, *args)
+
+
+#: 5xx of a gateway in front of the desk that mean the desk behind it does not answer.
+_GATEWAY_UNREACHABLE: Final = frozenset({502, 504})
+
+
+async def _attempt_of(response: aiohttp.ClientResponse) -> _Attempt:
+    """What the desk's answer means for the event (see the module doc)."""
+    status = response.status
+    if status < 400:
+        return _Attempt(_Outcome.DELIVERED, status)
+    if status < 500 and status != 429:
+        return _Attempt(_Outcome.REJECTED, status)
+    wait = _retry_after(response.headers)
+    if status == 429 or (status == 503 and wait is not None):
+        return _Attempt(_Outcome.BUSY, status, f"HTTP {status} (busy)", wait)
+    if status in _GATEWAY_UNREACHABLE:
+        return _Attempt(_Outcome.UNREACHABLE, status, f"HTTP {status} from a gateway")
+    answer = await response.content.read(MAX_ERROR_BYTES)
+    error = f"HTTP {status}: {answer.decode('utf-8', 'replace')}"
+    return _Attempt(_Outcome.SERVER_ERROR, status, error)
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    """`Retry-After` in seconds (at most RETRY_AFTER_MAX_SECONDS); None if absent or a date."""
+    try:
+        seconds = float(headers.get("Retry-After", ""))
+    except ValueError:
+        return None
+    if not math.isfinite(seconds):
+        return None
+    return min(max(seconds, 0.0), RETRY_AFTER_MAX_SECONDS)
 
 
 class DeskEventForwarder:
@@ -138,10 +231,15 @@ class DeskEventForwarder:
         self._closed = False
         self._log = _ThrottledLog()
         self._desk_down = False
+        # An event held aside after MAX_SERVER_ERROR_ATTEMPTS while the next is tried.
+        self._held: _Item | None = None
+        #: The last MAX_SET_ASIDE events set aside, oldest first.
+        self.set_aside_events: deque[SetAsideEvent] = deque(maxlen=MAX_SET_ASIDE)
         #: Counters, for logs and tests.
         self.delivered = 0
         self.dropped = 0
         self.rejected = 0
+        self.set_aside = 0
 
     # --- Producer side (any context; never blocks, never raises) ------------------------------
 
@@ -212,13 +310,17 @@ class DeskEventForwarder:
 
     @property
     def desk_down(self) -> bool:
-        """Whether the last attempt to reach the desk failed (it is being retried)."""
+        """Whether the desk was last found down or busy (the event is being retried)."""
         return self._desk_down
 
     @property
     def pending(self) -> int:
-        """Events waiting to be sent (including one being retried)."""
-        return len(self._pending) + (1 if self._in_flight else 0)
+        """Events waiting to be sent (including one being retried or held aside)."""
+        return (
+            len(self._pending)
+            + (1 if self._in_flight else 0)
+            + (1 if self._held is not None else 0)
+        )
 
     async def _run(self) -> None:
         assert self._wakeup is not None and self._idle is not None
@@ -233,23 +335,72 @@ class DeskEventForwarder:
                 item = self._pending.popleft()
                 self._in_flight = True
                 try:
-                    outcome = await self._send(session, item)
+                    attempt = await self._send(session, item)
                 finally:
                     self._in_flight = False
-                if outcome != _Outcome.RETRY:
+                if attempt.read_by_desk:
+                    self._settle_held()
                     delay = RETRY_INITIAL_SECONDS
                     continue
                 if not self._retry or self._closed:
-                    self._drop(1, "desk unreachable")
+                    self._drop(1, f"desk {attempt.outcome.value}")
                     continue
-                # Keep the order: the event goes back to the front, unless the queue filled
-                # up meanwhile, in which case it is the oldest and is the one dropped.
-                if len(self._pending) >= self._max_queue:
-                    self._drop(1, "queue full")
-                else:
-                    self._pending.appendleft(item)
-                await self._back_off(delay)
+                if attempt.outcome is _Outcome.SERVER_ERROR:
+                    item.server_errors += 1
+                    item.last_failure = attempt
+                    if self._held is None and self._holds_others_up(item):
+                        self._held = item  # try the next event: is it this one, or the desk?
+                        continue
+                self._retry_in_order(item)
+                await self._back_off(attempt.wait or delay)
                 delay = min(delay * 2, RETRY_MAX_SECONDS)
+
+    def _holds_others_up(self, item: _Item) -> bool:
+        return item.server_errors >= MAX_SERVER_ERROR_ATTEMPTS and bool(self._pending)
+
+    def _retry_in_order(self, item: _Item) -> None:
+        """Put `item` back in front, behind nothing but a held event, which goes first again
+        (its failure was not its own: the desk fails on the next event too, or is down)."""
+        for first in (item, self._held):
+            if first is None:
+                continue
+            # Keep the order: the event goes back to the front, unless the queue filled
+            # up meanwhile, in which case it is the oldest and is the one dropped.
+            if len(self._pending) >= self._max_queue:
+                self._drop(1, "queue full")
+            else:
+                self._pending.appendleft(first)
+        if self._held is not None:
+            self._held.server_errors = 0
+            self._held = None
+
+    def _settle_held(self) -> None:
+        """The desk read the event after the held one: the held one is set aside for good."""
+        held, self._held = self._held, None
+        if held is None or held.last_failure is None:
+            return
+        status = held.last_failure.status or 0
+        self.set_aside += 1
+        self.set_aside_events.append(
+            SetAsideEvent(
+                sender_id=held.sender_id,
+                event=held.event,
+                status=status,
+                error=held.last_failure.error,
+                attempts=held.server_errors,
+                set_aside_at=time.time(),
+            )
+        )
+        logger.error(
+            "%s: set aside a %r event for %s: the desk answered HTTP %d to it %d times and "
+            "took the next event (%d set aside so far)",
+            self._name,
+            held.event.get("event"),
+            mask_sender(held.sender_id),
+            status,
+            held.server_errors,
+            self.set_aside,
+        )
 
     async def _back_off(self, delay: float) -> None:
         """Waits `delay` seconds while the desk is down; `close()` cuts the wait short."""
@@ -257,29 +408,43 @@ class DeskEventForwarder:
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self._closing.wait(), delay)
 
-    async def _send(self, session: aiohttp.ClientSession, item: _Item) -> str:
+    async def _send(self, session: aiohttp.ClientSession, item: _Item) -> _Attempt:
         body = {"sender_id": item.sender_id, "event": item.event}
         try:
             async with session.post(self.url, json=body) as response:
-                status = response.status
+                attempt = await _attempt_of(response)
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as error:
-            self._mark_down(f"{type(error).__name__}: {error}", item)
-            return _Outcome.RETRY
-        if status == 429 or status >= 500:
-            self._mark_down(f"HTTP {status}", item)
-            return _Outcome.RETRY
-        if status >= 400:
+            attempt = _Attempt(_Outcome.UNREACHABLE, error=f"{type(error).__name__}: {error}")
+        if attempt.outcome in (_Outcome.UNREACHABLE, _Outcome.BUSY):
+            self._mark_down(attempt.error, item)
+        elif attempt.outcome is _Outcome.SERVER_ERROR:
+            self._log.warning(
+                f"server-error:{attempt.status}",
+                "%s: the desk answered HTTP %d to a %r event for %s (attempt %d of %d before "
+                "the next event is tried)",
+                self._name,
+                attempt.status,
+                item.event.get("event"),
+                mask_sender(item.sender_id),
+                item.server_errors + 1,
+                MAX_SERVER_ERROR_ATTEMPTS,
+            )
+        elif attempt.outcome is _Outcome.REJECTED:
             self.rejected += 1
             self._log.warning(
-                f"rejected:{status}",
+                f"rejected:{attempt.status}",
                 "%s: the desk rejected a %r event for %s with HTTP %d (%d rejected so far)",
                 self._name,
                 item.event.get("event"),
                 mask_sender(item.sender_id),
-                status,
+                attempt.status,
                 self.rejected,
             )
-            return _Outcome.REJECTED
+        else:
+            self._delivered()
+        return attempt
+
+    def _delivered(self) -> None:
         self.delivered += 1
         if self._desk_down:
             self._desk_down = False
@@ -289,13 +454,12 @@ class DeskEventForwarder:
                 self.url,
                 self.dropped,
             )
-        return _Outcome.DELIVERED
 
     def _mark_down(self, reason: str, item: _Item) -> None:
         if not self._desk_down:
             self._desk_down = True
             logger.warning(
-                "%s: the desk at %s is unreachable (%s) sending for %s; %s",
+                "%s: the desk at %s is down or busy (%s) sending for %s; %s",
                 self._name,
                 self.url,
                 reason,
@@ -335,6 +499,7 @@ class DeskEventForwarder:
     def _report_undelivered(self, left: int | None = None) -> None:
         left = self.pending if left is None else left
         self._pending.clear()
+        self._held = None
         if left:
             self.dropped += left
             logger.warning("%s: closed with %d undelivered event(s)", self._name, left)

@@ -1,8 +1,8 @@
 """The desk event broker and forwarder, against a real HTTP server on loopback.
 
 `RecordingDesk` stands in for the desk's `POST /api/conversation-events`: it checks the Bearer
-secret, records what it accepts, and can fail, stall or stop listening on purpose. The web chat
-tests use it as well.
+secret, records what it accepts, and can fail (the next POSTs, or every POST of one message),
+stall or stop listening on purpose. The web chat tests use it as well.
 """
 
 from __future__ import annotations
@@ -33,8 +33,10 @@ from rasa.shared.core.events import (
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig, read_endpoint_config
 
+from assistant import desk_events
 from assistant.desk_events import (
     EVENTS_PATH,
+    MAX_SERVER_ERROR_ATTEMPTS,
     DeskEventBroker,
     DeskEventForwarder,
     desk_event,
@@ -79,7 +81,8 @@ class RecordingDesk:
         self.port = port
         self.posts: list[DeskPost] = []
         self.arrivals = 0
-        self._scripted: list[int] = []
+        self._scripted: list[tuple[int, dict[str, str]]] = []
+        self._poisoned: dict[str, int] = {}
         self._gate = asyncio.Event()
         self._gate.set()
         self._changed = asyncio.Condition()
@@ -140,9 +143,17 @@ class RecordingDesk:
     ) -> None:
         await self.close()
 
-    def fail_next(self, *statuses: int) -> None:
-        """Answer the next POSTs with these statuses, in order."""
-        self._scripted.extend(statuses)
+    def fail_next(self, *statuses: int, headers: dict[str, str] | None = None) -> None:
+        """Answer the next POSTs with these statuses (and headers), in order."""
+        self._scripted.extend((status, headers or {}) for status in statuses)
+
+    def poison(self, text: str, status: int = 500) -> None:
+        """Answer every POST of a message with this text with `status` (a desk bug about it)."""
+        self._poisoned[text] = status
+
+    def texts(self, status: int | None = None) -> list[str]:
+        """The texts of the events POSTed (answered `status`), in arrival order."""
+        return [p.event["text"] for p in self.posts if status is None or p.status == status]
 
     def stall(self) -> None:
         """Hold every POST until `resume()` (a slow desk)."""
@@ -176,8 +187,9 @@ class RecordingDesk:
             self._changed.notify_all()
         await self._gate.wait()
         authorization = request.headers.get("Authorization")
+        headers: dict[str, str] = {}
         if self._scripted:
-            status = self._scripted.pop(0)
+            status, headers = self._scripted.pop(0)
         elif authorization != f"Bearer {self.secret}":
             status = 401
         else:
@@ -186,10 +198,13 @@ class RecordingDesk:
             body = json.loads(text)
         except ValueError:
             body, status = text, 400
+        event = body.get("event") if isinstance(body, dict) else None
+        if isinstance(event, dict) and event.get("text") in self._poisoned:
+            status = self._poisoned[event["text"]]
         async with self._changed:
             self.posts.append(DeskPost(authorization, body, status))
             self._changed.notify_all()
-        return web.json_response({"status": status}, status=status)
+        return web.json_response({"status": status}, status=status, headers=headers)
 
 
 @pytest.fixture
@@ -258,6 +273,7 @@ def test_senders_are_masked_stably_in_logs() -> None:
     assert mask_sender("customer-42") == mask_sender("customer-42")
     assert "customer-42" not in mask_sender("customer-42")
     assert mask_sender("a") != mask_sender("b")
+    assert mask_sender("\ud800") != mask_sender("\udc00")  # not text, yet loggable
 
 
 # --- Delivery -------------------------------------------------------------------------------------
@@ -336,6 +352,95 @@ async def test_busy_answers_are_retried_and_rejections_are_not(desk: RecordingDe
     assert [post.status for post in desk.posts] == [503, 429, 422, 202]
     assert desk.accepted[0].event["text"] == "second"
     assert broker.forwarder.rejected == 1
+
+
+@pytest.fixture
+def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Back-off in milliseconds, so tests that retry many times stay fast."""
+    monkeypatch.setattr(desk_events, "RETRY_INITIAL_SECONDS", 0.005)
+    monkeypatch.setattr(desk_events, "RETRY_MAX_SECONDS", 0.02)
+
+
+async def test_a_poison_event_is_set_aside_reported_and_the_rest_delivered(
+    desk: RecordingDesk, fast_retries: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    desk.poison("my card is 4111 1111")
+    broker = broker_for(desk)
+    broker.publish(user_event("before", sender_id="customer-1"))
+    broker.publish(user_event("my card is 4111 1111", sender_id="customer-7"))
+    for number in range(3):
+        broker.publish(user_event(f"after {number}", sender_id=f"customer-{number + 2}"))
+
+    await desk.wait_for_accepted(4)
+    await broker.close()
+
+    forwarder = broker.forwarder
+    assert desk.texts(202) == ["before", "after 0", "after 1", "after 2"]
+    assert desk.texts(500) == ["my card is 4111 1111"] * MAX_SERVER_ERROR_ATTEMPTS
+    assert (forwarder.set_aside, forwarder.dropped, forwarder.pending) == (1, 0, 0)
+    (set_aside,) = forwarder.set_aside_events
+    assert (set_aside.sender_id, set_aside.event["text"]) == ("customer-7", "my card is 4111 1111")
+    assert (set_aside.status, set_aside.attempts) == (500, MAX_SERVER_ERROR_ATTEMPTS)
+    assert set_aside.error == 'HTTP 500: {"status": 500}'
+    (report,) = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert mask_sender("customer-7") in report.getMessage()
+    assert "'user' event" in report.getMessage() and "HTTP 500" in report.getMessage()
+    assert "customer-7" not in caplog.text and "4111" not in caplog.text
+
+
+async def test_a_poison_event_holding_nothing_up_is_retried_until_something_waits(
+    desk: RecordingDesk, fast_retries: None
+) -> None:
+    desk.poison("poison")
+    broker = broker_for(desk)
+    broker.publish(user_event("poison"))
+    await desk.wait_until(lambda: len(desk.posts) >= MAX_SERVER_ERROR_ATTEMPTS + 2)
+    assert (broker.forwarder.set_aside, broker.forwarder.pending) == (0, 1)
+
+    broker.publish(user_event("next"))
+    await desk.wait_for_accepted(1)
+    await broker.close()
+
+    assert desk.texts(202) == ["next"]
+    assert broker.forwarder.set_aside == 1
+
+
+async def test_a_desk_failing_every_event_keeps_them_all_in_order(
+    desk: RecordingDesk, fast_retries: None
+) -> None:
+    # The first event fails until it is held aside, the next fails too: the desk is at fault.
+    desk.fail_next(*[500] * (MAX_SERVER_ERROR_ATTEMPTS + 1))
+    broker = broker_for(desk)
+    for number in range(3):
+        broker.publish(user_event(f"message {number}"))
+
+    await desk.wait_for_accepted(3)
+    await broker.close()
+
+    assert desk.texts(500) == ["message 0"] * MAX_SERVER_ERROR_ATTEMPTS + ["message 1"]
+    assert desk.texts(202) == ["message 0", "message 1", "message 2"]
+    assert (broker.forwarder.set_aside, broker.forwarder.dropped) == (0, 0)
+
+
+@pytest.mark.parametrize(
+    ("status", "headers"),
+    [(503, {"Retry-After": "0"}), (429, {}), (502, {}), (504, {})],
+    ids=["503 retry-after", "429", "502 gateway", "504 gateway"],
+)
+async def test_a_busy_or_unreachable_desk_never_sets_an_event_aside(
+    desk: RecordingDesk, fast_retries: None, status: int, headers: dict[str, str]
+) -> None:
+    desk.fail_next(*[status] * (MAX_SERVER_ERROR_ATTEMPTS * 2), headers=headers)
+    broker = broker_for(desk)
+    broker.publish(user_event("first"))
+    broker.publish(user_event("second"))
+
+    await desk.wait_for_accepted(2)
+    await broker.close()
+
+    assert desk.texts(status) == ["first"] * (MAX_SERVER_ERROR_ATTEMPTS * 2)
+    assert desk.texts(202) == ["first", "second"]
+    assert broker.forwarder.set_aside == 0
 
 
 async def test_a_wrong_secret_is_rejected_and_not_retried(desk: RecordingDesk) -> None:
