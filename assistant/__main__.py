@@ -5,12 +5,15 @@ any other:
 - the speed fix for action responses (`assistant.performance`);
 - the apology when the action server fails (`assistant.action_failure`);
 - tracker store errors failing one turn instead of falling back to memory
-  (`assistant.tracker_store`).
+  (`assistant.tracker_store`);
+- no restart and no new session ends the pause while a person has the conversation
+  (`assistant.handoff_guard`).
 """
 
 from __future__ import annotations
 
 from assistant.action_failure import install_action_failure_apology
+from assistant.handoff_guard import install_pause_guards
 from assistant.performance import install_cached_action_response_validation
 from assistant.tracker_store import install_direct_tracker_store
 
@@ -20,6 +23,7 @@ def main() -> None:
     install_cached_action_response_validation()
     install_action_failure_apology()
     install_direct_tracker_store()
+    install_pause_guards()
     from rasa.__main__ import main as rasa_main
 
     rasa_main()

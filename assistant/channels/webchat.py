@@ -47,7 +47,7 @@ import logging
 import time
 from asyncio import AbstractEventLoop
 from collections.abc import Awaitable, Callable
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, TypeVar
 
 from pydantic import BaseModel, Extra, Field, StrictBool, StrictStr, ValidationError, validator
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
@@ -66,10 +66,15 @@ from assistant.channels.edge import (
     json_type,
 )
 from assistant.desk_events import DeskEventForwarder, mask_sender
+from assistant.handoff_guard import confirm_open_handoff
+from contract.handoff_opened import HANDOFF_OPENED_PATH, HandoffOpenedNotice
 
 logger = logging.getLogger(__name__)
 
 TYPING_EVENT: Final = "user_typing"
+#: The desk's open-handoff route under this channel's `/webhooks/socketio` prefix.
+HANDOFF_OPENED_ROUTE: Final = HANDOFF_OPENED_PATH.removeprefix("/webhooks/socketio")
+M = TypeVar("M", bound=BaseModel)
 SESSION_REQUEST_EVENT: Final = "session_request"
 #: Sent to one socket whose `session_request` or `user_uttered` payload was refused.
 REFUSED_EVENT: Final = "input_refused"
@@ -285,6 +290,10 @@ class WebChatInput(SocketIOInput):
         async def notify(request: Request) -> HTTPResponse:
             return await self.handle_notify(sio, request)
 
+        @webhook.route(HANDOFF_OPENED_ROUTE, methods=["POST"], name="handoff_opened")
+        async def handoff_opened(request: Request) -> HTTPResponse:
+            return await self.handle_handoff_opened(request)
+
         @webhook.listener("after_server_stop")
         async def close_relay(_app: Sanic, _loop: AbstractEventLoop) -> None:
             if self.typing_forwarder is not None:
@@ -390,8 +399,9 @@ class WebChatInput(SocketIOInput):
 
     # --- Desk → customer: handoff status --------------------------------------------------------
 
-    async def handle_notify(self, sio: AsyncServer, request: Request) -> HTTPResponse:
-        """`POST /webhooks/socketio/notify`: authenticate, validate, emit to the room."""
+    def desk_body(self, request: Request, model: type[M], what: str) -> M | HTTPResponse:
+        """The body of a desk-facing route as `model`, or the error answer: 503 without a
+        notify_token, 401 for a wrong one, 413 too large, 400 not JSON or not valid."""
         if not self.notify_token:
             return _error(503, "notifications are not configured (no notify_token)")
         if not bearer_token_matches(request.headers.get("Authorization"), self.notify_token):
@@ -405,14 +415,36 @@ class WebChatInput(SocketIOInput):
             return _error(413, f"body is larger than {MAX_NOTIFY_BYTES} bytes")
         try:
             payload = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as error:
+        except (ValueError, UnicodeDecodeError, RecursionError) as error:
             return _error(400, f"body is not JSON: {error}")
         if not isinstance(payload, dict):
             return _error(400, "body must be a JSON object")
         try:
-            notice = HandoffStatusNotice.parse_obj(payload)
+            return model.parse_obj(payload)
         except ValidationError as error:
-            return _error(400, "invalid handoff status", errors=validation_errors(error))
+            return _error(400, f"invalid {what}", errors=validation_errors(error))
+
+    async def handle_handoff_opened(self, request: Request) -> HTTPResponse:
+        """`POST /webhooks/socketio/handoff-opened`: the desk holds an open handoff; the
+        conversation is paused and the customer told if its tracker had missed it
+        (`assistant.handoff_guard.confirm_open_handoff`). 200 `{"changed": bool}`."""
+        notice = self.desk_body(request, HandoffOpenedNotice, "open handoff")
+        if isinstance(notice, HTTPResponse):
+            return notice
+        try:
+            check_conversation_id(notice.sender_id, "sender_id")
+        except InvalidInput as refused:
+            return _error(400, str(refused))
+        changed = await confirm_open_handoff(
+            request.app.ctx.agent, self.get_output_channel(), notice
+        )
+        return response.json({"changed": changed})
+
+    async def handle_notify(self, sio: AsyncServer, request: Request) -> HTTPResponse:
+        """`POST /webhooks/socketio/notify`: authenticate, validate, emit to the room."""
+        notice = self.desk_body(request, HandoffStatusNotice, "handoff status")
+        if isinstance(notice, HTTPResponse):
+            return notice
         message = notice.dict(exclude_unset=True)
         await sio.emit(STATUS_EVENT, message, room=notice.sender_id, namespace=self.namespace)
         logger.debug(

@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Final
 
+from contract.handoff_opened import HANDOFF_ID_SLOT
+
 #: The longest list of turns returned (the newest are kept).
 MAX_TURNS: Final = 500
-#: The slot the bot's handoff action sets to the handoff's id when it hands the conversation over.
-HANDOFF_ID_SLOT: Final = "handoff_id"
 #: Rasa's socket.io channel splits a bot text into messages at blank lines; so do the turns.
 _PART_SEPARATOR: Final = "\n\n"
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 import rasa.__main__
-from rasa.core.actions.action import RemoteAction
+from rasa.core.actions.action import ActionSessionStart, RemoteAction
 from rasa.core.agent import Agent
+from rasa.core.processor import MessageProcessor
 
 from assistant.__main__ import main
 from assistant.action_failure import TIMEOUT_VARIABLE
@@ -21,6 +22,10 @@ def restore_rasa(monkeypatch: pytest.MonkeyPatch) -> None:
         RemoteAction, "_validate_action_result", RemoteAction._validate_action_result
     )
     monkeypatch.setattr(Agent, "_create_tracker_store", staticmethod(Agent._create_tracker_store))
+    monkeypatch.setattr(
+        MessageProcessor, "_run_prediction_loop", MessageProcessor._run_prediction_loop
+    )
+    monkeypatch.setattr(ActionSessionStart, "run", ActionSessionStart.run)
 
 
 def test_main_installs_every_change_then_runs_rasa(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -32,6 +37,8 @@ def test_main_installs_every_change_then_runs_rasa(monkeypatch: pytest.MonkeyPat
             hasattr(RemoteAction.run, "__wrapped__")
             and RemoteAction._validate_action_result is validate_action_result
             and Agent._create_tracker_store is create_tracker_store
+            and getattr(MessageProcessor._run_prediction_loop, "_pause_guard", False)
+            and getattr(ActionSessionStart.run, "_pause_guard", False)
         )
 
     monkeypatch.setattr(rasa.__main__, "main", rasa_main)

@@ -37,6 +37,7 @@ from assistant.channels.webchat import (
     bearer_token_matches,
 )
 from assistant.desk_events import mask_sender
+from contract.handoff_opened import HANDOFF_OPENED_PATH
 from tests.assistant.test_desk_events import SECRET, RecordingDesk, eventually
 from tests.support.chat_client import ChatClient
 
@@ -676,3 +677,53 @@ def test_messages_sent_outside_a_reply_use_the_marking_output() -> None:
     channel.sio = RecordingSio()  # type: ignore[assignment]
 
     assert isinstance(channel.get_output_channel(), WebChatOutput)
+
+
+# --- Desk → Rasa: POST /webhooks/socketio/handoff-opened ---------------------------------------
+
+
+async def handoff_opened(
+    server: ChatServer, body: Any, token: str | None = NOTIFY_TOKEN
+) -> tuple[int, Any]:
+    headers = {"Content-Type": "application/json"}
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
+            server.url + HANDOFF_OPENED_PATH, data=json.dumps(body).encode(), headers=headers
+        ) as response,
+    ):
+        return response.status, await response.json(content_type=None)
+
+
+OPEN_HANDOFF = {
+    "sender_id": "session-a",
+    "handoff_id": "0b0c9a57-5a43-4a4e-9d38-7f0bd1f0c0de",
+    "text": "You're in the queue for Order Support.",
+}
+
+
+@pytest.mark.parametrize("token", [None, "wrong"])
+async def test_an_open_handoff_report_needs_the_token(chat: ChatServer, token: str | None) -> None:
+    status, answer = await handoff_opened(chat, OPEN_HANDOFF, token=token)
+
+    assert (status, answer) == (401, {"error": "missing or wrong bearer token"})
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"handoff_id": "not-a-uuid"}, "handoff_id"),
+        ({"sender_id": "\ud800web"}, "sender_id"),
+        ({"text": ""}, "text"),
+        ({"extra": 1}, "extra"),
+    ],
+)
+async def test_an_invalid_open_handoff_report_is_a_400_naming_the_field(
+    chat: ChatServer, change: dict[str, Any], field: str
+) -> None:
+    status, answer = await handoff_opened(chat, {**OPEN_HANDOFF, **change})
+
+    assert status == 400
+    assert field in json.dumps(answer)
