@@ -302,8 +302,7 @@ class CustomerLink:
         async def confirm() -> None:
             if await self.rasa.handoff_opened(notice):
                 LOGGER.warning(
-                    "handoff %s: the bot had not recorded it; it has now paused the "
-                    "conversation and told the customer",
+                    "handoff %s: the bot's tracker had missed it and has it now",
                     handoff_id,
                 )
 

@@ -189,7 +189,8 @@ class RasaStandIn:
         return web.json_response({"tracker": conversation.state(sender_id), "messages": [message]})
 
     async def _handoff_opened(self, request: web.Request) -> web.Response:
-        """Like the Rasa server: record the handoff; pause and tell the customer if needed."""
+        """Like the Rasa server: a conversation that missed the handoff records it, is paused
+        and its customer told; one already paused is left alone."""
         body = await request.json()
         sender_id = str(body.get("sender_id"))
         call = Call(
@@ -207,16 +208,14 @@ class RasaStandIn:
         if call.authorization != f"Bearer {self.token}":
             return web.json_response({"error": "wrong token"}, status=401)
         conversation = self.conversation(sender_id)
-        changed = (
-            not conversation.paused or conversation.slots.get(HANDOFF_ID_SLOT) != body["handoff_id"]
-        )
+        # A paused conversation stands for one whose bot recorded the handoff itself.
+        changed = not conversation.paused
         if changed:
             conversation.slots[HANDOFF_ID_SLOT] = body["handoff_id"]
-            if not conversation.paused:
-                conversation.paused = True
-                conversation.events.append(
-                    {"event": "bot", "text": body["text"], "timestamp": time.time()}
-                )
+            conversation.paused = True
+            conversation.events.append(
+                {"event": "bot", "text": body["text"], "timestamp": time.time()}
+            )
         return web.json_response({"changed": changed})
 
     async def _notify(self, request: web.Request) -> web.Response:

@@ -97,16 +97,18 @@ def running_desk_stack(root: Path, **settings: str) -> Iterator[DeskStack]:
         yield DeskStack(env, stack, desk_url, desk_database_url, password)
 
 
-async def eventually(check: Callable[[], Awaitable[T | None]], what: str) -> T:
-    """Poll `check` until it returns something truthy, for at most WAIT seconds."""
+async def eventually(
+    check: Callable[[], Awaitable[T | None]], what: str, *, timeout: float = WAIT
+) -> T:
+    """Poll `check` until it returns something truthy, for at most `timeout` seconds."""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + WAIT
+    deadline = loop.time() + timeout
     while True:
         result = await check()
         if result:
             return result
         if loop.time() > deadline:
-            raise AssertionError(f"{what} not within {WAIT}s")
+            raise AssertionError(f"{what} not within {timeout}s")
         await asyncio.sleep(0.1)  # poll interval, bounded by the deadline
 
 
