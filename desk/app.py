@@ -17,6 +17,7 @@ from sqlalchemy import text
 from desk.api import bot, console, live, pages, sessions
 from desk.api.middleware import auth_middleware, error_middleware, public
 from desk.api.runtime import (
+    BOT_SYNC,
     CUSTOMER,
     DATABASE,
     EXECUTOR,
@@ -29,6 +30,7 @@ from desk.api.runtime import (
     WAITING_ROOM,
     in_unit,
 )
+from desk.bot_sync import BotSync
 from desk.live import CustomerLink, LiveHub
 from desk.rasa_client import RasaClient, RasaHandBack
 from desk.services.conversations import SeenMessages
@@ -68,6 +70,7 @@ def create_app(settings: DeskSettings, *, hand_back: HandBack | None = None) -> 
         app[CUSTOMER],
         claim_timeout_seconds=settings.claim_timeout_seconds,
     )
+    app[BOT_SYNC] = BotSync(app[UNITS], app[CUSTOMER])
     # aiohttp 3.9's stubs type the signal's callbacks wrongly.
     app.on_startup.append(_start_waiting_room)  # type: ignore[arg-type]
     app.on_shutdown.append(_close_live)  # type: ignore[arg-type]
@@ -93,10 +96,12 @@ async def health(request: web.Request) -> web.Response:
 
 async def _start_waiting_room(app: web.Application) -> None:
     app[WAITING_ROOM].start()
+    app[BOT_SYNC].start()
 
 
 async def _close_live(app: web.Application) -> None:
     await app[WAITING_ROOM].stop()
+    await app[BOT_SYNC].stop()
     await app[LIVE].close_all()
 
 

@@ -41,7 +41,6 @@ from typing import Any, Final
 
 from aiohttp import WSCloseCode, web
 
-from contract.handoff_opened import HandoffOpenedNotice
 from desk.rasa_client import RasaClient, RasaUnavailable
 from desk.services.agents import Actor
 from desk.services.queues import QUEUES
@@ -224,15 +223,6 @@ def queue_changed(queue: str, handoff_id: str, change: str) -> dict[str, Any]:
     return {"type": "queue_changed", "queue": queue, "handoff_id": handoff_id, "change": change}
 
 
-#: What the customer is told when the bot learns of their handoff from the desk.
-HANDOFF_OPENED_TEXT: Final = (
-    "You're in the queue for {team}. Everything we've discussed goes with you, so you won't "
-    "need to repeat yourself. Please stay in this chat."
-)
-#: Pauses between attempts of background calls to Rasa that must not be lost.
-RASA_RETRY_SECONDS: Final[tuple[float, ...]] = (0.5, 2.0, 5.0)
-
-
 async def with_retries(
     work: Callable[[], Awaitable[None]], delays: Sequence[float], *, what: str
 ) -> bool:
@@ -284,32 +274,6 @@ class CustomerLink:
         except Exception:  # a courtesy must never break the caller
             LOGGER.exception("notifying the customer (%s) failed", status)
         return False
-
-    def confirm_handoff(self, sender_id: str, handoff_id: str, queue: str) -> None:
-        """Make sure the bot knows of a new handoff (in the background, with retries).
-
-        The bot normally knows already (it delivered the handoff in a turn and paused); but
-        if the action server died after delivering, or the outbox relay delivered later, the
-        tracker missed it: then the Rasa server pauses the conversation and tells the customer
-        which team has them (see `contract.handoff_opened`).
-        """
-        notice = HandoffOpenedNotice(
-            sender_id=sender_id,
-            handoff_id=handoff_id,
-            text=HANDOFF_OPENED_TEXT.format(team=QUEUES.get(queue, "our support team")),
-        )
-
-        async def confirm() -> None:
-            if await self.rasa.handoff_opened(notice):
-                LOGGER.warning(
-                    "handoff %s: the bot's tracker had missed it and has it now",
-                    handoff_id,
-                )
-
-        self.spawn(
-            with_retries(confirm, RASA_RETRY_SECONDS, what=f"confirming handoff {handoff_id}"),
-            name=f"confirm handoff {handoff_id}",
-        )
 
     def spawn(self, work: Coroutine[Any, Any, Any], name: str) -> None:
         """Run `work` in the background; its failure is logged."""

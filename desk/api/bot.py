@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from desk.api.middleware import bot_facing
 from desk.api.runtime import (
+    BOT_SYNC,
     CUSTOMER,
     LIVE,
     RASA,
@@ -83,7 +84,7 @@ async def post_handoff(request: web.Request) -> web.Response:
         # The customer learns their place (and anyone an urgent arrival overtook, theirs);
         # with nobody of the queue online, the wait choice follows at once.
         request.app[WAITING_ROOM].queue_moved(answer.queue)
-        request.app[CUSTOMER].confirm_handoff(sender_id, answer.handoff_id, answer.queue)
+        request.app[BOT_SYNC].handoff_created(sender_id, answer.handoff_id, answer.queue)
     return respond(answer, status=201 if created else 200)
 
 

@@ -29,6 +29,7 @@ from aiohttp import web
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
+from desk.bot_sync import BotSync
 from desk.live import CustomerLink, LiveHub
 from desk.rasa_client import RasaClient
 from desk.services.agents import Actor
@@ -52,6 +53,7 @@ HAND_BACK: Final = web.AppKey("hand_back", HandBack)
 RASA: Final = web.AppKey("rasa", RasaClient)
 LIVE: Final = web.AppKey("live", LiveHub)
 CUSTOMER: Final = web.AppKey("customer", CustomerLink)
+BOT_SYNC: Final = web.AppKey("bot_sync", BotSync)
 
 ACTOR_KEY: Final = "desk.actor"
 SESSION_TOKEN_KEY: Final = "desk.session_token"

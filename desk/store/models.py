@@ -219,6 +219,8 @@ class Handoff(Base):
     # When the waiting customer was last offered "keep waiting or leave a message" (or chose
     # to keep waiting): the next offer is due CLAIM_TIMEOUT_SECONDS later. NULL: never.
     choice_offered_at: Mapped[datetime | None] = Column(UTCDateTime, nullable=True)
+    # When the Rasa server confirmed it knows of this handoff (desk.bot_sync). NULL: not yet.
+    bot_confirmed_at: Mapped[datetime | None] = Column(UTCDateTime, nullable=True)
     disposition: Mapped[str | None] = Column(String(32), nullable=True)
     csat_rating: Mapped[int | None] = Column(Integer, nullable=True)
     csat_comment: Mapped[str | None] = Column(Text, nullable=True)

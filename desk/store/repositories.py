@@ -203,6 +203,32 @@ class HandoffRepository:
         )
         return self._session.execute(statement).scalar_one_or_none()
 
+    def unconfirmed(
+        self, statuses: Collection[str], older_than: datetime, limit: int
+    ) -> list[Handoff]:
+        """Handoffs in `statuses` queued before `older_than` that the bot has not confirmed,
+        oldest first."""
+        statement = (
+            select(Handoff)
+            .where(
+                Handoff.status.in_(list(statuses)),
+                Handoff.bot_confirmed_at.is_(None),
+                Handoff.queued_at < older_than,
+            )
+            .order_by(Handoff.queued_at)
+            .limit(limit)
+        )
+        return list(self._session.scalars(statement))
+
+    def mark_confirmed(self, handoff_id: str, at: datetime) -> None:
+        """Record that the bot confirmed it knows of the handoff."""
+        self._session.execute(
+            update(Handoff)
+            .where(Handoff.handoff_id == handoff_id, Handoff.bot_confirmed_at.is_(None))
+            .values(bot_confirmed_at=at)
+            .execution_options(synchronize_session=False)
+        )
+
     def claimed_by(self, agent_id: int) -> list[Handoff]:
         """The claimed handoffs an agent owns, newest claim first, with their agent."""
         statement = (

@@ -14,7 +14,9 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from contract.handoff_opened import HANDOFF_ID_SLOT
-from desk import live
+from desk import bot_sync
+from desk.api.runtime import BOT_SYNC, DATABASE
+from desk.store.repositories import HandoffRepository
 from tests.desk.api.test_live_handoff import settle
 from tests.desk.conftest import Browser, post_handoff
 from tests.desk.rasa_stand_in import RasaStandIn
@@ -60,7 +62,7 @@ async def test_a_handoff_the_bot_missed_is_confirmed_and_the_customer_told(
     assert conversation.slots[HANDOFF_ID_SLOT] == payload["handoff_id"]
     told = [event["text"] for event in conversation.events if event["event"] == "bot"]
     assert [text for text in told if "queue for Order Support" in text] == [
-        live.HANDOFF_OPENED_TEXT.format(team="Order Support")
+        bot_sync.HANDOFF_OPENED_TEXT.format(team="Order Support")
     ]
 
 
@@ -88,7 +90,7 @@ async def test_the_confirmation_is_retried_while_rasa_fails(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    monkeypatch.setattr(live, "RASA_RETRY_SECONDS", (0.01, 0.01))
+    monkeypatch.setattr(bot_sync, "RETRY_SECONDS", (0.01, 0.01))
     rasa.fail["handoff_opened"] = 503
 
     await post_handoff(bot, context_factory(sender_id="web-rasa-down"))
@@ -96,3 +98,46 @@ async def test_the_confirmation_is_retried_while_rasa_fails(
 
     assert len(rasa.of_kind("handoff_opened")) == 3
     assert "failed for good" in caplog.text
+
+
+def confirmed_at(server: TestServer, handoff_id: str) -> object:
+    with server.app[DATABASE].session() as session:
+        handoff = HandoffRepository(session).get(handoff_id)
+        assert handoff is not None
+        return handoff.bot_confirmed_at
+
+
+async def test_a_report_rasa_took_is_recorded_and_not_swept_again(
+    bot: Browser, server: TestServer, rasa: RasaStandIn, context_factory: ContextFactory
+) -> None:
+    handoff_id = await post_handoff(bot, context_factory(sender_id="web-took"))
+    await settle(server)
+
+    assert confirmed_at(server, handoff_id) is not None
+    assert await server.app[BOT_SYNC].sweep() == 0
+    assert len(rasa.of_kind("handoff_opened")) == 1
+
+
+async def test_the_sweep_reports_what_rasa_could_not_take_when_it_is_back(
+    bot: Browser,
+    server: TestServer,
+    rasa: RasaStandIn,
+    context_factory: ContextFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(bot_sync, "RETRY_SECONDS", ())
+    monkeypatch.setattr(bot_sync, "SWEEP_AFTER_SECONDS", 0.0)
+    rasa.fail["handoff_opened"] = 503
+    rasa.conversation("web-rasa-back").paused = False
+    handoff_id = await post_handoff(bot, context_factory(sender_id="web-rasa-back"))
+    await settle(server)
+    assert confirmed_at(server, handoff_id) is None
+    assert await server.app[BOT_SYNC].sweep() == 0  # Rasa is still down
+
+    del rasa.fail["handoff_opened"]
+    assert await server.app[BOT_SYNC].sweep() == 1
+
+    assert confirmed_at(server, handoff_id) is not None
+    assert rasa.conversation("web-rasa-back").paused is True
+    assert [call.body["handoff_id"] for call in rasa.of_kind("handoff_opened")] == [handoff_id] * 3
+    assert await server.app[BOT_SYNC].sweep() == 0

@@ -1,4 +1,4 @@
-"""At most one open (queued or claimed) handoff per conversation.
+"""At most one open (queued or claimed) handoff per conversation, and whether the bot knows.
 
 Revision ID: 0003
 Revises: 0002
@@ -7,6 +7,9 @@ Create Date: 2026-12-01
 A crash between the desk storing a handoff and the bot learning of it once let the customer's
 next request open a second handoff for the same conversation. The intake now answers such a
 request with the open handoff; this partial unique index makes that hold under concurrency.
+
+`handoffs.bot_confirmed_at` records when the Rasa server confirmed it knows of the handoff
+(desk.bot_sync); NULL until then, so unconfirmed ones are reported again.
 
 Databases from before may hold such duplicates already: all but the newest open handoff of a
 conversation are marked abandoned (with an `abandoned` history entry) so the index can exist.
@@ -58,6 +61,8 @@ def upgrade() -> None:
             ),
             {"id": handoff_id},
         )
+    with op.batch_alter_table("handoffs") as batch:
+        batch.add_column(sa.Column("bot_confirmed_at", sa.DateTime(timezone=True), nullable=True))
     op.create_index(
         INDEX,
         "handoffs",
@@ -69,5 +74,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """Drop the index (closed duplicates stay closed)."""
+    """Drop the index and the column (closed duplicates stay closed)."""
     op.drop_index(INDEX, table_name="handoffs")
+    with op.batch_alter_table("handoffs") as batch:
+        batch.drop_column("bot_confirmed_at")
