@@ -15,7 +15,6 @@ unreachable plus one sweep.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import timedelta
 from typing import Final
@@ -24,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from contract.handoff_opened import HandoffOpenedNotice
 from desk.live import CustomerLink, with_retries
+from desk.periodic import Periodic
 from desk.services.queues import QUEUES
 from desk.store.database import UnitRunner
 from desk.store.models import OPEN_STATUSES
@@ -55,7 +55,7 @@ class BotSync:
         through `customer.spawn`."""
         self.units = units
         self.customer = customer
-        self._sweeper: asyncio.Task[None] | None = None
+        self._sweeper = Periodic(self.sweep, SWEEP_SECONDS, "desk bot sync sweep")
 
     def handoff_created(self, sender_id: str, handoff_id: str, queue: str) -> None:
         """Report a new handoff in the background (with retries, then left to the sweep)."""
@@ -94,25 +94,11 @@ class BotSync:
 
     def start(self) -> None:
         """Start sweeping in the background (the application's start-up)."""
-        if self._sweeper is None:
-            self._sweeper = asyncio.get_running_loop().create_task(
-                self._run(), name="desk bot sync sweep"
-            )
+        self._sweeper.start()
 
     async def stop(self) -> None:
         """Stop sweeping (the application's shutdown)."""
-        sweeper, self._sweeper = self._sweeper, None
-        if sweeper is not None:
-            sweeper.cancel()
-            await asyncio.gather(sweeper, return_exceptions=True)
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(SWEEP_SECONDS)  # the sweep's period
-            try:
-                await self.sweep()
-            except Exception:  # the sweep must outlive a database hiccup
-                LOGGER.exception("reporting unconfirmed handoffs to the bot failed")
+        await self._sweeper.stop()
 
 
 def _unconfirmed(session: Session) -> list[tuple[str, str, str]]:

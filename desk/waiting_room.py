@@ -25,6 +25,7 @@ from typing import Final
 from sqlalchemy.orm import Session
 
 from desk.live import CustomerLink, LiveHub
+from desk.periodic import Periodic
 from desk.rasa_client import RasaUnavailable
 from desk.services.waiting import (
     ChoiceOffer,
@@ -67,7 +68,7 @@ class WaitingRoom:
         self._told: dict[str, tuple[str, int]] = {}
         self._telling = asyncio.Lock()
         self._checking = asyncio.Lock()
-        self._checker: asyncio.Task[None] | None = None
+        self._checker = Periodic(self.check, self.check_seconds, "desk waiting-room check")
 
     # --- Positions ------------------------------------------------------------------------------
 
@@ -159,22 +160,8 @@ class WaitingRoom:
 
     def start(self) -> None:
         """Start checking in the background (the application's start-up)."""
-        if self._checker is None:
-            self._checker = asyncio.get_running_loop().create_task(
-                self._run(), name="desk waiting-room check"
-            )
+        self._checker.start()
 
     async def stop(self) -> None:
         """Stop checking (the application's shutdown)."""
-        checker, self._checker = self._checker, None
-        if checker is not None:
-            checker.cancel()
-            await asyncio.gather(checker, return_exceptions=True)
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self.check_seconds)
-            try:
-                await self.check()
-            except Exception:  # the check must outlive a database hiccup
-                LOGGER.exception("checking the waiting customers failed")
+        await self._checker.stop()
