@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from contract.handoff_opened import HANDOFF_ID_SLOT
+from contract import handoff_opened
 
 # --- Intents -------------------------------------------------------------------------------
 INTENT_AFFIRM: Final = "affirm"
@@ -67,7 +67,9 @@ SLOT_MORTGAGE_INTERRUPTED: Final = "mortgage_interrupted"
 # --- Slots: handoff ----------------------------------------------------------------------------
 SLOT_HUMAN_OFFERED: Final = "human_offered"
 SLOT_HANDOFF_REASON: Final = "handoff_reason"
-SLOT_HANDOFF_ID: Final = HANDOFF_ID_SLOT  # the open handoff (set while a person has the chat)
+SLOT_HANDOFF_ID: Final = (
+    handoff_opened.HANDOFF_ID_SLOT
+)  # the open handoff (set while a person has the chat)
 #: The handoff that just ended, whose rating or callback message the bot now collects.
 SLOT_CLOSED_HANDOFF_ID: Final = "closed_handoff_id"
 SLOT_CSAT_RATING: Final = "csat_rating"
