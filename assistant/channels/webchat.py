@@ -134,6 +134,21 @@ class HandoffStatusNotice(BaseModel):
         return value
 
 
+def offer_polling_only(sio: AsyncServer) -> None:
+    """Serve engine.io's long-polling transport only, and offer no upgrade to websocket.
+
+    Standard socket.io clients (socket.io-client 4, rasa-webchat) start on polling and upgrade
+    when the server offers it. Under Rasa 3.6's Sanic 21.12, python-engineio's websocket
+    transport fails on the server (`TypeError: Passing coroutines is forbidden`), and the
+    failed upgrade left the session marked as upgrading: every later poll came back empty, no
+    `session_confirm` ever arrived, and the client polled about 126 times a second. Offering no
+    upgrade keeps such clients on polling, which works; a client that insists on websocket gets
+    a clear 400 from engine.io instead of a wedged session.
+    """
+    sio.eio.allow_upgrades = False
+    sio.eio.transports = ["polling"]
+
+
 def validation_errors(error: ValidationError) -> list[str]:
     """One readable line per problem: `field: message`."""
     return [
@@ -280,6 +295,7 @@ class WebChatInput(SocketIOInput):
         webhook = super().blueprint(guarded(on_new_message, self.name()))
         sio = self.sio
         assert sio is not None  # set by the parent's blueprint()
+        offer_polling_only(sio)
         self.check_protocol_events(sio)
 
         @sio.on(TYPING_EVENT, namespace=self.namespace)

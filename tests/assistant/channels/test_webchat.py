@@ -212,6 +212,38 @@ def test_the_notice_model_passes_unknown_details_through() -> None:
     assert notice.dict(exclude_unset=True) == status_notice("c", "waiting", position=2, queue="x")
 
 
+# --- The transport: long-polling, never an upgrade ----------------------------------------------
+
+
+async def test_the_handshake_offers_no_upgrade(chat: ChatServer) -> None:
+    """A standard client (socket.io-client, rasa-webchat) upgrades only when offered one."""
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(f"{chat.url}/socket.io/", params={"EIO": "4", "transport": "polling"}) as answer,
+    ):
+        text = await answer.text()
+
+    assert answer.status == 200
+    assert text.startswith("0")  # engine.io's "open" packet
+    assert json.loads(text[1:])["upgrades"] == []
+
+
+async def test_a_websocket_first_client_is_refused_cleanly_and_polling_still_works(
+    chat: ChatServer, client: ChatClient
+) -> None:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(f"{chat.url}/socket.io/", params={"EIO": "4", "transport": "websocket"}) as answer,
+    ):
+        refused = answer.status
+
+    await client.connect(chat.url, "after-websocket")
+    await client.say("hello")
+
+    assert refused == 400
+    assert (await client.next("bot_uttered"))["text"] == "echo: hello"
+
+
 # --- The standard protocol still works ------------------------------------------------------------
 
 
