@@ -70,7 +70,16 @@ $(CHROMIUM):
 
 browser: $(CHROMIUM) ## Install Debian's chromium for the browser tests
 
-e2e: install train db browser ## End-to-end tests: real servers on loopback, pages in headless chromium
+# Clients nobody here wrote, from the npm registry, for the end-to-end tests (socket.io-client).
+NODE_CLIENTS_DIR := tests/support/node
+NODE_CLIENTS := $(NODE_CLIENTS_DIR)/node_modules/.package-lock.json
+
+$(NODE_CLIENTS): $(NODE_CLIENTS_DIR)/package.json $(NODE_CLIENTS_DIR)/package-lock.json
+	npm ci --prefix $(NODE_CLIENTS_DIR) --no-audit --no-fund
+
+node-clients: $(NODE_CLIENTS) ## Install socket.io-client (npm registry) for the end-to-end tests
+
+e2e: install train db browser node-clients ## End-to-end tests: real servers on loopback, pages in headless chromium
 	$(PY) -m pytest -m e2e -q --ignore=tests/browser
 	$(PY) -m pytest -m e2e -q tests/browser
 
@@ -82,4 +91,4 @@ bench: install train db ## Speed benchmarks (numbers go in the README)
 clean: ## Remove the trained model, results and local state
 	rm -rf models results var
 
-.PHONY: help install train db run shell validate lint unit stories e2e test bench clean browser
+.PHONY: help install train db run shell validate lint unit stories e2e test bench clean browser node-clients

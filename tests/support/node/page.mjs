@@ -1,0 +1,56 @@
+// A web page's socket.io-client (from the npm registry, default settings), driven by a test.
+//
+//   node page.mjs <rasa-url> <session-id>
+//
+// It connects as any page does (polling first, then the upgrade a server offers), sends
+// Rasa's `session_request`, and then takes one JSON command per line on stdin:
+//   {"say": "text"}                  emit `user_uttered` {message, session_id}
+//   {"emit": "event", "data": {...}} emit anything
+//   {"stats": true}                  answer {"event": "stats", "requests": n, "transport": t}
+//   {"close": true}                  disconnect and exit
+// Every event it receives is written to stdout as one JSON line {"event", "data"}; so are
+// `connect`, `connect_error` and `upgrade` (with the transport's name). `requests` counts
+// the HTTP requests the page has made (engine.io's polls and posts), so a test can tell an
+// idle page from one that polls in a tight loop.
+import http from "node:http";
+import readline from "node:readline";
+
+let requests = 0;
+const request = http.request;
+http.request = function countedRequest(...args) {
+  requests += 1;
+  return request.apply(this, args);
+};
+
+const { io } = await import("socket.io-client");
+const [url, sessionId] = process.argv.slice(2);
+const write = (event, data) => process.stdout.write(JSON.stringify({ event, data }) + "\n");
+
+const socket = io(url, { reconnection: false });
+socket.onAny((event, data) => write(event, data));
+socket.on("connect", () => {
+  write("connect", { transport: socket.io.engine.transport.name });
+  socket.io.engine.on("upgrade", (transport) => write("upgrade", { transport: transport.name }));
+  socket.emit("session_request", { session_id: sessionId });
+});
+socket.on("connect_error", (error) => write("connect_error", { message: String(error) }));
+
+const commands = readline.createInterface({ input: process.stdin });
+commands.on("line", (line) => {
+  const command = JSON.parse(line);
+  if (command.say !== undefined) {
+    socket.emit("user_uttered", { message: command.say, session_id: sessionId });
+  } else if (command.emit !== undefined) {
+    socket.emit(command.emit, command.data);
+  } else if (command.stats) {
+    const transport = socket.io.engine ? socket.io.engine.transport.name : null;
+    write("stats", { requests, transport });
+  } else if (command.close) {
+    socket.close();
+    process.exit(0);
+  }
+});
+commands.on("close", () => {
+  socket.close();
+  process.exit(0);
+});
