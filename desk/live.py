@@ -18,10 +18,15 @@ case a timer is late, before any message is published. The desk shutting down cl
 socket with 1001 (going away), after which a console reconnects.
 
 `CustomerLink` tells the customer's page what happens (`handoff_status` through the web chat's
-notify route). A notification is a courtesy: a failure is logged and never fails the agent's
-request or the bot's call. Work that must not hold up the caller (everything triggered by the
-bot, which waits with a short timeout) runs as a tracked background task; `settle()` waits for
-those (tests, shutdown).
+notify route). The states every widget should show (place in the queue, agent joined, agent
+left) are also said in the conversation (`announce`): a short `bot` event marked
+`metadata.desk_notice` (`contract.desk_notices`), appended through Rasa's HTTP API so it is in
+the one transcript and any Rasa widget shows it. The status goes first and carries the same
+words as `notice_text`, so a rich page that shows the status can skip the message even where
+the marking does not reach it. A notification is a courtesy: a failure is logged and never
+fails the agent's request or the bot's call. Work that must not hold up the caller
+(everything triggered by the bot, which waits with a short timeout) runs as a tracked
+background task; `settle()` waits for those (tests, shutdown).
 
 The estimated wait told to a queued customer is `position * DESK_AVERAGE_HANDLE_SECONDS`: the
 customers ahead of them plus their own, each taking an average handle time, as if one agent
@@ -41,6 +46,7 @@ from typing import Any, Final
 
 from aiohttp import WSCloseCode, web
 
+from contract.desk_notices import DESK_NOTICE_KEY, DeskNotice
 from desk.rasa_client import RasaClient, RasaUnavailable
 from desk.services.agents import Actor
 from desk.services.queues import QUEUES
@@ -244,6 +250,22 @@ async def with_retries(
     return False
 
 
+def about_minutes(seconds: float) -> str:
+    """A wait in whole minutes, at least one: "about 1 minute", "about 8 minutes"."""
+    minutes = max(1, round(seconds / 60))
+    return "about 1 minute" if minutes == 1 else f"about {minutes} minutes"
+
+
+def joined_text(agent_name: str, queue: str) -> str:
+    """The words when an agent takes the chat: Olivia from Order Support has joined the chat."""
+    return f"{agent_name} from {QUEUES.get(queue, queue)} has joined the chat."
+
+
+def left_text(agent_name: str) -> str:
+    """The words when the agent leaves: Olivia has left the chat."""
+    return f"{agent_name} has left the chat."
+
+
 class CustomerLink:
     """Status notifications to the customer's page, and the background work they need."""
 
@@ -264,6 +286,34 @@ class CustomerLink:
             details["position"] = position
             details["estimated_wait_seconds"] = self.estimated_wait_seconds(position)
         return details
+
+    def waiting_text(self, queue: str, position: int, *, still: bool = False) -> str:
+        """The words for a place in the queue: "You're number 2 in the queue for Order
+        Support. Estimated wait: about 8 minutes." (`still`: the place did not change)."""
+        team = QUEUES.get(queue, queue)
+        again = "still " if still else ""
+        return (
+            f"You're {again}number {position} in the queue for {team}. "
+            f"Estimated wait: {about_minutes(self.estimated_wait_seconds(position))}."
+        )
+
+    async def announce(
+        self, sender_id: str, notice: DeskNotice, text: str, status: str, **details: Any
+    ) -> bool:
+        """Tell the page `status` (with `notice_text=text`), then say `text` in the conversation
+        as a bot message marked `notice`; whether the message was appended (False is logged,
+        never an exception: Rasa being down must not fail a claim or a resolve)."""
+        await self.notify(sender_id, status, notice_text=text, **details)
+        event = {"event": "bot", "text": text, "metadata": {DESK_NOTICE_KEY: notice.value}}
+        try:
+            await self.rasa.append_events(sender_id, [event], execute_side_effects=True)
+        except RasaUnavailable as error:
+            LOGGER.warning("could not tell the customer (%s): %s", notice.value, error)
+            return False
+        except Exception:  # a courtesy must never break the caller
+            LOGGER.exception("telling the customer (%s) failed", notice.value)
+            return False
+        return True
 
     async def notify(self, sender_id: str, status: str, **details: Any) -> bool:
         """Tell the customer's page; False (logged) when that failed, never an exception."""

@@ -2,9 +2,12 @@
 
 - **Their place in the queue.** Whenever a queue moves (a handoff arrives, is claimed,
   transferred, abandoned or expires), `queue_moved` tells every customer still waiting in it
-  whose position changed (`waiting` with the position and estimated wait). What each customer
-  was last told is remembered, so nobody is told the same thing twice; a notification that
-  failed is tried again at the next move.
+  whose position changed: the `waiting` status with the position and estimated wait, and the
+  same words as a bot message marked `desk_notice: queue_position` ("You're number 2 in the
+  queue for Order Support. Estimated wait: about 8 minutes."). What each customer was last
+  told is remembered, so nobody is told the same place twice (unless asked: "keep waiting"
+  re-tells it, "You're still number ..."); a message Rasa could not take is tried again at
+  the next move.
 - **The choice when the wait is long.** A check (every `check_seconds` in the background, and
   at once whenever a queue moves) takes the offers due under `desk.services.waiting`'s rules
   and delivers each: the assistant's message with the quick replies "Keep waiting" / "Leave a
@@ -24,6 +27,7 @@ from typing import Final
 
 from sqlalchemy.orm import Session
 
+from contract.desk_notices import DESK_NOTICE_KEY, DeskNotice
 from desk.live import CustomerLink, LiveHub
 from desk.periodic import Periodic
 from desk.rasa_client import RasaUnavailable
@@ -43,7 +47,7 @@ LOGGER = logging.getLogger(__name__)
 MIN_CHECK_SECONDS: Final = 0.2
 MAX_CHECK_SECONDS: Final = 5.0
 #: Marks the assistant's wait-choice message in the transcript (`metadata.desk_notice`).
-WAIT_CHOICE_NOTICE: Final = "wait_choice"
+WAIT_CHOICE_NOTICE: Final = DeskNotice.WAIT_CHOICE.value
 
 
 class WaitingRoom:
@@ -73,10 +77,14 @@ class WaitingRoom:
     # --- Positions ------------------------------------------------------------------------------
 
     def queue_moved(self, *queues: str, tell: Collection[str] = ()) -> None:
-        """Tell the customers of `queues` their new places, and check for due offers (both in
-        the background). Handoffs in `tell` are told their place even if it did not change."""
-        self.customer.spawn(self.tell_positions(queues, tell=tell), name="tell queue positions")
-        self.customer.spawn(self.check(), name="check waiting customers")
+        """Tell the customers of `queues` their new places, then check for due offers (in the
+        background; in that order, so a customer hears their place before any offer). Handoffs
+        in `tell` are told their place even if it did not change."""
+        self.customer.spawn(self._moved(queues, tell), name="tell queue positions and check")
+
+    async def _moved(self, queues: Collection[str], tell: Collection[str]) -> None:
+        await self.tell_positions(queues, tell=tell)
+        await self.check()
 
     async def tell_positions(self, queues: Collection[str], *, tell: Collection[str] = ()) -> int:
         """Notify the waiting customers of `queues` whose place changed; how many were told."""
@@ -97,10 +105,17 @@ class WaitingRoom:
             return sum(results)
 
     async def _tell(self, entry: Waiting) -> bool:
+        """The `waiting` status, then the same words as a bot message (every widget shows it);
+        remembered as told once the message is in the conversation."""
+        place = (entry.queue, entry.position)
+        still = self._told.get(entry.handoff_id) == place
         details = self.customer.waiting_details(entry.queue, entry.position)
-        told = await self.customer.notify(entry.sender_id, "waiting", **details)
+        text = self.customer.waiting_text(entry.queue, entry.position, still=still)
+        told = await self.customer.announce(
+            entry.sender_id, DeskNotice.QUEUE_POSITION, text, "waiting", **details
+        )
         if told:
-            self._told[entry.handoff_id] = (entry.queue, entry.position)
+            self._told[entry.handoff_id] = place
         return told
 
     # --- Wait choices ---------------------------------------------------------------------------
@@ -138,7 +153,7 @@ class WaitingRoom:
             "event": "bot",
             "text": message["text"],
             "data": {"buttons": message["buttons"]},
-            "metadata": {"desk_notice": WAIT_CHOICE_NOTICE, "reason": offer.reason.value},
+            "metadata": {DESK_NOTICE_KEY: WAIT_CHOICE_NOTICE, "reason": offer.reason.value},
         }
         try:
             await self.customer.rasa.append_events(

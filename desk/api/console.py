@@ -3,11 +3,12 @@ pop, the conversation, notes, messages to the customer, typing, transfer, resolv
 page is in `desk.api.pages`).
 
 Around the rules, each route keeps the customer and the other consoles in the picture (see
-`desk.live`): claim tells the customer's page `agent_joined`; transfer `waiting` with the new
-queue and position; resolve `agent_left`, then hands the conversation back (the bot speaks),
-then `back_with_bot`. Queues refresh live (`queue_changed`), and the customers still waiting
-learn their new places (`desk.waiting_room`). A failed notification is logged and never fails
-the agent's request.
+`desk.live`): claim tells the customer `agent_joined` (status and a bot message, before the
+claim is answered, so before the agent's first message); transfer `waiting` with the new
+queue and position; resolve `agent_left` (likewise), then hands the conversation back (the
+bot speaks), then `back_with_bot`. Queues refresh live (`queue_changed`), and the customers
+still waiting learn their new places (`desk.waiting_room`). A failed notification is logged
+and never fails the agent's request.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import logging
 from aiohttp import web
 from sqlalchemy.orm import Session
 
+from contract.desk_notices import DeskNotice
 from desk.api.runtime import (
     CUSTOMER,
     HAND_BACK,
@@ -45,7 +47,7 @@ from desk.api.schemas import (
     TypingOut,
     TypingRequest,
 )
-from desk.live import Audience, queue_changed
+from desk.live import Audience, joined_text, left_text, queue_changed
 from desk.rasa_client import RasaUnavailable
 from desk.services import claims, handoffs, queues, transcripts
 from desk.services.agents import Actor
@@ -80,8 +82,13 @@ async def claim(request: web.Request) -> web.Response:
         return HandoffOut.of(claims.claim(session, actor, handoff_id))
 
     claimed = await in_unit(request, work, write=True)
-    await request.app[CUSTOMER].notify(
-        claimed.sender_id, "agent_joined", agent_name=actor.display_name
+    # Said before the claim is answered, so it comes before the agent's first message.
+    await request.app[CUSTOMER].announce(
+        claimed.sender_id,
+        DeskNotice.AGENT_JOINED,
+        joined_text(actor.display_name, claimed.queue),
+        "agent_joined",
+        agent_name=actor.display_name,
     )
     await request.app[LIVE].publish(
         queue_changed(claimed.queue, handoff_id, "claimed"),
@@ -208,8 +215,13 @@ async def resolve(request: web.Request) -> web.Response:
         return resolution, handoffs.get_existing(session, handoff_id).queue
 
     resolution, queue = await in_unit(request, close, write=True)
-    await request.app[CUSTOMER].notify(
-        resolution.sender_id, "agent_left", agent_name=actor.display_name
+    # Said before the hand-back, so it comes before the bot's welcome back.
+    await request.app[CUSTOMER].announce(
+        resolution.sender_id,
+        DeskNotice.AGENT_LEFT,
+        left_text(actor.display_name),
+        "agent_left",
+        agent_name=actor.display_name,
     )
     await request.app[LIVE].publish(
         queue_changed(queue, handoff_id, "resolved"), Audience(queue, actor.agent_id)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Final
 
+from contract.desk_notices import DESK_NOTICE_KEY
 from contract.handoff_opened import HANDOFF_ID_SLOT
 
 #: The longest list of turns returned (the newest are kept).
@@ -26,7 +27,8 @@ def visible_turns(tracker: dict[str, Any]) -> list[dict[str, Any]]:
       button's title, as the customer saw it;
     - `bot` events with `metadata.handoff_agent` → `{"role": "agent", "text", "agent_name"}`;
     - other `bot` events → `{"role": "bot", "text", "buttons"?}`, split at blank lines like
-      Rasa's socket.io channel does (the buttons go with the last part).
+      Rasa's socket.io channel does (the buttons go with the last part); the desk's own
+      messages also carry `notice`, their `metadata.desk_notice` (`contract.desk_notices`).
     Each turn has `timestamp` (epoch seconds, as Rasa stored it). At most MAX_TURNS, the newest.
     """
     return _turns(_events(tracker))
@@ -121,6 +123,11 @@ def _bot_turns(event: dict[str, Any], timestamp: Any) -> list[dict[str, Any]]:
     ]
     if turns and buttons:
         turns[-1]["buttons"] = buttons
+    metadata = event.get("metadata")
+    notice = metadata.get(DESK_NOTICE_KEY) if isinstance(metadata, dict) else None
+    if isinstance(notice, str):
+        for turn in turns:
+            turn["notice"] = notice
     return turns
 
 

@@ -7,7 +7,13 @@
  * handoff_agent: {id, name} on an agent's turn}. Plus the
  * live handoff (assistant/channels/webchat.py): emit `user_typing` {session_id, typing}, receive
  * `handoff_status` {status: waiting|agent_joined|agent_typing|agent_left|back_with_bot|
- * timeout_choice, position, estimated_wait_seconds, agent_name, typing, choices, ...}.
+ * timeout_choice, position, estimated_wait_seconds, agent_name, typing, choices, notice_text,
+ * ...}.
+ *
+ * The desk also says waiting, joined and left as plain bot messages (every widget shows those),
+ * marked `metadata.desk_notice` (contract/desk_notices.py). This page shows the rich status
+ * instead and skips those messages: by the marking when the socket payload carries `metadata`,
+ * otherwise by their words, which the status announced just before as `notice_text`.
  *
  * Transport: long-polling only. The Rasa server's engine.io (python-engineio 4.5.1 on Sanic
  * 21.12) cannot serve websockets, so no upgrade is attempted.
@@ -23,6 +29,9 @@
   var SESSION_KEY = "support-chat.session-id";
   var TYPING_IDLE_MS = 2500;      // typing:false after this long without a keystroke
   var TYPING_REPEAT_MS = 8000;    // while typing, typing:true again this often (never more)
+  // contract/desk_notices.py STATUS_NOTICES: desk messages this page shows as status instead.
+  var STATUS_NOTICES = ["queue_position", "agent_joined", "agent_left"];
+  var MAX_PENDING_NOTICES = 20;
 
   var els = {
     connection: document.getElementById("connection"),
@@ -46,7 +55,9 @@
     agentName: null,
     typing: false,
     typingSentAt: 0,
-    typingTimer: null
+    typingTimer: null,
+    // Words of desk notices announced by a status, whose bot message is still to come.
+    pendingNotices: []
   };
 
   // --- Session id ---------------------------------------------------------------------------
@@ -207,8 +218,32 @@
     return text;
   }
 
+  function expectNotice(status) {
+    if (typeof status.notice_text !== "string" || !status.notice_text) { return; }
+    state.pendingNotices.push(status.notice_text);
+    if (state.pendingNotices.length > MAX_PENDING_NOTICES) { state.pendingNotices.shift(); }
+  }
+
+  /** Whether a bot message repeats a status this page already shows (see the top). */
+  function isStatusNotice(message, text) {
+    var pending = state.pendingNotices.indexOf(text);
+    var metadata = message.metadata;
+    var kind = metadata && typeof metadata === "object" ? metadata.desk_notice : undefined;
+    if (typeof kind === "string") {
+      if (STATUS_NOTICES.indexOf(kind) < 0) { return false; }
+      if (pending >= 0) { state.pendingNotices.splice(pending, 1); }
+      return true;
+    }
+    if (pending >= 0 && !message.handoff_agent && !(metadata && metadata.handoff_agent)) {
+      state.pendingNotices.splice(pending, 1);
+      return true;
+    }
+    return false;
+  }
+
   function onHandoffStatus(status) {
     if (!status || typeof status.status !== "string") { return; }
+    expectNotice(status);
     switch (status.status) {
       case "waiting":
         state.mode = "waiting";
@@ -314,6 +349,7 @@
       if (message.attachment) { addMessage("bot", "[attachment]"); }
       return;
     }
+    if (!buttons.length && isStatusNotice(message, text)) { return; }
     var agent = message.handoff_agent;
     if (agent && typeof agent === "object") {
       // An agent's turn: the web chat channel marks it with who wrote it.
@@ -338,6 +374,13 @@
     var turns = history.turns || [];
     turns.forEach(function (turn, index) {
       var last = index === turns.length - 1;
+      if (STATUS_NOTICES.indexOf(turn.notice) >= 0) {
+        // Said as status live: the current place is the banner's; joined and left are notices.
+        if (turn.notice !== "queue_position") {
+          addMessage("system", turn.text, { history: true });
+        }
+        return;
+      }
       addMessage(turn.role, turn.text, {
         history: true,
         agentName: turn.agent_name,

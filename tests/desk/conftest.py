@@ -189,6 +189,11 @@ class Browser:
         self._server = server
         self.session = ClientSession(cookie_jar=CookieJar(unsafe=True), headers=headers)
 
+    @property
+    def server(self) -> TestServer:
+        """The desk this browser talks to."""
+        return self._server
+
     async def request(self, method: str, path: str, **kwargs: Any) -> tuple[int, Any]:
         """Send a request; the status and the decoded JSON body (or text)."""
         async with self.session.request(method, self._server.make_url(path), **kwargs) as resp:

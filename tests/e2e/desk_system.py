@@ -10,6 +10,7 @@ desk's JSON API and its `/api/live` websocket (`Agent`).
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -20,6 +21,7 @@ from typing import Any, TypeVar
 import aiohttp
 from sqlalchemy import select
 
+from contract.desk_notices import DESK_NOTICE_KEY, STATUS_NOTICES
 from desk.seed import prepare_demo_desk
 from desk.store.database import Database as DeskDatabase
 from desk.store.models import Handoff
@@ -189,14 +191,38 @@ async def tracker_of(http: aiohttp.ClientSession, system: DeskStack, sender: str
         return tracker
 
 
+_STATUS_NOTICES = {notice.value for notice in STATUS_NOTICES}
+#: The words of the desk's own messages (`desk.live`: place in the queue, joined, left), for
+#: when the web chat does not pass their `metadata.desk_notice` marking to the socket.
+DESK_NOTICE_WORDS = re.compile(
+    r"^(You're (still )?number \d+ in the queue for .+\. Estimated wait: about \d+ minutes?\."
+    r"|.+ from .+ has joined the chat\.|.+ has left the chat\.)$"
+)
+
+
+def is_desk_notice(message: Mapping[str, Any]) -> bool:
+    """Whether a `bot_uttered` is one of the desk's status notices (the page skips those)."""
+    metadata = message.get("metadata")
+    if isinstance(metadata, dict) and DESK_NOTICE_KEY in metadata:
+        return metadata[DESK_NOTICE_KEY] in _STATUS_NOTICES
+    return bool(DESK_NOTICE_WORDS.match(str(message.get("text") or "")))
+
+
 class SocketCustomer:
-    """A customer on the web chat's socket.io channel (what the /chat page does)."""
+    """A customer on the web chat's socket.io channel (what the /chat page does).
+
+    The desk's status notices (place in the queue, agent joined / left) arrive as bot messages
+    at moments of the desk's choosing; `bot_message` and `turn` pass over them (they are kept
+    in `notices`, in order), `notice` waits for one.
+    """
 
     def __init__(self, system: DeskStack, prefix: str) -> None:
         self.system = system
         self.sender = new_sender(prefix)
         self.page = ChatClient()
         self.http = aiohttp.ClientSession()
+        self.notices: list[str] = []
+        self._held: list[dict[str, Any]] = []  # other bot messages read while seeking a notice
 
     async def connect(self) -> SocketCustomer:
         await self.page.connect(self.system.rasa_url, self.sender)
@@ -228,13 +254,41 @@ class SocketCustomer:
 
         after = await eventually(done, f"the bot's turn after {text!r}")
         last_user = max(i for i, e in enumerate(after["events"]) if e["event"] == "user")
-        bot_events = [e for e in after["events"][last_user:] if e["event"] == "bot"]
+        bot_events = [
+            e
+            for e in after["events"][last_user:]
+            if e["event"] == "bot"
+            and (e.get("metadata") or {}).get(DESK_NOTICE_KEY) not in _STATUS_NOTICES
+        ]
         replies = [await self.bot_message() for _ in range(sum(map(_messages, bot_events)))]
         return [str(reply.get("text", "")) for reply in replies]
 
     async def bot_message(self) -> dict[str, Any]:
-        message: dict[str, Any] = await self.page.next("bot_uttered", timeout=REPLY_TIMEOUT_SECONDS)
-        return message
+        """The next bot message that is not a desk status notice."""
+        if self._held:
+            return self._held.pop(0)
+        while True:
+            message: dict[str, Any] = await self.page.next(
+                "bot_uttered", timeout=REPLY_TIMEOUT_SECONDS
+            )
+            if not is_desk_notice(message):
+                return message
+            self.notices.append(str(message.get("text")))
+
+    async def notice(self, words: str) -> str:
+        """The first desk notice containing `words` (seen already, or the next to come)."""
+        while True:
+            for index, text in enumerate(self.notices):
+                if words in text:
+                    del self.notices[: index + 1]
+                    return text
+            message: dict[str, Any] = await self.page.next(
+                "bot_uttered", timeout=REPLY_TIMEOUT_SECONDS
+            )
+            if is_desk_notice(message):
+                self.notices.append(str(message.get("text")))
+            else:
+                self._held.append(message)
 
     async def status(self, status: str) -> dict[str, Any]:
         """The next `handoff_status` with this status (others are skipped)."""

@@ -102,6 +102,9 @@ async def take(agent: Agent, customer: SocketCustomer, handoff_id: str, name: st
     assert (status, claimed["status"]) == (200, "claimed"), claimed
     joined = await customer.status("agent_joined")
     assert joined["agent_name"] == name
+    # ...and so does any widget: the same news as a plain bot message, before the agent speaks.
+    said = await customer.notice("has joined the chat")
+    assert said == joined["notice_text"] and said.startswith(f"{name} from ")
 
 
 async def talk(agent: Agent, customer: SocketCustomer, handoff_id: str, name: str) -> None:
@@ -146,6 +149,9 @@ async def test_an_escalation_from_the_bot_to_a_person_and_back(
     assert waiting["queue"] == journey.queue
     assert waiting["position"] >= 1  # other tests' customers may wait in the shared desk
     assert waiting["estimated_wait_seconds"] > 0
+    place = await customer.notice("in the queue for")  # the same, as a plain bot message
+    assert place == waiting["notice_text"]
+    assert f"number {waiting['position']} in the queue" in place
 
     # The chat appears in the console with everything the bot knew.
     queued = await agent.next_live("queue_changed", change="queued", queue=journey.queue)
@@ -185,6 +191,7 @@ async def test_an_escalation_from_the_bot_to_a_person_and_back(
     )
     assert (status, resolved["handed_back"]) == (200, True), resolved
     assert (await customer.status("agent_left"))["agent_name"] == owner_name
+    assert await customer.notice("has left the chat") == f"{owner_name} has left the chat."
     welcome_messages = [await customer.bot_message() for _ in range(2)]
     assert not any("handoff_agent" in message for message in welcome_messages)  # the bot's
     welcome = [message["text"] for message in welcome_messages]

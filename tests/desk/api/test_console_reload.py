@@ -9,11 +9,13 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from desk.api.runtime import CUSTOMER
 from tests.desk.api.test_live_handoff import claimed
 from tests.desk.conftest import Browser, post_handoff
 from tests.desk.rasa_stand_in import RasaStandIn
 
 ContextFactory = Callable[..., dict[str, Any]]
+WAITING_FIRST = "You're number 1 in the queue for Order Support. Estimated wait: about 4 minutes."
 
 
 def conversation_path(handoff_id: str) -> str:
@@ -81,6 +83,8 @@ async def test_the_conversation_runs_from_the_handoff_with_every_turn_in_order(
         ("bot", "Nobody is free yet.", None),
         ("bot", "Keep waiting?", None),
         ("customer", "Keep waiting", None),  # the button's title, as the customer saw it
+        ("bot", WAITING_FIRST, None),
+        ("bot", "Olivia from Order Support has joined the chat.", None),
         ("agent", "Hi Jane, I'm Olivia.", "Olivia"),
         ("customer", "Is it coming today?", None),
         ("agent", "Sam here, checking with the carrier.", "Sam"),
@@ -106,6 +110,7 @@ async def test_without_the_handover_in_the_tracker_the_whole_conversation_is_sho
         ],
     )
     handoff_id = await post_handoff(bot, context_factory(sender_id="no-marker"))
+    await bot.server.app[CUSTOMER].settle()  # the customer is told their place
 
     status, body = await olivia.get(conversation_path(handoff_id))
 
@@ -114,6 +119,7 @@ async def test_without_the_handover_in_the_tracker_the_whole_conversation_is_sho
     assert [(t["role"], t["text"], t["timestamp"]) for t in body["turns"]] == [
         ("customer", "hello", 10.0),
         ("bot", "Hi! How can I help?", 11.0),
+        ("bot", WAITING_FIRST, body["turns"][-1]["timestamp"]),
     ]
 
 

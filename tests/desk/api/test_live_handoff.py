@@ -11,13 +11,24 @@ import pytest
 from aiohttp import ClientWebSocketResponse, WSMsgType
 from aiohttp.test_utils import TestServer
 
+from contract.desk_notices import DESK_NOTICE_KEY
 from desk.api import bot as bot_routes
 from desk.api.runtime import CUSTOMER
 from tests.desk.conftest import Browser, post_handoff
-from tests.desk.rasa_stand_in import RasaStandIn
+from tests.desk.rasa_stand_in import Call, RasaStandIn
 
 ContextFactory = Callable[..., dict[str, Any]]
 WAIT = 5.0
+
+
+def is_notice(call: Call) -> bool:
+    """Whether an append is one of the desk's own messages (`metadata.desk_notice`)."""
+    return any(DESK_NOTICE_KEY in (event.get("metadata") or {}) for event in call.body)
+
+
+def agent_turns(rasa: RasaStandIn) -> list[dict[str, Any]]:
+    """The bot events the desk appended for agents (not its own notices)."""
+    return [call.body[0] for call in rasa.of_kind("events") if not is_notice(call)]
 
 
 async def settle(server: TestServer) -> None:
@@ -26,7 +37,9 @@ async def settle(server: TestServer) -> None:
 
 
 async def claimed(bot: Browser, agent: Browser, payload: dict[str, Any]) -> str:
+    """A handoff delivered, its customer told their place (the background work), then claimed."""
     handoff_id = await post_handoff(bot, payload)
+    await settle(bot.server)
     status, body = await agent.post(f"/api/handoffs/{handoff_id}/claim")
     assert status == 200, body
     return handoff_id
@@ -86,6 +99,8 @@ async def test_intake_tells_the_customer_their_place_and_estimated_wait(
         "team_name": "Order Support",
         "position": 2,
         "estimated_wait_seconds": 480.0,  # 2 x average_handle_seconds (240 in the tests)
+        "notice_text": "You're number 2 in the queue for Order Support. "
+        "Estimated wait: about 8 minutes.",
     }
 
 
@@ -133,6 +148,8 @@ async def test_claim_and_transfer_tell_the_customer(
         "team_name": "Technical Support (2nd line)",
         "position": moved["position"],
         "estimated_wait_seconds": 240.0,
+        "notice_text": "You're number 1 in the queue for Technical Support (2nd line). "
+        "Estimated wait: about 4 minutes.",
     }
 
 
@@ -170,7 +187,7 @@ async def test_agent_messages_go_into_the_conversation_and_the_first_reply_is_ti
     reply_at = first[1]["handoff"]["first_agent_reply_at"]
     assert reply_at is not None
     assert second[1]["handoff"]["first_agent_reply_at"] == reply_at
-    sent = [call.body[0] for call in rasa.of_kind("events")]
+    sent = agent_turns(rasa)
     assert [event["text"] for event in sent] == ["Hi Jane!", "Your parcel left the depot."]
     assert sent[0]["event"] == "bot"
     assert sent[0]["metadata"]["handoff_agent"]["name"] == "Olivia"
@@ -208,7 +225,7 @@ async def test_only_the_owner_of_a_claimed_handoff_can_message(
     assert logged_out[0] == 401
     assert (empty[0], too_long[0]) == (422, 422)
     assert (typing_not_owner[0], typing_bad[0]) == (404, 422)
-    assert rasa.of_kind("events") == []
+    assert agent_turns(rasa) == []
 
 
 async def test_a_message_rasa_refuses_is_a_503_and_is_not_logged(
@@ -261,7 +278,19 @@ async def test_resolve_says_goodbye_hands_back_then_says_back_with_bot(
         for call in rasa.calls
         if call.sender_id == "done" and call.kind != "handoff_opened"
     ]
-    assert order == ["waiting", "agent_joined", "agent_left", "events", "execute", "back_with_bot"]
+    # Each state as a status, then as a bot message; the agent's side ends before the bot
+    # takes over again.
+    assert order == [
+        "waiting",
+        "events",
+        "agent_joined",
+        "events",
+        "agent_left",
+        "events",
+        "events",
+        "execute",
+        "back_with_bot",
+    ]
     conversation = rasa.conversation("done")
     assert conversation.slots == {"order_lookup_failures": 0.0}
     assert conversation.paused is False
@@ -452,7 +481,7 @@ async def test_never_mind_while_waiting_abandons_and_gives_the_conversation_back
     assert pop["handoff"]["status"] == "abandoned"
     assert pop["handoff"]["abandoned_at"] is not None
     events, execute = rasa.of_kind("events"), rasa.of_kind("execute")
-    assert [call.body for call in events] == [[{"event": "resume"}]]
+    assert [call.body for call in events if not is_notice(call)] == [[{"event": "resume"}]]
     assert [call.body for call in execute] == [{"name": "action_handoff_cancelled"}]
     assert rasa.statuses("changed-mind") == ["waiting", "back_with_bot"]
     # Nothing open any more: later messages are not relayed.

@@ -60,7 +60,11 @@ async def test_a_handoff_the_bot_missed_is_confirmed_and_the_customer_told(
     conversation = rasa.conversation("web-missed")
     assert conversation.paused is True
     assert conversation.slots[HANDOFF_ID_SLOT] == payload["handoff_id"]
-    told = [event["text"] for event in conversation.events if event["event"] == "bot"]
+    told = [
+        event["text"]
+        for event in conversation.events
+        if event["event"] == "bot" and "desk_notice" not in event.get("metadata", {})
+    ]
     assert [text for text in told if "queue for Order Support" in text] == [
         bot_sync.HANDOFF_OPENED_TEXT.format(team="Order Support")
     ]

@@ -34,7 +34,7 @@ def offers_in_transcript(rasa: RasaStandIn, sender_id: str) -> list[dict[str, An
     return [
         event
         for event in rasa.conversation(sender_id).events
-        if event["event"] == "bot" and event.get("metadata", {}).get("desk_notice")
+        if event["event"] == "bot" and event.get("metadata", {}).get("desk_notice") == "wait_choice"
     ]
 
 
@@ -61,8 +61,13 @@ async def test_with_nobody_of_the_queue_online_the_choice_comes_at_once(
         {"title": "Keep waiting", "payload": "/keep_waiting"},
         {"title": "Leave a message", "payload": "/leave_message"},
     ]
-    (call,) = [c for c in rasa.of_kind("events") if c.sender_id == "alone"]
-    assert call.query["execute_side_effects"] == "true"  # Rasa sends it to the customer
+    # Its place first, then the offer; Rasa sends both to the customer.
+    calls = [c for c in rasa.of_kind("events") if c.sender_id == "alone"]
+    assert [c.body[0]["metadata"]["desk_notice"] for c in calls] == [
+        "queue_position",
+        "wait_choice",
+    ]
+    assert all(c.query["execute_side_effects"] == "true" for c in calls)
     # Made once: a later check offers nothing new.
     assert await server.app[WAITING_ROOM].check() == []
     supervisor = await Browser(server).login("sam")
