@@ -24,6 +24,12 @@ Rules (the limits are the constants below):
 - **Metadata** is absent/null or a JSON object whose UTF-8 JSON encoding (no NaN or
   Infinity, no lone surrogates) is at most `MAX_METADATA_BYTES`.
 
+An **empty or blank text** ("" or only whitespace) is ignored: `guarded()` does not hand it to
+Rasa, so it is not stored and gets no answer on any channel (REST answers `[]`). Stock widgets
+send one when they open without an `initPayload`; answering "your message came through empty"
+to someone who has typed nothing is wrong. (A socket.io `user_uttered` without any `message`
+is refused to that socket with `input_refused`, which widgets ignore: silent too.)
+
 `guarded()` is the other half of the edge: a failure while Rasa handles one message (a store or
 lock error, a bug) fails that message only. It is logged with the sender masked and without the
 exception's message (database errors repeat the SQL parameters: the id and the text), and the
@@ -158,9 +164,15 @@ MessageHandler = Callable[[UserMessage], Awaitable[Any]]
 
 def guarded(on_new_message: MessageHandler, channel: str) -> MessageHandler:
     """`on_new_message` (Rasa's handler for one customer message) that never raises: a failure
-    is logged (sender masked) and answered with the apology on the message's output channel."""
+    is logged (sender masked) and answered with the apology on the message's output channel.
+    An empty or blank message is dropped here (see the module doc)."""
 
     async def handle(message: UserMessage) -> None:
+        if not (message.text or "").strip():
+            # Widgets send one when they open without an `initPayload`: nobody said anything,
+            # so nothing is logged and nobody answers (REST gets `[]`).
+            logger.debug("%s channel: ignored an empty message", channel)
+            return
         try:
             await on_new_message(message)
         except Exception as failure:

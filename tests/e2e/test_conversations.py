@@ -35,8 +35,6 @@ def test_order_question_mid_intake_then_back_to_the_intake(bot: BotClient) -> No
 
 # Each message on its own, in a fresh conversation, and a key phrase of the specific reply.
 UNUSABLE_MESSAGES = [
-    pytest.param("", "came through empty", id="empty"),
-    pytest.param("   ", "came through empty", id="blank"),
     pytest.param("x" * 10_000, "long message", id="10000-characters"),
     pytest.param("😀🙏", "only read words", id="emoji"),
     pytest.param("¿Dónde está mi pedido?", "only chat in english", id="spanish"),
@@ -52,6 +50,15 @@ def test_unusable_message_gets_a_specific_reply(
     replies = bot.say(new_sender("bad-input"), message)
     assert replies, "silence"
     assert key_phrase in joined(replies)
+
+
+@pytest.mark.parametrize("message", ["", "   ", "\n\t"], ids=["empty", "blank", "whitespace"])
+def test_an_empty_message_is_ignored_silently(bot: BotClient, message: str) -> None:
+    # What a widget sends when it opens without an `initPayload`: nobody said anything.
+    sender = new_sender("empty")
+
+    assert bot.say(sender, message) == []
+    assert bot.say(sender, "hi"), "silence after an empty message"
 
 
 def test_malformed_order_numbers_are_explained_in_the_lookup(bot: BotClient) -> None:
@@ -97,7 +104,8 @@ def test_servers_answer_normally_after_unusable_input(
     bot: BotClient, e2e_env: E2EEnvironment
 ) -> None:
     sender = new_sender("after-bad-input")
-    for message in ("", "x" * 10_000, "'; DROP TABLE orders; --", "😀🙏"):
+    assert bot.say(sender, "") == []  # ignored
+    for message in ("x" * 10_000, "'; DROP TABLE orders; --", "😀🙏"):
         assert bot.say(sender, message)
     assert "carry on" in joined(bot.say(sender, "no thanks"))  # declines the offered person
 

@@ -276,3 +276,19 @@ async def test_the_guard_does_not_swallow_an_exit() -> None:
 
     with pytest.raises(SystemExit):
         await guarded(exits, "rest")(UserMessage("hi", CollectingOutputChannel(), "c"))
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n\t ", None])
+async def test_an_empty_message_is_ignored_silently(text: str | None) -> None:
+    # A widget opening without an `initPayload` sends one: nothing reaches Rasa, nobody answers.
+    reached: list[UserMessage] = []
+
+    async def record(message: UserMessage) -> None:
+        reached.append(message)
+
+    output = CollectingOutputChannel()
+    await guarded(record, "socketio")(UserMessage(text, output, "customer-3"))
+    await guarded(record, "rest")(UserMessage(" hi ", output, "customer-3"))
+
+    assert [message.text for message in reached] == ["hi"]
+    assert output.messages == []
