@@ -139,6 +139,11 @@ def test_a_person_takes_over_and_gives_the_chat_back(desk_stack: DeskStack, acto
     expect(agent_turn.locator(".msg-sender")).to_have_text(OLIVIA)
     expect(chat.locator("#agent-typing")).to_be_hidden()
     expect(console.locator("#live-messages")).to_contain_text("I'm chasing the carrier")
+    # The desk also said the place and the join as plain bot messages (for stock widgets), both
+    # before her message: this page shows them as the banner and one notice, not twice.
+    messages = chat.locator("#messages li")
+    expect(messages.filter(has_text="in the queue for")).to_have_count(0)
+    expect(messages.filter(has_text="joined the chat")).to_have_count(1)
     customer.shot("b07-customer-gets-agent-message")
 
     # The customer types: Olivia sees it; the customer's reply appears in the console.
@@ -184,6 +189,8 @@ def test_a_person_takes_over_and_gives_the_chat_back(desk_stack: DeskStack, acto
 
     expect(chat.locator("li.msg-system", has_text=f"{OLIVIA} left the chat")).to_be_visible()
     bot_says(chat, "Welcome back")
+    # "Olivia has left the chat." came as a bot message before the welcome: shown once.
+    expect(chat.locator("#messages li").filter(has_text="left the chat")).to_have_count(1)
     rating = bot_says(chat, "from 1 (poor) to 5 (excellent)")
     expect(chat.locator("li.msg-system", has_text="back with the assistant")).to_be_visible()
     expect(banner).to_be_hidden()

@@ -58,6 +58,8 @@ async def test_nobody_claims_in_time_the_customer_keeps_waiting_then_leaves_a_me
 ) -> None:
     assert "order support team" in " ".join(await customer.turn("where is my order ORD-100005?"))
     await customer.status("waiting")
+    place = await customer.notice("in the queue for")  # as a plain bot message too
+    assert place.startswith("You're number 1 in the queue for Order Support. Estimated wait:")
     handoff_id = await olivia.waiting_handoff_of(customer.sender)
 
     # No claim within CLAIM_TIMEOUT_SECONDS: the choice.
@@ -65,6 +67,9 @@ async def test_nobody_claims_in_time_the_customer_keeps_waiting_then_leaves_a_me
     await customer.page.say("/keep_waiting")  # the "Keep waiting" quick reply
     again = await customer.status("waiting")
     assert (again["queue"], again["position"]) == ("order_support", 1)
+    # Asked, so told again in words: the same place, said as such.
+    assert await customer.notice("in the queue for") == again["notice_text"]
+    assert again["notice_text"].startswith("You're still number 1 in the queue")
 
     # Still nobody: offered again, and this time the customer leaves a message.
     await offered(customer, "claim_timeout")
