@@ -25,6 +25,7 @@ from urllib.parse import quote
 import aiohttp
 
 from contract.handoff_opened import HANDOFF_OPENED_PATH, HandoffOpenedNotice
+from contract.webchat import HandoffAgent, agent_metadata
 from desk.services.agents import Actor
 from desk.services.handoffs import Resolution
 from desk.settings import DeskSettings
@@ -121,13 +122,15 @@ class RasaClient:
     async def send_agent_message(self, sender_id: str, text: str, agent: Actor) -> dict[str, Any]:
         """An agent's turn: a `bot` event with `metadata.handoff_agent`, sent to the customer.
 
-        It becomes part of Rasa's one transcript of the conversation, and Rasa delivers it on the
-        customer's latest channel (the web chat room), like any bot message.
+        It becomes part of Rasa's one transcript of the conversation, stored once with the words
+        as the agent typed them (`contract.webchat`), and Rasa delivers it on the customer's
+        latest channel (the web chat room, which names the agent in the text), like any bot
+        message.
         """
         event = {
             "event": "bot",
             "text": text,
-            "metadata": {"handoff_agent": {"id": agent.agent_id, "name": agent.display_name}},
+            "metadata": agent_metadata(HandoffAgent(id=agent.agent_id, name=agent.display_name)),
         }
         return await self.append_events(
             sender_id, [event], output_channel="latest", execute_side_effects=True

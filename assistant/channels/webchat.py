@@ -68,6 +68,7 @@ from assistant.channels.edge import (
 from assistant.desk_events import DeskEventForwarder, mask_sender
 from assistant.handoff_guard import confirm_open_handoff
 from contract.handoff_opened import HANDOFF_OPENED_PATH, HandoffOpenedNotice
+from contract.webchat import agent_messages, agent_of
 
 logger = logging.getLogger(__name__)
 
@@ -186,27 +187,26 @@ def _error(status: int, message: str, **extra: Any) -> HTTPResponse:
     return response.json({"error": message, **extra}, status=status)
 
 
-#: The key of a bot event's metadata that marks an agent's turn (set by the desk).
-AGENT_KEY: Final = "handoff_agent"
-
-
 class WebChatOutput(SocketIOOutput):
-    """Rasa's socket.io output, which also tells the page who wrote an agent's turn.
+    """Rasa's socket.io output, which also shows who wrote an agent's turn.
 
     The desk appends an agent's turn as a `bot` event with `metadata.handoff_agent`; Rasa hands
     the metadata to the output channel as keyword arguments, which Rasa's own socket.io output
-    drops. Here each of its messages carries `handoff_agent: {"id", "name"}` as well, so a page
-    can show it as the agent's (widgets that do not know the key ignore it).
+    drops. Here an agent's turn goes out in the shape of `contract.webchat.agent_messages`:
+    the agent's name in the text, so any widget shows it, and the marking under `metadata`,
+    which rasa-webchat strips before deciding how to render (any other extra top-level key
+    made it drop the message).
     """
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        """Send the text (one message per paragraph, like Rasa), marked if an agent wrote it."""
-        agent = kwargs.get(AGENT_KEY)
-        if not isinstance(agent, dict):
+        """Send the text (one message per paragraph, like Rasa), named and marked if an agent
+        wrote it."""
+        agent = agent_of(kwargs)
+        if agent is None:
             await super().send_text_message(recipient_id, text, **kwargs)
             return
-        for part in text.strip().split("\n\n"):
-            await self._send_message(recipient_id, {"text": part, AGENT_KEY: agent})
+        for message in agent_messages(agent, text.strip().split("\n\n")):
+            await self._send_message(recipient_id, message)
 
 
 class WebChatInput(SocketIOInput):

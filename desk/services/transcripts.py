@@ -13,6 +13,7 @@ from typing import Any, Final
 
 from contract.desk_notices import DESK_NOTICE_KEY
 from contract.handoff_opened import HANDOFF_ID_SLOT
+from contract.webchat import agent_of
 
 #: The longest list of turns returned (the newest are kept).
 MAX_TURNS: Final = 500
@@ -25,7 +26,10 @@ def visible_turns(tracker: dict[str, Any]) -> list[dict[str, Any]]:
 
     - `user` events → `{"role": "customer", "text"}`; a button's payload is shown as the
       button's title, as the customer saw it;
-    - `bot` events with `metadata.handoff_agent` → `{"role": "agent", "text", "agent_name"}`;
+    - `bot` events with `metadata.handoff_agent` (`contract.webchat`) → `{"role": "agent",
+      "text", "agent_name"}`: the words as the agent typed them, stored once in the tracker,
+      and the name apart (the web chat shows stock widgets `"<name>: <text>"`; a page that
+      shows `agent_name` as the sender needs the bare words);
     - other `bot` events → `{"role": "bot", "text", "buttons"?}`, split at blank lines like
       Rasa's socket.io channel does (the buttons go with the last part); the desk's own
       messages also carry `notice`, their `metadata.desk_notice` (`contract.desk_notices`).
@@ -107,13 +111,11 @@ def _turns(events: Sequence[Any]) -> list[dict[str, Any]]:
 
 def _bot_turns(event: dict[str, Any], timestamp: Any) -> list[dict[str, Any]]:
     text = str(event.get("text") or "").strip()
-    metadata = event.get("metadata") or {}
-    agent = metadata.get("handoff_agent") if isinstance(metadata, dict) else None
-    if isinstance(agent, dict):
+    agent = agent_of(event.get("metadata"))
+    if agent is not None:
         if not text:
             return []
-        name = str(agent.get("name") or "Agent")
-        return [{"role": "agent", "text": text, "agent_name": name, "timestamp": timestamp}]
+        return [{"role": "agent", "text": text, "agent_name": agent.name, "timestamp": timestamp}]
     buttons = _buttons_of(event)
     parts = [part for part in text.split(_PART_SEPARATOR) if part.strip()] or (
         [""] if buttons else []

@@ -4,7 +4,8 @@
  * Speaks Rasa's standard socket.io protocol to the Rasa server (whose URL comes from the desk's
  * GET /chat/config): emit `session_request` {session_id} → `session_confirm`; emit
  * `user_uttered` {message, session_id} → `bot_uttered` {text, quick_replies|buttons,
- * handoff_agent: {id, name} on an agent's turn}. Plus the
+ * metadata: {handoff_agent: {id, name}} on an agent's turn, whose text then starts with
+ * "<name>: " so stock widgets show who wrote it (contract/webchat.py)}. Plus the
  * live handoff (assistant/channels/webchat.py): emit `user_typing` {session_id, typing}, receive
  * `handoff_status` {status: waiting|agent_joined|agent_typing|agent_left|back_with_bot|
  * timeout_choice, position, estimated_wait_seconds, agent_name, typing, choices, notice_text,
@@ -341,6 +342,13 @@
     }
   }
 
+  /** The agent's words without the "<name>: " the channel puts first for stock widgets (the
+   * page shows the name as the sender already). */
+  function withoutAgentName(text, name) {
+    var prefix = typeof name === "string" && name ? name + ": " : null;
+    return prefix && text.indexOf(prefix) === 0 ? text.slice(prefix.length) : text;
+  }
+
   function onBotUttered(message) {
     if (!message) { return; }
     var text = typeof message.text === "string" ? message.text : "";
@@ -350,11 +358,13 @@
       return;
     }
     if (!buttons.length && isStatusNotice(message, text)) { return; }
-    var agent = message.handoff_agent;
+    var agent = message.metadata && message.metadata.handoff_agent;
     if (agent && typeof agent === "object") {
       // An agent's turn: the web chat channel marks it with who wrote it.
       showAgentTyping(false);
-      addMessage("agent", text, { agentName: agent.name || state.agentName, buttons: buttons });
+      addMessage("agent", withoutAgentName(text, agent.name), {
+        agentName: agent.name || state.agentName, buttons: buttons
+      });
     } else {
       addMessage("bot", text, { buttons: buttons });
     }

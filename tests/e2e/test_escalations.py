@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
+from unittest.mock import ANY
 
 import pytest
 
@@ -107,6 +108,11 @@ async def take(agent: Agent, customer: SocketCustomer, handoff_id: str, name: st
     assert said == joined["notice_text"] and said.startswith(f"{name} from ")
 
 
+def agent_words(name: str) -> str:
+    """What the agent called `name` says first."""
+    return f"Hi, this is {name}. I have everything the assistant collected."
+
+
 async def talk(agent: Agent, customer: SocketCustomer, handoff_id: str, name: str) -> None:
     """Typing and a message each way; the bot says nothing while the agent has the chat."""
     status, _ = await agent.call(
@@ -116,13 +122,16 @@ async def talk(agent: Agent, customer: SocketCustomer, handoff_id: str, name: st
     typing = await customer.status("agent_typing")
     assert (typing["typing"], typing["agent_name"]) == (True, name)
 
-    text = f"Hi, this is {name}. I have everything the assistant collected."
+    text = agent_words(name)
     status, sent = await agent.call(
         "POST", f"/api/handoffs/{handoff_id}/messages", json={"text": text}
     )
     assert status == 201, sent
     message = await customer.bot_message()
-    assert (message["text"], message["handoff_agent"]["name"]) == (text, name)  # marked
+    # Named in the text (every widget shows it) and marked under metadata (rasa-webchat strips
+    # `metadata` and drops a message with any other extra top-level key).
+    assert message == {"text": f"{name}: {text}", "metadata": {"handoff_agent": ANY}}
+    assert message["metadata"]["handoff_agent"]["name"] == name
 
     await customer.page.typing(True)
     shown = await agent.next_live("customer_typing", handoff_id=handoff_id)
@@ -193,7 +202,7 @@ async def test_an_escalation_from_the_bot_to_a_person_and_back(
     assert (await customer.status("agent_left"))["agent_name"] == owner_name
     assert await customer.notice("has left the chat") == f"{owner_name} has left the chat."
     welcome_messages = [await customer.bot_message() for _ in range(2)]
-    assert not any("handoff_agent" in message for message in welcome_messages)  # the bot's
+    assert not any("metadata" in message for message in welcome_messages)  # the bot's
     welcome = [message["text"] for message in welcome_messages]
     assert "welcome back" in welcome[0].lower()
     assert "from 1 (poor) to 5 (excellent)" in welcome[1]
@@ -228,5 +237,7 @@ async def test_an_escalation_from_the_bot_to_a_person_and_back(
     ]
     names = [journey.agent_name] + ([journey.transfer_to[2]] if journey.transfer_to else [])
     assert [name for name, _ in marked] == names
+    # Stored once, as the agent typed it: the name the page saw in the text is not repeated.
+    assert [text for _, text in marked] == [agent_words(name) for name in names]
     said = [event.get("text") for event in events if event["event"] == "user"]
     assert said[: len(journey.turns)] == list(journey.turns)

@@ -107,4 +107,4 @@ async def test_the_web_chat_carries_the_live_handoff(
         },
     )
     assert status == 200
-    assert await page.next("bot_uttered") == {"text": "Hi, I'm Sam.", **agent}
+    assert await page.next("bot_uttered") == {"text": "Sam: Hi, I'm Sam.", "metadata": agent}

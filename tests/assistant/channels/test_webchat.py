@@ -22,6 +22,7 @@ import aiohttp
 import pytest
 from rasa.core.channels.channel import InputChannel, UserMessage, register
 from rasa.core.run import create_http_input_channels
+from rasa.shared.core.events import BotUttered
 from rasa.shared.utils.io import read_config_file
 from sanic import Sanic
 from sqlalchemy.exc import OperationalError
@@ -687,21 +688,50 @@ class RecordingSio:
         self.emitted.append((event, data, room))
 
 
-async def test_the_output_marks_an_agents_turn_with_who_wrote_it() -> None:
+def stock_widget_shows(payload: dict[str, Any]) -> str | None:
+    """The text rasa-webchat 1.0.1 renders for a `bot_uttered` payload, or None when it drops
+    it: it removes `metadata` (handleMessageReceived) and `customCss`, then renders a text
+    only when `text` is the one key left (dispatchMessage in its built module/index.js)."""
+    rest = {k: v for k, v in payload.items() if k not in ("metadata", "customCss")}
+    return str(rest["text"]) if list(rest) == ["text"] else None
+
+
+async def test_an_agents_turn_names_the_agent_in_the_text_and_marks_it_under_metadata() -> None:
     sio = RecordingSio()
     output = WebChatOutput(sio, "bot_uttered")  # type: ignore[arg-type]
-    agent = {"id": 3, "name": "Olivia (Orders)"}
+    marking = {"handoff_agent": {"id": 3, "name": "Olivia (Orders)"}}
+    # As the desk appends it and Rasa hands it over (`BotUttered.message()` puts the
+    # metadata's keys beside the text).
+    turn = BotUttered("Hi, I'm Olivia.\n\nLet me check.", metadata=marking).message()
 
-    await output.send_response(
-        "c1", {"text": "Hi, I'm Olivia.\n\nLet me check.", "handoff_agent": agent}
-    )
-    await output.send_response("c1", {"text": "Welcome back!"})
+    await output.send_response("c1", turn)
+    await output.send_response("c1", BotUttered("Welcome back!").message())
 
     assert sio.emitted == [
-        ("bot_uttered", {"text": "Hi, I'm Olivia.", "handoff_agent": agent}, "c1"),
-        ("bot_uttered", {"text": "Let me check.", "handoff_agent": agent}, "c1"),
+        (
+            "bot_uttered",
+            {"text": "Olivia (Orders): Hi, I'm Olivia.", "metadata": marking},
+            "c1",
+        ),
+        ("bot_uttered", {"text": "Let me check.", "metadata": marking}, "c1"),
         ("bot_uttered", {"text": "Welcome back!"}, "c1"),
     ]
+    shown = [stock_widget_shows(payload) for _, payload, _ in sio.emitted]
+    assert shown == ["Olivia (Orders): Hi, I'm Olivia.", "Let me check.", "Welcome back!"]
+
+
+@pytest.mark.parametrize(
+    "marking",
+    [{"id": 3}, {"id": 3, "name": ""}, "Olivia", {"id": 3, "name": "Olivia", "extra": 1}],
+    ids=["no name", "empty name", "not an object", "unknown key"],
+)
+async def test_a_malformed_agent_marking_is_sent_as_a_plain_bot_text(marking: Any) -> None:
+    sio = RecordingSio()
+    output = WebChatOutput(sio, "bot_uttered")  # type: ignore[arg-type]
+
+    await output.send_response("c1", {"text": "Hello", "handoff_agent": marking})
+
+    assert sio.emitted == [("bot_uttered", {"text": "Hello"}, "c1")]
 
 
 def test_messages_sent_outside_a_reply_use_the_marking_output() -> None:

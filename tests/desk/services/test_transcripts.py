@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from contract.webchat import AGENT_METADATA_KEY, HandoffAgent, agent_metadata
 from desk.services.transcripts import MAX_TURNS, handoff_start, handoff_turns, visible_turns
 
 HANDOFF_ID = "0b6f3a5e-3c1d-4a8e-9f1e-2d7c5b4a3e21"
@@ -63,6 +64,36 @@ def test_handoff_turns_start_at_the_handover_or_are_everything() -> None:
         False,
     )
     assert handoff_turns({"events": "not a list"}, HANDOFF_ID) == ([], False)
+
+
+def test_an_agents_turn_is_one_turn_of_their_words_with_their_name_apart() -> None:
+    marking = agent_metadata(HandoffAgent(id=7, name="Olivia (Orders)"))
+    events = [
+        {
+            "event": "bot",
+            "text": "Hi, I'm Olivia.\n\nLet me check.",
+            "timestamp": 4.0,
+            "metadata": marking,
+        },
+        # Not the contract's marking: the bot's, split into parts like any bot text.
+        {
+            "event": "bot",
+            "text": "A\n\nB",
+            "timestamp": 5.0,
+            "metadata": {AGENT_METADATA_KEY: {"id": 7}},
+        },
+    ]
+
+    assert visible_turns({"events": events}) == [
+        {
+            "role": "agent",
+            "text": "Hi, I'm Olivia.\n\nLet me check.",
+            "agent_name": "Olivia (Orders)",
+            "timestamp": 4.0,
+        },
+        {"role": "bot", "text": "A", "timestamp": 5.0},
+        {"role": "bot", "text": "B", "timestamp": 5.0},
+    ]
 
 
 def test_only_the_newest_turns_are_kept() -> None:
