@@ -7,14 +7,13 @@ from datetime import datetime, timezone
 from typing import Any
 
 from contract.handoff_context import Speaker, Turn
+from contract.webchat import AGENT_METADATA_KEY
 
 Event = Mapping[str, Any]
 
 EVENT_USER = "user"
 EVENT_BOT = "bot"
 EVENT_ACTION = "action"
-# Metadata key the desk writes on the bot events that carry an agent's messages.
-AGENT_METADATA_KEY = "handoff_agent"
 
 
 def build_transcript(events: Iterable[Event]) -> list[Turn]:

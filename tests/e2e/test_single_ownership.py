@@ -62,7 +62,8 @@ async def still_owned(
         "POST", f"/api/handoffs/{handoff_id}/messages", json={"text": text}
     )
     assert status == 201, sent
-    assert (await customer.bot_message())["text"] == text
+    message = await customer.bot_message()
+    assert message["text"].endswith(text) and message["metadata"]["handoff_agent"]["name"]
 
 
 async def test_the_customer_cannot_wake_the_bot_while_an_agent_owns_the_chat(
