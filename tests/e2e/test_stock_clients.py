@@ -75,24 +75,29 @@ async def test_a_default_socketio_client_goes_through_a_whole_handoff(
     await bot_says(page, "passing you to our order support team")
     waiting = await page.next("handoff_status", lambda data: data.get("status") == "waiting")
     assert waiting["queue"] == "order_support" and waiting["position"] >= 1
+    await bot_says(page, f"number {waiting['position']} in the queue for order support")
 
     # 4. The agent joins; 5. the agent's message.
     handoff_id = await olivia.waiting_handoff_of(sender)
     status, _ = await olivia.call("POST", f"/api/handoffs/{handoff_id}/claim")
     assert status == 200
     await page.next("handoff_status", lambda data: data.get("status") == "agent_joined")
+    await bot_says(page, "has joined the chat")
     text = "Hi, this is Olivia. Your parcel is at the Coventry depot."
     status, _ = await olivia.call(
         "POST", f"/api/handoffs/{handoff_id}/messages", json={"text": text}
     )
     assert status == 201
-    await bot_says(page, "your parcel is at the coventry depot")
+    said = await bot_says(page, "your parcel is at the coventry depot")
+    assert said["text"] == f"Olivia (Orders): {text}"
+    assert said["metadata"]["handoff_agent"]["name"] == "Olivia (Orders)"
 
     # 6. Hand-back; 7. CSAT.
     status, resolved = await olivia.call(
         "POST", f"/api/handoffs/{handoff_id}/resolve", json={"disposition": "resolved"}
     )
     assert (status, resolved["handed_back"]) == (200, True)
+    await bot_says(page, "has left the chat")
     await bot_says(page, "welcome back")
     await bot_says(page, "from 1 (poor) to 5 (excellent)")
     await page.say("5")
