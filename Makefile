@@ -35,9 +35,12 @@ $(MODEL_STAMP): $(TRAINING_INPUTS) | $(INSTALLED)
 
 train: $(MODEL_STAMP) ## Train the model if the data, domain or config changed
 
-db: install ## Create (migrate) and seed the demo databases (orders; desk agents)
-	$(PY) -m actions.store.seed
+# The desk first: the mortgage applications move into its database before the action server's
+# migration drops them there.
+db: install ## Create (migrate) and seed the demo databases (desk agents; orders)
 	$(PY) -m desk.seed
+	$(PY) -m launcher.move_applications
+	$(PY) -m actions.store.seed
 
 run: install train db ## Install, train, seed, and start the whole system
 	$(PY) -m launcher run

@@ -10,11 +10,9 @@ time and the customer chooses to leave a message, the desk executes `action_ask_
 
 from __future__ import annotations
 
-import logging
 import re
 from typing import Any
 
-import aiohttp
 from rasa_sdk import Tracker
 from rasa_sdk.events import ActionExecuted, ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
@@ -38,18 +36,16 @@ from actions.constants import (
     VALIDATE_CALLBACK_FORM,
     VALIDATE_CSAT_FORM,
 )
+from actions.conversation import HELP_HINT
 from actions.failsafe import GuardedFormValidationAction, apologise_on_failure
+from actions.handoff.wiring import desk_client
 from actions.prompts import ask
-from actions.settings import get_settings
-
-logger = logging.getLogger(__name__)
 
 #: Executed by the desk through Rasa's HTTP API, these actions are not followed by the
 #: `action_listen` Rasa logs after a predicted turn; without it a form does not validate the
 #: customer's next answer. So they log it themselves, as Rasa would have.
 LISTEN = ActionExecuted("action_listen")
 
-HELP_HINT = "I can check an order, help with an error code, or start a mortgage application."
 #: Longest comment or callback message kept (the desk accepts up to 1,000 characters).
 MAX_FEEDBACK_CHARACTERS = 1000
 _NO_COMMENT = frozenset({"no", "nope", "no thanks", "no, thanks", "nothing", "skip", "n/a", "-"})
@@ -84,25 +80,6 @@ def close_handoff(tracker: Tracker) -> list[EventType]:
         SlotSet(SLOT_CLOSED_HANDOFF_ID, tracker.get_slot(SLOT_HANDOFF_ID)),
         SlotSet(SLOT_HANDOFF_ID, None),
     ]
-
-
-async def post_to_desk(path: str, body: dict[str, Any]) -> bool:
-    """POSTs to the desk under the handoff endpoint; True if the desk took it."""
-    settings = get_settings()
-    url = f"{settings.handoff_url.rstrip('/')}/{path}"
-    headers = {"Authorization": f"Bearer {settings.handoff_secret}"}
-    timeout = aiohttp.ClientTimeout(total=settings.handoff_timeout_seconds)
-    try:
-        async with (
-            aiohttp.ClientSession(timeout=timeout) as session,
-            session.post(url, json=body, headers=headers) as response,
-        ):
-            if 200 <= response.status < 300:
-                return True
-            logger.error("The desk answered %s to %s", response.status, url)
-    except (aiohttp.ClientError, TimeoutError) as error:
-        logger.error("The desk could not be reached at %s: %s", url, error)
-    return False
 
 
 class ActionWelcomeBack(Action):
@@ -164,8 +141,7 @@ class ActionSubmitCsat(Action):
         rating = tracker.get_slot(SLOT_CSAT_RATING)
         comment = tracker.get_slot(SLOT_CSAT_COMMENT) or None
         if handoff_id and rating is not None:
-            body = {"rating": int(rating), "comment": comment}
-            await post_to_desk(f"{handoff_id}/csat", body)
+            await desk_client().store_csat(handoff_id, int(rating), comment)
         dispatcher.utter_message(text=f"Thank you for your feedback! {HELP_HINT}")
         return [SlotSet(SLOT_CLOSED_HANDOFF_ID, None)]
 
@@ -217,8 +193,8 @@ class ActionSubmitCallback(Action):
     ) -> list[EventType]:
         handoff_id = tracker.get_slot(SLOT_CLOSED_HANDOFF_ID)
         message = tracker.get_slot(SLOT_CALLBACK_MESSAGE)
-        stored = bool(handoff_id and message) and await post_to_desk(
-            f"{handoff_id}/callback", {"message": message}
+        stored = bool(handoff_id and message) and await desk_client().store_callback(
+            handoff_id, message
         )
         if stored:
             dispatcher.utter_message(

@@ -6,7 +6,7 @@ questions go to a mortgage advisor by rule (`action_handoff`, reason `needs_advi
 
 from __future__ import annotations
 
-import asyncio
+import logging
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -34,7 +34,9 @@ from actions.constants import (
     SLOT_TERM_YEARS,
     VALIDATE_MORTGAGE_FORM,
 )
+from actions.desk_client import DeskCallFailed
 from actions.failsafe import GuardedFormValidationAction, apologise_on_failure
+from actions.handoff.wiring import desk_client
 from actions.mortgage_intake import (
     Validated,
     format_money,
@@ -46,8 +48,9 @@ from actions.mortgage_intake import (
     validate_property_value,
     validate_term_years,
 )
-from actions.store.applications import ApplicationSnapshot, MortgageIntake, create_application
-from actions.store.database import get_database
+from contract.applications import ApplicationRecord, MortgageIntake, NewApplication
+
+logger = logging.getLogger(__name__)
 
 #: Money is kept in float slots (JSON); it is turned back into Decimal through its text.
 MONEY_SLOTS = (SLOT_PROPERTY_VALUE, SLOT_LOAN_AMOUNT, SLOT_DEPOSIT_AMOUNT, SLOT_ANNUAL_INCOME)
@@ -145,11 +148,27 @@ def intake_from_slots(tracker: Tracker) -> MortgageIntake:
     )
 
 
-def _store_application(intake: MortgageIntake, channel: str, sender_id: str) -> ApplicationSnapshot:
-    with get_database().session() as session:
-        return create_application(
-            session, intake, origin_channel=channel, origin_sender_id=sender_id
-        )
+async def _store_application(
+    intake: MortgageIntake, channel: str, sender_id: str
+) -> ApplicationRecord:
+    application = NewApplication(intake=intake, origin_channel=channel, origin_sender_id=sender_id)
+    return await desk_client().create_application(application)
+
+
+async def stored_application_evidence(reference: str | None) -> dict[str, Any] | None:
+    """The stored application as evidence, read from the desk; None if there is none.
+
+    Also None when the desk cannot be reached: the handoff then goes to the outbox with the
+    draft from the form's slots rather than failing.
+    """
+    if not reference:
+        return None
+    try:
+        application = await desk_client().get_application(reference)
+    except DeskCallFailed as error:
+        logger.warning("Application %s could not be read from the desk: %s", reference, error)
+        return None
+    return application.to_evidence() if application is not None else None
 
 
 def draft_application(tracker: Tracker) -> dict[str, Any]:
@@ -182,8 +201,8 @@ class ActionSubmitMortgageApplication(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         channel = tracker.get_latest_input_channel() or "unknown"
-        application = await asyncio.to_thread(
-            _store_application, intake_from_slots(tracker), channel, tracker.sender_id
+        application = await _store_application(
+            intake_from_slots(tracker), channel, tracker.sender_id
         )
         dispatcher.utter_message(
             text=f"Thank you, {application.applicant_name}. Your application is saved with "
@@ -231,6 +250,6 @@ class ActionResumeMortgage(Action):
         return [SlotSet(SLOT_MORTGAGE_INTERRUPTED, False)]
 
 
-def application_evidence(tracker: Tracker, snapshot: ApplicationSnapshot | None) -> dict[str, Any]:
+def application_evidence(tracker: Tracker, snapshot: ApplicationRecord | None) -> dict[str, Any]:
     """The stored application if there is one, else the draft from the form's slots."""
     return snapshot.to_evidence() if snapshot is not None else draft_application(tracker)

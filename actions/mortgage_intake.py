@@ -20,10 +20,11 @@ from typing import Final, Generic, TypeVar
 from email_validator import EmailNotValidError
 from email_validator import validate_email as _check_email
 
+from contract.applications import loan_to_value
+
 T = TypeVar("T")
 
 PENNY: Final = Decimal("0.01")
-LTV_PLACES: Final = Decimal("0.0001")
 MIN_PROPERTY_VALUE: Final = Decimal("25000")
 MAX_PROPERTY_VALUE: Final = Decimal("20000000")
 MIN_LOAN: Final = Decimal("10000")
@@ -164,13 +165,6 @@ def parse_amount(text: str) -> Decimal | None:
     if match.group("sign") or match.group("sign_after_symbol"):
         amount = -amount
     return amount
-
-
-def loan_to_value(loan: Decimal, property_value: Decimal) -> Decimal:
-    """Return loan ÷ property value, rounded to four places (0.8 means 80%)."""
-    if property_value <= 0:
-        raise ValueError("property_value must be positive to compute a loan-to-value ratio")
-    return (loan / property_value).quantize(LTV_PLACES, rounding=ROUND_HALF_UP)
 
 
 def validate_property_value(text: str) -> Validated[Decimal]:

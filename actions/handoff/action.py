@@ -7,7 +7,6 @@ pauses the conversation so the bot stays silent until it is handed back.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -51,9 +50,7 @@ from actions.failsafe import apologise_on_failure
 from actions.handoff.builder import build_handoff_context, turn_handoff_id
 from actions.handoff.outbox import DispatchStatus
 from actions.handoff.wiring import handoff_services
-from actions.mortgage import draft_application
-from actions.store.applications import get_application
-from actions.store.database import get_database
+from actions.mortgage import draft_application, stored_application_evidence
 from actions.troubleshooting import GENERAL_TREE, tree_for, troubleshooting_catalog
 from contract.handoff_context import (
     ApplicationEvidence,
@@ -120,14 +117,6 @@ def collect_attempts(tracker: Tracker) -> list[Attempt]:
     return sorted(attempts, key=lambda attempt: attempt.asked_at)
 
 
-def _application_record(reference: str | None) -> dict[str, Any] | None:
-    if not reference:
-        return None
-    with get_database().session() as session:
-        application = get_application(session, reference)
-        return application.to_evidence() if application is not None else None
-
-
 async def collect_evidence(tracker: Tracker, flow: str) -> Evidence:
     """The records the bot saw: the order, the application (or its draft), the tree walked."""
     order = tracker.get_slot(SLOT_ORDER_RECORD)
@@ -137,7 +126,7 @@ async def collect_evidence(tracker: Tracker, flow: str) -> Evidence:
 
     reference = tracker.get_slot(SLOT_APPLICATION_REFERENCE)
     if reference or flow == FLOW_MORTGAGE or tracker.get_slot(SLOT_APPLICANT_NAME):
-        record = await asyncio.to_thread(_application_record, reference)
+        record = await stored_application_evidence(reference)
         application = record or draft_application(tracker)
         evidence["mortgage_application"] = ApplicationEvidence.parse_obj(
             _pick(ApplicationEvidence, application)

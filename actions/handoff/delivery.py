@@ -8,10 +8,8 @@ import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
 
-import aiohttp
-
+from actions.desk_client import DeskCallFailed, DeskClient, json_or_none
 from actions.settings import Settings
 from contract.handoff_context import HandoffContext
 
@@ -66,18 +64,11 @@ class _Try:
 Sleep = Callable[[float], Awaitable[None]]
 
 
-async def _json_or_none(response: aiohttp.ClientResponse) -> Any:
-    """The decoded JSON answer, or None when there is none (an older desk's empty answer)."""
-    try:
-        return await response.json(content_type=None)
-    except ValueError:
-        return None
-
-
-class HandoffClient:
+class HandoffClient(DeskClient):
     """Delivers handoff contexts to the desk over HTTP, without blocking the event loop.
 
-    One `aiohttp.ClientSession` is created on first use and reused; call `close()` when done.
+    The desk client (one `aiohttp.ClientSession`, created on first use and reused; call
+    `close()` when done) with the retries a handoff delivery needs.
     """
 
     def __init__(
@@ -104,14 +95,11 @@ class HandoffClient:
         """
         if attempts < 1:
             raise ValueError("attempts must be at least 1")
-        self._url = url
-        self._secret = secret
-        self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
+        super().__init__(url=url, secret=secret, timeout_seconds=timeout_seconds)
         self._attempts = attempts
         self._backoff_seconds = backoff_seconds
         self._rng = rng or random.Random()
         self._sleep = sleep
-        self._session: aiohttp.ClientSession | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> HandoffClient:
@@ -164,46 +152,21 @@ class HandoffClient:
                 await self._sleep(self._backoff(number))
         return DeliveryResult(outcome.status, outcome.status_code, outcome.error, tries)
 
-    async def close(self) -> None:
-        """Close the HTTP session (a new one is opened if the client is used again)."""
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-
     async def _post(self, handoff_id: str, body: str) -> _Try:
-        headers = {
-            "Authorization": f"Bearer {self._secret}",
-            "Idempotency-Key": handoff_id,
-            "Content-Type": "application/json",
-        }
         try:
-            async with self._get_session().post(
-                self._url, data=body.encode("utf-8"), headers=headers
-            ) as response:
-                if 200 <= response.status < 300:
-                    answer = await _json_or_none(response)
-                    desk_id = answer.get("handoff_id") if isinstance(answer, dict) else None
-                    return _Try(
-                        DeliveryStatus.DELIVERED,
-                        response.status,
-                        None,
-                        str(desk_id) if desk_id else handoff_id,
-                    )
-                text = (await response.text())[:MAX_ERROR_CHARS]
-                error = f"HTTP {response.status}: {text}"
-                if response.status in PERMANENT_REJECTIONS:
-                    return _Try(DeliveryStatus.REJECTED, response.status, error)
-                return _Try(DeliveryStatus.FAILED, response.status, error)
-        except asyncio.TimeoutError:
-            return _Try(DeliveryStatus.FAILED, None, f"timed out after {self._timeout.total}s")
-        except aiohttp.ClientError as error:
-            return _Try(DeliveryStatus.FAILED, None, f"{type(error).__name__}: {error}")
-
-    def _get_session(self) -> aiohttp.ClientSession:
-        # Created lazily: aiohttp sessions belong to the running event loop.
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=self._timeout)
-        return self._session
+            status, text = await self.send("POST", self._url, body, idempotency_key=handoff_id)
+        except DeskCallFailed as unreachable:
+            return _Try(DeliveryStatus.FAILED, None, str(unreachable))
+        if 200 <= status < 300:
+            answer = json_or_none(text)
+            desk_id = answer.get("handoff_id") if isinstance(answer, dict) else None
+            return _Try(
+                DeliveryStatus.DELIVERED, status, None, str(desk_id) if desk_id else handoff_id
+            )
+        error = f"HTTP {status}: {text[:MAX_ERROR_CHARS]}"
+        if status in PERMANENT_REJECTIONS:
+            return _Try(DeliveryStatus.REJECTED, status, error)
+        return _Try(DeliveryStatus.FAILED, status, error)
 
     def _max_backoff(self, try_number: int) -> float:
         return self._backoff_seconds * 2 ** (try_number - 1)

@@ -1,4 +1,4 @@
-"""The action server's handoff parts, built once per process from the settings."""
+"""The action server's handoff parts and its desk client, built once per process from settings."""
 
 from __future__ import annotations
 
@@ -14,11 +14,13 @@ from actions.store.database import get_database
 
 @dataclass(frozen=True)
 class HandoffServices:
-    """One desk client shared by the dispatcher (live handoffs) and the relay (the outbox)."""
+    """One desk client shared by the dispatcher (live handoffs), the relay (the outbox) and
+    every other call the action server makes to the desk (hand-back, applications)."""
 
     router: HandoffRouter
     dispatcher: HandoffDispatcher
     relay: OutboxRelay
+    desk: HandoffClient
 
 
 @lru_cache(maxsize=1)
@@ -34,4 +36,10 @@ def handoff_services() -> HandoffServices:
         relay=OutboxRelay(
             database, client, policy, interval_seconds=settings.outbox_interval_seconds
         ),
+        desk=client,
     )
+
+
+def desk_client() -> HandoffClient:
+    """The process's one client of the desk: handoffs (with retries), hand-backs, applications."""
+    return handoff_services().desk

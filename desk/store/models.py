@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Final
 
 from sqlalchemy import (
@@ -19,6 +20,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    Numeric,
     String,
     Text,
     text,
@@ -26,6 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, relationship
 
+from contract.applications import APPLICATION_STATUSES, ApplicationStatus
 from contract.handoff_context import Priority
 from desk.store.types import UTCDateTime, utcnow
 from sqlsupport.models import new_base, one_of
@@ -267,3 +270,75 @@ class HandoffNote(Base):
     text: Mapped[str] = Column(Text, nullable=False)
 
     agent: Mapped[Agent] = relationship("Agent")
+
+
+Money = Numeric(12, 2)
+
+
+class MortgageApplication(Base):
+    """A mortgage application shared by web chat, the advice desk and the branch."""
+
+    __tablename__ = "mortgage_applications"
+    __table_args__ = (
+        CheckConstraint(one_of("status", APPLICATION_STATUSES), name="status"),
+        CheckConstraint("property_value > 0", name="property_value_positive"),
+        CheckConstraint("loan_amount > 0", name="loan_amount_positive"),
+        CheckConstraint("deposit_amount >= 0", name="deposit_amount_not_negative"),
+        CheckConstraint("loan_to_value > 0 AND loan_to_value <= 1", name="loan_to_value_range"),
+        CheckConstraint("term_years > 0", name="term_years_positive"),
+    )
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    reference: Mapped[str] = Column(String(16), nullable=False, unique=True)
+    status: Mapped[str] = Column(
+        String(32), nullable=False, index=True, default=ApplicationStatus.INTAKE_COMPLETE.value
+    )
+    applicant_name: Mapped[str] = Column(String(100), nullable=False)
+    email: Mapped[str] = Column(String(320), nullable=False, index=True)
+    property_value: Mapped[Decimal] = Column(Money, nullable=False)
+    deposit_amount: Mapped[Decimal] = Column(Money, nullable=False)
+    loan_amount: Mapped[Decimal] = Column(Money, nullable=False)
+    loan_to_value: Mapped[Decimal] = Column(Numeric(5, 4), nullable=False)
+    term_years: Mapped[int] = Column(Integer, nullable=False)
+    annual_income: Mapped[Decimal] = Column(Money, nullable=False)
+    employment_type: Mapped[str] = Column(String(32), nullable=False)
+    currency: Mapped[str] = Column(
+        String(3), nullable=False, default="GBP", server_default=text("'GBP'")
+    )
+    origin_channel: Mapped[str] = Column(String(64), nullable=False)
+    origin_sender_id: Mapped[str] = Column(String(255), nullable=False)
+    created_at: Mapped[datetime] = Column(UTCDateTime, nullable=False, default=utcnow)
+    updated_at: Mapped[datetime] = Column(
+        UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow
+    )
+
+    events: Mapped[list[ApplicationEvent]] = relationship(
+        "ApplicationEvent",
+        back_populates="application",
+        order_by="(ApplicationEvent.occurred_at, ApplicationEvent.id)",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+
+
+class ApplicationEvent(Base):
+    """One entry in an application's append-only history, whichever touchpoint wrote it."""
+
+    __tablename__ = "application_events"
+    __table_args__ = (
+        Index("ix_application_events_application_id_occurred_at", "application_id", "occurred_at"),
+    )
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    application_id: Mapped[int] = Column(
+        Integer, ForeignKey("mortgage_applications.id", ondelete="CASCADE"), nullable=False
+    )
+    occurred_at: Mapped[datetime] = Column(UTCDateTime, nullable=False, default=utcnow)
+    touchpoint: Mapped[str] = Column(String(32), nullable=False)
+    kind: Mapped[str] = Column(String(64), nullable=False, index=True)
+    actor: Mapped[str | None] = Column(String(255), nullable=True)
+    detail: Mapped[dict[str, Any]] = Column(JSON, nullable=False, default=dict)
+
+    application: Mapped[MortgageApplication] = relationship(
+        "MortgageApplication", back_populates="events"
+    )

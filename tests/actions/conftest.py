@@ -21,7 +21,7 @@ import copy
 import json
 import shutil
 import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -350,8 +350,11 @@ SetEnv = Callable[..., None]
 
 
 @pytest.fixture
-def set_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[SetEnv]:
-    """Set environment variables and rebuild the settings (and what depends on them)."""
+async def set_env(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[SetEnv]:
+    """Set environment variables and rebuild the settings (and what depends on them).
+
+    The desk client's HTTP session belongs to this test's event loop: it is closed after.
+    """
 
     def set_env(**values: str) -> None:
         for name, value in values.items():
@@ -360,6 +363,8 @@ def set_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[SetEnv]:
 
     _clear_caches()
     yield set_env
+    if handoff_services.cache_info().currsize:
+        await handoff_services().desk.close()
     _clear_caches()
 
 

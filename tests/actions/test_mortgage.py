@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
@@ -15,8 +16,6 @@ from actions.mortgage import (
     application_evidence,
     draft_application,
 )
-from actions.store.applications import get_application
-from actions.store.database import Database
 from contract.handoff_context import ApplicationEvidence
 from tests.actions.conftest import (
     CHANNEL,
@@ -27,6 +26,9 @@ from tests.actions.conftest import (
     slot_changes,
     texts,
 )
+from tests.support.recording_endpoint import RecordingEndpoint
+
+SECRET = "mortgage-desk-secret"
 
 pytestmark = [
     pytest.mark.usefixtures("app_database"),
@@ -35,6 +37,25 @@ pytestmark = [
 ]
 
 FORM = "mortgage_form"
+
+
+@pytest.fixture
+async def endpoint() -> AsyncIterator[RecordingEndpoint]:
+    """The desk, which stores the applications."""
+    async with RecordingEndpoint(secret=SECRET) as running:
+        yield running
+
+
+@pytest.fixture
+def handoff_url(endpoint: RecordingEndpoint) -> str:
+    return endpoint.url
+
+
+@pytest.fixture
+def handoff_secret() -> str:
+    return SECRET
+
+
 NAME_HINT = (
     "Please type your full name using letters, spaces, hyphens or apostrophes — "
     "for example Jane O'Neill-Smith."
@@ -304,7 +325,7 @@ async def completed_intake() -> Conversation:
 
 
 async def test_the_completed_intake_is_stored_and_its_reference_given(
-    app_database: Database,
+    endpoint: RecordingEndpoint,
 ) -> None:
     conversation = await completed_intake()
 
@@ -320,8 +341,7 @@ async def test_the_completed_intake_is_stored_and_its_reference_given(
         f"Thank you, Jane Smith. Your application is saved with reference {reference}: "
         "borrowing £280,000 over 25 years on a £350,000 property (loan-to-value 80.0%)."
     )
-    with app_database.session() as session:
-        stored = get_application(session, reference)
+    stored = endpoint.application(reference)
     assert stored is not None
     assert (stored.applicant_name, stored.email, stored.employment_type) == (
         "Jane Smith",
@@ -344,13 +364,12 @@ async def test_the_completed_intake_is_stored_and_its_reference_given(
 
 
 async def test_the_application_evidence_is_the_stored_one_once_saved(
-    app_database: Database,
+    endpoint: RecordingEndpoint,
 ) -> None:
     conversation = await completed_intake()
     events, _ = await run_action(ActionSubmitMortgageApplication(), conversation.tracker())
     reference = slot_changes(events)["application_reference"]
-    with app_database.session() as session:
-        stored = get_application(session, reference)
+    stored = endpoint.application(reference)
 
     evidence = application_evidence(conversation.tracker(), stored)
 

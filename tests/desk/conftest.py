@@ -26,6 +26,7 @@ from desk.store.database import Database
 from desk.store.models import AgentRole
 from desk.store.repositories import AgentRepository
 from tests.desk.rasa_stand_in import RASA_TOKEN, RasaStandIn
+from tests.support.applications import new_application_body
 from tests.support.handoff_examples import GOLDEN_PATH
 from tests.support.postgres import postgres_url_fixture
 
@@ -289,3 +290,10 @@ async def post_handoff(bot: Browser, payload: dict[str, Any]) -> str:
     )
     assert status == 201, body
     return str(body["handoff_id"])
+
+
+async def post_application(bot: Browser) -> str:
+    """Store an application as the bot does (asserting it was created); its reference."""
+    status, body = await bot.post("/api/applications", json=new_application_body())
+    assert status == 201, body
+    return str(body["reference"])

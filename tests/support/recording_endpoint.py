@@ -2,9 +2,10 @@
 
 It behaves as the desk's contract says: a wrong or missing Bearer secret gets 401, a body
 that does not validate against the committed schema gets 422 listing the errors, and it is
-idempotent on `handoff_id` (201 the first time, 200 with the stored handoff afterwards). It
-records every request, can be made to fail or stall, and can stop listening ("down") and
-listen again on the same port ("up").
+idempotent on `handoff_id` (201 the first time, 200 with the stored handoff afterwards). The
+mortgage application routes (`contract.applications`) are the desk's own service, on an
+in-memory database of the endpoint's own. It records every request, can be made to fail or
+stall, and can stop listening ("down") and listen again on the same port ("up").
 
 In-process (pytest)::
 
@@ -30,11 +31,25 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
+from contract.applications import (
+    APPLICATIONS_PATH,
+    ApplicationEventRequest,
+    ApplicationRecord,
+    NewApplication,
+    application_events_path,
+    application_path,
+)
 from contract.schema import SCHEMA_PATH, validate_payload
+from desk.services import applications
+from desk.store.database import Database as DeskDatabase
+
+T = TypeVar("T")
 
 HANDOFF_PATH = "/api/handoffs"
 DEFAULT_WAIT_SECONDS = 5.0
@@ -90,6 +105,8 @@ class RecordingEndpoint:
         self._open: dict[str, str] = {}
         self._runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None
+        #: The mortgage applications, created on the first call that needs them.
+        self._applications: DeskDatabase | None = None
 
     # --- Lifecycle --------------------------------------------------------------------------
 
@@ -102,6 +119,9 @@ class RecordingEndpoint:
             HANDOFF_PATH + "/{handoff_id}/{kind:csat|callback}", self._post_feedback
         )
         app.router.add_get(HANDOFF_PATH + "/{handoff_id}/feedback", self._get_feedback)
+        app.router.add_post(APPLICATIONS_PATH, self._post_application)
+        app.router.add_get(application_path("{reference}"), self._get_application)
+        app.router.add_post(application_events_path("{reference}"), self._post_application_event)
         app.router.add_get("/health", self._health)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -114,6 +134,9 @@ class RecordingEndpoint:
             await self._runner.cleanup()
             self._runner = None
             self._site = None
+        if self._applications is not None:
+            self._applications.dispose()
+            self._applications = None
 
     async def down(self) -> None:
         """Stop listening and drop open connections; clients now get connection errors."""
@@ -169,6 +192,10 @@ class RecordingEndpoint:
     def handoffs(self) -> dict[str, dict[str, Any]]:
         """Accepted handoffs by handoff_id."""
         return dict(self._recording.handoffs)
+
+    def application(self, reference: str) -> ApplicationRecord | None:
+        """The mortgage application stored under this reference, if any."""
+        return self._in_applications(lambda s: applications.get_application(s, reference))
 
     def requests_for(self, handoff_id: str) -> list[ReceivedRequest]:
         """The POSTs that carried this handoff."""
@@ -271,6 +298,69 @@ class RecordingEndpoint:
         if request.headers.get("Authorization") != f"Bearer {self._secret}":
             return web.json_response({"error": "missing or wrong bearer token"}, status=401)
         return web.json_response(self._recording.feedback.get(request.match_info["handoff_id"], {}))
+
+    async def _post_application(self, request: web.Request) -> web.Response:
+        return await self._application_call(request, self._create_application, status=201)
+
+    async def _get_application(self, request: web.Request) -> web.Response:
+        return await self._application_call(request, self._read_application)
+
+    async def _post_application_event(self, request: web.Request) -> web.Response:
+        return await self._application_call(request, self._record_application_event)
+
+    async def _application_call(
+        self,
+        request: web.Request,
+        call: Callable[[web.Request, str], ApplicationRecord | None],
+        *,
+        status: int = 200,
+    ) -> web.Response:
+        if request.headers.get("Authorization") != f"Bearer {self._secret}":
+            return web.json_response({"error": "missing or wrong bearer token"}, status=401)
+        try:
+            record = call(request, await request.text())
+        except ValidationError as error:
+            return web.json_response({"error": str(error)}, status=422)
+        except applications.ApplicationNotFoundError as error:
+            return web.json_response({"error": error.message}, status=404)
+        if record is None:
+            return web.json_response({"error": "no such application"}, status=404)
+        return web.Response(text=record.json(), status=status, content_type="application/json")
+
+    def _create_application(self, _request: web.Request, body: str) -> ApplicationRecord:
+        new = NewApplication.parse_raw(body)
+        return self._in_applications(
+            lambda session: applications.create_application(
+                session,
+                new.intake,
+                origin_channel=new.origin_channel,
+                origin_sender_id=new.origin_sender_id,
+            )
+        )
+
+    def _read_application(self, request: web.Request, _body: str) -> ApplicationRecord | None:
+        return self.application(request.match_info["reference"])
+
+    def _record_application_event(self, request: web.Request, body: str) -> ApplicationRecord:
+        event = ApplicationEventRequest.parse_raw(body)
+        return self._in_applications(
+            lambda session: applications.record_application_event(
+                session,
+                request.match_info["reference"],
+                touchpoint=event.touchpoint,
+                kind=event.kind,
+                actor=event.actor,
+                detail=event.detail,
+            )
+        )
+
+    def _in_applications(self, work: Callable[[Session], T]) -> T:
+        """One unit of work on the applications (in-memory SQLite: quick enough inline)."""
+        if self._applications is None:
+            self._applications = DeskDatabase("sqlite://")
+            self._applications.migrate()
+        with self._applications.session(write=True) as session:
+            return work(session)
 
     async def _list_handoffs(self, request: web.Request) -> web.Response:
         if request.headers.get("Authorization") != f"Bearer {self._secret}":

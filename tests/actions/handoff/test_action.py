@@ -25,7 +25,6 @@ from actions.handoff.outbox import OutboxPolicy, OutboxRelay
 from actions.handoff.wiring import handoff_services
 from actions.mortgage import ActionSubmitMortgageApplication
 from actions.orders import ActionOrderStatus, ValidateOrderForm
-from actions.store.applications import get_application
 from actions.store.database import Database
 from actions.store.models import HandoffOutboxEntry
 from actions.troubleshooting import (
@@ -508,9 +507,7 @@ async def test_the_order_record_and_lookups_go_with_the_handoff(
     assert payload["evidence"]["troubleshooting"] is None
 
 
-async def test_a_stored_application_goes_by_its_reference(
-    endpoint: RecordingEndpoint, app_database: Database
-) -> None:
+async def test_a_stored_application_goes_by_its_reference(endpoint: RecordingEndpoint) -> None:
     conversation = Conversation().slots(
         applicant_name="Jane Smith",
         email="jane.smith@example.com",
@@ -530,8 +527,7 @@ async def test_a_stored_application_goes_by_its_reference(
 
     _, payload = await hand_off(conversation, endpoint)
 
-    with app_database.session() as session:
-        stored = get_application(session, reference)
+    stored = endpoint.application(reference)
     assert stored is not None
     application = payload["evidence"]["mortgage_application"]
     assert application["reference"] == reference

@@ -13,9 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from actions.store.database import Database, utcnow
 from actions.store.models import (
-    APPLICATION_STATUSES,
     ORDER_STATUSES,
-    ApplicationStatus,
     Base,
     Order,
     OrderItem,
@@ -55,7 +53,6 @@ def test_statuses_have_one_source_of_truth() -> None:
         "delayed",
         "lost",
     )
-    assert set(APPLICATION_STATUSES) == {status.value for status in ApplicationStatus}
 
 
 @pytest.mark.parametrize(
@@ -65,14 +62,6 @@ def test_statuses_have_one_source_of_truth() -> None:
             "orders",
             "(order_number, customer_name, customer_email, status, placed_at, updated_at) "
             "VALUES ('ORD-999999', 'A', 'a@example.com', 'teleported', :now, :now)",
-        ),
-        (
-            "mortgage_applications",
-            "(reference, status, applicant_name, email, property_value, deposit_amount, "
-            "loan_amount, loan_to_value, term_years, annual_income, employment_type, "
-            "origin_channel, origin_sender_id, created_at, updated_at) VALUES ('MTG-00000', "
-            "'approved', 'A', 'a@example.com', 250000, 50000, 200000, 0.8, 25, 50000, "
-            "'employed', 'rest', 's', :now, :now)",
         ),
     ],
 )

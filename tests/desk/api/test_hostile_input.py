@@ -24,7 +24,15 @@ from aiohttp.test_utils import TestServer
 from desk.api.middleware import SESSION_COOKIE, auth_kind
 from desk.api.runtime import MAX_JSON_DEPTH
 from desk.app import MAX_BODY_BYTES
-from tests.desk.conftest import HANDOFF_SECRET, PASSWORD, Browser, make_context, post_handoff
+from tests.desk.conftest import (
+    HANDOFF_SECRET,
+    PASSWORD,
+    Browser,
+    make_context,
+    post_application,
+    post_handoff,
+)
+from tests.support.applications import new_application_body
 
 SENDER_ID = "web-hostile-input"
 NOTE = "customer is polite"
@@ -49,6 +57,13 @@ VALID_BODIES: dict[tuple[str, str], Callable[[], Any]] = {
     ("POST", "/api/handoffs/{handoff_id}/resolve"): lambda: {
         "disposition": "resolved",
         "slots": {"order_id": "ORD-100005"},
+    },
+    ("POST", "/api/applications"): new_application_body,
+    ("POST", "/api/applications/{reference}/events"): lambda: {
+        "touchpoint": "desk",
+        "kind": "note",
+        "actor": "sam",
+        "detail": {"text": "called the applicant"},
     },
 }
 #: The routes that change something without reading a body.
@@ -105,6 +120,7 @@ class World:
     handoff_id: str
     context: dict[str, Any]
     routes: list[Route]
+    reference: str
 
     async def client(self, route: Route, *, credentials: bool) -> Browser:
         """Who calls `route`: nobody, or someone with the credentials it takes."""
@@ -130,21 +146,23 @@ async def world(
     async def login() -> Browser:
         return await browsers().login("olivia")
 
+    reference = await post_application(bot)
     routes = [
         Route(
             method=route.method,
             template=route.resource.canonical,
-            path=_concrete(route.resource.canonical, handoff_id),
+            path=_concrete(route.resource.canonical, handoff_id, reference),
             kind=auth_kind(route.handler),
         )
         for route in server.app.router.routes()
         if route.resource is not None
     ]
-    return World(server, bot, agent, anonymous, login, handoff_id, context, routes)
+    return World(server, bot, agent, anonymous, login, handoff_id, context, routes, reference)
 
 
-def _concrete(template: str, handoff_id: str) -> str:
+def _concrete(template: str, handoff_id: str, reference: str) -> str:
     path = template.replace("{handoff_id}", handoff_id).replace("{name}", "console.js")
+    path = path.replace("{reference}", reference)
     return path + QUERIES.get(template, "")
 
 
@@ -251,6 +269,11 @@ async def still_works(world: World) -> None:
     assert (claimed[0], noted[0], status) == (200, 201, 200)
     assert pop["context"] == fresh
     assert [note["text"] for note in pop["notes"]] == [NOTE]
+
+    status, application = await world.bot.get(f"/api/applications/{world.reference}")
+    assert status == 200, application
+    assert application["events"][0]["kind"] == "created"
+    assert {event["kind"] for event in application["events"][1:]} <= {"note"}
 
 
 # --- The barrage ------------------------------------------------------------------------------

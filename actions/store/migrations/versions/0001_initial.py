@@ -5,7 +5,9 @@ Revises:
 Create Date: 2025-01-01
 
 The allowed status values are written out here rather than imported from the models: a
-migration must keep producing the schema of its day even after the models change.
+migration must keep producing the schema of its day even after the models change. The mortgage
+application tables, which the desk's revision 0004 creates the same way, are
+`sqlsupport.application_tables` (frozen like a migration).
 """
 
 from __future__ import annotations
@@ -15,30 +17,24 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from sqlsupport.application_tables import create_application_tables
+
 revision: str = "0001"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 ORDER_STATUSES = "'processing', 'shipped', 'out_for_delivery', 'delivered', 'delayed', 'lost'"
-APPLICATION_STATUSES = (
-    "'intake_complete', 'advice_requested', 'documents_pending', "
-    "'awaiting_signature', 'signed', 'withdrawn'"
-)
 
 
 def _timestamp(name: str, *, nullable: bool = False) -> sa.Column:
     return sa.Column(name, sa.DateTime(timezone=True), nullable=nullable)
 
 
-def _money(name: str) -> sa.Column:
-    return sa.Column(name, sa.Numeric(12, 2), nullable=False)
-
-
 def upgrade() -> None:
     """Create every table of the first release."""
     _create_orders()
-    _create_mortgage_applications()
+    create_application_tables()
     _create_handoff_outbox()
 
 
@@ -112,77 +108,6 @@ def _create_orders() -> None:
         "tracking_events",
         ["order_id", "occurred_at"],
     )
-
-
-def _create_mortgage_applications() -> None:
-    op.create_table(
-        "mortgage_applications",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("reference", sa.String(16), nullable=False),
-        sa.Column("status", sa.String(32), nullable=False),
-        sa.Column("applicant_name", sa.String(100), nullable=False),
-        sa.Column("email", sa.String(320), nullable=False),
-        _money("property_value"),
-        _money("deposit_amount"),
-        _money("loan_amount"),
-        sa.Column("loan_to_value", sa.Numeric(5, 4), nullable=False),
-        sa.Column("term_years", sa.Integer(), nullable=False),
-        _money("annual_income"),
-        sa.Column("employment_type", sa.String(32), nullable=False),
-        sa.Column("currency", sa.String(3), nullable=False, server_default=sa.text("'GBP'")),
-        sa.Column("origin_channel", sa.String(64), nullable=False),
-        sa.Column("origin_sender_id", sa.String(255), nullable=False),
-        _timestamp("created_at"),
-        _timestamp("updated_at"),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_mortgage_applications")),
-        sa.UniqueConstraint("reference", name=op.f("uq_mortgage_applications_reference")),
-        sa.CheckConstraint(
-            f"status IN ({APPLICATION_STATUSES})", name=op.f("ck_mortgage_applications_status")
-        ),
-        sa.CheckConstraint(
-            "property_value > 0", name=op.f("ck_mortgage_applications_property_value_positive")
-        ),
-        sa.CheckConstraint(
-            "loan_amount > 0", name=op.f("ck_mortgage_applications_loan_amount_positive")
-        ),
-        sa.CheckConstraint(
-            "deposit_amount >= 0",
-            name=op.f("ck_mortgage_applications_deposit_amount_not_negative"),
-        ),
-        sa.CheckConstraint(
-            "loan_to_value > 0 AND loan_to_value <= 1",
-            name=op.f("ck_mortgage_applications_loan_to_value_range"),
-        ),
-        sa.CheckConstraint(
-            "term_years > 0", name=op.f("ck_mortgage_applications_term_years_positive")
-        ),
-    )
-    op.create_index(op.f("ix_mortgage_applications_email"), "mortgage_applications", ["email"])
-    op.create_index(op.f("ix_mortgage_applications_status"), "mortgage_applications", ["status"])
-
-    op.create_table(
-        "application_events",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("application_id", sa.Integer(), nullable=False),
-        _timestamp("occurred_at"),
-        sa.Column("touchpoint", sa.String(32), nullable=False),
-        sa.Column("kind", sa.String(64), nullable=False),
-        sa.Column("actor", sa.String(255), nullable=True),
-        sa.Column("detail", sa.JSON(), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_application_events")),
-        sa.ForeignKeyConstraint(
-            ["application_id"],
-            ["mortgage_applications.id"],
-            name=op.f("fk_application_events_application_id_mortgage_applications"),
-            ondelete="CASCADE",
-        ),
-    )
-    op.create_index(
-        "ix_application_events_application_id_occurred_at",
-        "application_events",
-        ["application_id", "occurred_at"],
-    )
-    op.create_index(op.f("ix_application_events_kind"), "application_events", ["kind"])
 
 
 def _create_handoff_outbox() -> None:

@@ -1,7 +1,9 @@
 """Mortgage applications: created by the web chat intake, shared with desk and branch.
 
-Every touchpoint writes to the same record and appends to its one history
-(`ApplicationEvent`), so whoever picks the application up sees everything that happened.
+The desk owns the record. Every touchpoint writes to the same application and appends to its
+one history (`ApplicationEvent`), so whoever picks the application up sees everything that
+happened. Each function is a step of a unit of work (`Session`); what it returns
+(`ApplicationRecord`, the contract's) stays readable after the session closes.
 """
 
 from __future__ import annotations
@@ -11,9 +13,6 @@ import re
 import secrets
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime
-from decimal import Decimal
 from enum import Enum
 from typing import Any, Final
 
@@ -21,15 +20,17 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from actions.mortgage_intake import loan_to_value
-from actions.store.database import utcnow
-from actions.store.models import (
-    ApplicationEvent,
+from contract.applications import (
     ApplicationEventKind,
+    ApplicationEventRecord,
+    ApplicationRecord,
     ApplicationStatus,
-    MortgageApplication,
+    MortgageIntake,
     Touchpoint,
 )
+from desk.services.errors import NotFound
+from desk.store.models import ApplicationEvent, MortgageApplication
+from desk.store.types import utcnow
 
 REFERENCE_PREFIX: Final = "MTG-"
 REFERENCE_LENGTH: Final = 5
@@ -53,105 +54,12 @@ _CROCKFORD_CONFUSABLES: Final = str.maketrans({"O": "0", "I": "1", "L": "1"})
 _TYPED_REFERENCE: Final = re.compile(r"MTG[\s\-_]{0,3}([0-9A-Z]{5})", re.ASCII)
 
 
-class ApplicationNotFoundError(LookupError):
-    """Raised when no application has the given reference."""
+class ApplicationNotFoundError(NotFound, LookupError):
+    """Raised when no application has the given reference (a 404 at the API)."""
 
 
 class ReferenceExhaustedError(RuntimeError):
     """Raised when no free reference was found in `MAX_REFERENCE_ATTEMPTS` tries."""
-
-
-@dataclass(frozen=True)
-class MortgageIntake:
-    """The values of a completed mortgage intake form, already validated."""
-
-    applicant_name: str
-    email: str
-    property_value: Decimal
-    deposit_amount: Decimal
-    loan_amount: Decimal
-    term_years: int
-    annual_income: Decimal
-    employment_type: str
-    currency: str = "GBP"
-
-    def __post_init__(self) -> None:
-        """Refuse floats for money and a loan that does not fit the property."""
-        for name in ("property_value", "deposit_amount", "loan_amount", "annual_income"):
-            if not isinstance(getattr(self, name), Decimal):
-                raise TypeError(f"MortgageIntake.{name} must be a Decimal")
-        if not Decimal(0) < self.loan_amount < self.property_value:
-            raise ValueError("loan_amount must be positive and less than property_value")
-
-    @property
-    def loan_to_value(self) -> Decimal:
-        """Loan ÷ property value, to four places."""
-        return loan_to_value(self.loan_amount, self.property_value)
-
-
-@dataclass(frozen=True)
-class ApplicationEventSnapshot:
-    """One entry of an application's history."""
-
-    occurred_at: datetime
-    touchpoint: str
-    kind: str
-    actor: str | None
-    detail: Mapping[str, Any]
-
-    def to_evidence(self) -> dict[str, Any]:
-        """Return the event as JSON-serialisable data."""
-        return {
-            "occurred_at": self.occurred_at.isoformat(),
-            "touchpoint": self.touchpoint,
-            "kind": self.kind,
-            "actor": self.actor,
-            "detail": dict(self.detail),
-        }
-
-
-@dataclass(frozen=True)
-class ApplicationSnapshot:
-    """A mortgage application as read in one unit of work."""
-
-    reference: str
-    status: str
-    applicant_name: str
-    email: str
-    property_value: Decimal
-    deposit_amount: Decimal
-    loan_amount: Decimal
-    loan_to_value: Decimal
-    term_years: int
-    annual_income: Decimal
-    employment_type: str
-    currency: str
-    origin_channel: str
-    origin_sender_id: str
-    created_at: datetime
-    updated_at: datetime
-    events: tuple[ApplicationEventSnapshot, ...]
-
-    def to_evidence(self) -> dict[str, Any]:
-        """Return the application as JSON-serialisable data; money as numbers."""
-        return {
-            "reference": self.reference,
-            "status": self.status,
-            "applicant_name": self.applicant_name,
-            "email": self.email,
-            "currency": self.currency,
-            "property_value": _json_number(self.property_value),
-            "deposit_amount": _json_number(self.deposit_amount),
-            "loan_amount": _json_number(self.loan_amount),
-            "loan_to_value": _json_number(self.loan_to_value),
-            "term_years": self.term_years,
-            "annual_income": _json_number(self.annual_income),
-            "employment_type": self.employment_type,
-            "origin_channel": self.origin_channel,
-            "created_at": self.created_at.isoformat(),
-            "updated_at": self.updated_at.isoformat(),
-            "history": [event.to_evidence() for event in self.events],
-        }
 
 
 def generate_reference() -> str:
@@ -178,7 +86,7 @@ def create_application(
     *,
     origin_channel: str,
     origin_sender_id: str,
-) -> ApplicationSnapshot:
+) -> ApplicationRecord:
     """Store a new application with a fresh reference and its "created" event.
 
     Raises:
@@ -194,16 +102,16 @@ def create_application(
             if _reference_exists(session, application.reference):
                 continue
             raise
-        return _snapshot(application)
+        return _record(application)
     raise ReferenceExhaustedError(
         f"No free application reference after {MAX_REFERENCE_ATTEMPTS} attempts"
     )
 
 
-def get_application(session: Session, reference: str) -> ApplicationSnapshot | None:
+def get_application(session: Session, reference: str) -> ApplicationRecord | None:
     """Look an application up by reference (as typed); None if there is none."""
     application = _load(session, reference)
-    return None if application is None else _snapshot(application)
+    return None if application is None else _record(application)
 
 
 def record_application_event(
@@ -214,7 +122,7 @@ def record_application_event(
     kind: ApplicationEventKind | str,
     actor: str | None = None,
     detail: Mapping[str, Any] | None = None,
-) -> ApplicationSnapshot:
+) -> ApplicationRecord:
     """Append an event to an application's history, moving its status on if the kind does.
 
     Raises:
@@ -242,7 +150,7 @@ def record_application_event(
     # The history changed even if no column of the application did.
     application.updated_at = utcnow()
     session.flush()
-    return _snapshot(application)
+    return _record(application)
 
 
 def _new_application(
@@ -297,8 +205,8 @@ def _reference_exists(session: Session, reference: str) -> bool:
     return session.execute(statement).first() is not None
 
 
-def _snapshot(application: MortgageApplication) -> ApplicationSnapshot:
-    return ApplicationSnapshot(
+def _record(application: MortgageApplication) -> ApplicationRecord:
+    return ApplicationRecord(
         reference=application.reference,
         status=application.status,
         applicant_name=application.applicant_name,
@@ -316,7 +224,7 @@ def _snapshot(application: MortgageApplication) -> ApplicationSnapshot:
         created_at=application.created_at,
         updated_at=application.updated_at,
         events=tuple(
-            ApplicationEventSnapshot(
+            ApplicationEventRecord(
                 occurred_at=event.occurred_at,
                 touchpoint=event.touchpoint,
                 kind=event.kind,
@@ -343,10 +251,3 @@ def _json_object(detail: Mapping[str, Any] | None) -> dict[str, Any]:
     except (TypeError, ValueError) as error:
         raise ValueError(f"Event detail must be JSON-serialisable: {error}") from error
     return value
-
-
-def _json_number(amount: Decimal) -> int | float:
-    """Whole amounts as int, others as float: exact enough for Numeric(12, 2) display."""
-    if amount == amount.to_integral_value():
-        return int(amount)
-    return float(amount)
