@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from actions.failsafe import FAILURE_APOLOGY
 from actions.mortgage import (
     ActionPauseMortgage,
     ActionResumeMortgage,
@@ -15,6 +16,7 @@ from actions.mortgage import (
     ValidateMortgageForm,
     application_evidence,
     draft_application,
+    stored_application_evidence,
 )
 from contract.handoff_context import ApplicationEvidence
 from tests.actions.conftest import (
@@ -376,6 +378,33 @@ async def test_the_application_evidence_is_the_stored_one_once_saved(
     assert stored is not None
     assert evidence == stored.to_evidence()
     assert evidence["reference"] == reference
+
+
+async def test_the_stored_application_is_read_from_the_desk_as_evidence(
+    endpoint: RecordingEndpoint,
+) -> None:
+    conversation = await completed_intake()
+    events, _ = await run_action(ActionSubmitMortgageApplication(), conversation.tracker())
+    reference = slot_changes(events)["application_reference"]
+    stored = endpoint.application(reference)
+
+    assert stored is not None
+    assert await stored_application_evidence(reference.lower()) == stored.to_evidence()
+    assert await stored_application_evidence("MTG-00000") is None
+    assert await stored_application_evidence(None) is None
+
+
+async def test_with_the_desk_down_the_draft_stands_in_and_submitting_apologises(
+    endpoint: RecordingEndpoint,
+) -> None:
+    conversation = await completed_intake()
+    await endpoint.down()
+
+    events, messages = await run_action(ActionSubmitMortgageApplication(), conversation.tracker())
+
+    assert await stored_application_evidence("MTG-7K3Q9") is None
+    assert texts(messages) == [FAILURE_APOLOGY]
+    assert "application_reference" not in slot_changes(events)
 
 
 # --- Pausing and the draft ---------------------------------------------------------------------

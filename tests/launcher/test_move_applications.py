@@ -1,4 +1,4 @@
-"""Moving the mortgage applications to the desk, with real SQLite files for both databases."""
+"""Moving the mortgage applications to the desk, on real SQLite files (and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from desk.store.database import Database as DeskDatabase
 from desk.store.models import MortgageApplication
 from launcher.move_applications import MoveReport, main, move_applications
 from tests.support.applications import mortgage_intake
+from tests.support.postgres import postgres_url_fixture
 
 pytestmark = pytest.mark.filterwarnings("ignore:Dialect sqlite\\+pysqlite does \\*not\\*")
 
@@ -76,9 +77,8 @@ def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
 
 
-def legacy_app_database(path: Path, applications: list[dict[str, Any]] = LEGACY) -> str:
+def legacy_app_database(url: str, applications: list[dict[str, Any]] = LEGACY) -> str:
     """The action server's database as the first release left it: orders and applications."""
-    url = sqlite_url(path)
     database = AppDatabase(url)
     try:
         database.migrate("0001")
@@ -90,9 +90,8 @@ def legacy_app_database(path: Path, applications: list[dict[str, Any]] = LEGACY)
         with database.engine.begin() as connection:
             for application in applications:
                 values = {k: v for k, v in application.items() if k != "events"}
-                # What UTCDateTime stored on SQLite: naive UTC.
-                values["created_at"] = _naive(values["created_at"])
-                values["updated_at"] = _naive(values["updated_at"])
+                values["created_at"] = _stored(values["created_at"], database)
+                values["updated_at"] = _stored(values["updated_at"], database)
                 application_id = connection.execute(
                     rows.insert().values(**values)
                 ).inserted_primary_key[0]
@@ -100,8 +99,8 @@ def legacy_app_database(path: Path, applications: list[dict[str, Any]] = LEGACY)
                     connection.execute(
                         events.insert().values(
                             application_id=application_id,
-                            occurred_at=_naive(
-                                application["created_at"] + timedelta(seconds=seconds)
+                            occurred_at=_stored(
+                                application["created_at"] + timedelta(seconds=seconds), database
                             ),
                             touchpoint=touchpoint,
                             kind=kind,
@@ -114,8 +113,9 @@ def legacy_app_database(path: Path, applications: list[dict[str, Any]] = LEGACY)
     return url
 
 
-def _naive(moment: datetime) -> datetime:
-    return moment.astimezone(timezone.utc).replace(tzinfo=None)
+def _stored(moment: datetime, database: AppDatabase) -> datetime:
+    """As UTCDateTime stored it: naive UTC on SQLite, aware on PostgreSQL."""
+    return moment.replace(tzinfo=None) if database.is_sqlite else moment
 
 
 def legacy_count(url: str) -> int:
@@ -142,7 +142,7 @@ def desk_count(url: str) -> int:
 
 @pytest.fixture
 def app_url(tmp_path: Path) -> str:
-    return legacy_app_database(tmp_path / "app.db")
+    return legacy_app_database(sqlite_url(tmp_path / "app.db"))
 
 
 @pytest.fixture
@@ -155,9 +155,29 @@ def desk_url(tmp_path: Path) -> str:
     return url
 
 
+# Fresh PostgreSQL databases for the action server and the desk, dropped after the test.
+app_postgres_url = postgres_url_fixture("move_app_")
+desk_postgres_url = postgres_url_fixture("move_desk_")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def databases(request: pytest.FixtureRequest, app_url: str, desk_url: str) -> tuple[str, str]:
+    """The action server's database with the applications, and the desk's at revision 0003."""
+    if request.param == "sqlite":
+        return app_url, desk_url
+    app, desk = (
+        request.getfixturevalue(name) for name in ("app_postgres_url", "desk_postgres_url")
+    )
+    database = DeskDatabase(desk)
+    database.migrate("0003")
+    database.dispose()
+    return legacy_app_database(app), desk
+
+
 def test_an_existing_install_ends_with_every_application_at_the_desk(
-    app_url: str, desk_url: str
+    databases: tuple[str, str],
 ) -> None:
+    app_url, desk_url = databases
     report = move_applications(app_url, desk_url)
 
     assert report == MoveReport(moved=2)

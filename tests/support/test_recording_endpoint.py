@@ -7,10 +7,16 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
+
+from actions.desk_client import DeskCallFailed, DeskClient
 from actions.handoff.delivery import DeliveryStatus, HandoffClient
 from actions.handoff.routing import HandoffRouter
 from actions.settings import PROJECT_ROOT
+from contract.applications import ApplicationEventRequest
+from tests.support.applications import new_application
 from tests.support.handoff_examples import ROUTING_PATH, order_delayed_context
+from tests.support.recording_endpoint import RecordingEndpoint
 
 READY_PREFIX = "recording endpoint listening on "
 
@@ -59,3 +65,30 @@ async def test_standalone_endpoint_records_accepted_handoffs(tmp_path: Path) -> 
     lines = record_file.read_text(encoding="utf-8").splitlines()
     assert [json.loads(line) for line in lines] == [json.loads(context.json())]
     assert exit_code == 0
+
+
+async def test_the_endpoint_stands_in_for_the_desks_applications() -> None:
+    async with RecordingEndpoint(secret="s3cret") as endpoint:
+        client = DeskClient(url=endpoint.url, secret="s3cret", timeout_seconds=5)
+        intruder = DeskClient(url=endpoint.url, secret="guess", timeout_seconds=5)
+        try:
+            created = await client.create_application(new_application())
+            noted = await client.record_application_event(
+                created.reference, ApplicationEventRequest(touchpoint="desk", kind="note")
+            )
+            read = await client.get_application(created.reference.lower())
+            missing = await client.get_application("MTG-00000")
+            with pytest.raises(DeskCallFailed) as refused:
+                await intruder.get_application(created.reference)
+            status, _ = await client.send(
+                "POST", endpoint.url.replace("handoffs", "applications"), "[]"
+            )
+        finally:
+            await client.close()
+            await intruder.close()
+
+        assert read == noted == endpoint.application(created.reference)
+        assert [event.kind for event in noted.events] == ["created", "note"]
+        assert missing is None
+        assert refused.value.status == 401
+        assert status == 422
