@@ -6,7 +6,8 @@ $HANDOFF_SECRET`; its other routes are the contract's paths on the same host. On
 (the handoff outbox's, the hand-back's and the applications'); every call has the short
 HANDOFF_TIMEOUT_SECONDS budget, since a customer is waiting for the answer.
 
-`HandoffClient` (`actions.handoff.delivery`) adds the retries a handoff delivery needs.
+`HandoffClient` (`actions.handoff.delivery`) adds the retries a handoff delivery needs; the
+process's one instance is `actions.handoff.wiring.desk_client()`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from urllib.parse import quote, urljoin
 import aiohttp
 from pydantic import ValidationError
 
-from actions.settings import Settings
 from contract.applications import (
     APPLICATIONS_PATH,
     ApplicationEventRequest,
@@ -63,15 +63,6 @@ class DeskClient:
         self._secret = secret
         self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
         self._session: aiohttp.ClientSession | None = None
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> DeskClient:
-        """A client configured from the action server's settings."""
-        return cls(
-            url=settings.handoff_url,
-            secret=settings.handoff_secret,
-            timeout_seconds=settings.handoff_timeout_seconds,
-        )
 
     async def close(self) -> None:
         """Close the HTTP session (a new one is opened if the client is used again)."""
