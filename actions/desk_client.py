@@ -7,7 +7,7 @@ $HANDOFF_SECRET`; its other routes are the contract's paths on the same host. On
 HANDOFF_TIMEOUT_SECONDS budget, since a customer is waiting for the answer.
 
 `HandoffClient` (`actions.handoff.delivery`) adds the retries a handoff delivery needs; the
-process's one instance is `actions.handoff.wiring.desk_client()`.
+process's one instance is `actions.handoff.delivery.desk_client()`.
 """
 
 from __future__ import annotations

@@ -38,7 +38,7 @@ from actions.constants import (
 )
 from actions.conversation import HELP_HINT
 from actions.failsafe import GuardedFormValidationAction, apologise_on_failure
-from actions.handoff.wiring import desk_client
+from actions.handoff.delivery import desk_client
 from actions.prompts import ask
 
 #: Executed by the desk through Rasa's HTTP API, these actions are not followed by the

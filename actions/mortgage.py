@@ -36,7 +36,7 @@ from actions.constants import (
 )
 from actions.desk_client import DeskCallFailed
 from actions.failsafe import GuardedFormValidationAction, apologise_on_failure
-from actions.handoff.wiring import desk_client
+from actions.handoff.delivery import desk_client
 from actions.mortgage_intake import (
     Validated,
     format_money,

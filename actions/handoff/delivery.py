@@ -8,9 +8,10 @@ import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import Enum
+from functools import lru_cache
 
 from actions.desk_client import DeskCallFailed, DeskClient, json_or_none
-from actions.settings import Settings
+from actions.settings import Settings, get_settings
 from contract.handoff_context import HandoffContext
 
 logger = logging.getLogger(__name__)
@@ -176,3 +177,10 @@ class HandoffClient(DeskClient):
         # hammer the desk, and a random rest, so many bots do not retry in lock-step.
         nominal = self._max_backoff(try_number)
         return nominal / 2 + self._rng.uniform(0, nominal / 2)
+
+
+@lru_cache(maxsize=1)
+def desk_client() -> HandoffClient:
+    """The process's one client of the desk: handoffs (with their retries), hand-backs and
+    applications share its HTTP session, which opens lazily in the running event loop."""
+    return HandoffClient.from_settings(get_settings())

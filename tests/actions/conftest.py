@@ -42,6 +42,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import ActionExecutor, CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.handoff.delivery import desk_client
 from actions.handoff.routing import load_router
 from actions.handoff.wiring import handoff_services
 from actions.settings import PROJECT_ROOT, Settings, get_settings
@@ -342,7 +343,7 @@ def _clear_caches() -> None:
     """Forget everything built from the settings (disposing the cached database)."""
     if get_database.cache_info().currsize:
         get_database().dispose()
-    for cached in (get_settings, get_database, handoff_services, load_router):
+    for cached in (get_settings, get_database, handoff_services, load_router, desk_client):
         cached.cache_clear()
 
 
@@ -363,8 +364,8 @@ async def set_env(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[SetEnv]:
 
     _clear_caches()
     yield set_env
-    if handoff_services.cache_info().currsize:
-        await handoff_services().desk.close()
+    if desk_client.cache_info().currsize:
+        await desk_client().close()
     _clear_caches()
 
 

@@ -22,6 +22,7 @@ from sanic.response import HTTPResponse
 from sanic.signals import Event
 
 import rasa_sdk_plugins
+from actions.handoff.delivery import desk_client
 from actions.handoff.pii import PiiMaskingFilter
 from actions.handoff.routing import load_router
 from actions.handoff.wiring import handoff_services
@@ -35,7 +36,7 @@ TOKEN = "s3cret-action-token"
 def _clear_caches() -> None:
     if get_database.cache_info().currsize:
         get_database().dispose()
-    for cached in (get_settings, get_database, handoff_services, load_router):
+    for cached in (get_settings, get_database, handoff_services, load_router, desk_client):
         cached.cache_clear()
 
 
