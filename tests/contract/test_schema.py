@@ -180,7 +180,7 @@ def broken(payload: dict[str, Any], change: Any) -> dict[str, Any]:
             "/sentiment/score: -3 is less than the minimum of -1.0",
         ),
         (lambda p: p.update(summary=None), "/summary: None is not of type 'string'"),
-        (lambda p: p["pii"].append("slots/email"), "/pii/7: 'slots/email' does not match"),
+        (lambda p: p["pii"].append("slots/email"), "/pii/11: 'slots/email' does not match"),
     ],
     ids=[
         "wrong-version",

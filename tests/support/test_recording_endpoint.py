@@ -9,6 +9,7 @@ from pathlib import Path
 
 from actions.handoff.delivery import DeliveryStatus, HandoffClient
 from actions.handoff.routing import HandoffRouter
+from actions.journeys import JOURNEYS
 from actions.settings import PROJECT_ROOT
 from tests.support.handoff_examples import ROUTING_PATH, order_delayed_context
 
@@ -36,7 +37,7 @@ async def test_standalone_endpoint_records_accepted_handoffs(tmp_path: Path) -> 
         ready = (await asyncio.wait_for(process.stdout.readline(), timeout=30)).decode()
         assert ready.startswith(READY_PREFIX), ready
         url = ready.removeprefix(READY_PREFIX).strip()
-        context = order_delayed_context(HandoffRouter.load(ROUTING_PATH))
+        context = order_delayed_context(HandoffRouter.load(ROUTING_PATH, JOURNEYS))
         client = HandoffClient(
             url=url, secret="s3cret", timeout_seconds=5, attempts=1, backoff_seconds=0
         )
