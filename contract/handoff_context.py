@@ -450,7 +450,7 @@ class EvidenceTable(_ContractModel):
 
     caption: StrictStr = Field(..., description="What the table lists, e.g. `Tracking`.")
     columns: list[NonEmptyStr] = Field(..., description="Column headings.")
-    rows: list[list[DisplayValue]] = Field(
+    rows: list[list[DisplayValue | None]] = Field(
         default_factory=list, description="One list of cells per row, in column order."
     )
     personal_columns: list[NonNegativeInt] = Field(

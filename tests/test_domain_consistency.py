@@ -118,3 +118,12 @@ def test_every_flow_constant_is_a_contract_flow() -> None:
     flows = {value for name, value in _string_constants().items() if name.startswith("FLOW_")}
 
     assert flows == {flow.value for flow in Flow}
+
+
+def test_every_journey_marks_itself_with_names_of_the_domain() -> None:
+    domain = rasa_domain()
+
+    for journey in JOURNEYS:
+        assert journey.forms <= set(domain.form_names), journey.flow
+        assert journey.actions <= _custom_actions(domain), journey.flow
+        assert journey.intents | set(journey.handoff_intents) <= set(domain.intents), journey.flow
