@@ -66,11 +66,9 @@ from contract.handoff_context import (
     HandoffContext,
 )
 
-#: Money is kept in float slots (JSON); it is turned back into Decimal through its text.
-MONEY_SLOTS = (SLOT_PROPERTY_VALUE, SLOT_LOAN_AMOUNT, SLOT_DEPOSIT_AMOUNT, SLOT_ANNUAL_INCOME)
-
 
 def _decimal(value: Any) -> Decimal:
+    # Money is kept in float slots (JSON); it is turned back into Decimal through its text.
     return Decimal(str(value))
 
 
@@ -246,11 +244,6 @@ class ActionResumeMortgage(Action):
     ) -> list[EventType]:
         dispatcher.utter_message(text="Now, back to your mortgage application.")
         return [SlotSet(SLOT_MORTGAGE_INTERRUPTED, False)]
-
-
-def application_evidence(tracker: Tracker, snapshot: ApplicationSnapshot | None) -> dict[str, Any]:
-    """The stored application if there is one, else the draft from the form's slots."""
-    return snapshot.to_evidence() if snapshot is not None else draft_application(tracker)
 
 
 # --- What the handoff gets from this journey ---------------------------------------------------

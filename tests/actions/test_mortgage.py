@@ -12,8 +12,9 @@ from actions.mortgage import (
     ActionResumeMortgage,
     ActionSubmitMortgageApplication,
     ValidateMortgageForm,
-    application_evidence,
     draft_application,
+    mortgage_evidence,
+    stored_application_evidence,
 )
 from actions.store.applications import get_application
 from actions.store.database import Database
@@ -352,7 +353,7 @@ async def test_the_application_evidence_is_the_stored_one_once_saved(
     with app_database.session() as session:
         stored = get_application(session, reference)
 
-    evidence = application_evidence(conversation.tracker(), stored)
+    evidence = await stored_application_evidence(reference)
 
     assert stored is not None
     assert evidence == stored.to_evidence()
@@ -387,7 +388,7 @@ async def test_resuming_goes_back_to_the_intake() -> None:
     ]
 
 
-def test_the_draft_holds_the_answers_so_far() -> None:
+async def test_the_draft_holds_the_answers_so_far() -> None:
     tracker = intake(
         applicant_name="Jane Smith",
         email="jane.smith@example.com",
@@ -414,5 +415,6 @@ def test_the_draft_holds_the_answers_so_far() -> None:
         "currency": "GBP",
         "created_at": None,
     }
-    assert application_evidence(tracker, None) == draft
+    handed_over = await mortgage_evidence(tracker, "mortgage")
+    assert handed_over["mortgage_application"] == ApplicationEvidence.parse_obj(draft)
     ApplicationEvidence.parse_obj(draft)  # the handoff sends it as evidence
