@@ -37,17 +37,21 @@ UTC_DATETIME_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|\+00:00)
 # RFC 6901 JSON Pointer; a "*" segment stands for any array index.
 JSON_POINTER_PATTERN = r"^(/([^~/]|~[01])*)+$"
 LANGUAGE_PATTERN = r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$"
+#: The longest flow name (the desk stores it in a column of this size).
+FLOW_MAX_LENGTH = 32
 CURRENCY_PATTERN = r"^[A-Z]{3}$"
 
 if TYPE_CHECKING:
     NonEmptyStr = str
     SnakeCaseStr = str
+    FlowName = str
     JsonPointer = str
     PositiveInt = int
     NonNegativeInt = int
 else:
     NonEmptyStr = constr(strict=True, min_length=1)
     SnakeCaseStr = constr(strict=True, regex=SNAKE_CASE_PATTERN)
+    FlowName = constr(strict=True, regex=SNAKE_CASE_PATTERN, max_length=FLOW_MAX_LENGTH)
     JsonPointer = constr(strict=True, regex=JSON_POINTER_PATTERN)
     PositiveInt = conint(strict=True, ge=1)
     NonNegativeInt = conint(strict=True, ge=0)
@@ -494,7 +498,7 @@ class HandoffContext(_ContractModel):
     conversation: Conversation = Field(..., description="The conversation being handed over.")
     trigger: Trigger = Field(..., description="Why the bot handed over.")
     routing: Routing = Field(..., description="Where to queue it.")
-    flow: SnakeCaseStr = Field(
+    flow: FlowName = Field(
         ...,
         description=(
             "The journey the customer was in, as the journey names itself, e.g. `order_status`;"

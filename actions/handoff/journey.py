@@ -19,6 +19,7 @@ from rasa_sdk import Tracker
 
 from actions.constants import FLOW_NONE
 from contract.handoff_context import (
+    FLOW_MAX_LENGTH,
     SNAKE_CASE_PATTERN,
     Attempt,
     Evidence,
@@ -86,9 +87,12 @@ class JourneyRegistry:
     def __post_init__(self) -> None:
         """Refuse a registry in which two journeys claim the same name, step or code."""
         problems = [
-            f"journey flow {journey.flow!r} must be snake_case and not {FLOW_NONE!r}"
+            f"journey flow {journey.flow!r} must be snake_case, at most {FLOW_MAX_LENGTH}"
+            f" characters, and not {FLOW_NONE!r}"
             for journey in self.journeys
-            if re.fullmatch(SNAKE_CASE_PATTERN, journey.flow) is None or journey.flow == FLOW_NONE
+            if re.fullmatch(SNAKE_CASE_PATTERN, journey.flow) is None
+            or len(journey.flow) > FLOW_MAX_LENGTH
+            or journey.flow == FLOW_NONE
         ]
         for what, names in (
             ("flow", [journey.flow for journey in self.journeys]),
