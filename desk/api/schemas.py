@@ -133,26 +133,6 @@ class CallbackRequest(_Request):
     message: CallbackMessage
 
 
-class ConversationEventRequest(_Request):
-    """POST /api/conversation-events (from the bot): one Rasa event of a conversation.
-
-    Only `event.event` is checked: the rest is Rasa's, and the desk reads it leniently (a
-    `parse_data` that is not an object means no intent), so what a customer said is never lost
-    to a detail of the event around it.
-    """
-
-    sender_id: SenderId
-    event: dict[str, Any]
-
-    _event_is_an_object = validator("event", pre=True, allow_reuse=True)(_a_json_object)
-
-    @validator("event")
-    def _has_a_type(cls, event: dict[str, Any]) -> dict[str, Any]:
-        if not isinstance(event.get("event"), str) or not event["event"]:
-            raise ValueError('must be a Rasa event with a string "event" field')
-        return event
-
-
 # --- Responses --------------------------------------------------------------------------------
 
 
