@@ -24,6 +24,7 @@ socket with 1001 (going away), after which a console reconnects.
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -57,6 +58,18 @@ LOGGED_OUT: Final = "logged out"
 SESSION_EXPIRED: Final = "session expired"
 #: How a console's websocket is closed when the desk shuts down.
 SHUTDOWN_CODE: Final = int(WSCloseCode.GOING_AWAY)
+
+
+class QueueChange(str, enum.Enum):
+    """Why a console should reload a queue (`queue_changed.change`)."""
+
+    QUEUED = "queued"
+    CLAIMED = "claimed"
+    TRANSFERRED_IN = "transferred_in"
+    TRANSFERRED_OUT = "transferred_out"
+    RESOLVED = "resolved"
+    ABANDONED = "abandoned"
+    EXPIRED = "expired"
 
 
 @dataclass(frozen=True)
@@ -220,11 +233,6 @@ class LiveHub:
                 task.cancel()
 
 
-def queue_changed(queue: str, handoff_id: str, change: str) -> dict[str, Any]:
-    """The message telling consoles to reload a queue."""
-    return {"type": "queue_changed", "queue": queue, "handoff_id": handoff_id, "change": change}
-
-
 class ConsoleFeed:
     """Subscribes the hub to the event bus: what each event tells which consoles."""
 
@@ -245,26 +253,31 @@ class ConsoleFeed:
 
     async def queued(self, event: HandoffQueued) -> None:
         """A new handoff waits: its queue's agents reload the queue."""
-        await self._queue_changed(event.queue, event.handoff_id, "queued", None)
+        await self._queue_changed(event.queue, event.handoff_id, QueueChange.QUEUED, None)
 
     async def claimed(self, event: HandoffClaimed) -> None:
         """The handoff left the queue for its new owner."""
-        await self._queue_changed(event.queue, event.handoff_id, "claimed", event.agent_id)
+        await self._queue_changed(
+            event.queue, event.handoff_id, QueueChange.CLAIMED, event.agent_id
+        )
 
     async def transferred(self, event: HandoffTransferred) -> None:
         """Out of one queue (and its former owner's chats), into another."""
         handoff_id = event.handoff_id
         owner = event.previous_owner_id
-        await self._queue_changed(event.from_queue, handoff_id, "transferred_out", owner)
-        await self._queue_changed(event.queue, handoff_id, "transferred_in", None)
+        await self._queue_changed(event.from_queue, handoff_id, QueueChange.TRANSFERRED_OUT, owner)
+        await self._queue_changed(event.queue, handoff_id, QueueChange.TRANSFERRED_IN, None)
 
     async def resolved(self, event: HandoffResolved) -> None:
         """The owner closed the handoff."""
-        await self._queue_changed(event.queue, event.handoff_id, "resolved", event.agent_id)
+        await self._queue_changed(
+            event.queue, event.handoff_id, QueueChange.RESOLVED, event.agent_id
+        )
 
     async def left_queue(self, event: HandoffAbandoned | HandoffExpired) -> None:
         """The customer stopped waiting (abandoned, or expired to leave a message)."""
-        change = "abandoned" if isinstance(event, HandoffAbandoned) else "expired"
+        abandoned = isinstance(event, HandoffAbandoned)
+        change = QueueChange.ABANDONED if abandoned else QueueChange.EXPIRED
         await self._queue_changed(event.queue, event.handoff_id, change, None)
 
     async def customer_message(self, event: CustomerMessage) -> None:
@@ -290,6 +303,13 @@ class ConsoleFeed:
         await self.hub.publish(message, Audience(event.queue, event.owner_id))
 
     async def _queue_changed(
-        self, queue: str, handoff_id: str, change: str, owner_id: int | None
+        self, queue: str, handoff_id: str, change: QueueChange, owner_id: int | None
     ) -> None:
-        await self.hub.publish(queue_changed(queue, handoff_id, change), Audience(queue, owner_id))
+        """Tell the queue's agents (and the owner) to reload it."""
+        message = {
+            "type": "queue_changed",
+            "queue": queue,
+            "handoff_id": handoff_id,
+            "change": change.value,
+        }
+        await self.hub.publish(message, Audience(queue, owner_id))

@@ -198,7 +198,7 @@ class Handoff(Base):
         String(16),
         nullable=False,
         default=HandoffStatus.QUEUED.value,
-        server_default=text("'queued'"),
+        server_default=text(f"'{HandoffStatus.QUEUED.value}'"),
     )
     agent_id: Mapped[int | None] = Column(
         Integer, ForeignKey("agents.id", ondelete="SET NULL"), nullable=True, index=True
