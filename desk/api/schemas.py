@@ -35,7 +35,6 @@ if TYPE_CHECKING:
     Rating = int
     CsatComment = str
     CallbackMessage = str
-    SenderId = str
 else:
     Username = constr(strict=True, min_length=1, max_length=64)
     Password = constr(strict=True, min_length=1, max_length=MAX_PASSWORD_LENGTH)
@@ -46,7 +45,6 @@ else:
     Rating = conint(strict=True, ge=1, le=5)
     CsatComment = constr(strict=True, max_length=MAX_CSAT_COMMENT_CHARS)
     CallbackMessage = constr(strict=True, min_length=1, max_length=MAX_CALLBACK_CHARS)
-    SenderId = constr(strict=True, min_length=1, max_length=255)
 
 
 def error_list(error: ValidationError) -> list[str]:

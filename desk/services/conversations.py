@@ -66,7 +66,6 @@ class CustomerActivity:
     handoff_id: str | None = None
     queue: str | None = None
     owner_id: int | None = None
-    status: str | None = None
     outcome: WaitOutcome | None = None
 
 
@@ -133,6 +132,5 @@ def receive_event(
         handoff_id=handoff.handoff_id,
         queue=handoff.queue,
         owner_id=handoff.agent_id,
-        status=handoff.status,
         outcome=outcome,
     )

@@ -68,14 +68,6 @@ class HandBack(Protocol):
         ...
 
 
-class NoHandBack:
-    """The default until the Rasa hand-back exists: nothing is sent, the handoff stays resolved."""
-
-    async def __call__(self, resolution: Resolution) -> bool:
-        """Do nothing."""
-        return False
-
-
 # --- Reading ----------------------------------------------------------------------------------
 
 
