@@ -16,9 +16,9 @@ event bus and turns the desk's events into those messages:
 Each socket also knows the session it was opened with (its key and expiry): when that session
 ends, its consoles are closed with SESSION_ENDED_CODE (1008, policy violation) and the reason
 LOGGED_OUT or SESSION_EXPIRED, and the console goes to the login page. Logging out closes them
-at once (`end_session`); expiry closes them by a timer set for the session's expiry, and, in
-case a timer is late, before any message is published. The desk shutting down closes every
-socket with 1001 (going away), after which a console reconnects.
+at once (`session.ended` → `end_session`); expiry closes them by a timer set for the session's
+expiry, and, in case a timer is late, before any message is published. The desk shutting down
+closes every socket with 1001 (going away), after which a console reconnects.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ from desk.events import (
     HandoffQueued,
     HandoffResolved,
     HandoffTransferred,
+    SessionEnded,
 )
 from desk.services.agents import Actor
 from desk.store.types import utcnow
@@ -250,6 +251,7 @@ class ConsoleFeed:
         bus.subscribe(HandoffExpired, self.left_queue)
         bus.subscribe(CustomerMessage, self.customer_message)
         bus.subscribe(CustomerTyping, self.customer_typing)
+        bus.subscribe(SessionEnded, self.session_ended)
 
     async def queued(self, event: HandoffQueued) -> None:
         """A new handoff waits: its queue's agents reload the queue."""
@@ -301,6 +303,10 @@ class ConsoleFeed:
             "typing": event.typing,
         }
         await self.hub.publish(message, Audience(event.queue, event.owner_id))
+
+    async def session_ended(self, event: SessionEnded) -> None:
+        """An agent logged out: close the consoles of that session (LOGGED_OUT)."""
+        self.hub.end_session(event.session_key)
 
     async def _queue_changed(
         self, queue: str, handoff_id: str, change: QueueChange, owner_id: int | None

@@ -39,18 +39,15 @@ class EventName(str, enum.Enum):
     MESSAGE_CUSTOMER = "message.customer"
     MESSAGE_AGENT = "message.agent"
     TYPING_CUSTOMER = "typing.customer"
+    SESSION_ENDED = "session.ended"
 
 
 @dataclass(frozen=True)
 class DeskEvent:
-    """What every event says: which handoff, whose conversation, which queue it is in now."""
+    """An event: its `NAME`, and its fields, those in `PERSONAL` holding personal data."""
 
     NAME: ClassVar[EventName]
-    PERSONAL: ClassVar[frozenset[str]] = frozenset({"sender_id"})
-
-    handoff_id: str
-    sender_id: str
-    queue: str
+    PERSONAL: ClassVar[frozenset[str]] = frozenset()
 
     def payload(self) -> dict[str, Any]:
         """The fields as plain JSON values."""
@@ -65,7 +62,19 @@ class DeskEvent:
 
 
 @dataclass(frozen=True)
-class HandoffQueued(DeskEvent):
+class AboutHandoff(DeskEvent):
+    """What every event about a handoff says: which handoff, whose conversation, which queue
+    it is in now."""
+
+    PERSONAL = frozenset({"sender_id"})
+
+    handoff_id: str
+    sender_id: str
+    queue: str
+
+
+@dataclass(frozen=True)
+class HandoffQueued(AboutHandoff):
     """The bot handed a conversation over; it waits in `queue`."""
 
     NAME = EventName.HANDOFF_QUEUED
@@ -74,7 +83,7 @@ class HandoffQueued(DeskEvent):
 
 
 @dataclass(frozen=True)
-class HandoffClaimed(DeskEvent):
+class HandoffClaimed(AboutHandoff):
     """An agent took the handoff."""
 
     NAME = EventName.HANDOFF_CLAIMED
@@ -84,7 +93,7 @@ class HandoffClaimed(DeskEvent):
 
 
 @dataclass(frozen=True)
-class HandoffTransferred(DeskEvent):
+class HandoffTransferred(AboutHandoff):
     """The handoff moved from `from_queue` to `queue`, where it waits again."""
 
     NAME = EventName.HANDOFF_TRANSFERRED
@@ -95,7 +104,7 @@ class HandoffTransferred(DeskEvent):
 
 
 @dataclass(frozen=True)
-class HandoffResolved(DeskEvent):
+class HandoffResolved(AboutHandoff):
     """The agent closed the handoff; the bot takes the conversation back next."""
 
     NAME = EventName.HANDOFF_RESOLVED
@@ -106,21 +115,21 @@ class HandoffResolved(DeskEvent):
 
 
 @dataclass(frozen=True)
-class HandoffHandedBack(DeskEvent):
+class HandoffHandedBack(AboutHandoff):
     """The bot took a resolved conversation back."""
 
     NAME = EventName.HANDOFF_HANDED_BACK
 
 
 @dataclass(frozen=True)
-class HandoffAbandoned(DeskEvent):
+class HandoffAbandoned(AboutHandoff):
     """The waiting customer no longer wanted a person ("never mind")."""
 
     NAME = EventName.HANDOFF_ABANDONED
 
 
 @dataclass(frozen=True)
-class HandoffExpired(DeskEvent):
+class HandoffExpired(AboutHandoff):
     """The wait ended without a person: `reason` left_message (the customer's choice) or
     callback (a message arrived for a handoff still waiting)."""
 
@@ -130,14 +139,14 @@ class HandoffExpired(DeskEvent):
 
 
 @dataclass(frozen=True)
-class HandoffKeptWaiting(DeskEvent):
+class HandoffKeptWaiting(AboutHandoff):
     """The waiting customer chose to keep waiting: the wait's clock restarts."""
 
     NAME = EventName.HANDOFF_KEPT_WAITING
 
 
 @dataclass(frozen=True)
-class HandoffNoteAdded(DeskEvent):
+class HandoffNoteAdded(AboutHandoff):
     """An agent wrote a private note on the handoff."""
 
     NAME = EventName.HANDOFF_NOTE_ADDED
@@ -147,7 +156,7 @@ class HandoffNoteAdded(DeskEvent):
 
 
 @dataclass(frozen=True)
-class HandoffRated(DeskEvent):
+class HandoffRated(AboutHandoff):
     """The customer rated the handoff (CSAT)."""
 
     NAME = EventName.HANDOFF_RATED
@@ -157,14 +166,14 @@ class HandoffRated(DeskEvent):
 
 
 @dataclass(frozen=True)
-class HandoffCallbackLeft(DeskEvent):
+class HandoffCallbackLeft(AboutHandoff):
     """The customer left a message for a callback."""
 
     NAME = EventName.HANDOFF_CALLBACK_LEFT
 
 
 @dataclass(frozen=True)
-class ConversationResumed(DeskEvent):
+class ConversationResumed(AboutHandoff):
     """The bot has the conversation again and ran `action` (`contract.bot_actions`)."""
 
     NAME = EventName.CONVERSATION_RESUMED
@@ -173,7 +182,7 @@ class ConversationResumed(DeskEvent):
 
 
 @dataclass(frozen=True)
-class CustomerMessage(DeskEvent):
+class CustomerMessage(AboutHandoff):
     """The customer said something the agents should see (the handoff stays open).
 
     `text` and `timestamp` are the Rasa event's, as it sent them (JSON values).
@@ -189,7 +198,7 @@ class CustomerMessage(DeskEvent):
 
 
 @dataclass(frozen=True)
-class AgentMessage(DeskEvent):
+class AgentMessage(AboutHandoff):
     """The agent's message reached the customer's conversation."""
 
     NAME = EventName.MESSAGE_AGENT
@@ -201,13 +210,26 @@ class AgentMessage(DeskEvent):
 
 
 @dataclass(frozen=True)
-class CustomerTyping(DeskEvent):
+class CustomerTyping(AboutHandoff):
     """The customer started or stopped typing."""
 
     NAME = EventName.TYPING_CUSTOMER
 
     owner_id: int | None
     typing: bool
+
+
+@dataclass(frozen=True)
+class SessionEnded(DeskEvent):
+    """An agent logged out: the consoles opened with that session close, in every process.
+
+    `session_key` is the stored digest of the session's token (`desk.services.agents`).
+    """
+
+    NAME = EventName.SESSION_ENDED
+    PERSONAL = frozenset({"session_key"})
+
+    session_key: str
 
 
 #: Every event class by its name (for a transport that decodes events).
@@ -230,6 +252,7 @@ EVENT_TYPES: Final[Mapping[str, type[DeskEvent]]] = MappingProxyType(
             CustomerMessage,
             AgentMessage,
             CustomerTyping,
+            SessionEnded,
         )
     }
 )

@@ -10,7 +10,8 @@ where the console hub, the customer link, the waiting room and the bot sync reac
 - `agent_work`: claim, the agent's message and typing, notes, transfer;
 - `closing`: resolve, hand back (and a retried hand-back);
 - `customer`: what the customer does: their messages and typing, cancelling the wait,
-  choosing a wait option (keep waiting / leave a message), the rating and the callback message.
+  choosing a wait option (keep waiting / leave a message), the rating and the callback message;
+- `sessions`: an agent logging out (their consoles close).
 
 Handoff statuses change only as the transition table allows (`desk.workflows.lifecycle`). This
 package's `__init__` imports nothing, so the services can use that table.

@@ -18,10 +18,10 @@ from contract.bot_actions import ACTION_ASK_CALLBACK, ACTION_HANDOFF_CANCELLED
 from contract.handoff_status import HandoffStatus
 from desk.background import with_retries
 from desk.events import (
+    AboutHandoff,
     ConversationResumed,
     CustomerMessage,
     CustomerTyping,
-    DeskEvent,
     HandoffAbandoned,
     HandoffCallbackLeft,
     HandoffExpired,
@@ -133,12 +133,14 @@ async def leave_callback(
     """Store the message a customer left instead of waiting; publishes
     `handoff.callback_left`, after `handoff.expired` when the handoff was still waiting."""
 
-    def work(session: Session) -> tuple[T, list[DeskEvent]]:
+    def work(session: Session) -> tuple[T, list[AboutHandoff]]:
         before = HandoffRepository(session).get(handoff_id)
         was_waiting = before is not None and before.status == HandoffStatus.QUEUED
         stored = handoffs.store_callback(session, handoff_id, message)
         where = (handoff_id, stored.sender_id, stored.queue)
-        events: list[DeskEvent] = [HandoffExpired(*where, reason=CALLBACK)] if was_waiting else []
+        events: list[AboutHandoff] = (
+            [HandoffExpired(*where, reason=CALLBACK)] if was_waiting else []
+        )
         events.append(HandoffCallbackLeft(*where))
         return present(stored), events
 
@@ -164,7 +166,7 @@ def _customer_message(activity: CustomerActivity, event: dict[str, Any]) -> Cust
     )
 
 
-def _give_back(desk: Desk, left: DeskEvent, action: str) -> None:
+def _give_back(desk: Desk, left: AboutHandoff, action: str) -> None:
     """In the background: resume the conversation and let the bot run `action` (retried, then
     logged), then publish `conversation.resumed`."""
 

@@ -62,9 +62,11 @@ async def test_a_handoff_from_intake_to_hand_back_publishes_each_step(
         "conversation.resumed",
         "handoff.rated",
     ]
-    assert {(e.handoff_id, e.sender_id, e.queue) for e in published} == {
-        (handoff_id, "web-alice", "order_support")
+    where = {
+        (e.payload()["handoff_id"], e.payload()["sender_id"], e.payload()["queue"])
+        for e in published
     }
+    assert where == {(handoff_id, "web-alice", "order_support")}
     claimed, resumed = published[1].payload(), published[7].payload()
     assert claimed["agent_name"] == "Olivia"
     assert resumed["action"] == "action_welcome_back"
@@ -81,7 +83,7 @@ async def test_cancelling_the_wait_publishes_abandoned_then_resumed(
     await send_event(bot, "web-bob", user_event("never mind", intent="cancel"))
     await settle(server)
 
-    assert [(e.NAME.value, e.handoff_id) for e in published] == [
+    assert [(e.NAME.value, e.payload()["handoff_id"]) for e in published] == [
         ("handoff.abandoned", handoff_id),
         ("conversation.resumed", handoff_id),
     ]
