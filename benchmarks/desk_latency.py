@@ -88,6 +88,7 @@ import aiohttp
 import socketio
 
 from benchmarks.turns import UnexpectedBehaviour
+from contract.webchat import agent_line
 from tests.support.chat_client import ChatClient, NothingArrived
 
 T = TypeVar("T")
@@ -404,7 +405,8 @@ async def run_round(console: AgentConsole, rasa_url: str, number: int) -> RoundT
             "the agent's message on the page",
             both(
                 console.send_message(handoff_id, text),
-                page.arrival("bot_uttered", text_is(text)),
+                # The web chat names the agent in the text (`contract.webchat.agent_line`).
+                page.arrival("bot_uttered", text_is(agent_line(claimed["agent"]["name"], text))),
             ),
         )
 

@@ -28,11 +28,12 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from sqlalchemy.orm import Session
 
+from contract.customer_status import CustomerStatus
 from desk.api.middleware import public
 from desk.api.runtime import CUSTOMER, RASA, SETTINGS, actor_of, in_unit
 from desk.api.schemas import AgentOut
-from desk.live import CustomerLink
-from desk.services.queues import QUEUES
+from desk.customer_link import CustomerLink
+from desk.services.queues import QUEUES, team_name
 from desk.services.transcripts import visible_turns
 from desk.store.models import DISPOSITIONS, HandoffStatus
 from desk.store.repositories import HandoffRepository
@@ -117,16 +118,16 @@ def _open_handoff(
     handoff = handoffs.open_for_sender(sender_id)
     if handoff is None:
         return None
-    if handoff.status == HandoffStatus.QUEUED.value:
+    if handoff.status == HandoffStatus.QUEUED:
         return {
-            "status": "waiting",
+            "status": CustomerStatus.WAITING.value,
             **customer.waiting_details(handoff.queue, handoffs.position(handoff)),
         }
     agent = handoff.agent
     return {
-        "status": "agent_joined",
+        "status": CustomerStatus.AGENT_JOINED.value,
         "queue": handoff.queue,
-        "team_name": QUEUES.get(handoff.queue, handoff.queue),
+        "team_name": team_name(handoff.queue),
         "agent_name": agent.display_name if agent is not None else None,
     }
 

@@ -192,8 +192,8 @@ async def tracker_of(http: aiohttp.ClientSession, system: DeskStack, sender: str
 
 
 _STATUS_NOTICES = {notice.value for notice in STATUS_NOTICES}
-#: The words of the desk's own messages (`desk.live`: place in the queue, joined, left), for
-#: when the web chat does not pass their `metadata.desk_notice` marking to the socket.
+#: The words of the desk's own messages (`desk.customer_link`: place in the queue, joined,
+#: left), for when the web chat does not pass their `metadata.desk_notice` marking to the socket.
 DESK_NOTICE_WORDS = re.compile(
     r"^(You're (still )?number \d+ in the queue for .+\. Estimated wait: about \d+ minutes?\."
     r"|.+ from .+ has joined the chat\.|.+ has left the chat\.)$"

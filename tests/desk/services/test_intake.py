@@ -96,6 +96,15 @@ def test_the_customer_label_comes_from_what_the_bot_knew(context_factory: Contex
     assert intake.customer_label(payload) == "A. Applicant"
 
 
+def test_the_customer_name_of_a_v1_1_context_comes_first(context_factory: ContextFactory) -> None:
+    payload = context_factory()
+    payload["customer_name"] = " Alice Jones "
+    assert intake.customer_label(payload) == "Alice Jones"
+
+    payload["customer_name"] = None  # the bot did not know it: what else names the customer
+    assert intake.customer_label(payload) == "Jane Smith"
+
+
 def test_a_conversation_has_one_open_handoff(
     any_database: Database, context_factory: ContextFactory
 ) -> None:
