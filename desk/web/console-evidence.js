@@ -1,7 +1,8 @@
 /*
  * The handoff's evidence in the screen pop, from the labels and values sent with it: the
  * context's `evidence_view` (contract/handoff_context.py, v1.1), sections of
- * {key, title, fields: [{label, value, personal}], tables: [{caption, columns, rows}]}. The
+ * {key, title, fields: [{label, value, personal}], tables: [{caption, columns, rows,
+ * personal_columns}]}; personal data is marked `data-personal` (a row, or a cell). The
  * console knows no journey: a context without `evidence_view` (v1.0) has its raw `evidence`
  * shown the same way, each section titled by its key and each list of records as a table.
  */
@@ -20,13 +21,22 @@ export function renderEvidence(box, context) {
   sections.forEach(function (section) {
     box.appendChild(fieldTable(section));
     (section.tables || []).forEach(function (records) {
-      if (!records.rows || !records.rows.length) { return; }
-      box.appendChild(table(records.caption, records.columns || [], records.rows.map(showRow)));
+      if (records.rows && records.rows.length) { box.appendChild(recordsTable(records)); }
     });
   });
 }
 
-function showRow(row) { return row.map(showValue); }
+/** A table of the section, its personal columns' cells marked. */
+function recordsTable(records) {
+  var rows = records.rows.map(function (row) { return row.map(showValue); });
+  var node = table(records.caption, records.columns || [], rows);
+  (records.personal_columns || []).forEach(function (column) {
+    node.querySelectorAll("tbody tr").forEach(function (row) {
+      if (row.cells[column]) { row.cells[column].setAttribute("data-personal", ""); }
+    });
+  });
+  return node;
+}
 
 /** The section's fields as a Field/Value table, captioned by its title; personal rows marked. */
 function fieldTable(section) {

@@ -98,6 +98,12 @@ def car_claim_view() -> list[dict[str, Any]]:
                         ["Door", None, None],
                     ],
                 },
+                {
+                    "caption": "Other driver",
+                    "columns": ["Name", "Insurer"],
+                    "rows": [["Bob Stone", "Acme Mutual"]],
+                    "personal_columns": [0],
+                },
                 {"caption": "Witnesses", "columns": ["Name"], "rows": []},
             ],
         }
@@ -246,6 +252,8 @@ def test_a_new_journeys_evidence_is_shown_from_its_labels(desk: StandInDesk) -> 
     expect(damage.locator("tbody tr").nth(0)).to_contain_text("Bumperminor")
     expect(damage.locator("tbody tr").nth(0)).not_to_contain_text("2026-11-20T")
     expect(damage.locator("tbody tr").nth(1)).to_have_text("Door——")
+    driver = page.locator("#h-evidence table", has=page.locator("caption", has_text="Other driver"))
+    expect(driver.locator("td[data-personal]")).to_have_text(["Bob Stone"])
     expect(page.locator("#h-evidence caption", has_text="Witnesses")).to_have_count(0)
     expect(page.locator("#h-trigger")).to_contain_text("car_claim")
 
