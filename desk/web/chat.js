@@ -1,5 +1,6 @@
 /*
- * The customer web chat (desk/web/chat.html), plain browser JavaScript, no build step.
+ * The customer web chat (desk/web/chat.html): a native ES module, no build step; the helpers
+ * every desk page shares come from page.js.
  *
  * Speaks Rasa's standard socket.io protocol to the Rasa server (whose URL comes from the desk's
  * GET /chat/config): emit `session_request` {session_id} → `session_confirm`; emit

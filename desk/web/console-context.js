@@ -25,6 +25,7 @@ export function renderContext(context) {
   renderTranscript(context.transcript || []);
 }
 
+/** What the bot tried (lookups, troubleshooting steps) and how it went. */
 function renderAttempts(attempts) {
   var box = byId("h-attempts");
   clear(box);
@@ -39,6 +40,7 @@ function renderAttempts(attempts) {
     }), { "data-table": "attempts" }));
 }
 
+/** The bot's slots; objects and lists folded as JSON. */
 function renderSlots(slots) {
   var box = byId("h-slots");
   clear(box);
@@ -69,6 +71,7 @@ function renderSlots(slots) {
   ]));
 }
 
+/** The conversation with the bot up to the handoff, with intents and actions. */
 function renderTranscript(transcript) {
   var list = byId("h-transcript");
   clear(list);

@@ -107,6 +107,7 @@ export function loadConversation(handoffId, events) {
   });
 }
 
+/** Appends a line (a live message, my reply) to the chat's conversation. */
 export function addLine(handoffId, line) {
   if (!state.conversations[handoffId]) { state.conversations[handoffId] = []; }
   state.conversations[handoffId].push(line);
@@ -114,6 +115,7 @@ export function addLine(handoffId, line) {
   if (handoffId === state.openId) { renderConversation(); }
 }
 
+/** Shows the open chat's conversation, scrolled to its end. */
 export function renderConversation() {
   var list = byId("live-messages");
   clear(list);
@@ -134,6 +136,7 @@ export function renderConversation() {
   list.scrollTop = list.scrollHeight;
 }
 
+/** Shows or hides "The customer is typing…". */
 export function showCustomerTyping(typing) {
   window.clearTimeout(state.customerTypingTimer);
   byId("customer-typing").hidden = !typing;
@@ -145,6 +148,7 @@ export function showCustomerTyping(typing) {
   }
 }
 
+/** Sends my reply to the customer of the open chat. */
 export function sendReply(text) {
   var id = state.openId;
   var button = byId("reply-send");
@@ -161,6 +165,7 @@ export function sendReply(text) {
   }).catch(function () { button.disabled = false; });
 }
 
+/** Tells the desk whether I am typing (only in a chat I can work on). */
 function postTyping(typing) {
   if (!state.openId || !state.pop || !canWork(state.pop.handoff)) { return; }
   api("POST", "/api/handoffs/" + state.openId + "/typing", { typing: typing })

@@ -16,6 +16,7 @@ var SESSION_ENDED = 1008;  // the websocket's close code when the session ended
 var PING_MS = 25000;
 var RETRY_MAX_MS = 30000;
 
+/** The top bar's live status: online, offline or connecting, in words. */
 function setLive(stateName, text) {
   var node = byId("live-status");
   node.dataset.state = stateName;

@@ -7,6 +7,7 @@ import { byId, clear, el } from "./page.js";
 import { api } from "./console-api.js";
 import { chatLabel, saveMine, state } from "./console-state.js";
 
+/** Shows my chats, the open one marked current. */
 export function renderMine() {
   var list = byId("mine");
   clear(list);

@@ -25,6 +25,7 @@ export function loadQueues() {
   });
 }
 
+/** Shows every queue with who waits in it, and the total waiting. */
 function renderQueues() {
   var container = byId("queues");
   clear(container);
@@ -45,6 +46,7 @@ function renderQueues() {
   tick();
 }
 
+/** One waiting customer: reason, waiting time, priority, mood, summary, Claim and View. */
 function waitingItem(waiting) {
   var sentiment = waiting.sentiment || {};
   var claimButton = el("button", {

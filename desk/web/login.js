@@ -1,4 +1,4 @@
-/* The agent login page: POST /api/login, then the console. */
+/* The agent login page (a native ES module): POST /api/login, then the console. */
 import { byId, requestJson, showMessage } from "./page.js";
 
 var form = byId("login-form");
