@@ -7,7 +7,9 @@ Public (the `public` marker, so the session middleware lets anyone through):
   conversation, read from Rasa's tracker (`desk.services.transcripts.visible_turns`: customer,
   bot and agent turns; no intents, slots or actions), and the open handoff's state, so a
   reloaded page shows where the customer is;
-- `GET /static/{name}`: the files of desk/web (flat, an allow-list of suffixes);
+- `GET /static/{name}`: the files of desk/web (flat, an allow-list of suffixes): the pages'
+  native ES modules (`<script type="module">`, each importing its neighbours as `./name.js`, so
+  they must stay flat and be served as JavaScript) and their style sheets;
 - `GET /login`: the agent login page.
 
 Session (the middleware's default: a logged-in agent, else a redirect to /login):
@@ -53,7 +55,8 @@ CONTENT_TYPES: Final[dict[str, str]] = {
 }
 
 
-def _security_headers(connect_src: str = "'self'") -> dict[str, str]:
+def security_headers(connect_src: str = "'self'") -> dict[str, str]:
+    """A page's headers: its Content-Security-Policy (scripts only from the desk) and no caching."""
     return {
         "Content-Security-Policy": (
             "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -67,7 +70,7 @@ def _security_headers(connect_src: str = "'self'") -> dict[str, str]:
 
 
 def _page(name: str, connect_src: str = "'self'") -> web.FileResponse:
-    return web.FileResponse(WEB_DIR / name, headers=_security_headers(connect_src))
+    return web.FileResponse(WEB_DIR / name, headers=security_headers(connect_src))
 
 
 def _origin(url: str) -> str:
