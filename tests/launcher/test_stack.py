@@ -181,4 +181,4 @@ def test_the_system_services_bind_to_loopback() -> None:
         "http://127.0.0.1:5055/health",
         "http://127.0.0.1:8080/health",
     ]
-    assert inbox.argv[1:3] == ["-m", "tests.support.recording_endpoint"]
+    assert inbox.argv[1:3] == ["-m", "harness.recording_endpoint"]
