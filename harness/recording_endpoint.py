@@ -27,18 +27,16 @@ import argparse
 import asyncio
 import json
 import signal
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from aiohttp import web
 
 from contract.schema import SCHEMA_PATH, validate_payload
+from harness.stand_in import DEFAULT_WAIT_SECONDS, LoopbackStandIn
 
 HANDOFF_PATH = "/api/handoffs"
-DEFAULT_WAIT_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -64,8 +62,10 @@ class _Recording:
     feedback: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-class RecordingEndpoint:
+class RecordingEndpoint(LoopbackStandIn):
     """The desk's handoff endpoint, recording what it receives (see the module docstring)."""
+
+    name = "recording endpoint"
 
     def __init__(
         self,
@@ -77,26 +77,17 @@ class RecordingEndpoint:
         record_file: Path | None = None,
     ) -> None:
         """Configure the endpoint; `port=0` picks a free ephemeral port on `start()`."""
+        super().__init__(host=host, port=port)
         self._secret = secret
-        self._host = host
-        self._port = port
         self._schema_path = schema_path
         self._record_file = record_file
         self._recording = _Recording()
-        self._changed = asyncio.Condition()
-        self._gate = asyncio.Event()
-        self._gate.set()
         self._scripted: list[int] = []
         #: Conversations whose handoff the endpoint treats as still open (see `hold_open`).
         self._open: dict[str, str] = {}
-        self._runner: web.AppRunner | None = None
-        self._site: web.TCPSite | None = None
 
-    # --- Lifecycle --------------------------------------------------------------------------
-
-    async def start(self) -> None:
-        """Start listening."""
-        app = web.Application()
+    def add_routes(self, app: web.Application) -> None:
+        """The desk's handoff routes, the bot's feedback routes and a health check."""
         app.router.add_post(HANDOFF_PATH, self._post_handoff)
         app.router.add_get(HANDOFF_PATH, self._list_handoffs)
         app.router.add_post(
@@ -104,57 +95,15 @@ class RecordingEndpoint:
         )
         app.router.add_get(HANDOFF_PATH + "/{handoff_id}/feedback", self._get_feedback)
         app.router.add_get("/health", self._health)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        await self.up()
 
-    async def close(self) -> None:
-        """Stop listening for good, letting stalled requests finish."""
-        self._gate.set()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-            self._site = None
-
-    async def down(self) -> None:
-        """Stop listening and drop open connections; clients now get connection errors."""
-        if self._site is not None:
-            await self._site.stop()
-            self._site = None
-        if self._runner is not None and self._runner.server is not None:
-            # Pooled keep-alive connections would otherwise still reach the app.
-            await self._runner.server.shutdown(timeout=1.0)
-
-    async def up(self) -> None:
-        """Listen again, on the same port as before."""
-        if self._runner is None:
-            raise RuntimeError("start() the endpoint first")
-        if self._site is not None:
-            return
-        self._site = web.TCPSite(self._runner, self._host, self._port)
-        await self._site.start()
-        self._port = self._runner.addresses[0][1]
-
-    async def __aenter__(self) -> RecordingEndpoint:
-        """Start the endpoint."""
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        """Close the endpoint."""
-        await self.close()
+    def recorded(self) -> str:
+        """How many requests and handoffs it received."""
+        return (
+            f"received {len(self._recording.requests)} requests,"
+            f" {len(self._recording.handoffs)} handoffs"
+        )
 
     # --- What it received ---------------------------------------------------------------------
-
-    @property
-    def port(self) -> int:
-        """The port it listens on (resolved after `start()`)."""
-        return self._port
 
     @property
     def url(self) -> str:
@@ -179,19 +128,19 @@ class RecordingEndpoint:
         self, count: int, timeout: float = DEFAULT_WAIT_SECONDS
     ) -> list[ReceivedRequest]:
         """Wait until at least `count` POSTs have been answered; the requests so far."""
-        await self._wait_until(lambda: len(self._recording.requests) >= count, timeout)
+        await self.wait_until(lambda: len(self._recording.requests) >= count, timeout)
         return self.requests
 
     async def wait_for_handoffs(
         self, count: int, timeout: float = DEFAULT_WAIT_SECONDS
     ) -> dict[str, dict[str, Any]]:
         """Wait until at least `count` distinct handoffs have been accepted."""
-        await self._wait_until(lambda: len(self._recording.handoffs) >= count, timeout)
+        await self.wait_until(lambda: len(self._recording.handoffs) >= count, timeout)
         return self.handoffs
 
     async def wait_for_arrivals(self, count: int, timeout: float = DEFAULT_WAIT_SECONDS) -> None:
         """Wait until at least `count` POSTs have arrived (answered or still stalled)."""
-        await self._wait_until(lambda: self._recording.arrivals >= count, timeout)
+        await self.wait_until(lambda: self._recording.arrivals >= count, timeout)
 
     # --- Misbehaving on purpose ----------------------------------------------------------------
 
@@ -203,23 +152,15 @@ class RecordingEndpoint:
         """Like the desk: a new handoff of this conversation is answered 200 with this one."""
         self._open[sender_id] = handoff_id
 
-    def stall(self) -> None:
-        """Hold every POST from now on until `resume()` (a slow desk)."""
-        self._gate.clear()
-
-    def resume(self) -> None:
-        """Let stalled POSTs continue."""
-        self._gate.set()
-
     # --- Handlers -----------------------------------------------------------------------------
 
     async def _post_handoff(self, request: web.Request) -> web.Response:
         body = await request.text()
-        await self._notify(self._count_arrival)
-        await self._gate.wait()
+        await self.record(self._count_arrival)
+        await self.answering()
         status, answer, handoff_id = self._answer(request, body)
         received = ReceivedRequest(dict(request.headers), body, status, handoff_id)
-        await self._notify(lambda: self._recording.requests.append(received))
+        await self.record(lambda: self._recording.requests.append(received))
         return web.json_response(answer, status=status)
 
     def _count_arrival(self) -> None:
@@ -263,7 +204,7 @@ class RecordingEndpoint:
             return web.json_response({"error": f"no handoff {handoff_id}"}, status=404)
         body = await request.json()
         kind = request.match_info["kind"]
-        await self._notify(
+        await self.record(
             lambda: self._recording.feedback.setdefault(handoff_id, {}).update({kind: body})
         )
         return web.json_response(body, status=200)
@@ -286,27 +227,6 @@ class RecordingEndpoint:
             return
         with self._record_file.open("a", encoding="utf-8") as record:
             record.write(json.dumps(payload, ensure_ascii=False) + "\n")
-
-    # --- Waiting ---------------------------------------------------------------------------------
-
-    async def _notify(self, change: Callable[[], None]) -> None:
-        async with self._changed:
-            change()
-            self._changed.notify_all()
-
-    async def _wait_until(self, condition: Callable[[], bool], timeout: float) -> None:
-        async def wait() -> None:
-            async with self._changed:
-                await self._changed.wait_for(condition)
-
-        try:
-            await asyncio.wait_for(wait(), timeout)
-        except asyncio.TimeoutError:
-            raise AssertionError(
-                f"recording endpoint: condition not met within {timeout}s; received"
-                f" {len(self._recording.requests)} requests, {len(self._recording.handoffs)}"
-                " handoffs"
-            ) from None
 
 
 async def _serve(args: argparse.Namespace) -> None:
