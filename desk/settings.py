@@ -10,7 +10,12 @@ from pathlib import Path
 
 from pydantic import Field, validator
 
-from settingsupport.environment import EnvironmentSettings, positive_field, secret_field
+from settingsupport.environment import (
+    EnvironmentSettings,
+    port_field,
+    positive_field,
+    secret_field,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,7 +44,7 @@ class DeskSettings(DeskDatabaseSettings):
     rasa_auth_token: str = secret_field("RASA_AUTH_TOKEN")
     rasa_url: str = Field("http://127.0.0.1:5005", env="RASA_URL")
     host: str = Field("127.0.0.1", env="DESK_HOST")
-    port: int = Field(8080, env="DESK_PORT", gt=0, lt=65536)
+    port: int = port_field(8080, "DESK_PORT")
     session_hours: float = positive_field(12.0, "DESK_SESSION_HOURS")
     claim_timeout_seconds: float = positive_field(120.0, "CLAIM_TIMEOUT_SECONDS")
     # Per request to Rasa (HTTP API and the web chat's notify route).

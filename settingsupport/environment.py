@@ -42,6 +42,11 @@ def positive_field(default: float, variable: str) -> Any:
     return Field(default, env=variable, gt=0, allow_inf_nan=False)
 
 
+def port_field(default: int, variable: str) -> Any:
+    """A field read from `variable`: a TCP port (1-65535), or `default`."""
+    return Field(default, env=variable, gt=0, lt=65536)
+
+
 class EnvironmentSettings(BaseSettings):
     """Base of each deployable's settings (see the module doc)."""
 

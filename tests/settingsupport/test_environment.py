@@ -12,6 +12,7 @@ from actions.settings import Settings
 from assistant.settings import AssistantSettings
 from desk.settings import DemoSeedSettings, DeskSettings
 from launcher.envfile import parse_env
+from launcher.settings import LauncherSettings
 from settingsupport.environment import (
     SETUP_HINT,
     EnvironmentSettings,
@@ -115,7 +116,8 @@ def test_settings_are_immutable_and_keep_secrets_out_of_their_repr() -> None:
 
 
 @pytest.mark.parametrize(
-    "settings_class", [Settings, DeskSettings, DemoSeedSettings, AssistantSettings]
+    "settings_class",
+    [Settings, DeskSettings, DemoSeedSettings, AssistantSettings, LauncherSettings],
 )
 def test_env_example_documents_every_variable(settings_class: type[EnvironmentSettings]) -> None:
     documented = parse_env(ENV_EXAMPLE.read_text(encoding="utf-8"))
