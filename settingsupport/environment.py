@@ -4,7 +4,8 @@ Each deployable declares one `EnvironmentSettings` subclass whose fields name th
 (`Field(..., env="HANDOFF_SECRET")`) and reads it once at start-up with `from_env()`. pydantic's
 `ValidationError` becomes a `MissingSettingError` naming every missing or malformed variable,
 so a process set up wrongly stops at once with one clear message, instead of running with ""
-and failing on its first request.
+and failing on its first request. (Built directly, as tests do, a class takes the values given
+and reads the rest from the process environment, as any pydantic `BaseSettings` does.)
 
 The same rules for every deployable:
 - variable names are exact (case-sensitive), and secrets come from the environment only;
