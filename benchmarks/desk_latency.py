@@ -43,7 +43,8 @@ A round (each one a new conversation, a new session id)
    page has shown `agent_joined`.
 4. Agent -> customer. t0 = `perf_counter()` just before Olivia's
    `POST /api/handoffs/{id}/messages` {"text": ...} (a text unique to the round); t1 = the
-   arrival on the customer's page of the `bot_uttered` with that text (the desk appends it to
+   arrival on the customer's page of the `bot_uttered` with that text after the agent's name,
+   as the web chat shows an agent's words (`contract.webchat.agent_line`; the desk appends it to
    Rasa's tracker as a `bot` event, which Rasa sends to the customer's socket.io room). The
    POST's answer (201) is awaited and checked after t1, outside the measure. Target: p95
    <= 100 ms.
@@ -88,6 +89,7 @@ import aiohttp
 import socketio
 
 from benchmarks.turns import UnexpectedBehaviour
+from contract.webchat import agent_line
 from harness.chat_client import ChatClient, NothingArrived
 
 T = TypeVar("T")
@@ -248,6 +250,8 @@ class CustomerPage:
         """Not connected yet."""
         self.chat = ChatClient()
         self.statuses: list[str] = []
+        #: The agent's name as the page was told it (`agent_joined`), which names their words.
+        self.agent_name = ""
 
     async def connect(self, rasa_url: str, session_id: str) -> None:
         """Connect over socket.io and join the conversation."""
@@ -259,6 +263,7 @@ class CustomerPage:
             arrived, data = await self.chat.next_timed(event, STEP_TIMEOUT_SECONDS)
             if event == "handoff_status" and isinstance(data, dict):
                 self.statuses.append(str(data.get("status")))
+                self.agent_name = str(data.get("agent_name") or self.agent_name)
             if matches(data):
                 return arrived
 
@@ -404,7 +409,8 @@ async def run_round(console: AgentConsole, rasa_url: str, number: int) -> RoundT
             "the agent's message on the page",
             both(
                 console.send_message(handoff_id, text),
-                page.arrival("bot_uttered", text_is(text)),
+                # The web chat names the agent in the text (`contract.webchat.agent_line`).
+                page.arrival("bot_uttered", text_is(agent_line(page.agent_name, text))),
             ),
         )
 
