@@ -14,7 +14,7 @@ Both run in this process, on one asyncio event loop, and both timestamp what arr
 `time.perf_counter()` the moment it is read off the connection; every t0 is `perf_counter()`
 in the same process, so t1 - t0 needs no clock synchronisation.
 
-- The customer: `tests.support.chat_client.ChatClient`, python-socketio's client over
+- The customer: `harness.chat_client.ChatClient`, python-socketio's client over
   long-polling (the only transport Rasa 3.6 serves) at the Rasa server's base URL, speaking
   Rasa's socket.io protocol like the web chat page. A message reaches it when its pending
   long-poll returns, as in a browser.
@@ -89,7 +89,7 @@ import socketio
 
 from benchmarks.turns import UnexpectedBehaviour
 from contract.webchat import agent_line
-from tests.support.chat_client import ChatClient, NothingArrived
+from harness.chat_client import ChatClient, NothingArrived
 
 T = TypeVar("T")
 U = TypeVar("U")

@@ -25,10 +25,11 @@ from contract.desk_notices import DESK_NOTICE_KEY, STATUS_NOTICES
 from desk.seed import prepare_demo_desk
 from desk.store.database import Database as DeskDatabase
 from desk.store.models import Handoff
+from harness.chat_client import ChatClient
+from harness.loopback import free_ports, sqlite_url
 from launcher.stack import Stack, desk_server, running_stack
 from tests.e2e.client import REPLY_TIMEOUT_SECONDS, new_sender
-from tests.e2e.environment import E2EEnvironment, build_environment, free_ports, sqlite_url
-from tests.support.chat_client import ChatClient
+from tests.e2e.environment import E2EEnvironment, build_environment
 
 T = TypeVar("T")
 #: How long a test waits for something the system does in the background.

@@ -21,7 +21,7 @@ async def test_standalone_endpoint_records_accepted_handoffs(tmp_path: Path) -> 
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "tests.support.recording_endpoint",
+        "harness.recording_endpoint",
         "--port",
         "0",
         "--secret",
