@@ -83,6 +83,7 @@ def test_an_invalid_context_names_the_fields(
 
 def test_the_customer_label_comes_from_what_the_bot_knew(context_factory: ContextFactory) -> None:
     payload = context_factory()
+    del payload["customer_name"]  # as in a 1.0 context: only the slots and evidence name them
     assert intake.customer_label(payload) == "Jane Smith"  # the name on the order
 
     payload["slots"]["name"] = "  Janet S. "
