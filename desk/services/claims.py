@@ -11,13 +11,13 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from desk.services import lifecycle
 from desk.services.agents import Actor
 from desk.services.errors import NotFound, PermissionDenied
+from desk.services.lifecycle import Action
 from desk.store.models import EventKind, Handoff, HandoffStatus
 from desk.store.repositories import HandoffRepository
 from desk.store.types import utcnow
-from desk.workflows import lifecycle
-from desk.workflows.lifecycle import Action
 
 
 def claim(

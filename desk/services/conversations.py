@@ -27,11 +27,10 @@ from sqlalchemy.orm import Session
 from contract.conversation_events import TYPING_EVENT
 from contract.wait_intents import INTENT_CANCEL, INTENT_KEEP_WAITING, INTENT_LEAVE_MESSAGE
 from desk.services import handoffs as handoff_rules
-from desk.services import waiting
+from desk.services import lifecycle, waiting
 from desk.services.errors import Conflict
+from desk.services.lifecycle import Action
 from desk.store.repositories import HandoffRepository
-from desk.workflows import lifecycle
-from desk.workflows.lifecycle import Action
 
 #: Rasa's event of what the customer said.
 USER: Final = "user"

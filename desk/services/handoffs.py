@@ -10,7 +10,7 @@ Who may do what:
 - retry a failed hand-back: the owner (or a supervisor) of a resolved handoff.
 A handoff the agent may not see is reported as not found, so ids cannot be probed. Which
 status allows what, and what each change leads to, is the transition table
-(`desk.workflows.lifecycle`).
+(`desk.services.lifecycle`).
 """
 
 from __future__ import annotations
@@ -22,8 +22,10 @@ from typing import Any, Final, Protocol
 
 from sqlalchemy.orm import Session
 
+from desk.services import lifecycle
 from desk.services.agents import Actor
 from desk.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from desk.services.lifecycle import Action
 from desk.services.queues import QUEUES, context_of
 from desk.store.models import (
     Disposition,
@@ -35,8 +37,6 @@ from desk.store.models import (
 )
 from desk.store.repositories import AgentRepository, HandoffRepository
 from desk.store.types import utcnow
-from desk.workflows import lifecycle
-from desk.workflows.lifecycle import Action
 
 MAX_NOTE_CHARS: Final = 20_000
 MAX_MESSAGE_CHARS: Final = 2_000

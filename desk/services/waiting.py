@@ -29,13 +29,13 @@ from sqlalchemy.orm import Session
 from contract.customer_status import Choice
 from contract.wait_intents import INTENT_KEEP_WAITING, INTENT_LEAVE_MESSAGE, quick_reply_payload
 from desk.services import handoffs as handoff_rules
+from desk.services import lifecycle
 from desk.services.agents import DEFAULT_ONLINE_SECONDS, online_agent_ids
+from desk.services.lifecycle import Action
 from desk.services.queues import team_name
 from desk.store.models import EventKind, Handoff
 from desk.store.repositories import AgentRepository, HandoffRepository
 from desk.store.types import utcnow
-from desk.workflows import lifecycle
-from desk.workflows.lifecycle import Action
 
 #: The quick replies of an offer (the web chat and any Rasa widget show them as buttons).
 CHOICES: Final[tuple[Choice, ...]] = (

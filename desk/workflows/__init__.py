@@ -13,6 +13,6 @@ where the console hub, the customer link, the waiting room and the bot sync reac
   choosing a wait option (keep waiting / leave a message), the rating and the callback message;
 - `sessions`: an agent logging out (their consoles close).
 
-Handoff statuses change only as the transition table allows (`desk.workflows.lifecycle`). This
-package's `__init__` imports nothing, so the services can use that table.
+Handoff statuses change only as the transition table allows (`desk.services.lifecycle`, with
+the rules that apply it).
 """

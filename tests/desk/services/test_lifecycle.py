@@ -1,13 +1,13 @@
-"""The transition table of a handoff's status (`desk.workflows.lifecycle`)."""
+"""The transition table of a handoff's status (`desk.services.lifecycle`)."""
 
 from __future__ import annotations
 
 import pytest
 
 from contract.handoff_status import HandoffStatus
+from desk.services import lifecycle
 from desk.services.errors import AlreadyClaimed, Conflict
-from desk.workflows import lifecycle
-from desk.workflows.lifecycle import TABLE, Action
+from desk.services.lifecycle import TABLE, Action
 
 EVERY_MOVE = [(action, status) for action in Action for status in HandoffStatus]
 
