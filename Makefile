@@ -56,7 +56,7 @@ validate: install ## Check the training data, the troubleshooting trees and the 
 lint: install ## ruff and mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy actions contract assistant launcher rasa_sdk_plugins benchmarks desk sqlsupport
+	$(VENV)/bin/mypy actions contract assistant launcher rasa_sdk_plugins benchmarks desk sqlsupport settingsupport harness
 
 unit: install ## Unit and contract tests (no processes started)
 	$(PY) -m pytest -m "not e2e" -q

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from contract import handoff_opened
+from contract import bot_actions, handoff_opened
 
 # --- Intents -------------------------------------------------------------------------------
 INTENT_AFFIRM: Final = "affirm"
@@ -89,11 +89,12 @@ ACTION_NLU_FALLBACK: Final = "action_nlu_fallback"
 ACTION_DECLINE_HUMAN: Final = "action_decline_human"
 ACTION_CANCEL_FLOW: Final = "action_cancel_flow"
 ACTION_START_OVER: Final = "action_start_over"
-ACTION_WELCOME_BACK: Final = "action_welcome_back"
 ACTION_SUBMIT_CSAT: Final = "action_submit_csat"
-ACTION_ASK_CALLBACK: Final = "action_ask_callback"
 ACTION_SUBMIT_CALLBACK: Final = "action_submit_callback"
-ACTION_HANDOFF_CANCELLED: Final = "action_handoff_cancelled"
+# The desk executes these three; their names are the contract's (`contract.bot_actions`).
+ACTION_WELCOME_BACK: Final = bot_actions.ACTION_WELCOME_BACK
+ACTION_ASK_CALLBACK: Final = bot_actions.ACTION_ASK_CALLBACK
+ACTION_HANDOFF_CANCELLED: Final = bot_actions.ACTION_HANDOFF_CANCELLED
 VALIDATE_ORDER_FORM: Final = f"validate_{FORM_ORDER}"
 VALIDATE_TROUBLESHOOTING_FORM: Final = f"validate_{FORM_TROUBLESHOOTING}"
 VALIDATE_MORTGAGE_FORM: Final = f"validate_{FORM_MORTGAGE}"

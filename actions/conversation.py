@@ -26,6 +26,7 @@ from actions.failsafe import apologise_on_failure
 #: Two misunderstood messages in a row and the bot offers a human.
 FALLBACKS_BEFORE_OFFER = 2
 
+#: What the bot can do, said after a misunderstanding or a cancel (handback.py uses it too).
 HELP_HINT = "I can check an order, help with an error code, or start a mortgage application."
 
 # Reasons set by assistant.components.input_guard in the message's parse data (`input_guard`).

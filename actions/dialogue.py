@@ -3,33 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rasa_sdk import Tracker
 
-from actions.constants import (
-    ACTION_ORDER_STATUS,
-    ACTION_START_TROUBLESHOOTING,
-    ACTION_SUBMIT_MORTGAGE_APPLICATION,
-    FLOW_MORTGAGE,
-    FLOW_NONE,
-    FLOW_ORDER_STATUS,
-    FLOW_TROUBLESHOOTING,
-    FORM_MORTGAGE,
-    FORM_ORDER,
-    FORM_TROUBLESHOOTING,
-    INTENT_ASK_MORTGAGE_ADVICE,
-)
+from actions.constants import FLOW_NONE
 
-# The journey an action or form belongs to; the latest one in the conversation is the flow.
-_FLOW_OF_ACTION = {
-    FORM_ORDER: FLOW_ORDER_STATUS,
-    ACTION_ORDER_STATUS: FLOW_ORDER_STATUS,
-    FORM_TROUBLESHOOTING: FLOW_TROUBLESHOOTING,
-    ACTION_START_TROUBLESHOOTING: FLOW_TROUBLESHOOTING,
-    FORM_MORTGAGE: FLOW_MORTGAGE,
-    ACTION_SUBMIT_MORTGAGE_APPLICATION: FLOW_MORTGAGE,
-}
+if TYPE_CHECKING:
+    from actions.handoff.journey import JourneyRegistry
 
 
 def latest_user_text(tracker: Tracker) -> str:
@@ -53,17 +34,21 @@ def user_intents(tracker: Tracker) -> list[str | None]:
     ]
 
 
-def current_flow(tracker: Tracker) -> str:
-    """The journey the conversation is in: the latest one whose form or action ran."""
-    if latest_intent(tracker) == INTENT_ASK_MORTGAGE_ADVICE:
-        return FLOW_MORTGAGE
-    if tracker.active_loop_name in _FLOW_OF_ACTION:
-        return _FLOW_OF_ACTION[str(tracker.active_loop_name)]
+def current_flow(tracker: Tracker, journeys: JourneyRegistry) -> str:
+    """The journey the conversation is in: one the latest intent puts it in, else the one of
+    the active form, else the latest one whose form or action ran (`none` if none did)."""
+    flow = journeys.flow_of_intent(latest_intent(tracker)) or journeys.flow_of_step(
+        tracker.active_loop_name
+    )
+    if flow:
+        return flow
     # Rasa sends every event, also those from before a restart ("start over"), which the
     # conversation has forgotten.
     for event in reversed(tracker.applied_events()):
-        if event.get("event") == "action" and event.get("name") in _FLOW_OF_ACTION:
-            return _FLOW_OF_ACTION[event["name"]]
+        if event.get("event") == "action":
+            flow = journeys.flow_of_step(event.get("name"))
+            if flow:
+                return flow
     return FLOW_NONE
 
 

@@ -21,6 +21,10 @@ from actions.constants import (
     ACTION_PAUSE_MORTGAGE,
     ACTION_RESUME_MORTGAGE,
     ACTION_SUBMIT_MORTGAGE_APPLICATION,
+    FLOW_MORTGAGE,
+    FORM_MORTGAGE,
+    INTENT_ASK_MORTGAGE_ADVICE,
+    REASON_NEEDS_ADVICE,
     SLOT_ANNUAL_INCOME,
     SLOT_APPLICANT_NAME,
     SLOT_APPLICATION_REFERENCE,
@@ -37,6 +41,8 @@ from actions.constants import (
 from actions.desk_client import DeskCallFailed
 from actions.failsafe import GuardedFormValidationAction, apologise_on_failure
 from actions.handoff.delivery import desk_client
+from actions.handoff.journey import Journey, json_record, labelled_section, pick_fields
+from actions.handoff.summary import humanize
 from actions.mortgage_intake import (
     Validated,
     format_money,
@@ -49,14 +55,18 @@ from actions.mortgage_intake import (
     validate_term_years,
 )
 from contract.applications import ApplicationRecord, MortgageIntake, NewApplication
+from contract.handoff_context import (
+    ApplicationEvidence,
+    Evidence,
+    EvidenceSection,
+    HandoffContext,
+)
 
 logger = logging.getLogger(__name__)
 
-#: Money is kept in float slots (JSON); it is turned back into Decimal through its text.
-MONEY_SLOTS = (SLOT_PROPERTY_VALUE, SLOT_LOAN_AMOUNT, SLOT_DEPOSIT_AMOUNT, SLOT_ANNUAL_INCOME)
-
 
 def _decimal(value: Any) -> Decimal:
+    # Money is kept in float slots (JSON); it is turned back into Decimal through its text.
     return Decimal(str(value))
 
 
@@ -250,6 +260,85 @@ class ActionResumeMortgage(Action):
         return [SlotSet(SLOT_MORTGAGE_INTERRUPTED, False)]
 
 
-def application_evidence(tracker: Tracker, snapshot: ApplicationRecord | None) -> dict[str, Any]:
-    """The stored application if there is one, else the draft from the form's slots."""
-    return snapshot.to_evidence() if snapshot is not None else draft_application(tracker)
+# --- What the handoff gets from this journey ---------------------------------------------------
+
+#: Application fields that are personal data (and so listed in the context's `pii`).
+PERSONAL_APPLICATION_FIELDS = ("applicant_name", "email", "annual_income")
+APPLICATION_LABELS = (
+    ("reference", "Reference"),
+    ("status", "Status"),
+    ("applicant_name", "Applicant"),
+    ("email", "E-mail"),
+    ("property_value", "Property value"),
+    ("deposit_amount", "Deposit"),
+    ("loan_amount", "Loan"),
+    ("loan_to_value", "Loan-to-value"),
+    ("term_years", "Term (years)"),
+    ("annual_income", "Annual income"),
+    ("employment_type", "Employment"),
+    ("currency", "Currency"),
+    ("created_at", "Submitted"),
+)
+
+
+async def mortgage_evidence(tracker: Tracker, flow: str) -> dict[str, Any]:
+    """The stored application, or the intake so far, when the customer is applying."""
+    reference = tracker.get_slot(SLOT_APPLICATION_REFERENCE)
+    if not (reference or flow == FLOW_MORTGAGE or tracker.get_slot(SLOT_APPLICANT_NAME)):
+        return {}
+    application = await stored_application_evidence(reference) or draft_application(tracker)
+    return {
+        "mortgage_application": ApplicationEvidence.parse_obj(
+            pick_fields(ApplicationEvidence, application)
+        )
+    }
+
+
+def mortgage_sentences(context: HandoffContext) -> list[str]:
+    """The application's reference (or that it is a draft), status and loan-to-value."""
+    application = context.evidence.mortgage_application
+    if application is None:
+        return []
+    status = humanize(application.status)
+    if application.reference:
+        text = f"Mortgage application {application.reference} is {status}"
+    else:
+        text = f"Mortgage application not yet submitted ({status})"
+    if application.loan_to_value is not None:
+        text += f", loan-to-value {application.loan_to_value * 100:.1f}%"
+    return [text + "."]
+
+
+def mortgage_view(evidence: Evidence) -> list[EvidenceSection]:
+    """The application, labelled for the agent."""
+    application = evidence.mortgage_application
+    if application is None:
+        return []
+    title = f"Mortgage application {application.reference or '(draft)'}"
+    record = json_record(application)
+    section = labelled_section(
+        "mortgage", title, record, APPLICATION_LABELS, personal=PERSONAL_APPLICATION_FIELDS
+    )
+    return [section]
+
+
+JOURNEY = Journey(
+    flow=FLOW_MORTGAGE,
+    phrase="was applying for a mortgage",
+    forms=frozenset({FORM_MORTGAGE}),
+    actions=frozenset({ACTION_SUBMIT_MORTGAGE_APPLICATION}),
+    # Asking for advice is a mortgage matter wherever the conversation was.
+    intents=frozenset({INTENT_ASK_MORTGAGE_ADVICE}),
+    handoff_intents={INTENT_ASK_MORTGAGE_ADVICE: REASON_NEEDS_ADVICE},
+    reason_details={
+        REASON_NEEDS_ADVICE: "The customer asked for mortgage advice the bot must not give.",
+    },
+    collect_evidence=mortgage_evidence,
+    summarize=mortgage_sentences,
+    customer_name=lambda evidence: (
+        evidence.mortgage_application.applicant_name if evidence.mortgage_application else None
+    ),
+    evidence_view=mortgage_view,
+    personal_slots=(SLOT_APPLICANT_NAME, SLOT_EMAIL, SLOT_ANNUAL_INCOME),
+    personal_evidence={"mortgage_application": PERSONAL_APPLICATION_FIELDS},
+)

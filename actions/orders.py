@@ -14,6 +14,8 @@ from rasa_sdk.types import DomainDict
 
 from actions.constants import (
     ACTION_ORDER_STATUS,
+    FLOW_ORDER_STATUS,
+    FORM_ORDER,
     ORDER_OUTCOME_ESCALATE,
     ORDER_OUTCOME_NOT_FOUND,
     ORDER_OUTCOME_REPORTED,
@@ -32,8 +34,18 @@ from actions.constants import (
 )
 from actions.dialogue import latest_user_text
 from actions.failsafe import GuardedFormValidationAction, apologise_on_failure, describe
+from actions.handoff.journey import Journey, json_record, labelled_section, pick_fields
+from actions.handoff.summary import clip, humanize
 from actions.store.database import get_database, utcnow
 from actions.store.orders import OrderSnapshot, find_order, parse_order_number
+from contract.handoff_context import (
+    AttemptKind,
+    Evidence,
+    EvidenceSection,
+    EvidenceTable,
+    HandoffContext,
+    OrderEvidence,
+)
 
 #: After this many lookups of numbers that do not exist, the bot offers a human.
 FAILED_LOOKUPS_BEFORE_OFFER = 2
@@ -220,3 +232,113 @@ class ActionOrderStatus(Action):
                 SlotSet(SLOT_HANDOFF_REASON, reason),
             ]
         return [*reset, SlotSet(SLOT_ORDER_OUTCOME, ORDER_OUTCOME_REPORTED)]
+
+
+# --- What the handoff gets from this journey ---------------------------------------------------
+
+#: Order fields that are personal data (and so listed in the context's `pii`). The final
+#: tracking scans can name the delivery address.
+PERSONAL_ORDER_FIELDS = ("customer_name", "customer_email", "tracking_events/*/location")
+ORDER_LABELS = (
+    ("order_number", "Order"),
+    ("status", "Status"),
+    ("customer_name", "Customer"),
+    ("customer_email", "E-mail"),
+    ("carrier", "Carrier"),
+    ("tracking_number", "Tracking no."),
+    ("estimated_delivery", "Estimated delivery"),
+    ("placed_at", "Placed"),
+    ("looked_up_at", "Looked up by the bot"),
+)
+#: The tracking table's "Where" column holds the scans' locations (personal, see above).
+TRACKING_WHERE_COLUMN = 1
+
+
+async def order_evidence(tracker: Tracker, flow: str) -> dict[str, Any]:
+    """The order record as the bot saw it, if it found one."""
+    order = tracker.get_slot(SLOT_ORDER_RECORD)
+    if not order:
+        return {}
+    return {"order": OrderEvidence.parse_obj(pick_fields(OrderEvidence, order))}
+
+
+def order_sentences(context: HandoffContext) -> list[str]:
+    """The order's state, or how many lookups failed when none was found."""
+    order = context.evidence.order
+    if order:
+        return [_order_sentence(order)]
+    lookups = [a for a in context.attempts if a.kind is AttemptKind.ORDER_LOOKUP]
+    if lookups:
+        failed = [a for a in lookups if a.outcome != "found"]
+        return [f"{len(failed)} of {len(lookups)} order lookups failed."]
+    return []
+
+
+def _order_sentence(order: OrderEvidence) -> str:
+    parts = [f"Order {order.order_number} is {humanize(order.status)}"]
+    if order.carrier:
+        parts.append(f"carrier {clip(order.carrier)}")
+    if order.estimated_delivery:
+        parts.append(f"estimated delivery {order.estimated_delivery.isoformat()}")
+    if order.tracking_events:
+        latest = max(order.tracking_events, key=lambda event: event.occurred_at)
+        parts.append(f"last scan {humanize(latest.status)} on {latest.occurred_at.date()}")
+    return ", ".join(parts) + "."
+
+
+def order_view(evidence: Evidence) -> list[EvidenceSection]:
+    """The order, its lines and its tracking scans, labelled for the agent."""
+    if evidence.order is None:
+        return []
+    record = json_record(evidence.order)
+    tables = []
+    if record["items"]:
+        tables.append(
+            EvidenceTable(
+                caption="Items",
+                columns=["SKU", "Product", "Qty"],
+                rows=[[item["sku"], item["name"], item["quantity"]] for item in record["items"]],
+            )
+        )
+    if record["tracking_events"]:
+        tables.append(
+            EvidenceTable(
+                caption="Tracking",
+                columns=["When", "Where", "What", "Status"],
+                rows=[
+                    [scan["occurred_at"], scan["location"], scan["description"], scan["status"]]
+                    for scan in record["tracking_events"]
+                ],
+                personal_columns=[TRACKING_WHERE_COLUMN],
+            )
+        )
+    section = labelled_section(
+        "order",
+        f"Order {evidence.order.order_number}",
+        record,
+        ORDER_LABELS,
+        personal=PERSONAL_ORDER_FIELDS,
+        tables=tables,
+    )
+    return [section]
+
+
+JOURNEY = Journey(
+    flow=FLOW_ORDER_STATUS,
+    phrase="asked about an order",
+    forms=frozenset({FORM_ORDER}),
+    actions=frozenset({ACTION_ORDER_STATUS}),
+    reason_details={
+        REASON_ORDER_DELAYED: "The order is delayed; the bot apologised and escalated.",
+        REASON_ORDER_LOST: "The order appears lost in transit; the bot apologised and escalated.",
+        REASON_ORDER_NOT_FOUND: "Two lookups found no order; the customer accepted a person.",
+    },
+    collect_evidence=order_evidence,
+    attempts_slot=SLOT_ORDER_LOOKUPS,
+    summarize=order_sentences,
+    customer_name=lambda evidence: evidence.order.customer_name if evidence.order else None,
+    evidence_view=order_view,
+    # The record carries the customer's name and e-mail.
+    personal_slots=(SLOT_ORDER_RECORD,),
+    personal_evidence={"order": PERSONAL_ORDER_FIELDS},
+)

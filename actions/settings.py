@@ -1,85 +1,50 @@
 """Configuration of the action server, read once from the environment.
 
 Every URL and secret comes from the environment (see `.env.example` for the documented
-defaults). A missing secret fails fast at start-up instead of silently becoming "".
+defaults), read by `settingsupport.environment`. A missing secret fails fast at start-up
+instead of silently becoming "".
 """
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from pydantic import Field, validator
+
+from settingsupport.environment import EnvironmentSettings, positive_field, secret_field
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-
-
-class MissingSettingError(RuntimeError):
-    """Raised at start-up when a required environment variable is not set."""
-
-
-def _required(name: str) -> str:
-    value = os.environ.get(name, "").strip()
-    if not value:
-        raise MissingSettingError(
-            f"{name} is not set. Copy .env.example to .env (or run `make .env`) and set it."
-        )
-    return value
-
-
-def _float(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    if raw is None or not raw.strip():
-        return default
-    try:
-        return float(raw)
-    except ValueError as error:
-        raise MissingSettingError(f"{name} must be a number, got {raw!r}") from error
-
-
-def _int(name: str, default: int) -> int:
-    return int(_float(name, float(default)))
-
-
-def _path(name: str, default: str) -> Path:
-    path = Path(os.environ.get(name) or default)
-    return path if path.is_absolute() else PROJECT_ROOT / path
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Everything the action server reads from its environment."""
-
-    database_url: str
-    handoff_url: str
-    handoff_secret: str
-    handoff_timeout_seconds: float
-    handoff_attempts: int
-    handoff_backoff_seconds: float
-    outbox_interval_seconds: float
-    troubleshooting_trees_path: Path
-    handoff_routing_path: Path
-    action_server_token: str
 
 
 def _default_sqlite_url() -> str:
     return f"sqlite:///{PROJECT_ROOT / 'var' / 'app.db'}"
 
 
+class Settings(EnvironmentSettings):
+    """Everything the action server reads from its environment."""
+
+    database_url: str = Field(default_factory=_default_sqlite_url, env="APP_DATABASE_URL")
+    handoff_url: str = Field(..., env="HANDOFF_URL")
+    handoff_secret: str = secret_field("HANDOFF_SECRET")
+    handoff_timeout_seconds: float = positive_field(2.0, "HANDOFF_TIMEOUT_SECONDS")
+    handoff_attempts: int = Field(3, env="HANDOFF_ATTEMPTS", gt=0)
+    handoff_backoff_seconds: float = Field(
+        0.2, env="HANDOFF_BACKOFF_SECONDS", ge=0, allow_inf_nan=False
+    )
+    outbox_interval_seconds: float = positive_field(10.0, "OUTBOX_INTERVAL_SECONDS")
+    troubleshooting_trees_path: Path = Field(
+        Path("content/troubleshooting_trees.yml"), env="TROUBLESHOOTING_TREES"
+    )
+    handoff_routing_path: Path = Field(Path("content/handoff_routing.yml"), env="HANDOFF_ROUTING")
+    action_server_token: str = secret_field("ACTION_SERVER_TOKEN")
+
+    @validator("troubleshooting_trees_path", "handoff_routing_path")
+    def _under_project_root(cls, path: Path) -> Path:
+        return path if path.is_absolute() else PROJECT_ROOT / path
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """Read the settings once; raises `MissingSettingError` on a missing secret."""
-    return Settings(
-        database_url=os.environ.get("APP_DATABASE_URL") or _default_sqlite_url(),
-        handoff_url=_required("HANDOFF_URL"),
-        handoff_secret=_required("HANDOFF_SECRET"),
-        handoff_timeout_seconds=_float("HANDOFF_TIMEOUT_SECONDS", 2.0),
-        handoff_attempts=_int("HANDOFF_ATTEMPTS", 3),
-        handoff_backoff_seconds=_float("HANDOFF_BACKOFF_SECONDS", 0.2),
-        outbox_interval_seconds=_float("OUTBOX_INTERVAL_SECONDS", 10.0),
-        troubleshooting_trees_path=_path(
-            "TROUBLESHOOTING_TREES", "content/troubleshooting_trees.yml"
-        ),
-        handoff_routing_path=_path("HANDOFF_ROUTING", "content/handoff_routing.yml"),
-        action_server_token=_required("ACTION_SERVER_TOKEN"),
-    )
+    """Read the settings once; raises `MissingSettingError` on a missing or malformed value."""
+    return Settings.from_env()

@@ -20,6 +20,8 @@ from actions.constants import (
     ACTION_ASK_STEP_ANSWER,
     ACTION_START_TROUBLESHOOTING,
     ENTITY_ERROR_CODE,
+    FLOW_TROUBLESHOOTING,
+    FORM_TROUBLESHOOTING,
     REASON_CYCLE_LIMIT,
     SLOT_ERROR_CODE,
     SLOT_HANDOFF_REASON,
@@ -35,6 +37,8 @@ from actions.constants import (
 )
 from actions.dialogue import latest_event_time, latest_user_text
 from actions.failsafe import GuardedFormValidationAction, apologise_on_failure, describe
+from actions.handoff.journey import Journey, json_record, labelled_section
+from actions.handoff.summary import clip, humanize
 from actions.settings import get_settings
 from actions.store.database import utcnow
 from actions.troubleshooting_trees import (
@@ -42,6 +46,14 @@ from actions.troubleshooting_trees import (
     TroubleshootingTree,
     load_troubleshooting_catalog,
     normalize_error_code,
+)
+from contract.handoff_context import (
+    Attempt,
+    AttemptKind,
+    Evidence,
+    EvidenceSection,
+    HandoffContext,
+    TroubleshootingEvidence,
 )
 
 #: The slot value naming the general tree, used for codes the catalog does not know.
@@ -240,3 +252,90 @@ class ValidateTroubleshootingForm(GuardedFormValidationAction):
             "asked_at": asked_at.isoformat(),
             "answered_at": answered_at.isoformat(),
         }
+
+
+# --- What the handoff gets from this journey ---------------------------------------------------
+
+TROUBLESHOOTING_LABELS = (
+    ("error_code", "Error code"),
+    ("tree_title", "Problem"),
+    ("tree", "Tree"),
+    ("known_code", "Known code"),
+    ("cycles_completed", "Cycles completed"),
+    ("cycle_limit", "Cycle limit"),
+)
+
+
+async def troubleshooting_evidence(tracker: Tracker, flow: str) -> dict[str, Any]:
+    """The tree walked for the customer's error code, and how far it got."""
+    code = tracker.get_slot(SLOT_ERROR_CODE)
+    tree_name = tracker.get_slot(SLOT_TROUBLESHOOTING_TREE)
+    if not (code and tree_name):
+        return {}
+    catalog = troubleshooting_catalog()
+    tree = tree_for(catalog, tree_name)
+    cycle = int(tracker.get_slot(SLOT_TROUBLESHOOTING_CYCLE) or 1)
+    outcome = tracker.get_slot(SLOT_TROUBLESHOOTING_OUTCOME)
+    evidence = TroubleshootingEvidence(
+        error_code=code,
+        tree=tree_name,
+        tree_title=tree.title,
+        known_code=tree_name != GENERAL_TREE,
+        cycles_completed=cycle if outcome == TROUBLESHOOTING_CYCLE_LIMIT else cycle - 1,
+        cycle_limit=catalog.cycle_limit,
+    )
+    return {"troubleshooting": evidence}
+
+
+def troubleshooting_sentences(context: HandoffContext) -> list[str]:
+    """The error, the cycles done, and the last step tried."""
+    evidence = context.evidence.troubleshooting
+    if evidence is None:
+        return []
+    steps = [a for a in context.attempts if a.kind is AttemptKind.TROUBLESHOOTING_STEP]
+    return [_troubleshooting_sentence(evidence, steps[-1] if steps else None)]
+
+
+def _troubleshooting_sentence(evidence: TroubleshootingEvidence, last_step: Attempt | None) -> str:
+    what = f"error {evidence.error_code}"
+    if evidence.tree_title:
+        what += f" ({clip(evidence.tree_title)})"
+    elif not evidence.known_code:
+        what += " (unknown code)"
+    text = (
+        f"Troubleshooting {what}: {evidence.cycles_completed} of {evidence.cycle_limit}"
+        " cycles completed without a fix"
+    )
+    if last_step:
+        text += f"; last step {last_step.label}: {clip(last_step.description)}"
+        text += f" ({humanize(last_step.outcome)})"
+    return text + "."
+
+
+def troubleshooting_view(evidence: Evidence) -> list[EvidenceSection]:
+    """The walk, labelled for the agent."""
+    walk = evidence.troubleshooting
+    if walk is None:
+        return []
+    record = json_record(walk)
+    title = f"Troubleshooting {walk.error_code}"
+    return [labelled_section("troubleshooting", title, record, TROUBLESHOOTING_LABELS)]
+
+
+JOURNEY = Journey(
+    flow=FLOW_TROUBLESHOOTING,
+    phrase="was troubleshooting a device error",
+    forms=frozenset({FORM_TROUBLESHOOTING}),
+    actions=frozenset({ACTION_START_TROUBLESHOOTING}),
+    reason_details={
+        REASON_CYCLE_LIMIT: (
+            "Troubleshooting steps did not resolve the error after the cycle limit."
+        ),
+    },
+    collect_evidence=troubleshooting_evidence,
+    attempts_slot=SLOT_TROUBLESHOOTING_ATTEMPTS,
+    summarize=troubleshooting_sentences,
+    evidence_view=troubleshooting_view,
+    # What the customer typed in answer to the steps.
+    personal_slots=(SLOT_STEP_ANSWER, SLOT_TROUBLESHOOTING_ATTEMPTS),
+)

@@ -9,11 +9,9 @@ here catches the failure where it happens and returns the apology
 channel like any other bot message. `ActionExecutionRejection` (an action server's "not me",
 which forms rely on) still propagates.
 
-- The action call is bounded by `ACTION_SERVER_TIMEOUT_SECONDS` (default
-  `DEFAULT_TIMEOUT_SECONDS`). Rasa's own limit (`DEFAULT_REQUEST_TIMEOUT`) is 5 minutes, during
-  which a hung action server holds the customer and the conversation's lock. The slowest
-  healthy action is a handoff whose delivery to the desk times out on every try: with the
-  defaults 3 x 2 s plus 0.6 s of back-off, so the default leaves it room.
+- The action call is bounded by `ACTION_SERVER_TIMEOUT_SECONDS` (`assistant.settings`).
+  Rasa's own limit (`DEFAULT_REQUEST_TIMEOUT`) is 5 minutes, during which a hung action server
+  holds the customer and the conversation's lock.
 - A failed form validation (`validate_<form>`) also clears the values it did not check (the
   slots set since the form ran), as the action server's own guard does
   (`actions.failsafe.GuardedFormValidationAction`): Rasa keeps every candidate the validation
@@ -31,9 +29,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import math
-import os
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
 import rasa
@@ -46,13 +42,12 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 from assistant.apology import APOLOGY, describe_failure
 from assistant.desk_events import mask_sender
+from assistant.settings import TIMEOUT_VARIABLE
 
 logger = logging.getLogger(__name__)
 
 #: The Rasa release whose `RemoteAction.run` this wraps.
 PATCHED_RASA_VERSION: Final = "3.6.21"
-TIMEOUT_VARIABLE: Final = "ACTION_SERVER_TIMEOUT_SECONDS"
-DEFAULT_TIMEOUT_SECONDS: Final = 10.0
 #: Rasa's name prefix of a form's validation action (`validate_<form name>`).
 VALIDATION_PREFIX: Final = "validate_"
 
@@ -60,24 +55,6 @@ RunMethod = Callable[
     [RemoteAction, OutputChannel, NaturalLanguageGenerator, DialogueStateTracker, Domain],
     Awaitable[list[Event]],
 ]
-
-
-def action_timeout(environ: Mapping[str, str] = os.environ) -> float:
-    """`ACTION_SERVER_TIMEOUT_SECONDS` (seconds, > 0), or the default when unset or empty.
-
-    Raises:
-        ValueError: the variable is set to something else (found at start-up, not in a turn).
-    """
-    raw = environ.get(TIMEOUT_VARIABLE, "").strip()
-    if not raw:
-        return DEFAULT_TIMEOUT_SECONDS
-    try:
-        seconds = float(raw)
-    except ValueError:
-        seconds = math.nan
-    if not math.isfinite(seconds) or seconds <= 0:
-        raise ValueError(f"{TIMEOUT_VARIABLE} must be a positive number of seconds, not {raw!r}")
-    return seconds
 
 
 def failure_events(action: RemoteAction, tracker: DialogueStateTracker) -> list[Event]:
@@ -150,12 +127,11 @@ def _log_failure(
     )
 
 
-def install_action_failure_apology(timeout: float | None = None) -> bool:
-    """Wraps `RemoteAction.run` (see the module doc) if Rasa is the version this was written
-    for; returns whether it did. `timeout` defaults to `action_timeout()`."""
+def install_action_failure_apology(timeout: float) -> bool:
+    """Wraps `RemoteAction.run` (see the module doc), bounded by `timeout` seconds, if Rasa is
+    the version this was written for; returns whether it did."""
     if rasa.__version__ != PATCHED_RASA_VERSION:
         return False
-    seconds = action_timeout() if timeout is None else timeout
     original: Any = getattr(RemoteAction.run, "__wrapped__", RemoteAction.run)
-    RemoteAction.run = apologising(original, seconds)
+    RemoteAction.run = apologising(original, timeout)
     return True

@@ -7,7 +7,7 @@ Two producers inside the Rasa server feed the desk (see docs/desk-design.md):
 - the web chat channel (`assistant.channels.webchat`) relays the customer's typing indicator.
 
 Both hand their events to a `DeskEventForwarder`: an in-memory queue drained by one asyncio task
-that POSTs `{"sender_id": ..., "event": ...}` with `Authorization: Bearer <secret>`.
+that POSTs the body `contract.conversation_events` defines with `Authorization: Bearer <secret>`.
 
 Why an asyncio queue and not a worker thread: Rasa calls `EventBroker.publish()` synchronously
 *from its event loop* (`TrackerStore.stream_events`, awaited in every `save()`), so `publish()`
@@ -62,9 +62,10 @@ import aiohttp
 from rasa.core.brokers.broker import EventBroker
 from rasa.utils.endpoints import EndpointConfig
 
+from contract.conversation_events import EVENTS_PATH, conversation_event
+
 logger = logging.getLogger(__name__)
 
-EVENTS_PATH: Final = "/api/conversation-events"
 DEFAULT_TIMEOUT_SECONDS: Final = 2.0
 DEFAULT_MAX_QUEUE: Final = 1000
 DEFAULT_DRAIN_TIMEOUT_SECONDS: Final = 3.0
@@ -409,7 +410,7 @@ class DeskEventForwarder:
             await asyncio.wait_for(self._closing.wait(), delay)
 
     async def _send(self, session: aiohttp.ClientSession, item: _Item) -> _Attempt:
-        body = {"sender_id": item.sender_id, "event": item.event}
+        body = conversation_event(item.sender_id, item.event)
         try:
             async with session.post(self.url, json=body) as response:
                 attempt = await _attempt_of(response)

@@ -14,7 +14,7 @@ Both run in this process, on one asyncio event loop, and both timestamp what arr
 `time.perf_counter()` the moment it is read off the connection; every t0 is `perf_counter()`
 in the same process, so t1 - t0 needs no clock synchronisation.
 
-- The customer: `tests.support.chat_client.ChatClient`, python-socketio's client over
+- The customer: `harness.chat_client.ChatClient`, python-socketio's client over
   long-polling (the only transport Rasa 3.6 serves) at the Rasa server's base URL, speaking
   Rasa's socket.io protocol like the web chat page. A message reaches it when its pending
   long-poll returns, as in a browser.
@@ -88,7 +88,8 @@ import aiohttp
 import socketio
 
 from benchmarks.turns import UnexpectedBehaviour
-from tests.support.chat_client import ChatClient, NothingArrived
+from contract.webchat import agent_line
+from harness.chat_client import ChatClient, NothingArrived
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -404,7 +405,8 @@ async def run_round(console: AgentConsole, rasa_url: str, number: int) -> RoundT
             "the agent's message on the page",
             both(
                 console.send_message(handoff_id, text),
-                page.arrival("bot_uttered", text_is(text)),
+                # The web chat names the agent in the text (`contract.webchat.agent_line`).
+                page.arrival("bot_uttered", text_is(agent_line(claimed["agent"]["name"], text))),
             ),
         )
 

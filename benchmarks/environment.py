@@ -13,29 +13,14 @@ from __future__ import annotations
 
 import os
 import secrets
-import socket
 from collections.abc import Mapping
-from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
 from actions.store.seed import prepare_demo_store
 from desk.seed import prepare_demo_desk
+from harness.loopback import free_ports, sqlite_url
 from launcher.stack import Service, action_server, desk_server, handoff_inbox, rasa_server
-
-
-def free_ports(count: int) -> list[int]:
-    """`count` distinct loopback ports that were free a moment ago (the OS picks them)."""
-    with ExitStack() as stack:
-        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-
-
-def sqlite_url(path: Path) -> str:
-    """SQLAlchemy URL of a SQLite file."""
-    return f"sqlite:///{path}"
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 The Rasa server's event broker (`assistant.desk_events`) sends the events an agent needs to follow
 a conversation live, and the web chat channel relays the customer's typing; both with
-`Authorization: Bearer $DESK_EVENTS_SECRET`. Only `event.event` is checked: the rest is Rasa's, and
+`Authorization: Bearer $HANDOFF_SECRET`. Only `event.event` is checked: the rest is Rasa's, and
 the desk reads it leniently, so what a customer said is never lost to a detail around it.
 """
 

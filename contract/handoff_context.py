@@ -20,10 +20,13 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, Field, StrictBool, StrictStr, conint, constr
+from pydantic import BaseModel, Extra, Field, StrictBool, StrictStr, conint, constr, root_validator
 from pydantic.datetime_parse import parse_datetime
 
-SCHEMA_VERSION: Literal["1.0"] = "1.0"
+#: The version of the contexts the bot sends. 1.1 only adds to 1.0 (open flow names, further
+#: evidence sections, `evidence_view`, `customer_name`), so 1.0 contexts (e.g. ones still waiting
+#: in an outbox) remain valid and the desk accepts both.
+SCHEMA_VERSION: Literal["1.1"] = "1.1"
 
 SNAKE_CASE_PATTERN = r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$"
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
@@ -34,17 +37,21 @@ UTC_DATETIME_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|\+00:00)
 # RFC 6901 JSON Pointer; a "*" segment stands for any array index.
 JSON_POINTER_PATTERN = r"^(/([^~/]|~[01])*)+$"
 LANGUAGE_PATTERN = r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$"
+#: The longest flow name (the desk stores it in a column of this size).
+FLOW_MAX_LENGTH = 32
 CURRENCY_PATTERN = r"^[A-Z]{3}$"
 
 if TYPE_CHECKING:
     NonEmptyStr = str
     SnakeCaseStr = str
+    FlowName = str
     JsonPointer = str
     PositiveInt = int
     NonNegativeInt = int
 else:
     NonEmptyStr = constr(strict=True, min_length=1)
     SnakeCaseStr = constr(strict=True, regex=SNAKE_CASE_PATTERN)
+    FlowName = constr(strict=True, regex=SNAKE_CASE_PATTERN, max_length=FLOW_MAX_LENGTH)
     JsonPointer = constr(strict=True, regex=JSON_POINTER_PATTERN)
     PositiveInt = conint(strict=True, ge=1)
     NonNegativeInt = conint(strict=True, ge=0)
@@ -105,8 +112,13 @@ def _fix_up_schema(schema: dict[str, Any], model_class: type[BaseModel]) -> None
         if property_schema is None:
             continue
         _add_uuid_pattern(property_schema)
-        if field.allow_none:
+        if field.allow_none and not _accepts_null(property_schema):
             properties[field.alias] = _nullable(property_schema)
+
+
+def _accepts_null(property_schema: dict[str, Any]) -> bool:
+    kind = property_schema.get("type")
+    return kind == "null" or (isinstance(kind, list) and "null" in kind)
 
 
 class _ContractModel(BaseModel):
@@ -141,7 +153,11 @@ class Priority(str, Enum):
 
 
 class Flow(str, Enum):
-    """The journey the conversation was in when it was handed off."""
+    """Named flows of the journeys the bot ships with, and `none` (no journey).
+
+    The context's `flow` is open: any snake_case name, so a new journey declares its own
+    (`actions.handoff.journey.Journey.flow`) without a contract change.
+    """
 
     ORDER_STATUS = "order_status"
     TROUBLESHOOTING = "troubleshooting"
@@ -354,8 +370,20 @@ class TroubleshootingEvidence(_ContractModel):
     cycle_limit: PositiveInt = Field(..., description="Passes allowed before handing off.")
 
 
+def _fix_up_evidence_schema(schema: dict[str, Any], model_class: type[BaseModel]) -> None:
+    _fix_up_schema(schema, model_class)
+    # Further sections: any snake_case name, each a JSON object (see `Evidence`).
+    schema["propertyNames"] = {"pattern": SNAKE_CASE_PATTERN}
+    schema["additionalProperties"] = {"type": "object"}
+
+
 class Evidence(_ContractModel):
-    """Records the bot looked up or collected; null when not part of this conversation."""
+    """Records the bot looked up or collected; null when not part of this conversation.
+
+    Besides the typed sections below, a journey may add sections of its own, each a JSON object
+    under a snake_case name, so a new journey needs no contract change. The desk shows evidence
+    from `HandoffContext.evidence_view`, never by its section names.
+    """
 
     order: OrderEvidence | None = Field(default=None, description="The order looked up, if any.")
     mortgage_application: ApplicationEvidence | None = Field(
@@ -364,6 +392,84 @@ class Evidence(_ContractModel):
     troubleshooting: TroubleshootingEvidence | None = Field(
         default=None, description="Troubleshooting progress, if any."
     )
+
+    class Config:
+        extra = Extra.allow
+        schema_extra = staticmethod(_fix_up_evidence_schema)
+
+    @root_validator(pre=True)
+    def _further_sections_are_objects(cls, values: dict[str, Any]) -> dict[str, Any]:
+        for name, section in values.items():
+            if name in cls.__fields__:
+                continue
+            if not is_snake_case(str(name)):
+                raise ValueError(f"evidence section names must be snake_case: {name!r}")
+            if not isinstance(section, dict):
+                raise ValueError(f"evidence section {name!r} must be a JSON object")
+        return values
+
+    def section(self, name: str) -> Any:
+        """The section called `name`: a typed model, a further section's object, or None."""
+        return self.__dict__.get(name)
+
+
+class EvidenceScalar:
+    """One displayed value: a string, number, boolean or null (timestamps as ISO strings)."""
+
+    @classmethod
+    def __get_validators__(cls) -> Any:
+        """Accept JSON scalars as they are."""
+        yield cls._require_scalar
+
+    @classmethod
+    def __modify_schema__(cls, field_schema: dict[str, Any]) -> None:
+        """Describe the value as any JSON scalar."""
+        field_schema.update(type=["string", "number", "boolean", "null"])
+
+    @staticmethod
+    def _require_scalar(value: Any) -> Any:
+        if value is None or isinstance(value, (str, int, float)):
+            return value
+        raise ValueError("must be a string, number, boolean or null")
+
+
+if TYPE_CHECKING:
+    DisplayValue = str | int | float | bool | None
+else:
+    DisplayValue = EvidenceScalar
+
+
+class EvidenceField(_ContractModel):
+    """One labelled value of an evidence section, as the agent reads it."""
+
+    label: NonEmptyStr = Field(..., description="What the value is, e.g. `Status`.")
+    value: DisplayValue | None = Field(..., description="The value; null when not known.")
+    personal: StrictBool = Field(
+        default=False, description="Whether the value is personal data (listed in `pii`)."
+    )
+
+
+class EvidenceTable(_ContractModel):
+    """Rows of an evidence section, e.g. an order's tracking scans."""
+
+    caption: StrictStr = Field(..., description="What the table lists, e.g. `Tracking`.")
+    columns: list[NonEmptyStr] = Field(..., description="Column headings.")
+    rows: list[list[DisplayValue | None]] = Field(
+        default_factory=list, description="One list of cells per row, in column order."
+    )
+    personal_columns: list[NonNegativeInt] = Field(
+        default_factory=list,
+        description="Indexes of the columns whose cells are personal data (listed in `pii`).",
+    )
+
+
+class EvidenceSection(_ContractModel):
+    """One evidence section labelled for display, built by the journey that collected it."""
+
+    key: SnakeCaseStr = Field(..., description="Stable name of the section, e.g. `order`.")
+    title: NonEmptyStr = Field(..., description="Heading, e.g. `Order ORD-100005`.")
+    fields: list[EvidenceField] = Field(default_factory=list, description="Labelled values.")
+    tables: list[EvidenceTable] = Field(default_factory=list, description="Tables, in order.")
 
 
 class Sentiment(_ContractModel):
@@ -378,8 +484,12 @@ class Sentiment(_ContractModel):
 class HandoffContext(_ContractModel):
     """Everything the desk needs to take a conversation over from the bot."""
 
-    schema_version: Literal["1.0"] = Field(
-        ..., description="Version of this contract; the desk rejects any other."
+    schema_version: Literal["1.0", "1.1"] = Field(
+        ...,
+        description=(
+            "Version of this contract: the bot sends 1.1; 1.0 (without the fields 1.1 added)"
+            " is still accepted. The desk rejects any other."
+        ),
     )
     handoff_id: UUID = Field(
         ..., description="Unique id of this handoff; also the idempotency key of the POST."
@@ -388,9 +498,19 @@ class HandoffContext(_ContractModel):
     conversation: Conversation = Field(..., description="The conversation being handed over.")
     trigger: Trigger = Field(..., description="Why the bot handed over.")
     routing: Routing = Field(..., description="Where to queue it.")
-    flow: Flow = Field(..., description="The journey the customer was in.")
+    flow: FlowName = Field(
+        ...,
+        description=(
+            "The journey the customer was in, as the journey names itself, e.g. `order_status`;"
+            " `none` when in no journey."
+        ),
+    )
     last_intent: NonEmptyStr | None = Field(
         default=None, description="Intent of the customer's latest message."
+    )
+    customer_name: NonEmptyStr | None = Field(
+        default=None,
+        description="The customer's name as the bot knows it (personal data); null if unknown.",
     )
     slots: dict[str, Any] = Field(
         default_factory=dict, description="Every Rasa slot that is set (null slots are omitted)."
@@ -403,6 +523,10 @@ class HandoffContext(_ContractModel):
     )
     evidence: Evidence = Field(
         default_factory=Evidence, description="Records looked up or collected."
+    )
+    evidence_view: list[EvidenceSection] = Field(
+        default_factory=list,
+        description="The evidence labelled for display, one section per record, in order.",
     )
     sentiment: Sentiment = Field(..., description="The customer's mood.")
     summary: StrictStr = Field(..., description="Short paragraph for the agent (<= 600 chars).")

@@ -1,6 +1,6 @@
 """Where a handoff is in its life at the desk (docs/desk-design.md, "Lifecycle").
 
-The desk stores and changes it (one transition table, `desk.workflows.lifecycle`); the bot reads
+The desk stores and changes it (one transition table, `desk.services.lifecycle`); the bot reads
 it in the desk's answers (`POST /api/handoffs/{id}/csat`, `/callback`).
 """
 

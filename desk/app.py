@@ -18,26 +18,31 @@ from desk.api import applications, bot, console, live, pages, sessions
 from desk.api.middleware import auth_middleware, error_middleware, public
 from desk.api.runtime import (
     BOT_SYNC,
+    BUS,
     CUSTOMER,
     DATABASE,
+    DESK,
     EXECUTOR,
-    HAND_BACK,
     LIVE,
     RASA,
-    SEEN_MESSAGES,
     SETTINGS,
+    TASKS,
     UNITS,
     WAITING_ROOM,
     in_unit,
 )
+from desk.background import BackgroundTasks
 from desk.bot_sync import BotSync
-from desk.live import CustomerLink, LiveHub
+from desk.bus import InProcessBus
+from desk.console_hub import ConsoleFeed, LiveHub
+from desk.customer_link import CustomerLink
 from desk.rasa_client import RasaClient, RasaHandBack
 from desk.services.conversations import SeenMessages
 from desk.services.handoffs import HandBack
 from desk.settings import DeskSettings
 from desk.store.database import Database, UnitRunner
 from desk.waiting_room import WaitingRoom
+from desk.workflows.context import Desk
 
 # The largest body any route accepts; a handoff context with a long transcript stays well below.
 MAX_BODY_BYTES: Final = 1024 * 1024
@@ -60,17 +65,33 @@ def create_app(settings: DeskSettings, *, hand_back: HandBack | None = None) -> 
     app[EXECUTOR] = ThreadPoolExecutor(max_workers=DB_THREADS, thread_name_prefix="desk-db")
     app[UNITS] = UnitRunner(app[DATABASE], app[EXECUTOR])
     app[RASA] = RasaClient.from_settings(settings)
-    app[HAND_BACK] = hand_back or RasaHandBack(app[RASA])
+    app[TASKS] = BackgroundTasks()
+    app[BUS] = InProcessBus()
     app[LIVE] = LiveHub()
-    app[SEEN_MESSAGES] = SeenMessages()
     app[CUSTOMER] = CustomerLink(app[RASA], average_handle_seconds=settings.average_handle_seconds)
     app[WAITING_ROOM] = WaitingRoom(
         app[UNITS],
         app[LIVE],
         app[CUSTOMER],
+        app[TASKS],
         claim_timeout_seconds=settings.claim_timeout_seconds,
     )
-    app[BOT_SYNC] = BotSync(app[UNITS], app[CUSTOMER])
+    app[BOT_SYNC] = BotSync(app[UNITS], app[RASA], app[TASKS])
+    # Subscribers of one event run in this order: the customer hears an agent join before the
+    # consoles reload, and the places in the queue are told after both.
+    app[CUSTOMER].subscribe(app[BUS])
+    ConsoleFeed(app[LIVE]).subscribe(app[BUS])
+    app[WAITING_ROOM].subscribe(app[BUS])
+    app[BOT_SYNC].subscribe(app[BUS])
+    app[DESK] = Desk(
+        units=app[UNITS],
+        bus=app[BUS],
+        rasa=app[RASA],
+        hand_back=hand_back or RasaHandBack(app[RASA]),
+        customer=app[CUSTOMER],
+        tasks=app[TASKS],
+        seen=SeenMessages(),
+    )
     # aiohttp 3.9's stubs type the signal's callbacks wrongly.
     app.on_startup.append(_start_waiting_room)  # type: ignore[arg-type]
     app.on_shutdown.append(_close_live)  # type: ignore[arg-type]
@@ -107,7 +128,7 @@ async def _close_live(app: web.Application) -> None:
 
 
 async def _close(app: web.Application) -> None:
-    await app[CUSTOMER].close()
+    await app[TASKS].close()
     await app[RASA].close()
     app[EXECUTOR].shutdown(wait=True)
     app[DATABASE].dispose()

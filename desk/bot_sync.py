@@ -22,11 +22,13 @@ from typing import Final
 from sqlalchemy.orm import Session
 
 from contract.handoff_opened import HandoffOpenedNotice
-from desk.live import CustomerLink, with_retries
-from desk.periodic import Periodic
-from desk.services.queues import QUEUES
+from contract.handoff_status import OPEN_STATUSES
+from desk.background import BackgroundTasks, Periodic, with_retries
+from desk.bus import EventBus
+from desk.events import HandoffQueued
+from desk.rasa_client import RasaClient
+from desk.services.queues import team_name
 from desk.store.database import UnitRunner
-from desk.store.models import OPEN_STATUSES
 from desk.store.repositories import HandoffRepository
 from desk.store.types import utcnow
 
@@ -50,16 +52,22 @@ SWEEP_BATCH: Final = 50
 class BotSync:
     """Reports new handoffs to the Rasa server, and sweeps up those it could not."""
 
-    def __init__(self, units: UnitRunner, customer: CustomerLink) -> None:
-        """Record through `units`, reach Rasa through `customer.rasa`, work in the background
-        through `customer.spawn`."""
+    def __init__(self, units: UnitRunner, rasa: RasaClient, tasks: BackgroundTasks) -> None:
+        """Record through `units`, reach Rasa through `rasa`, work in the background through
+        `tasks`."""
         self.units = units
-        self.customer = customer
+        self.rasa = rasa
+        self.tasks = tasks
         self._sweeper = Periodic(self.sweep, SWEEP_SECONDS, "desk bot sync sweep")
 
-    def handoff_created(self, sender_id: str, handoff_id: str, queue: str) -> None:
+    def subscribe(self, bus: EventBus) -> None:
+        """Report every new handoff (`handoff.queued`)."""
+        bus.subscribe(HandoffQueued, self.queued)
+
+    async def queued(self, event: HandoffQueued) -> None:
         """Report a new handoff in the background (with retries, then left to the sweep)."""
-        self.customer.spawn(
+        sender_id, handoff_id, queue = event.sender_id, event.handoff_id, event.queue
+        self.tasks.spawn(
             with_retries(
                 lambda: self.report(sender_id, handoff_id, queue),
                 RETRY_SECONDS,
@@ -73,9 +81,9 @@ class BotSync:
         notice = HandoffOpenedNotice(
             sender_id=sender_id,
             handoff_id=handoff_id,
-            text=HANDOFF_OPENED_TEXT.format(team=QUEUES.get(queue, "our support team")),
+            text=HANDOFF_OPENED_TEXT.format(team=team_name(queue, "our support team")),
         )
-        if await self.customer.rasa.handoff_opened(notice):
+        if await self.rasa.handoff_opened(notice):
             LOGGER.warning("handoff %s: the bot's tracker had missed it and has it now", handoff_id)
         await self.units(lambda session: _mark_confirmed(session, handoff_id), write=True)
 
@@ -103,7 +111,8 @@ class BotSync:
 
 def _unconfirmed(session: Session) -> list[tuple[str, str, str]]:
     older_than = utcnow() - timedelta(seconds=SWEEP_AFTER_SECONDS)
-    handoffs = HandoffRepository(session).unconfirmed(OPEN_STATUSES, older_than, SWEEP_BATCH)
+    statuses = [status.value for status in OPEN_STATUSES]
+    handoffs = HandoffRepository(session).unconfirmed(statuses, older_than, SWEEP_BATCH)
     return [(h.sender_id, h.handoff_id, h.queue) for h in handoffs]
 
 

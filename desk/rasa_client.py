@@ -2,9 +2,9 @@
 
 - Rasa's HTTP API, with `?token=$RASA_AUTH_TOKEN`: read a tracker, append events (an agent's
   turn as a `bot` event, the hand-back's slot updates and `resume`), execute an action
-  (`action_welcome_back`, `action_handoff_cancelled`, ...).
+  (`contract.bot_actions`: `action_welcome_back`, `action_handoff_cancelled`, ...).
 - The web chat's `POST /webhooks/socketio/notify` (`Authorization: Bearer $RASA_AUTH_TOKEN`):
-  a `handoff_status` event for the customer's page.
+  a `handoff_status` event for the customer's page (`contract.customer_status`).
 - `POST /webhooks/socketio/handoff-opened` (same token): a handoff the desk holds, so the bot
   pauses and tells the customer if its tracker missed it (`contract.handoff_opened`).
 
@@ -24,6 +24,8 @@ from urllib.parse import quote
 
 import aiohttp
 
+from contract.bot_actions import ACTION_WELCOME_BACK
+from contract.customer_status import NOTIFY_PATH, STATUS_EVENT, CustomerStatus, HandoffStatusNotice
 from contract.handoff_opened import HANDOFF_OPENED_PATH, HandoffOpenedNotice
 from contract.webchat import HandoffAgent, agent_metadata
 from desk.services.agents import Actor
@@ -32,10 +34,6 @@ from desk.settings import DeskSettings
 
 LOGGER = logging.getLogger(__name__)
 
-NOTIFY_PATH: Final = "/webhooks/socketio/notify"
-WELCOME_BACK_ACTION: Final = "action_welcome_back"
-CANCELLED_ACTION: Final = "action_handoff_cancelled"
-ASK_CALLBACK_ACTION: Final = "action_ask_callback"
 #: The longest part of an error body quoted in a `RasaUnavailable` message.
 _ERROR_EXCERPT: Final = 300
 
@@ -149,21 +147,30 @@ class RasaClient:
 
     # --- The web chat's status notifications ----------------------------------------------------
 
-    async def notify(self, sender_id: str, status: str, **details: Any) -> bool:
+    async def notify(self, sender_id: str, status: CustomerStatus, **details: Any) -> bool:
         """Push a `handoff_status` event to the customer's page; False when nobody listens.
 
-        A 404 means the Rasa server has no web chat channel (a REST-only deployment): logged,
-        and False. Any other failure raises `RasaUnavailable`.
+        The body is a `contract.customer_status.HandoffStatusNotice` with `details` (only the
+        keys given). A 404 means the Rasa server has no web chat channel (a REST-only
+        deployment): logged, and False. Any other failure raises `RasaUnavailable`.
         """
-        body = {"sender_id": sender_id, "type": "handoff_status", "status": status, **details}
-        headers = {"Authorization": f"Bearer {self._token}"}
+        notice = HandoffStatusNotice(
+            sender_id=sender_id, type=STATUS_EVENT, status=status, **details
+        )
+        headers = {"Authorization": f"Bearer {self._token}", "Content-Type": "application/json"}
         try:
             await self._request(
-                "POST", self.base_url + NOTIFY_PATH, headers=headers, json=body, what="notify"
+                "POST",
+                self.base_url + NOTIFY_PATH,
+                headers=headers,
+                data=notice.json(exclude_unset=True),
+                what="notify",
             )
         except RasaUnavailable as error:
             if error.status == 404:
-                LOGGER.info("Rasa has no web chat notify route (%s); %s not shown", error, status)
+                LOGGER.info(
+                    "Rasa has no web chat notify route (%s); %s not shown", error, status.value
+                )
                 return False
             raise
         return True
@@ -262,5 +269,5 @@ class RasaHandBack:
 
     async def __call__(self, resolution: Resolution) -> bool:
         """Apply the slot updates and `resume`, then execute `action_welcome_back`."""
-        await self._client.give_back(resolution.sender_id, WELCOME_BACK_ACTION, resolution.slots)
+        await self._client.give_back(resolution.sender_id, ACTION_WELCOME_BACK, resolution.slots)
         return True

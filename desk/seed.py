@@ -10,7 +10,6 @@ always work).
 from __future__ import annotations
 
 import argparse
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -20,7 +19,7 @@ from sqlalchemy.engine import make_url
 from desk.security import hash_password, verify_password
 from desk.services.agents import create_agent
 from desk.services.queues import QUEUES
-from desk.settings import MissingSettingError, database_url_from_env
+from desk.settings import DemoSeedSettings
 from desk.store.database import Database
 from desk.store.models import AgentRole
 from desk.store.repositories import AgentRepository
@@ -83,13 +82,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Migrate the desk database and seed the demo users; print the logins."""
     parser = argparse.ArgumentParser(prog="python -m desk.seed", description=__doc__)
     parser.parse_args(argv)
-    password = os.environ.get("DESK_DEMO_PASSWORD", "").strip()
-    if not password:
-        raise MissingSettingError(
-            "DESK_DEMO_PASSWORD is not set. Copy .env.example to .env (or run `make .env`)."
-        )
-    url = database_url_from_env()
-    seeded = prepare_demo_desk(url, password)
+    settings = DemoSeedSettings.from_env()  # fails fast without DESK_DEMO_PASSWORD
+    url = settings.database_url
+    seeded = prepare_demo_desk(url, settings.demo_password)
     shown_url = make_url(url).render_as_string(hide_password=True)
     print(f"Desk users (password: DESK_DEMO_PASSWORD in .env), database {shown_url}:")
     for demo in seeded:

@@ -1,4 +1,4 @@
-"""Configuration of the desk, read from the environment.
+"""Configuration of the desk, read from the environment (`settingsupport.environment`).
 
 Every URL and secret comes from the environment (`.env.example` documents the defaults). A
 missing secret fails fast at start-up instead of silently becoming "".
@@ -6,16 +6,18 @@ missing secret fails fast at start-up instead of silently becoming "".
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
+from pydantic import Field, validator
+
+from settingsupport.environment import (
+    EnvironmentSettings,
+    port_field,
+    positive_field,
+    secret_field,
+)
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-
-
-class MissingSettingError(RuntimeError):
-    """Raised at start-up when a required environment variable is not set or is malformed."""
 
 
 def default_database_url() -> str:
@@ -23,84 +25,34 @@ def default_database_url() -> str:
     return f"sqlite:///{PROJECT_ROOT / 'var' / 'desk.db'}"
 
 
-def database_url_from_env(environ: Mapping[str, str] | None = None) -> str:
-    """DESK_DATABASE_URL, or the demo SQLite file (all the seed command needs)."""
-    env = os.environ if environ is None else environ
-    return env.get("DESK_DATABASE_URL", "").strip() or default_database_url()
+class DeskDatabaseSettings(EnvironmentSettings):
+    """Where the desk's database is: all the seed command and the migrations need."""
+
+    database_url: str = Field(default_factory=default_database_url, env="DESK_DATABASE_URL")
 
 
-@dataclass(frozen=True)
-class DeskSettings:
+class DemoSeedSettings(DeskDatabaseSettings):
+    """What `python -m desk.seed` reads: the database and the demo agents' password."""
+
+    demo_password: str = secret_field("DESK_DEMO_PASSWORD")
+
+
+class DeskSettings(DeskDatabaseSettings):
     """Everything the desk reads from its environment."""
 
-    database_url: str
-    handoff_secret: str
-    rasa_auth_token: str
-    rasa_url: str = "http://127.0.0.1:5005"
-    host: str = "127.0.0.1"
-    port: int = 8080
-    session_hours: float = 12.0
-    claim_timeout_seconds: float = 120.0
+    handoff_secret: str = secret_field("HANDOFF_SECRET")
+    rasa_auth_token: str = secret_field("RASA_AUTH_TOKEN")
+    rasa_url: str = Field("http://127.0.0.1:5005", env="RASA_URL")
+    host: str = Field("127.0.0.1", env="DESK_HOST")
+    port: int = port_field(8080, "DESK_PORT")
+    session_hours: float = positive_field(12.0, "DESK_SESSION_HOURS")
+    claim_timeout_seconds: float = positive_field(120.0, "CLAIM_TIMEOUT_SECONDS")
     # Per request to Rasa (HTTP API and the web chat's notify route).
-    rasa_timeout_seconds: float = 5.0
+    rasa_timeout_seconds: float = positive_field(5.0, "RASA_TIMEOUT_SECONDS")
     # The estimated wait told to a waiting customer is position * this (see
     # desk/live.py); a rough figure a support lead tunes to the team's real average.
-    average_handle_seconds: float = 300.0
+    average_handle_seconds: float = positive_field(300.0, "DESK_AVERAGE_HANDLE_SECONDS")
 
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> DeskSettings:
-        """Read the settings; raises `MissingSettingError` on a missing or malformed value."""
-        env = os.environ if environ is None else environ
-        reader = _Reader(env)
-        return cls(
-            database_url=database_url_from_env(env),
-            handoff_secret=reader.required("HANDOFF_SECRET"),
-            rasa_auth_token=reader.required("RASA_AUTH_TOKEN"),
-            rasa_url=reader.text("RASA_URL", cls.rasa_url).rstrip("/"),
-            host=reader.text("DESK_HOST", cls.host),
-            port=reader.port("DESK_PORT", cls.port),
-            session_hours=reader.positive("DESK_SESSION_HOURS", cls.session_hours),
-            claim_timeout_seconds=reader.positive(
-                "CLAIM_TIMEOUT_SECONDS", cls.claim_timeout_seconds
-            ),
-            rasa_timeout_seconds=reader.positive("RASA_TIMEOUT_SECONDS", cls.rasa_timeout_seconds),
-            average_handle_seconds=reader.positive(
-                "DESK_AVERAGE_HANDLE_SECONDS", cls.average_handle_seconds
-            ),
-        )
-
-
-@dataclass(frozen=True)
-class _Reader:
-    env: Mapping[str, str]
-
-    def text(self, name: str, default: str) -> str:
-        return self.env.get(name, "").strip() or default
-
-    def required(self, name: str) -> str:
-        value = self.env.get(name, "").strip()
-        if not value:
-            raise MissingSettingError(
-                f"{name} is not set. Copy .env.example to .env (or run `make .env`) and set it."
-            )
-        return value
-
-    def positive(self, name: str, default: float) -> float:
-        raw = self.env.get(name, "").strip()
-        if not raw:
-            return default
-        try:
-            value = float(raw)
-        except ValueError as error:
-            raise MissingSettingError(f"{name} must be a number, got {raw!r}") from error
-        if value <= 0:
-            raise MissingSettingError(f"{name} must be greater than 0, got {raw!r}")
-        return value
-
-    def port(self, name: str, default: int) -> int:
-        raw = self.env.get(name, "").strip()
-        if not raw:
-            return default
-        if not raw.isdigit() or not 0 < int(raw) < 65536:
-            raise MissingSettingError(f"{name} must be a TCP port (1-65535), got {raw!r}")
-        return int(raw)
+    @validator("rasa_url")
+    def _without_trailing_slash(cls, url: str) -> str:
+        return url.rstrip("/")

@@ -15,22 +15,35 @@
   it), then the
   `timeout_choice` status for the web chat's banner. An offer Rasa could not take is withdrawn
   and made again at the next check.
+
+It follows the event bus (`subscribe`): a handoff queued, claimed, abandoned or expired moves
+its queue; a transfer tells the customer their place in the new queue (awaited, so before the
+transfer is answered) and moves the old one; "keep waiting" re-tells the place.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Collection
 from functools import partial
 from typing import Final
 
 from sqlalchemy.orm import Session
 
+from contract.customer_status import CustomerStatus
 from contract.desk_notices import DESK_NOTICE_KEY, DeskNotice
-from desk.live import CustomerLink, LiveHub
-from desk.periodic import Periodic
-from desk.rasa_client import RasaUnavailable
+from desk.background import BackgroundTasks, Periodic
+from desk.bus import EventBus
+from desk.console_hub import LiveHub
+from desk.customer_link import CustomerLink
+from desk.events import (
+    HandoffAbandoned,
+    HandoffClaimed,
+    HandoffExpired,
+    HandoffKeptWaiting,
+    HandoffQueued,
+    HandoffTransferred,
+)
 from desk.services.waiting import (
     ChoiceOffer,
     Waiting,
@@ -42,12 +55,8 @@ from desk.services.waiting import (
 )
 from desk.store.database import UnitRunner
 
-LOGGER = logging.getLogger(__name__)
-
 MIN_CHECK_SECONDS: Final = 0.2
 MAX_CHECK_SECONDS: Final = 5.0
-#: Marks the assistant's wait-choice message in the transcript (`metadata.desk_notice`).
-WAIT_CHOICE_NOTICE: Final = DeskNotice.WAIT_CHOICE.value
 
 
 class WaitingRoom:
@@ -58,13 +67,16 @@ class WaitingRoom:
         units: UnitRunner,
         hub: LiveHub,
         customer: CustomerLink,
+        tasks: BackgroundTasks,
         *,
         claim_timeout_seconds: float,
     ) -> None:
-        """Read through `units`, see who is online in `hub`, reach customers via `customer`."""
+        """Read through `units`, see who is online in `hub`, reach customers via `customer`,
+        tell them in the background through `tasks`."""
         self.units = units
         self.hub = hub
         self.customer = customer
+        self.tasks = tasks
         self.claim_timeout_seconds = claim_timeout_seconds
         self.check_seconds = min(
             MAX_CHECK_SECONDS, max(MIN_CHECK_SECONDS, claim_timeout_seconds / 4)
@@ -74,13 +86,42 @@ class WaitingRoom:
         self._checking = asyncio.Lock()
         self._checker = Periodic(self.check, self.check_seconds, "desk waiting-room check")
 
+    # --- The events that move a queue -------------------------------------------------------------
+
+    def subscribe(self, bus: EventBus) -> None:
+        """Follow the events that move a queue."""
+        bus.subscribe(HandoffQueued, self.handoff_moved)
+        bus.subscribe(HandoffClaimed, self.handoff_moved)
+        bus.subscribe(HandoffAbandoned, self.handoff_moved)
+        bus.subscribe(HandoffExpired, self.handoff_moved)
+        bus.subscribe(HandoffTransferred, self.transferred)
+        bus.subscribe(HandoffKeptWaiting, self.kept_waiting)
+
+    async def handoff_moved(
+        self, event: HandoffQueued | HandoffClaimed | HandoffAbandoned | HandoffExpired
+    ) -> None:
+        """A handoff joined or left its queue: the others there learn their places (and anyone
+        an urgent arrival overtook, theirs; with nobody of the queue online, a new customer
+        gets the wait choice at once)."""
+        self.queue_moved(event.queue)
+
+    async def transferred(self, event: HandoffTransferred) -> None:
+        """The customer learns their place in the new queue; those behind them in the old one,
+        theirs."""
+        await self.tell_positions([event.queue], tell=[event.handoff_id])
+        self.queue_moved(event.from_queue)
+
+    async def kept_waiting(self, event: HandoffKeptWaiting) -> None:
+        """The customer chose to keep waiting: re-tell their place ("still number 1")."""
+        self.queue_moved(event.queue, tell=[event.handoff_id])
+
     # --- Positions ------------------------------------------------------------------------------
 
     def queue_moved(self, *queues: str, tell: Collection[str] = ()) -> None:
         """Tell the customers of `queues` their new places, then check for due offers (in the
         background; in that order, so a customer hears their place before any offer). Handoffs
         in `tell` are told their place even if it did not change."""
-        self.customer.spawn(self._moved(queues, tell), name="tell queue positions and check")
+        self.tasks.spawn(self._moved(queues, tell), name="tell queue positions and check")
 
     async def _moved(self, queues: Collection[str], tell: Collection[str]) -> None:
         await self.tell_positions(queues, tell=tell)
@@ -112,7 +153,7 @@ class WaitingRoom:
         details = self.customer.waiting_details(entry.queue, entry.position)
         text = self.customer.waiting_text(entry.queue, entry.position, still=still)
         told = await self.customer.announce(
-            entry.sender_id, DeskNotice.QUEUE_POSITION, text, "waiting", **details
+            entry.sender_id, DeskNotice.QUEUE_POSITION, text, CustomerStatus.WAITING, **details
         )
         if told:
             self._told[entry.handoff_id] = place
@@ -153,18 +194,16 @@ class WaitingRoom:
             "event": "bot",
             "text": message["text"],
             "data": {"buttons": message["buttons"]},
-            "metadata": {DESK_NOTICE_KEY: WAIT_CHOICE_NOTICE, "reason": offer.reason.value},
+            "metadata": {
+                DESK_NOTICE_KEY: DeskNotice.WAIT_CHOICE.value,
+                "reason": offer.reason.value,
+            },
         }
-        try:
-            await self.customer.rasa.append_events(
-                waiting.sender_id, [event], execute_side_effects=True
-            )
-        except RasaUnavailable as error:
-            LOGGER.warning("could not offer a waiting customer the choice: %s", error)
+        if not await self.customer.say(waiting.sender_id, event):
             return False
         await self.customer.notify(
             waiting.sender_id,
-            "timeout_choice",
+            CustomerStatus.TIMEOUT_CHOICE,
             reason=offer.reason.value,
             text=message["text"],
             **self.customer.waiting_details(waiting.queue, waiting.position),

@@ -7,13 +7,13 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
 import time
 
 from actions.store.seed import DEMO_ORDERS
+from launcher.settings import LauncherSettings
 from launcher.stack import (
     BIN,
     PROJECT_ROOT,
@@ -23,6 +23,7 @@ from launcher.stack import (
     desk_server,
     rasa_server,
 )
+from settingsupport.environment import MissingSettingError
 
 LOG_DIR = PROJECT_ROOT / "var" / "logs"
 
@@ -53,14 +54,15 @@ def _supervise(stack: Stack) -> None:
 
 def main(mode: str = "run") -> int:
     """Starts the system; returns the exit code."""
-    env = os.environ
+    try:
+        settings = LauncherSettings.from_env()
+    except MissingSettingError as error:
+        print(f"Could not start the system:\n{error}", file=sys.stderr)
+        return 1
     stack = Stack(LOG_DIR)
-    services = [
-        desk_server(int(env["DESK_PORT"])),
-        action_server(int(env["ACTION_SERVER_PORT"])),
-    ]
+    services = [desk_server(settings.desk_port), action_server(settings.action_server_port)]
     if mode == "run":
-        services.append(rasa_server(int(env["RASA_PORT"]), env["RASA_AUTH_TOKEN"]))
+        services.append(rasa_server(settings.rasa_port, settings.rasa_auth_token))
     print(f"Starting {', '.join(service.name for service in services)}...", flush=True)
     try:
         stack.start_all(services)
@@ -71,10 +73,10 @@ def main(mode: str = "run") -> int:
 The support assistant is running.
 
   Chat in a terminal:  make shell   (in a second terminal, or instead of make run)
-  Chat over HTTP:      curl -s localhost:{env["RASA_PORT"]}/webhooks/rest/webhook \\
+  Chat over HTTP:      curl -s localhost:{settings.rasa_port}/webhooks/rest/webhook \\
                          -d '{{"sender": "me", "message": "where is my order ORD-100005?"}}'
-  Customer web chat:   http://127.0.0.1:{env["DESK_PORT"]}/chat
-  Agent console:       http://127.0.0.1:{env["DESK_PORT"]}/console
+  Customer web chat:   http://127.0.0.1:{settings.desk_port}/chat
+  Agent console:       http://127.0.0.1:{settings.desk_port}/console
                        agents: olivia (orders), leo (Level 2), maya (mortgages),
                        gus (customer service), sam (supervisor);
                        password: DESK_DEMO_PASSWORD in .env

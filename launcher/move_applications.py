@@ -29,7 +29,7 @@ from sqlalchemy.engine import Connection, Row, make_url
 
 from actions.settings import get_settings
 from actions.store.database import Database as AppDatabase
-from desk.settings import database_url_from_env
+from desk.settings import DeskDatabaseSettings
 from desk.store.database import Database as DeskDatabase
 from desk.store.models import ApplicationEvent, MortgageApplication
 
@@ -231,7 +231,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = parser.parse_args(argv)
     report = move_applications(
         arguments.app_database_url or get_settings().database_url,
-        arguments.desk_database_url or database_url_from_env(),
+        arguments.desk_database_url or DeskDatabaseSettings().database_url,
     )
     print(
         f"Mortgage applications moved to the desk: {report.moved}"

@@ -92,7 +92,7 @@ def handoff_inbox(port: int, secret: str, record_file: Path) -> Service:
     argv = [
         sys.executable,
         "-m",
-        "tests.support.recording_endpoint",
+        "harness.recording_endpoint",
         "--port",
         str(port),
         f"--secret={secret}",  # a random secret may start with "-"

@@ -15,6 +15,7 @@ from rasa.shared.core.slots import CategoricalSlot
 
 from actions import constants
 from actions.handoff.routing import HandoffRouter
+from actions.journeys import JOURNEYS
 from contract.handoff_context import Flow
 from tests.actions.conftest import ROUTING_PATH, rasa_domain, registered_actions
 
@@ -104,7 +105,7 @@ def test_every_reason_code_is_a_constant_and_required() -> None:
 
 @pytest.mark.parametrize("reason_code", sorted(constants.REQUIRED_REASON_CODES))
 def test_every_reason_code_is_routed_from_every_flow(reason_code: str) -> None:
-    router = HandoffRouter.load(ROUTING_PATH)
+    router = HandoffRouter.load(ROUTING_PATH, JOURNEYS)
 
     assert reason_code in router.reason_codes
     for flow in Flow:
@@ -117,3 +118,12 @@ def test_every_flow_constant_is_a_contract_flow() -> None:
     flows = {value for name, value in _string_constants().items() if name.startswith("FLOW_")}
 
     assert flows == {flow.value for flow in Flow}
+
+
+def test_every_journey_marks_itself_with_names_of_the_domain() -> None:
+    domain = rasa_domain()
+
+    for journey in JOURNEYS:
+        assert journey.forms <= set(domain.form_names), journey.flow
+        assert journey.actions <= _custom_actions(domain), journey.flow
+        assert journey.intents | set(journey.handoff_intents) <= set(domain.intents), journey.flow

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Final
 
+from actions.handoff.journey import JourneyRegistry
 from actions.handoff.pii import pii_paths
-from actions.handoff.routing import HandoffRouter
+from actions.handoff.routing import HandoffRouter, RoutingDecision, flow_name
 from actions.handoff.sentiment import score_customer_sentiment
 from actions.handoff.summary import summarize
 from actions.handoff.transcript import build_transcript, customer_texts
@@ -17,7 +19,6 @@ from contract.handoff_context import (
     Attempt,
     Conversation,
     Evidence,
-    Flow,
     HandoffContext,
     Speaker,
     Trigger,
@@ -25,7 +26,19 @@ from contract.handoff_context import (
 )
 
 
-def build_handoff_context(
+@dataclass(frozen=True)
+class BuiltHandoff:
+    """The context for the desk, and the routing decision it was built with.
+
+    The decision also says how the bot names the team to the customer, so routing is decided
+    once per handoff.
+    """
+
+    context: HandoffContext
+    decision: RoutingDecision
+
+
+def build_handoff(
     *,
     sender_id: str,
     channel: str,
@@ -34,13 +47,14 @@ def build_handoff_context(
     slots: Mapping[str, Any],
     reason_code: str,
     detail: str,
-    flow: Flow | str,
+    flow: str,
     attempts: Iterable[Attempt],
     evidence: Evidence,
     router: HandoffRouter,
+    journeys: JourneyRegistry,
     handoff_id: uuid.UUID | None = None,
     now: datetime | None = None,
-) -> HandoffContext:
+) -> BuiltHandoff:
     """Build the context the desk receives.
 
     Args:
@@ -51,10 +65,11 @@ def build_handoff_context(
         slots: The tracker's slots; only those that are set (not None) are included.
         reason_code: Why the bot hands off; must be in the routing table.
         detail: One line for the agent explaining the reason.
-        flow: The journey the customer was in.
+        flow: The journey the customer was in (`none` for no journey).
         attempts: What the bot tried, oldest first.
         evidence: Records the bot looked up or collected.
         router: Decides queue, priority and trigger type.
+        journeys: Name the customer, label the evidence, and say what in it is personal.
         handoff_id: The id (see `turn_handoff_id`); a random UUID4 when not given.
         now: Fixed creation time for tests; the current UTC time otherwise.
 
@@ -72,18 +87,21 @@ def build_handoff_context(
         conversation=Conversation(sender_id=sender_id, channel=channel, language=language),
         trigger=Trigger(type=decision.trigger_type, reason_code=reason_code, detail=detail),
         routing=decision.routing,
-        flow=Flow(flow),
+        flow=flow_name(flow),
         last_intent=_last_intent(transcript),
+        customer_name=journeys.customer_name(evidence),
         slots=set_slots(slots),
         transcript=transcript,
         attempts=list(attempts),
         evidence=evidence,
+        evidence_view=journeys.evidence_view(evidence),
         sentiment=sentiment,
         summary="",
         pii=[],
     )
-    with_summary = draft.copy(update={"summary": summarize(draft)})
-    return with_summary.copy(update={"pii": pii_paths(with_summary)})
+    with_summary = draft.copy(update={"summary": summarize(draft, journeys)})
+    context = with_summary.copy(update={"pii": pii_paths(with_summary, journeys)})
+    return BuiltHandoff(context=context, decision=decision)
 
 
 #: Namespace of the handoff ids derived from a conversation's turn (a fixed, random UUID).

@@ -174,10 +174,6 @@ class HandoffDispatcher:
             )
         return _outcome(handoff_id, result)
 
-    async def open_handoff_for(self, sender_id: str) -> str | None:
-        """The newest pending or delivered handoff_id of a conversation, if any."""
-        return await asyncio.to_thread(_open_handoff_for, self._database, sender_id)
-
 
 @dataclass(frozen=True)
 class RelayReport:
@@ -398,21 +394,6 @@ def _claim(
             )
         ).one()
         return row.payload, row.attempts
-
-
-def _open_handoff_for(database: Database, sender_id: str) -> str | None:
-    with database.session() as session:
-        return session.execute(
-            select(HandoffOutboxEntry.handoff_id)
-            .where(
-                HandoffOutboxEntry.sender_id == sender_id,
-                HandoffOutboxEntry.status.in_(
-                    [OutboxStatus.PENDING.value, OutboxStatus.DELIVERED.value]
-                ),
-            )
-            .order_by(HandoffOutboxEntry.created_at.desc())
-            .limit(1)
-        ).scalar_one_or_none()
 
 
 def _outcome(handoff_id: str, result: DeliveryResult) -> DispatchOutcome:

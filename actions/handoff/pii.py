@@ -13,48 +13,31 @@ import re
 from collections.abc import Iterable
 from typing import Any, Final
 
-from actions.constants import (
-    SLOT_ANNUAL_INCOME,
-    SLOT_APPLICANT_NAME,
-    SLOT_EMAIL,
-    SLOT_ORDER_RECORD,
-    SLOT_STEP_ANSWER,
-    SLOT_TROUBLESHOOTING_ATTEMPTS,
-)
-from actions.handoff.summary import customer_name
+from actions.handoff.journey import JourneyRegistry
 from contract.handoff_context import HandoffContext, Speaker
 
-# --- What is personal ---------------------------------------------------------------------------
-# The one place that says which slots hold personal data: names, e-mail addresses, financial
-# details, the looked-up order record (it carries the customer's name and e-mail) and what the
-# customer typed in answer to troubleshooting steps.
-PERSONAL_SLOTS: Final = (
-    SLOT_APPLICANT_NAME,
-    SLOT_EMAIL,
-    SLOT_ANNUAL_INCOME,
-    SLOT_ORDER_RECORD,
-    SLOT_STEP_ANSWER,
-    SLOT_TROUBLESHOOTING_ATTEMPTS,
-)
-# Evidence fields that hold personal data, by evidence section.
-PERSONAL_EVIDENCE_FIELDS: Final = {
-    "order": ("customer_name", "customer_email"),
-    "mortgage_application": ("applicant_name", "email", "annual_income"),
-}
+# Which slots and evidence fields hold personal data is declared by each journey
+# (`Journey.personal_slots`, `Journey.personal_evidence`); what is personal in the rest of the
+# context (the transcript, the answers to attempts, the name, the summary) is known here.
 ANY_INDEX: Final = "*"
 
 
-def pii_paths(context: HandoffContext) -> list[str]:
+def pii_paths(context: HandoffContext, journeys: JourneyRegistry) -> list[str]:
     """JSON Pointers of the fields of `context` that hold personal data, in document order.
 
     Only fields that are actually filled in this context are listed. `*` stands for any array
     index. The context's own `pii` field is ignored (this is what computes it).
     """
-    paths = [_pointer("slots", slot) for slot in PERSONAL_SLOTS if slot in context.slots]
+    paths = [_pointer("customer_name")] if context.customer_name else []
+    paths += [_pointer("slots", slot) for slot in journeys.personal_slots if slot in context.slots]
     paths += _transcript_paths(context)
     if any(attempt.answer is not None for attempt in context.attempts):
         paths.append(_pointer("attempts", ANY_INDEX, "answer"))
-    paths += _evidence_paths(context)
+    paths += [
+        _pointer("evidence", *tokens)
+        for tokens in journeys.personal_evidence_paths(context.evidence)
+    ]
+    paths += _evidence_view_paths(context)
     if _mentions_customer(context):
         paths.append(_pointer("summary"))
     return paths
@@ -70,28 +53,27 @@ def _transcript_paths(context: HandoffContext) -> list[str]:
     return paths
 
 
-def _evidence_paths(context: HandoffContext) -> list[str]:
+def _evidence_view_paths(context: HandoffContext) -> list[str]:
     paths = []
-    for section, fields in PERSONAL_EVIDENCE_FIELDS.items():
-        record = getattr(context.evidence, section)
-        if record is None:
-            continue
+    for s, section in enumerate(context.evidence_view):
         paths += [
-            _pointer("evidence", section, field)
-            for field in fields
-            if getattr(record, field) is not None
+            _pointer("evidence_view", str(s), "fields", str(f), "value")
+            for f, shown in enumerate(section.fields)
+            if shown.personal and shown.value not in (None, "")
         ]
-    order = context.evidence.order
-    # The final scans can name the delivery address.
-    if order and any(event.location for event in order.tracking_events):
-        paths.append(_pointer("evidence", "order", "tracking_events", ANY_INDEX, "location"))
+        for t, table in enumerate(section.tables):
+            paths += [
+                _pointer("evidence_view", str(s), "tables", str(t), "rows", ANY_INDEX, str(c))
+                for c in table.personal_columns
+                if any(c < len(row) and row[c] not in (None, "") for row in table.rows)
+            ]
     return paths
 
 
 def _mentions_customer(context: HandoffContext) -> bool:
     # The summary names the customer exactly when it knows a name (see summary.py); checking
     # for the name in the text would miss one the summary had to shorten.
-    return bool(context.summary) and customer_name(context) is not None
+    return bool(context.summary) and context.customer_name is not None
 
 
 def _pointer(*tokens: str) -> str:

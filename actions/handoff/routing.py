@@ -7,23 +7,26 @@ a typo fails the action server's start-up with a message naming the entry, not a
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Final, Literal
 
 import yaml
 from pydantic import BaseModel, Field, ValidationError, root_validator, validator
+from pydantic.fields import ModelField
 
-from actions.constants import REQUIRED_REASON_CODES
+from actions.constants import FLOW_NONE, REQUIRED_REASON_CODES
+from actions.handoff.journey import JourneyRegistry
 from actions.settings import get_settings
 from contract.handoff_context import (
-    Flow,
     Priority,
     Routing,
     Sentiment,
     TriggerType,
     is_snake_case,
 )
+from contract.queues import Queue, QueueFileError, parse_queues
 
 # `queue: by_flow` in the file: take the queue from `flow_queues` for the current journey.
 QUEUE_BY_FLOW: Final = "by_flow"
@@ -47,14 +50,6 @@ class _Strict(BaseModel):
         allow_mutation = False
 
 
-class QueueSpec(_Strict):
-    """One desk queue."""
-
-    team_name: str = Field(..., min_length=1)
-    customer_label: str = Field(..., min_length=1)
-    skills: list[str] = Field(default_factory=list)
-
-
 class ReasonSpec(_Strict):
     """How one reason code is routed."""
 
@@ -75,33 +70,55 @@ class RoutingTable(_Strict):
     """The whole routing file."""
 
     version: Literal[1]
-    queues: dict[str, QueueSpec]
-    flow_queues: dict[Flow, str]
+    queues: dict[str, Queue]
+    flow_queues: dict[str, str]
     reason_codes: dict[str, ReasonSpec]
     sentiment_escalation: SentimentEscalation | None = None
 
-    @validator("reason_codes")
-    def _reason_codes_are_snake_case(cls, codes: dict[str, ReasonSpec]) -> dict[str, ReasonSpec]:
-        bad = sorted(code for code in codes if not is_snake_case(code))
+    @validator("queues", pre=True)
+    def _queues_are_valid(cls, raw: Any) -> dict[str, Queue]:
+        # The desk reads the same section (`contract.queues`): one definition of a valid queue.
+        try:
+            return dict(parse_queues(raw))
+        except QueueFileError as error:
+            raise ValueError(str(error)) from error
+
+    @validator("reason_codes", "flow_queues")
+    def _names_are_snake_case(cls, names: dict[str, Any], field: ModelField) -> dict[str, Any]:
+        bad = sorted(name for name in names if not is_snake_case(name))
         if bad:
-            raise ValueError(f"reason codes must be snake_case: {', '.join(bad)}")
-        missing = sorted(REQUIRED_REASON_CODES - set(codes))
-        if missing:
-            raise ValueError(f"the bot hands off with these codes, add them: {', '.join(missing)}")
-        return codes
+            what = "reason codes" if field.name == "reason_codes" else "flows"
+            raise ValueError(f"{what} must be snake_case: {', '.join(bad)}")
+        return names
+
+    def coverage_problems(self, journeys: JourneyRegistry) -> list[str]:
+        """What the table misses for these journeys: their reason codes, a queue per flow."""
+        missing = sorted((REQUIRED_REASON_CODES | journeys.reason_codes) - set(self.reason_codes))
+        problems = (
+            [f"reason_codes: the bot hands off with these codes, add them: {', '.join(missing)}"]
+            if missing
+            else []
+        )
+        flows = (*journeys.flows, FLOW_NONE)
+        problems += [
+            f"flow_queues: no queue for flow {flow!r}"
+            for flow in flows
+            if flow not in self.flow_queues
+        ]
+        problems += [
+            f"flow_queues.{flow}: no journey has this flow (journeys: {', '.join(flows)})"
+            for flow in self.flow_queues
+            if flow not in flows
+        ]
+        return problems
 
     @root_validator(skip_on_failure=True)
     def _queues_exist(cls, values: dict[str, Any]) -> dict[str, Any]:
-        queues: dict[str, QueueSpec] = values["queues"]
+        queues: dict[str, Queue] = values["queues"]
         problems = [
-            f"flow_queues.{flow.value}: unknown queue {queue!r}"
+            f"flow_queues.{flow}: unknown queue {queue!r}"
             for flow, queue in values["flow_queues"].items()
             if queue not in queues
-        ]
-        problems += [
-            f"flow_queues: no queue for flow {flow.value!r}"
-            for flow in Flow
-            if flow not in values["flow_queues"]
         ]
         problems += [
             f"reason_codes.{code}.queue: unknown queue {spec.queue!r}"
@@ -136,13 +153,19 @@ class HandoffRouter:
         self._table = table
 
     @classmethod
-    def load(cls, path: Path) -> HandoffRouter:
-        """Read and validate a routing file.
+    def load(cls, path: Path, journeys: JourneyRegistry) -> HandoffRouter:
+        """Read and validate a routing file for these journeys.
 
         Raises:
-            HandoffRoutingError: naming the file and every invalid entry.
+            HandoffRoutingError: naming the file and every invalid entry, including a journey's
+                reason code or flow that the file does not route.
         """
-        return cls(_read_table(path))
+        table = _read_table(path)
+        problems = table.coverage_problems(journeys)
+        if problems:
+            lines = "\n".join(f"  - {problem}" for problem in problems)
+            raise HandoffRoutingError(f"invalid handoff routing file {path}:\n{lines}")
+        return cls(table)
 
     @property
     def reason_codes(self) -> frozenset[str]:
@@ -150,7 +173,7 @@ class HandoffRouter:
         return frozenset(self._table.reason_codes)
 
     def route(
-        self, reason_code: str, flow: Flow | str, sentiment: Sentiment | None = None
+        self, reason_code: str, flow: str, sentiment: Sentiment | None = None
     ) -> RoutingDecision:
         """Decide queue, priority, skills and trigger type for one handoff.
 
@@ -158,7 +181,7 @@ class HandoffRouter:
             UnknownReasonCodeError: if the reason code is not in the routing table.
         """
         spec = self._reason(reason_code)
-        queue_name = self._queue_name(spec, Flow(flow))
+        queue_name = self._queue_name(spec, flow_name(flow))
         queue = self._table.queues[queue_name]
         priority, raised = self._priority(spec.priority, sentiment)
         routing = Routing(
@@ -183,8 +206,12 @@ class HandoffRouter:
                 f"unknown handoff reason code {reason_code!r} (known: {known})"
             ) from None
 
-    def _queue_name(self, spec: ReasonSpec, flow: Flow) -> str:
-        return self._table.flow_queues[flow] if spec.queue == QUEUE_BY_FLOW else spec.queue
+    def _queue_name(self, spec: ReasonSpec, flow: str) -> str:
+        if spec.queue != QUEUE_BY_FLOW:
+            return spec.queue
+        # Every journey's flow has a queue (checked at load); any other flow counts as none.
+        flow_queues = self._table.flow_queues
+        return flow_queues.get(flow, flow_queues[FLOW_NONE])
 
     def _priority(self, base: Priority, sentiment: Sentiment | None) -> tuple[Priority, bool]:
         rule = self._table.sentiment_escalation
@@ -201,10 +228,15 @@ def raise_priority(priority: Priority, levels: int = 1) -> Priority:
     return PRIORITY_ORDER[index]
 
 
+def flow_name(flow: str) -> str:
+    """The flow as plain text (callers may pass a `contract.handoff_context.Flow` member)."""
+    return flow.value if isinstance(flow, Enum) else flow
+
+
 @lru_cache(maxsize=1)
-def load_router() -> HandoffRouter:
-    """The router for `settings.handoff_routing_path`, loaded once per process."""
-    return HandoffRouter.load(get_settings().handoff_routing_path)
+def load_router(journeys: JourneyRegistry) -> HandoffRouter:
+    """The router for `settings.handoff_routing_path` and these journeys, loaded once."""
+    return HandoffRouter.load(get_settings().handoff_routing_path, journeys)
 
 
 def _read_table(path: Path) -> RoutingTable:

@@ -1,4 +1,8 @@
-"""The action server's handoff parts, built once per process from the settings."""
+"""The action server's handoff parts, built once per process from the settings.
+
+This is where the handoff meets the journeys: the registry (`actions.journeys`) is handed to
+the parts that need it; the rest of the handoff package imports no journey.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from actions.handoff.delivery import desk_client
+from actions.handoff.journey import JourneyRegistry
 from actions.handoff.outbox import HandoffDispatcher, OutboxPolicy, OutboxRelay
 from actions.handoff.routing import HandoffRouter, load_router
+from actions.journeys import JOURNEYS
 from actions.settings import get_settings
 from actions.store.database import get_database
 
@@ -16,6 +22,7 @@ from actions.store.database import get_database
 class HandoffServices:
     """One desk client shared by the dispatcher (live handoffs) and the relay (the outbox)."""
 
+    journeys: JourneyRegistry
     router: HandoffRouter
     dispatcher: HandoffDispatcher
     relay: OutboxRelay
@@ -29,7 +36,8 @@ def handoff_services() -> HandoffServices:
     client = desk_client()
     policy = OutboxPolicy.from_settings(settings, client)
     return HandoffServices(
-        router=load_router(),
+        journeys=JOURNEYS,
+        router=load_router(JOURNEYS),
         dispatcher=HandoffDispatcher(database, client, policy),
         relay=OutboxRelay(
             database, client, policy, interval_seconds=settings.outbox_interval_seconds

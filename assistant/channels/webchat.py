@@ -47,9 +47,9 @@ import logging
 import time
 from asyncio import AbstractEventLoop
 from collections.abc import Awaitable, Callable
-from typing import Any, Final, Literal, TypeVar
+from typing import Any, Final, TypeVar
 
-from pydantic import BaseModel, Extra, Field, StrictBool, StrictStr, ValidationError, validator
+from pydantic import BaseModel, ValidationError
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint, Sanic, response
@@ -67,72 +67,26 @@ from assistant.channels.edge import (
 )
 from assistant.desk_events import DeskEventForwarder, mask_sender
 from assistant.handoff_guard import confirm_open_handoff
+from contract.conversation_events import TYPING_EVENT
+from contract.customer_status import NOTIFY_PATH, STATUS_EVENT, HandoffStatusNotice
 from contract.handoff_opened import HANDOFF_OPENED_PATH, HandoffOpenedNotice
 from contract.webchat import agent_messages, agent_of
 
 logger = logging.getLogger(__name__)
 
-TYPING_EVENT: Final = "user_typing"
-#: The desk's open-handoff route under this channel's `/webhooks/socketio` prefix.
-HANDOFF_OPENED_ROUTE: Final = HANDOFF_OPENED_PATH.removeprefix("/webhooks/socketio")
+#: Where Rasa serves this channel's routes (`/webhooks/<channel name>`).
+CHANNEL_PREFIX: Final = "/webhooks/socketio"
+#: The desk's two routes under the channel's prefix: status notices and the open handoff.
+NOTIFY_ROUTE: Final = NOTIFY_PATH.removeprefix(CHANNEL_PREFIX)
+HANDOFF_OPENED_ROUTE: Final = HANDOFF_OPENED_PATH.removeprefix(CHANNEL_PREFIX)
 M = TypeVar("M", bound=BaseModel)
 SESSION_REQUEST_EVENT: Final = "session_request"
 #: Sent to one socket whose `session_request` or `user_uttered` payload was refused.
 REFUSED_EVENT: Final = "input_refused"
-STATUS_EVENT: Final = "handoff_status"
 MAX_NOTIFY_BYTES: Final = 16 * 1024
 DEFAULT_DESK_TIMEOUT_SECONDS: Final = 1.0
 #: Typing signals go stale in seconds: few are kept while the desk is slow.
 TYPING_QUEUE_SIZE: Final = 100
-
-HandoffStatus = Literal[
-    "waiting", "agent_joined", "agent_typing", "agent_left", "back_with_bot", "timeout_choice"
-]
-
-
-class Choice(BaseModel):
-    """One option offered to the customer (a quick reply: shown `title`, sent `payload`)."""
-
-    title: StrictStr = Field(..., min_length=1, max_length=200)
-    payload: StrictStr = Field(..., min_length=1, max_length=200)
-
-    class Config:
-        extra = Extra.forbid
-
-
-class HandoffStatusNotice(BaseModel):
-    """Body of `POST /webhooks/socketio/notify`, emitted as is to the customer's room.
-
-    The known details are type-checked; other keys are passed through to the page unchanged.
-    """
-
-    sender_id: StrictStr = Field(..., min_length=1, max_length=512)
-    type: Literal["handoff_status"]
-    status: HandoffStatus
-    position: int | None = None
-    estimated_wait_seconds: float | None = None
-    agent_name: StrictStr | None = Field(None, max_length=200)
-    typing: StrictBool | None = None
-    choices: list[Choice] | None = None
-
-    class Config:
-        extra = Extra.allow
-
-    @validator("position", pre=True)
-    def _whole_number(cls, value: Any) -> Any:
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-            raise ValueError("must be a whole number")
-        if value is not None and value < 0:
-            raise ValueError("must not be negative")
-        return value
-
-    @validator("estimated_wait_seconds", pre=True)
-    def _seconds(cls, value: Any) -> Any:
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
-            raise ValueError("must be a number of seconds")
-        if value is not None and value < 0:
-            raise ValueError("must not be negative")
-        return value
 
 
 def offer_polling_only(sio: AsyncServer) -> None:
@@ -302,7 +256,7 @@ class WebChatInput(SocketIOInput):
         async def user_typing(sid: str, data: Any) -> None:
             self.relay_typing(sio, sid, data)
 
-        @webhook.route("/notify", methods=["POST"], name="notify")
+        @webhook.route(NOTIFY_ROUTE, methods=["POST"], name="notify")
         async def notify(request: Request) -> HTTPResponse:
             return await self.handle_notify(sio, request)
 
@@ -461,7 +415,8 @@ class WebChatInput(SocketIOInput):
         notice = self.desk_body(request, HandoffStatusNotice, "handoff status")
         if isinstance(notice, HTTPResponse):
             return notice
-        message = notice.dict(exclude_unset=True)
+        # The page tells the notice by its `type`, which the contract lets the desk leave out.
+        message = {"type": STATUS_EVENT, **notice.dict(exclude_unset=True)}
         await sio.emit(STATUS_EVENT, message, room=notice.sender_id, namespace=self.namespace)
         logger.debug(
             "web chat: %s %s emitted to %s",

@@ -2,29 +2,24 @@
 pop, the conversation, notes, messages to the customer, typing, transfer, resolve (the console
 page is in `desk.api.pages`).
 
-Around the rules, each route keeps the customer and the other consoles in the picture (see
-`desk.live`): claim tells the customer `agent_joined` (status and a bot message, before the
-claim is answered, so before the agent's first message); transfer `waiting` with the new
-queue and position; resolve `agent_left` (likewise), then hands the conversation back (the
-bot speaks), then `back_with_bot`. Queues refresh live (`queue_changed`), and the customers
-still waiting learn their new places (`desk.waiting_room`). A failed notification is logged
-and never fails the agent's request.
+Each route parses the request, calls its workflow (`desk.workflows.agent_work`,
+`desk.workflows.closing`) and answers. The workflows publish what happened on the event bus,
+which keeps the customer and the other consoles in the picture: claim tells the customer
+`agent_joined` (status and a bot message, before the claim is answered, so before the agent's
+first message); transfer `waiting` with the new queue and position; resolve `agent_left`
+(likewise), then hands the conversation back (the bot speaks), then `back_with_bot`. Queues
+refresh live (`queue_changed`), and the customers still waiting learn their new places
+(`desk.waiting_room`). A failed notification is logged and never fails the agent's request.
 """
 
 from __future__ import annotations
 
-import logging
-
 from aiohttp import web
 from sqlalchemy.orm import Session
 
-from contract.desk_notices import DeskNotice
 from desk.api.runtime import (
-    CUSTOMER,
-    HAND_BACK,
-    LIVE,
+    DESK,
     RASA,
-    WAITING_ROOM,
     actor_of,
     handoff_id_of,
     in_unit,
@@ -47,13 +42,10 @@ from desk.api.schemas import (
     TypingOut,
     TypingRequest,
 )
-from desk.live import Audience, joined_text, left_text, queue_changed
 from desk.rasa_client import RasaUnavailable
-from desk.services import claims, handoffs, queues, transcripts
-from desk.services.agents import Actor
-from desk.store.repositories import HandoffRepository
-
-LOGGER = logging.getLogger(__name__)
+from desk.services import handoffs, queues, transcripts
+from desk.store.models import Handoff, HandoffNote
+from desk.workflows import agent_work, closing
 
 
 async def get_queues(request: web.Request) -> web.Response:
@@ -77,24 +69,7 @@ async def claim(request: web.Request) -> web.Response:
     """Take a waiting handoff: 200, 409 when someone was faster, 403 when not your queue."""
     actor = actor_of(request)
     handoff_id = handoff_id_of(request)
-
-    def work(session: Session) -> HandoffOut:
-        return HandoffOut.of(claims.claim(session, actor, handoff_id))
-
-    claimed = await in_unit(request, work, write=True)
-    # Said before the claim is answered, so it comes before the agent's first message.
-    await request.app[CUSTOMER].announce(
-        claimed.sender_id,
-        DeskNotice.AGENT_JOINED,
-        joined_text(actor.display_name, claimed.queue),
-        "agent_joined",
-        agent_name=actor.display_name,
-    )
-    await request.app[LIVE].publish(
-        queue_changed(claimed.queue, handoff_id, "claimed"),
-        Audience(claimed.queue, actor.agent_id),
-    )
-    request.app[WAITING_ROOM].queue_moved(claimed.queue)
+    claimed = await agent_work.claim(request.app[DESK], actor, handoff_id, HandoffOut.of)
     return respond(claimed)
 
 
@@ -137,11 +112,11 @@ async def add_note(request: web.Request) -> web.Response:
     handoff_id = handoff_id_of(request)
     note = await parse(request, NoteRequest)
 
-    def work(session: Session) -> NoteOut:
-        stored = handoffs.add_note(session, actor, handoff_id, note.text)
+    def present(stored: HandoffNote) -> NoteOut:
         return NoteOut.of(stored, actor.display_name)
 
-    return respond(await in_unit(request, work, write=True), status=201)
+    added = await agent_work.add_note(request.app[DESK], actor, handoff_id, note.text, present)
+    return respond(added, status=201)
 
 
 async def transfer(request: web.Request) -> web.Response:
@@ -150,23 +125,10 @@ async def transfer(request: web.Request) -> web.Response:
     handoff_id = handoff_id_of(request)
     target = await parse(request, TransferRequest)
 
-    def work(session: Session) -> tuple[HandoffOut, str, int | None]:
-        before = handoffs.get_existing(session, handoff_id)
-        old_queue, owner = before.queue, before.agent_id  # read now: the row object is refreshed
-        moved = handoffs.transfer(session, actor, handoff_id, target.queue)
-        out = HandoffOut.of(moved, position=HandoffRepository(session).position(moved))
-        return out, old_queue, owner
+    def present(moved: Handoff, position: int | None) -> HandoffOut:
+        return HandoffOut.of(moved, position=position)
 
-    moved, old_queue, owner = await in_unit(request, work, write=True)
-    # The customer learns their place in the new queue; those behind them in the old one, theirs.
-    await request.app[WAITING_ROOM].tell_positions([moved.queue], tell=[handoff_id])
-    request.app[WAITING_ROOM].queue_moved(old_queue)
-    hub = request.app[LIVE]
-    await hub.publish(
-        queue_changed(old_queue, handoff_id, "transferred_out"), Audience(old_queue, owner)
-    )
-    arrived = queue_changed(moved.queue, handoff_id, "transferred_in")
-    await hub.publish(arrived, Audience(moved.queue))
+    moved = await agent_work.transfer(request.app[DESK], actor, handoff_id, target.queue, present)
     return respond(moved)
 
 
@@ -180,16 +142,10 @@ async def send_message(request: web.Request) -> web.Response:
     actor = actor_of(request)
     handoff_id = handoff_id_of(request)
     message = await parse(request, MessageRequest)
-    handoffs.check_message(message.text)
-
-    handoff = await in_unit(request, lambda s: _working_on(s, actor, handoff_id))
-    await request.app[RASA].send_agent_message(handoff.sender_id, message.text, actor)
-
-    def work(session: Session) -> MessageSentOut:
-        logged = handoffs.record_agent_message(session, actor, handoff_id, message.text)
-        return MessageSentOut(handoff=HandoffOut.of(logged), text=message.text)
-
-    return respond(await in_unit(request, work, write=True), status=201)
+    handoff = await agent_work.send_message(
+        request.app[DESK], actor, handoff_id, message.text, HandoffOut.of
+    )
+    return respond(MessageSentOut(handoff=handoff, text=message.text), status=201)
 
 
 async def typing(request: web.Request) -> web.Response:
@@ -197,10 +153,7 @@ async def typing(request: web.Request) -> web.Response:
     actor = actor_of(request)
     handoff_id = handoff_id_of(request)
     body = await parse(request, TypingRequest)
-    handoff = await in_unit(request, lambda s: _working_on(s, actor, handoff_id))
-    notified = await request.app[CUSTOMER].notify(
-        handoff.sender_id, "agent_typing", typing=body.typing, agent_name=actor.display_name
-    )
+    notified = await agent_work.typing(request.app[DESK], actor, handoff_id, body.typing)
     return respond(TypingOut(typing=body.typing, notified=notified), status=202)
 
 
@@ -209,69 +162,27 @@ async def resolve(request: web.Request) -> web.Response:
     actor = actor_of(request)
     handoff_id = handoff_id_of(request)
     body = await parse(request, ResolveRequest)
-
-    def close(session: Session) -> tuple[handoffs.Resolution, str]:
-        resolution = handoffs.resolve(session, actor, handoff_id, body.disposition, body.slots)
-        return resolution, handoffs.get_existing(session, handoff_id).queue
-
-    resolution, queue = await in_unit(request, close, write=True)
-    # Said before the hand-back, so it comes before the bot's welcome back.
-    await request.app[CUSTOMER].announce(
-        resolution.sender_id,
-        DeskNotice.AGENT_LEFT,
-        left_text(actor.display_name),
-        "agent_left",
-        agent_name=actor.display_name,
+    closed = await closing.resolve(
+        request.app[DESK], actor, handoff_id, body.disposition, body.slots, HandoffOut.of
     )
-    await request.app[LIVE].publish(
-        queue_changed(queue, handoff_id, "resolved"), Audience(queue, actor.agent_id)
-    )
-    return respond(await _hand_back(request, resolution))
+    return respond(_resolved(closed))
 
 
 async def retry_hand_back(request: web.Request) -> web.Response:
     """Try again to give a resolved handoff back to the bot (its hand-back failed before)."""
     actor = actor_of(request)
     handoff_id = handoff_id_of(request)
-    resolution = await in_unit(
-        request, lambda session: handoffs.pending_hand_back(session, actor, handoff_id)
+    closed = await closing.retry_hand_back(request.app[DESK], actor, handoff_id, HandoffOut.of)
+    return respond(_resolved(closed))
+
+
+def _resolved(closed: closing.Closed[HandoffOut]) -> ResolvedOut:
+    """The answer to a resolve or hand-back: a failed hand-back is in `hand_back_error`."""
+    return ResolvedOut(
+        handoff=closed.handoff,
+        handed_back=closed.handed_back,
+        hand_back_error=closed.hand_back_error,
     )
-    return respond(await _hand_back(request, resolution))
-
-
-async def _hand_back(request: web.Request, resolution: handoffs.Resolution) -> ResolvedOut:
-    """Give the conversation back to the bot; on success tell the page and mark it handed back.
-
-    A failure leaves the handoff resolved (the resolution is stored) and is reported in
-    `hand_back_error`; `POST /api/handoffs/{id}/hand-back` tries again.
-    """
-    handoff_id = resolution.handoff_id
-    error: str | None = None
-    try:
-        handed_back = await request.app[HAND_BACK](resolution)
-    except RasaUnavailable as failure:
-        LOGGER.error("handing %s back to the bot failed: %s", handoff_id, failure)
-        handed_back, error = False, failure.message
-    except Exception:
-        LOGGER.exception("handing %s back to the bot failed", handoff_id)
-        handed_back, error = False, "unexpected error handing back; it has been logged"
-    if handed_back:
-        await request.app[CUSTOMER].notify(resolution.sender_id, "back_with_bot")
-
-    def work(session: Session) -> ResolvedOut:
-        if handed_back:
-            handoffs.mark_handed_back(session, handoff_id)
-        handoff = HandoffRepository(session).get(handoff_id)
-        assert handoff is not None  # resolved a moment ago; handoffs are never deleted
-        return ResolvedOut(
-            handoff=HandoffOut.of(handoff), handed_back=handed_back, hand_back_error=error
-        )
-
-    return await in_unit(request, work, write=handed_back)
-
-
-def _working_on(session: Session, actor: Actor, handoff_id: str) -> HandoffOut:
-    return HandoffOut.of(handoffs.working_on(session, actor, handoff_id))
 
 
 async def root(_request: web.Request) -> web.Response:

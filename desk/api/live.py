@@ -1,14 +1,15 @@
-"""`GET /api/live`: the console's websocket (session cookie), fed by `desk.live.LiveHub`.
+"""`GET /api/live`: the console's websocket (session cookie), fed by `desk.console_hub`.
 
 After the upgrade the desk sends `{"type": "connected", ...}`; from then on the agent receives
-the messages about handoffs in the queues they serve or that they own (see `desk.live`). The
-console sends nothing the desk needs; a text "ping" is answered with "pong" (aiohttp also pings
-every HEARTBEAT_SECONDS and drops sockets that stop answering). A websocket upgrade from another
-site's page (a foreign `Origin`) is refused, like any cross-site request.
+the messages about handoffs in the queues they serve or that they own (see
+`desk.console_hub`). The console sends nothing the desk needs; a text "ping" is answered with
+"pong" (aiohttp also pings every HEARTBEAT_SECONDS and drops sockets that stop answering). A
+websocket upgrade from another site's page (a foreign `Origin`) is refused, like any
+cross-site request.
 
 The socket belongs to the session it was opened with: logging out of that session, or the
 session expiring, closes it with 1008 (policy violation) and the reason "logged out" or
-"session expired" (see `desk.live.LiveHub`).
+"session expired" (see `desk.console_hub.LiveHub`).
 """
 
 from __future__ import annotations

@@ -7,7 +7,9 @@ Public (the `public` marker, so the session middleware lets anyone through):
   conversation, read from Rasa's tracker (`desk.services.transcripts.visible_turns`: customer,
   bot and agent turns; no intents, slots or actions), and the open handoff's state, so a
   reloaded page shows where the customer is;
-- `GET /static/{name}`: the files of desk/web (flat, an allow-list of suffixes);
+- `GET /static/{name}`: the files of desk/web (flat, an allow-list of suffixes): the pages'
+  native ES modules (`<script type="module">`, each importing its neighbours as `./name.js`, so
+  they must stay flat and be served as JavaScript) and their style sheets;
 - `GET /login`: the agent login page.
 
 Session (the middleware's default: a logged-in agent, else a redirect to /login):
@@ -28,11 +30,12 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from sqlalchemy.orm import Session
 
+from contract.customer_status import CustomerStatus
 from desk.api.middleware import public
 from desk.api.runtime import CUSTOMER, RASA, SETTINGS, actor_of, in_unit
 from desk.api.schemas import AgentOut
-from desk.live import CustomerLink
-from desk.services.queues import QUEUES
+from desk.customer_link import CustomerLink
+from desk.services.queues import QUEUES, team_name
 from desk.services.transcripts import visible_turns
 from desk.store.models import DISPOSITIONS, HandoffStatus
 from desk.store.repositories import HandoffRepository
@@ -52,7 +55,8 @@ CONTENT_TYPES: Final[dict[str, str]] = {
 }
 
 
-def _security_headers(connect_src: str = "'self'") -> dict[str, str]:
+def security_headers(connect_src: str = "'self'") -> dict[str, str]:
+    """A page's headers: its Content-Security-Policy (scripts only from the desk) and no caching."""
     return {
         "Content-Security-Policy": (
             "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -66,7 +70,7 @@ def _security_headers(connect_src: str = "'self'") -> dict[str, str]:
 
 
 def _page(name: str, connect_src: str = "'self'") -> web.FileResponse:
-    return web.FileResponse(WEB_DIR / name, headers=_security_headers(connect_src))
+    return web.FileResponse(WEB_DIR / name, headers=security_headers(connect_src))
 
 
 def _origin(url: str) -> str:
@@ -117,16 +121,16 @@ def _open_handoff(
     handoff = handoffs.open_for_sender(sender_id)
     if handoff is None:
         return None
-    if handoff.status == HandoffStatus.QUEUED.value:
+    if handoff.status == HandoffStatus.QUEUED:
         return {
-            "status": "waiting",
+            "status": CustomerStatus.WAITING.value,
             **customer.waiting_details(handoff.queue, handoffs.position(handoff)),
         }
     agent = handoff.agent
     return {
-        "status": "agent_joined",
+        "status": CustomerStatus.AGENT_JOINED.value,
         "queue": handoff.queue,
-        "team_name": QUEUES.get(handoff.queue, handoff.queue),
+        "team_name": team_name(handoff.queue),
         "agent_name": agent.display_name if agent is not None else None,
     }
 

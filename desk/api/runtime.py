@@ -29,16 +29,18 @@ from aiohttp import web
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
+from desk.background import BackgroundTasks
 from desk.bot_sync import BotSync
-from desk.live import CustomerLink, LiveHub
+from desk.bus import InProcessBus
+from desk.console_hub import LiveHub
+from desk.customer_link import CustomerLink
 from desk.rasa_client import RasaClient
 from desk.services.agents import Actor
-from desk.services.conversations import SeenMessages
 from desk.services.errors import InvalidInput, NotFound
-from desk.services.handoffs import HandBack
 from desk.settings import DeskSettings
 from desk.store.database import Database, UnitRunner
 from desk.waiting_room import WaitingRoom
+from desk.workflows.context import Desk
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
@@ -48,12 +50,14 @@ DATABASE: Final = web.AppKey("database", Database)
 EXECUTOR: Final = web.AppKey("executor", ThreadPoolExecutor)
 UNITS: Final = web.AppKey("units", UnitRunner)
 WAITING_ROOM: Final = web.AppKey("waiting_room", WaitingRoom)
-SEEN_MESSAGES: Final = web.AppKey("seen_messages", SeenMessages)
-HAND_BACK: Final = web.AppKey("hand_back", HandBack)
 RASA: Final = web.AppKey("rasa", RasaClient)
 LIVE: Final = web.AppKey("live", LiveHub)
 CUSTOMER: Final = web.AppKey("customer", CustomerLink)
 BOT_SYNC: Final = web.AppKey("bot_sync", BotSync)
+BUS: Final = web.AppKey("bus", InProcessBus)
+TASKS: Final = web.AppKey("tasks", BackgroundTasks)
+#: What the workflows work with (`desk.workflows`).
+DESK: Final = web.AppKey("desk", Desk)
 
 ACTOR_KEY: Final = "desk.actor"
 SESSION_TOKEN_KEY: Final = "desk.session_token"

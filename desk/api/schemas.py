@@ -35,7 +35,6 @@ if TYPE_CHECKING:
     Rating = int
     CsatComment = str
     CallbackMessage = str
-    SenderId = str
 else:
     Username = constr(strict=True, min_length=1, max_length=64)
     Password = constr(strict=True, min_length=1, max_length=MAX_PASSWORD_LENGTH)
@@ -46,7 +45,6 @@ else:
     Rating = conint(strict=True, ge=1, le=5)
     CsatComment = constr(strict=True, max_length=MAX_CSAT_COMMENT_CHARS)
     CallbackMessage = constr(strict=True, min_length=1, max_length=MAX_CALLBACK_CHARS)
-    SenderId = constr(strict=True, min_length=1, max_length=255)
 
 
 def error_list(error: ValidationError) -> list[str]:
@@ -131,26 +129,6 @@ class CallbackRequest(_Request):
     """POST /api/handoffs/{id}/callback (from the bot)."""
 
     message: CallbackMessage
-
-
-class ConversationEventRequest(_Request):
-    """POST /api/conversation-events (from the bot): one Rasa event of a conversation.
-
-    Only `event.event` is checked: the rest is Rasa's, and the desk reads it leniently (a
-    `parse_data` that is not an object means no intent), so what a customer said is never lost
-    to a detail of the event around it.
-    """
-
-    sender_id: SenderId
-    event: dict[str, Any]
-
-    _event_is_an_object = validator("event", pre=True, allow_reuse=True)(_a_json_object)
-
-    @validator("event")
-    def _has_a_type(cls, event: dict[str, Any]) -> dict[str, Any]:
-        if not isinstance(event.get("event"), str) or not event["event"]:
-            raise ValueError('must be a Rasa event with a string "event" field')
-        return event
 
 
 # --- Responses --------------------------------------------------------------------------------

@@ -9,9 +9,10 @@ from aiohttp import web
 from sqlalchemy.orm import Session
 
 from desk.api.middleware import SESSION_COOKIE, public
-from desk.api.runtime import LIVE, SETTINGS, actor_of, in_unit, parse, respond
+from desk.api.runtime import DESK, SETTINGS, actor_of, in_unit, parse, respond
 from desk.api.schemas import AgentOut, LoginRequest
 from desk.services import agents
+from desk.workflows import sessions
 
 
 @public
@@ -43,8 +44,7 @@ async def logout(request: web.Request) -> web.Response:
     """End the session (if any), close its console websockets and clear the cookie."""
     token = request.cookies.get(SESSION_COOKIE)
     if token:
-        await in_unit(request, lambda s: agents.end_session(s, token), write=True)
-        request.app[LIVE].end_session(agents.session_key(token))
+        await sessions.log_out(request.app[DESK], token)
     response = web.json_response({"logged_out": True})
     response.del_cookie(SESSION_COOKIE, path="/")
     return response

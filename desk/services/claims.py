@@ -11,8 +11,10 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from desk.services import lifecycle
 from desk.services.agents import Actor
-from desk.services.errors import AlreadyClaimed, NotFound, PermissionDenied
+from desk.services.errors import NotFound, PermissionDenied
+from desk.services.lifecycle import Action
 from desk.store.models import EventKind, Handoff, HandoffStatus
 from desk.store.repositories import HandoffRepository
 from desk.store.types import utcnow
@@ -26,7 +28,8 @@ def claim(
     Raises:
         NotFound: No such handoff.
         PermissionDenied: The actor does not serve the handoff's queue.
-        AlreadyClaimed: Someone else claimed it first, or it is no longer queued.
+        AlreadyClaimed: Someone else claimed it first, or it is no longer queued (the
+            transition table's refusal of a claim).
     """
     now = now or utcnow()
     handoffs = HandoffRepository(session)
@@ -37,7 +40,7 @@ def claim(
         raise PermissionDenied(f"you do not serve the queue {handoff.queue!r}")
     won = handoffs.transition(
         handoff_id,
-        from_statuses=[HandoffStatus.QUEUED],
+        from_statuses=lifecycle.sources(Action.CLAIM),
         values={
             "status": HandoffStatus.CLAIMED.value,
             "agent_id": actor.agent_id,
@@ -48,7 +51,7 @@ def claim(
     if not won:
         current = handoffs.get(handoff_id)
         status = current.status if current is not None else "gone"
-        raise AlreadyClaimed(f"handoff {handoff_id} is no longer waiting (it is {status})")
+        raise lifecycle.refused(Action.CLAIM, status, handoff_id)
     handoffs.add_event(
         handoff_id,
         EventKind.CLAIMED.value,

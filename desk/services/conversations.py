@@ -5,9 +5,10 @@ The Rasa server sends the desk tracker events of its conversations (`POST
 are typing (`user_typing`). For a conversation with an open (queued or claimed) handoff these go
 to the agents; every other event is accepted and ignored.
 
-While the handoff still waits (is queued), three intents of a `user` event change it:
-- `cancel` ("never mind") abandons it; the caller gives the conversation back to the bot;
-- `leave_message` (the customer's answer to a wait choice) expires it; the caller gives the
+While the handoff still waits (is queued), three intents of a `user` event change it
+(`contract.wait_intents`), in the same unit of work that matched the event with the handoff:
+- `cancel` ("never mind") abandons it; the workflow gives the conversation back to the bot;
+- `leave_message` (the customer's answer to a wait choice) expires it; the workflow gives the
   conversation back to the bot, which asks for the message;
 - `keep_waiting` restarts the wait's clock (`desk.services.waiting`).
 Once an agent has claimed the handoff these are ordinary messages for the agent.
@@ -23,15 +24,16 @@ from typing import Any, Final
 
 from sqlalchemy.orm import Session
 
+from contract.conversation_events import TYPING_EVENT
+from contract.wait_intents import INTENT_CANCEL, INTENT_KEEP_WAITING, INTENT_LEAVE_MESSAGE
 from desk.services import handoffs as handoff_rules
-from desk.services import waiting
+from desk.services import lifecycle, waiting
 from desk.services.errors import Conflict
-from desk.store.models import HandoffStatus
+from desk.services.lifecycle import Action
 from desk.store.repositories import HandoffRepository
 
+#: Rasa's event of what the customer said.
 USER: Final = "user"
-USER_TYPING: Final = "user_typing"
-CANCEL_INTENT: Final = "cancel"
 
 
 class WaitOutcome(str, enum.Enum):
@@ -42,10 +44,11 @@ class WaitOutcome(str, enum.Enum):
     KEPT_WAITING = "kept_waiting"
 
 
+#: intent → what it does to a waiting handoff, the transition table's action, the change.
 _CHANGES: Final = {
-    CANCEL_INTENT: (WaitOutcome.ABANDONED, handoff_rules.abandon),
-    waiting.LEAVE_MESSAGE_INTENT: (WaitOutcome.LEFT_MESSAGE, waiting.leave_message),
-    waiting.KEEP_WAITING_INTENT: (WaitOutcome.KEPT_WAITING, waiting.keep_waiting),
+    INTENT_CANCEL: (WaitOutcome.ABANDONED, Action.ABANDON, handoff_rules.abandon),
+    INTENT_LEAVE_MESSAGE: (WaitOutcome.LEFT_MESSAGE, Action.EXPIRE, waiting.leave_message),
+    INTENT_KEEP_WAITING: (WaitOutcome.KEPT_WAITING, Action.KEEP_WAITING, waiting.keep_waiting),
 }
 
 
@@ -62,7 +65,6 @@ class CustomerActivity:
     handoff_id: str | None = None
     queue: str | None = None
     owner_id: int | None = None
-    status: str | None = None
     outcome: WaitOutcome | None = None
 
 
@@ -110,15 +112,15 @@ def receive_event(
     session: Session, sender_id: str, event: dict[str, Any], *, now: datetime | None = None
 ) -> CustomerActivity:
     """Match a conversation event with the open handoff; apply a waiting customer's choice."""
-    kind = {USER: "message", USER_TYPING: "typing"}.get(str(event.get("event")), "other")
+    kind = {USER: "message", TYPING_EVENT: "typing"}.get(str(event.get("event")), "other")
     handoff = HandoffRepository(session).open_for_sender(sender_id)
     if handoff is None:
         return CustomerActivity(sender_id=sender_id, kind=kind)
     outcome: WaitOutcome | None = None
     change = _CHANGES.get(intent_of(event) or "") if kind == "message" else None
-    if change is not None and handoff.status == HandoffStatus.QUEUED.value:
+    if change is not None and lifecycle.allows(change[1], handoff.status):
         try:
-            handoff = change[1](session, handoff.handoff_id, now=now)
+            handoff = change[2](session, handoff.handoff_id, now=now)
             outcome = change[0]
         except Conflict:
             # Claimed a moment ago: the agent has the customer now, and sees the message.
@@ -129,6 +131,5 @@ def receive_event(
         handoff_id=handoff.handoff_id,
         queue=handoff.queue,
         owner_id=handoff.agent_id,
-        status=handoff.status,
         outcome=outcome,
     )

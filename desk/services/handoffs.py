@@ -8,7 +8,9 @@ Who may do what:
   supervisor;
 - resolve and record replies: the owner (or a supervisor) of a claimed handoff;
 - retry a failed hand-back: the owner (or a supervisor) of a resolved handoff.
-A handoff the agent may not see is reported as not found, so ids cannot be probed.
+A handoff the agent may not see is reported as not found, so ids cannot be probed. Which
+status allows what, and what each change leads to, is the transition table
+(`desk.services.lifecycle`).
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ from typing import Any, Final, Protocol
 
 from sqlalchemy.orm import Session
 
+from desk.services import lifecycle
 from desk.services.agents import Actor
 from desk.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from desk.services.lifecycle import Action
 from desk.services.queues import QUEUES, context_of
 from desk.store.models import (
     Disposition,
@@ -62,14 +66,6 @@ class HandBack(Protocol):
     async def __call__(self, resolution: Resolution) -> bool:
         """Hand the conversation back; True marks the handoff `handed_back`."""
         ...
-
-
-class NoHandBack:
-    """The default until the Rasa hand-back exists: nothing is sent, the handoff stays resolved."""
-
-    async def __call__(self, resolution: Resolution) -> bool:
-        """Do nothing."""
-        return False
 
 
 # --- Reading ----------------------------------------------------------------------------------
@@ -165,15 +161,14 @@ def transfer(
         raise InvalidInput([f"/queue: unknown queue {queue!r}; one of {', '.join(QUEUES)}"])
     if queue == handoff.queue:
         raise InvalidInput([f"/queue: the handoff is already in {queue!r}"])
-    if handoff.status == HandoffStatus.CLAIMED.value:
+    if handoff.status == HandoffStatus.CLAIMED:
         _require_owner(actor, handoff, "transfer")
-    elif handoff.status != HandoffStatus.QUEUED.value:
-        raise Conflict(f"a {handoff.status} handoff cannot be transferred")
+    lifecycle.require(Action.TRANSFER, handoff.status)
     won = handoffs.transition(
         handoff_id,
         from_statuses=[HandoffStatus(handoff.status)],
         values={
-            "status": HandoffStatus.QUEUED.value,
+            "status": lifecycle.target(Action.TRANSFER, handoff.status).value,
             "queue": queue,
             "agent_id": None,
             "claimed_at": None,
@@ -201,12 +196,11 @@ def record_agent_reply(
     now = now or utcnow()
     handoffs = HandoffRepository(session)
     handoff = _visible(handoffs, actor, handoff_id)
-    if handoff.status != HandoffStatus.CLAIMED.value:
-        raise Conflict(f"a {handoff.status} handoff cannot be answered; claim it first")
+    lifecycle.require(Action.ANSWER, handoff.status)
     _require_owner(actor, handoff, "answer")
     first = handoffs.transition(
         handoff_id,
-        from_statuses=[HandoffStatus.CLAIMED],
+        from_statuses=lifecycle.sources(Action.ANSWER),
         values={"first_agent_reply_at": now},
         extra_condition=Handoff.first_agent_reply_at.is_(None),
     )
@@ -221,8 +215,7 @@ def working_on(session: Session, actor: Actor, handoff_id: str) -> Handoff:
     """The claimed handoff the actor owns (or, as a supervisor, may act on)."""
     handoffs = HandoffRepository(session)
     handoff = _visible(handoffs, actor, handoff_id)
-    if handoff.status != HandoffStatus.CLAIMED.value:
-        raise Conflict(f"a {handoff.status} handoff cannot be answered; claim it first")
+    lifecycle.require(Action.ANSWER, handoff.status)
     _require_owner(actor, handoff, "answer")
     return handoff
 
@@ -271,14 +264,13 @@ def resolve(
         raise InvalidInput([f"/slots: at most {MAX_SLOTS} slots"])
     handoffs = HandoffRepository(session)
     handoff = _visible(handoffs, actor, handoff_id)
-    if handoff.status != HandoffStatus.CLAIMED.value:
-        raise Conflict(f"a {handoff.status} handoff cannot be resolved; claim it first")
+    lifecycle.require(Action.RESOLVE, handoff.status)
     _require_owner(actor, handoff, "resolve")
     won = handoffs.transition(
         handoff_id,
-        from_statuses=[HandoffStatus.CLAIMED],
+        from_statuses=lifecycle.sources(Action.RESOLVE),
         values={
-            "status": HandoffStatus.RESOLVED.value,
+            "status": lifecycle.target(Action.RESOLVE, handoff.status).value,
             "resolved_at": now,
             "disposition": disposition.value,
         },
@@ -311,8 +303,7 @@ def pending_hand_back(session: Session, actor: Actor, handoff_id: str) -> Resolu
     """
     handoffs = HandoffRepository(session)
     handoff = _visible(handoffs, actor, handoff_id)
-    if handoff.status != HandoffStatus.RESOLVED.value:
-        raise Conflict(f"a {handoff.status} handoff has nothing to hand back")
+    lifecycle.require(Action.RETRY_HAND_BACK, handoff.status)
     _require_owner(actor, handoff, "hand back")
     resolved = [e for e in handoffs.events(handoff_id) if e.kind == EventKind.RESOLVED.value]
     detail = resolved[-1].detail if resolved else {}
@@ -333,11 +324,11 @@ def mark_handed_back(session: Session, handoff_id: str, *, now: datetime | None 
     handoff = _existing(handoffs, handoff_id)
     won = handoffs.transition(
         handoff_id,
-        from_statuses=[HandoffStatus.RESOLVED],
+        from_statuses=lifecycle.sources(Action.HAND_BACK),
         values={"status": HandoffStatus.HANDED_BACK.value, "handed_back_at": now},
     )
     if not won:
-        raise Conflict(f"a {handoff.status} handoff cannot be handed back")
+        raise lifecycle.refused(Action.HAND_BACK, handoff.status)
     handoffs.add_event(handoff_id, EventKind.HANDED_BACK.value, at=now)
     return _reloaded(handoffs, handoff_id)
 
@@ -366,11 +357,11 @@ def store_csat(
     handoff = _existing(handoffs, handoff_id)
     won = handoffs.transition(
         handoff_id,
-        from_statuses=[HandoffStatus.RESOLVED, HandoffStatus.HANDED_BACK],
+        from_statuses=lifecycle.sources(Action.RATE),
         values={"csat_rating": rating, "csat_comment": comment},
     )
     if not won:
-        raise Conflict(f"a {handoff.status} handoff cannot be rated yet")
+        raise lifecycle.refused(Action.RATE, handoff.status)
     handoffs.add_event(
         handoff_id,
         EventKind.CSAT_RECEIVED.value,
@@ -391,12 +382,12 @@ def store_callback(
     now = now or utcnow()
     handoffs = HandoffRepository(session)
     handoff = _existing(handoffs, handoff_id)
-    if handoff.status == HandoffStatus.QUEUED.value:
+    if handoff.status == HandoffStatus.QUEUED:
         won = handoffs.transition(
             handoff_id,
             from_statuses=[HandoffStatus.QUEUED],
             values={
-                "status": HandoffStatus.EXPIRED.value,
+                "status": lifecycle.target(Action.LEAVE_CALLBACK, HandoffStatus.QUEUED).value,
                 "expired_at": now,
                 "callback_message": message,
             },
@@ -412,20 +403,19 @@ def store_callback(
             values={"callback_message": message},
         )
     if not won:
-        current = _reloaded(handoffs, handoff_id)
-        raise Conflict(f"a {current.status} handoff does not take a callback message")
+        raise lifecycle.refused(Action.LEAVE_CALLBACK, _reloaded(handoffs, handoff_id).status)
     handoffs.add_event(handoff_id, EventKind.CALLBACK_RECEIVED.value, at=now)
     return _reloaded(handoffs, handoff_id)
 
 
 def abandon(session: Session, handoff_id: str, *, now: datetime | None = None) -> Handoff:
     """The customer cancelled while waiting."""
-    return _leave_queue(session, handoff_id, HandoffStatus.ABANDONED, "abandoned_at", now)
+    return _leave_queue(session, handoff_id, Action.ABANDON, "abandoned_at", now)
 
 
 def expire(session: Session, handoff_id: str, *, now: datetime | None = None) -> Handoff:
-    """Nobody claimed the handoff in time."""
-    return _leave_queue(session, handoff_id, HandoffStatus.EXPIRED, "expired_at", now)
+    """The wait ended without a person (the customer chose to leave a message)."""
+    return _leave_queue(session, handoff_id, Action.EXPIRE, "expired_at", now)
 
 
 # --- Helpers ----------------------------------------------------------------------------------
@@ -434,20 +424,20 @@ def expire(session: Session, handoff_id: str, *, now: datetime | None = None) ->
 def _leave_queue(
     session: Session,
     handoff_id: str,
-    status: HandoffStatus,
+    action: Action,
     column: str,
     now: datetime | None,
 ) -> Handoff:
     now = now or utcnow()
     handoffs = HandoffRepository(session)
     handoff = _existing(handoffs, handoff_id)
+    (source,) = lifecycle.sources(action)
+    status = lifecycle.target(action, source)
     won = handoffs.transition(
-        handoff_id,
-        from_statuses=[HandoffStatus.QUEUED],
-        values={"status": status.value, column: now},
+        handoff_id, from_statuses=[source], values={"status": status.value, column: now}
     )
     if not won:
-        raise Conflict(f"a {handoff.status} handoff cannot become {status.value}")
+        raise lifecycle.refused(action, handoff.status)
     handoffs.add_event(handoff_id, status.value, at=now)
     return _reloaded(handoffs, handoff_id)
 

@@ -110,10 +110,12 @@ def _new_handoff(handoff_id: str, payload: dict[str, Any], raw: str, now: dateti
 
 
 def customer_label(payload: dict[str, Any]) -> str | None:
-    """A name to show for the customer, from the slots or the evidence, if the bot knew one."""
+    """A name to show for the customer, if the bot knew one: a name the customer gave (slots),
+    else the context's `customer_name` (v1.1), else (a 1.0 context) the evidence's names."""
     slots = payload.get("slots") or {}
     evidence = payload.get("evidence") or {}
     candidates = [slots.get(name) for name in _NAME_SLOTS]
+    candidates.append(payload.get("customer_name"))
     candidates.append((evidence.get("order") or {}).get("customer_name"))
     candidates.append((evidence.get("mortgage_application") or {}).get("applicant_name"))
     for candidate in candidates:

@@ -1,6 +1,7 @@
 """The desk's queues and what waits in them.
 
-The queue names are those of `content/handoff_routing.yml` (a test keeps them in step). Intake
+The queues and their team names are the `queues:` section of `content/handoff_routing.yml`, read
+once with the contract's `load_queues` (the action server routes to the same file). Intake
 accepts any queue the bot names (a customer is never dropped for a routing typo; supervisors
 see every queue), but agents can only be transferred to a known queue.
 """
@@ -16,19 +17,23 @@ from typing import Any, Final
 
 from sqlalchemy.orm import Session
 
+from contract.queues import ROUTING_FILE, load_queues
 from desk.services.agents import Actor
+from desk.settings import PROJECT_ROOT
 from desk.store.models import Handoff
 from desk.store.repositories import HandoffRepository
 from desk.store.types import utcnow
 
+#: Queue name → the team that works it, in the routing file's order.
 QUEUES: Final[Mapping[str, str]] = MappingProxyType(
-    {
-        "order_support": "Order Support",
-        "tech_support_l2": "Technical Support (2nd line)",
-        "mortgage_advisors": "Mortgage Advisors",
-        "general_support": "Customer Service",
-    }
+    {name: queue.team_name for name, queue in load_queues(PROJECT_ROOT / ROUTING_FILE).items()}
 )
+
+
+def team_name(queue: str, unknown: str | None = None) -> str:
+    """The team that works `queue`; for a queue the routing file does not name, `unknown`
+    (the queue's own name by default)."""
+    return QUEUES.get(queue, queue if unknown is None else unknown)
 
 
 @dataclass(frozen=True)
@@ -68,7 +73,7 @@ def queues_for(session: Session, actor: Actor, *, now: datetime | None = None) -
         entries.append(_waiting(handoff, len(entries) + 1, now))
     shown = list(QUEUES) if names is None else names
     shown += sorted(set(by_queue) - set(shown))  # unknown queues the bot routed to
-    return [QueueView(name, QUEUES.get(name, name), by_queue.get(name, [])) for name in shown]
+    return [QueueView(name, team_name(name), by_queue.get(name, [])) for name in shown]
 
 
 def context_of(handoff: Handoff) -> dict[str, Any]:

@@ -11,9 +11,9 @@ a compare-and-set on that column, so two desk processes never offer the same wai
 offer cannot be delivered it is withdrawn (the column is set back) and made again later.
 
 The customer answers with a message: the quick replies send the intents `keep_waiting` and
-`leave_message` (customers may also type them). `leave_message` expires the handoff (the bot
-then asks for the message, which `handoffs.store_callback` keeps with it); `keep_waiting`
-restarts the clock.
+`leave_message` (`contract.wait_intents`; customers may also type them). `leave_message`
+expires the handoff (the bot then asks for the message, which `handoffs.store_callback` keeps
+with it); `keep_waiting` restarts the clock.
 """
 
 from __future__ import annotations
@@ -26,20 +26,21 @@ from typing import Any, Final
 
 from sqlalchemy.orm import Session
 
+from contract.customer_status import Choice
+from contract.wait_intents import INTENT_KEEP_WAITING, INTENT_LEAVE_MESSAGE, quick_reply_payload
 from desk.services import handoffs as handoff_rules
+from desk.services import lifecycle
 from desk.services.agents import DEFAULT_ONLINE_SECONDS, online_agent_ids
-from desk.services.errors import Conflict
-from desk.services.queues import QUEUES
-from desk.store.models import EventKind, Handoff, HandoffStatus
+from desk.services.lifecycle import Action
+from desk.services.queues import team_name
+from desk.store.models import EventKind, Handoff
 from desk.store.repositories import AgentRepository, HandoffRepository
 from desk.store.types import utcnow
 
-KEEP_WAITING_INTENT: Final = "keep_waiting"
-LEAVE_MESSAGE_INTENT: Final = "leave_message"
 #: The quick replies of an offer (the web chat and any Rasa widget show them as buttons).
-CHOICES: Final[tuple[dict[str, str], ...]] = (
-    {"title": "Keep waiting", "payload": f"/{KEEP_WAITING_INTENT}"},
-    {"title": "Leave a message", "payload": f"/{LEAVE_MESSAGE_INTENT}"},
+CHOICES: Final[tuple[Choice, ...]] = (
+    Choice(title="Keep waiting", payload=quick_reply_payload(INTENT_KEEP_WAITING)),
+    Choice(title="Leave a message", payload=quick_reply_payload(INTENT_LEAVE_MESSAGE)),
 )
 #: An agent counts as online with a console connected, or a session used this recently.
 ONLINE_SECONDS: Final = DEFAULT_ONLINE_SECONDS
@@ -73,7 +74,7 @@ class ChoiceOffer:
 
     def message(self) -> dict[str, Any]:
         """The assistant's message to the customer: what happened, and the two quick replies."""
-        team = QUEUES.get(self.waiting.queue, "the team")
+        team = team_name(self.waiting.queue, "the team")
         if self.reason is OfferReason.NO_AGENT_ONLINE:
             opening = f"Nobody from {team} is online right now."
         else:
@@ -81,7 +82,7 @@ class ChoiceOffer:
         return {
             "text": f"{opening} You can keep waiting, or leave a message and they'll call you "
             "back.",
-            "buttons": [dict(choice) for choice in CHOICES],
+            "buttons": [choice.dict() for choice in CHOICES],
         }
 
 
@@ -175,10 +176,13 @@ def keep_waiting(session: Session, handoff_id: str, *, now: datetime | None = No
     now = now or utcnow()
     handoffs = HandoffRepository(session)
     won = handoffs.transition(
-        handoff_id, from_statuses=[HandoffStatus.QUEUED], values={"choice_offered_at": now}
+        handoff_id,
+        from_statuses=lifecycle.sources(Action.KEEP_WAITING),
+        values={"choice_offered_at": now},
     )
     if not won:
-        raise Conflict("the handoff is no longer waiting")
+        current = handoff_rules.get_existing(session, handoff_id)
+        raise lifecycle.refused(Action.KEEP_WAITING, current.status)
     handoffs.add_event(handoff_id, EventKind.KEPT_WAITING.value, at=now)
     return handoff_rules.get_existing(session, handoff_id)
 
@@ -210,7 +214,7 @@ def _set_offered(
     )
     return handoffs.transition(
         handoff_id,
-        from_statuses=[HandoffStatus.QUEUED],
+        from_statuses=lifecycle.sources(Action.OFFER_CHOICE),
         values={"choice_offered_at": value},
         extra_condition=current,
     )

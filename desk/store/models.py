@@ -1,7 +1,8 @@
 """Tables of the desk's database.
 
 Every timestamp is a `UTCDateTime`. Closed sets of values (roles, statuses, priorities,
-dispositions) live here as enums and are enforced by CHECK constraints; the migration in
+dispositions) are enums, enforced by CHECK constraints: the handoff status is the contract's
+(`contract.handoff_status.HandoffStatus`, re-exported here), the others live here; the migration in
 `migrations/versions` must produce exactly this schema (a test compares them).
 """
 
@@ -30,6 +31,7 @@ from sqlalchemy.orm import Mapped, relationship
 
 from contract.applications import APPLICATION_STATUSES, ApplicationStatus
 from contract.handoff_context import Priority
+from contract.handoff_status import HandoffStatus as HandoffStatus  # re-exported
 from desk.store.types import UTCDateTime, utcnow
 from sqlsupport.models import new_base, one_of
 
@@ -41,17 +43,6 @@ class AgentRole(str, enum.Enum):
 
     AGENT = "agent"
     SUPERVISOR = "supervisor"
-
-
-class HandoffStatus(str, enum.Enum):
-    """Where a handoff is in its life (see docs/desk-design.md, "Lifecycle")."""
-
-    QUEUED = "queued"
-    CLAIMED = "claimed"
-    RESOLVED = "resolved"
-    HANDED_BACK = "handed_back"
-    ABANDONED = "abandoned"
-    EXPIRED = "expired"
 
 
 # Lower rank is served first: queues order by (priority_rank, queued_at).
@@ -93,9 +84,13 @@ class EventKind(str, enum.Enum):
 
 AGENT_ROLES: Final[tuple[str, ...]] = tuple(role.value for role in AgentRole)
 HANDOFF_STATUSES: Final[tuple[str, ...]] = tuple(status.value for status in HandoffStatus)
-#: A conversation has at most one handoff in these statuses (a partial unique index).
-OPEN_STATUSES: Final[tuple[str, ...]] = (HandoffStatus.QUEUED.value, HandoffStatus.CLAIMED.value)
-_OPEN: Final = text(one_of("status", OPEN_STATUSES))
+#: A conversation has at most one handoff in these statuses (a partial unique index; the
+#: contract's OPEN_STATUSES, in the order the migration wrote them).
+OPEN_STATUS_VALUES: Final[tuple[str, ...]] = (
+    HandoffStatus.QUEUED.value,
+    HandoffStatus.CLAIMED.value,
+)
+_OPEN: Final = text(one_of("status", OPEN_STATUS_VALUES))
 PRIORITIES: Final[tuple[str, ...]] = tuple(priority.value for priority in Priority)
 DISPOSITIONS: Final[tuple[str, ...]] = tuple(d.value for d in Disposition)
 
@@ -206,7 +201,7 @@ class Handoff(Base):
         String(16),
         nullable=False,
         default=HandoffStatus.QUEUED.value,
-        server_default=text("'queued'"),
+        server_default=text(f"'{HandoffStatus.QUEUED.value}'"),
     )
     agent_id: Mapped[int | None] = Column(
         Integer, ForeignKey("agents.id", ondelete="SET NULL"), nullable=True, index=True

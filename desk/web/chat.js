@@ -1,5 +1,6 @@
 /*
- * The customer web chat (desk/web/chat.html), plain browser JavaScript, no build step.
+ * The customer web chat (desk/web/chat.html): a native ES module, no build step; the helpers
+ * every desk page shares come from page.js.
  *
  * Speaks Rasa's standard socket.io protocol to the Rasa server (whose URL comes from the desk's
  * GET /chat/config): emit `session_request` {session_id} → `session_confirm`; emit
@@ -24,453 +25,408 @@
  * The conversation id lives in localStorage: a reload keeps the conversation and shows its
  * history (GET /chat/history?session_id=...).
  */
-(function () {
-  "use strict";
+import { byId, el, requestJson, showMessage, typingSignal } from "./page.js";
 
-  var SESSION_KEY = "support-chat.session-id";
-  var TYPING_IDLE_MS = 2500;      // typing:false after this long without a keystroke
-  var TYPING_REPEAT_MS = 8000;    // while typing, typing:true again this often (never more)
-  // contract/desk_notices.py STATUS_NOTICES: desk messages this page shows as status instead.
-  var STATUS_NOTICES = ["queue_position", "agent_joined", "agent_left"];
-  var MAX_PENDING_NOTICES = 20;
+var SESSION_KEY = "support-chat.session-id";
+// contract/desk_notices.py STATUS_NOTICES: desk messages this page shows as status instead.
+var STATUS_NOTICES = ["queue_position", "agent_joined", "agent_left"];
+var MAX_PENDING_NOTICES = 20;
 
-  var els = {
-    connection: document.getElementById("connection"),
-    handoff: document.getElementById("handoff"),
-    handoffText: document.getElementById("handoff-text"),
-    handoffChoices: document.getElementById("handoff-choices"),
-    messages: document.getElementById("messages"),
-    agentTyping: document.getElementById("agent-typing"),
-    form: document.getElementById("composer"),
-    input: document.getElementById("message"),
-    send: document.getElementById("send"),
-    error: document.getElementById("error")
-  };
+var els = {
+  connection: byId("connection"),
+  handoff: byId("handoff"),
+  handoffText: byId("handoff-text"),
+  handoffChoices: byId("handoff-choices"),
+  messages: byId("messages"),
+  agentTyping: byId("agent-typing"),
+  form: byId("composer"),
+  input: byId("message"),
+  send: byId("send"),
+  error: byId("error")
+};
 
-  var state = {
-    sessionId: null,
-    socket: null,
-    confirmed: false,
-    // "bot" (the assistant answers), "waiting" (queued for a person), "agent" (a person has it)
-    mode: "bot",
-    agentName: null,
-    typing: false,
-    typingSentAt: 0,
-    typingTimer: null,
-    // Words of desk notices announced by a status, whose bot message is still to come.
-    pendingNotices: []
-  };
+var state = {
+  sessionId: null,
+  socket: null,
+  confirmed: false,
+  // "bot" (the assistant answers), "waiting" (queued for a person), "agent" (a person has it)
+  mode: "bot",
+  agentName: null,
+  // Words of desk notices announced by a status, whose bot message is still to come.
+  pendingNotices: []
+};
 
-  // --- Session id ---------------------------------------------------------------------------
+// --- Session id ---------------------------------------------------------------------------
 
-  function newSessionId() {
-    var bytes = new Uint8Array(16);
-    window.crypto.getRandomValues(bytes);
-    return Array.prototype.map.call(bytes, function (b) {
-      return ("0" + b.toString(16)).slice(-2);
-    }).join("");
+function newSessionId() {
+  var bytes = new Uint8Array(16);
+  window.crypto.getRandomValues(bytes);
+  return Array.prototype.map.call(bytes, function (b) {
+    return ("0" + b.toString(16)).slice(-2);
+  }).join("");
+}
+
+function loadSessionId() {
+  var existing = null;
+  try {
+    existing = window.localStorage.getItem(SESSION_KEY);
+  } catch (e) { /* storage disabled: a conversation per page load */ }
+  if (existing && /^[0-9a-f]{32}$/.test(existing)) {
+    return { id: existing, isNew: false };
   }
+  var id = newSessionId();
+  try {
+    window.localStorage.setItem(SESSION_KEY, id);
+  } catch (e) { /* see above */ }
+  return { id: id, isNew: true };
+}
 
-  function loadSessionId() {
-    var existing = null;
-    try {
-      existing = window.localStorage.getItem(SESSION_KEY);
-    } catch (e) { /* storage disabled: a conversation per page load */ }
-    if (existing && /^[0-9a-f]{32}$/.test(existing)) {
-      return { id: existing, isNew: false };
-    }
-    var id = newSessionId();
-    try {
-      window.localStorage.setItem(SESSION_KEY, id);
-    } catch (e) { /* see above */ }
-    return { id: id, isNew: true };
-  }
+// --- Rendering ------------------------------------------------------------------------------
 
-  // --- Rendering ------------------------------------------------------------------------------
+function scrollToEnd() {
+  els.messages.scrollTop = els.messages.scrollHeight;
+}
 
-  function scrollToEnd() {
-    els.messages.scrollTop = els.messages.scrollHeight;
-  }
+function speakerLabel(role, name) {
+  if (role === "customer") { return "You"; }
+  if (role === "agent") { return name || "Agent"; }
+  if (role === "system") { return "Notice"; }
+  return "Assistant";
+}
 
-  function speakerLabel(role, name) {
-    if (role === "customer") { return "You"; }
-    if (role === "agent") { return name || "Agent"; }
-    if (role === "system") { return "Notice"; }
-    return "Assistant";
-  }
+/** Adds a message; role is customer, bot, agent or system. Returns the <li>. */
+function addMessage(role, text, options) {
+  options = options || {};
+  var sender = role === "agent"
+    ? el("span", { className: "msg-sender", text: speakerLabel(role, options.agentName) })
+    : el("span", { className: "visually-hidden", text: speakerLabel(role) + ": " });
+  var item = el("li", {
+    className: "msg msg-" + role + (options.history ? " msg-history" : ""), "data-role": role
+  }, [
+    sender,
+    el("span", { className: "msg-text", text: text }),
+    options.buttons && options.buttons.length ? quickReplies(options.buttons) : null
+  ]);
+  els.messages.appendChild(item);
+  scrollToEnd();
+  return item;
+}
 
-  /** Adds a message; role is customer, bot, agent or system. Returns the <li>. */
-  function addMessage(role, text, options) {
-    options = options || {};
-    var item = document.createElement("li");
-    item.className = "msg msg-" + role + (options.history ? " msg-history" : "");
-    item.dataset.role = role;
-    var label = document.createElement("span");
-    label.textContent = speakerLabel(role, options.agentName);
-    if (role === "agent") {
-      label.className = "msg-sender";
-    } else {
-      label.className = "visually-hidden";
-      label.textContent += ": ";
-    }
-    item.appendChild(label);
-    var body = document.createElement("span");
-    body.className = "msg-text";
-    body.textContent = text;
-    item.appendChild(body);
-    if (options.buttons && options.buttons.length) {
-      item.appendChild(quickReplies(options.buttons));
-    }
-    els.messages.appendChild(item);
-    scrollToEnd();
-    return item;
-  }
-
-  function quickReplies(buttons) {
-    var group = document.createElement("div");
-    group.className = "quick-replies";
-    group.setAttribute("role", "group");
-    group.setAttribute("aria-label", "Suggested replies");
-    buttons.forEach(function (button) {
-      var element = document.createElement("button");
-      element.type = "button";
-      element.textContent = button.title;
-      element.dataset.payload = button.payload;
-      element.addEventListener("click", function () {
+function quickReplies(buttons) {
+  return el("div", {
+    className: "quick-replies", role: "group", "aria-label": "Suggested replies"
+  }, buttons.map(function (button) {
+    return el("button", {
+      type: "button", text: button.title, "data-payload": button.payload,
+      onclick: function () {
         if (!state.confirmed) { return; }
         send(button.payload, button.title);
-      });
-      group.appendChild(element);
-    });
-    return group;
-  }
-
-  /** Quick replies answer the last question only: older ones go once the customer speaks. */
-  function retireQuickReplies() {
-    var groups = els.messages.querySelectorAll(".quick-replies");
-    Array.prototype.forEach.call(groups, function (group) { group.remove(); });
-    hideChoices();
-  }
-
-  function buttonsOf(message) {
-    var raw = message.quick_replies || message.buttons || [];
-    return raw.filter(function (b) { return b && b.title && b.payload; })
-      .map(function (b) { return { title: String(b.title), payload: String(b.payload) }; });
-  }
-
-  function showError(text) {
-    els.error.textContent = text;
-    els.error.hidden = !text;
-  }
-
-  function setConnection(stateName, text) {
-    els.connection.dataset.state = stateName;
-    els.connection.textContent = text;
-  }
-
-  function setComposerEnabled(enabled) {
-    els.input.disabled = !enabled;
-    els.send.disabled = !enabled;
-  }
-
-  // --- Handoff status -------------------------------------------------------------------------
-
-  function minutes(seconds) {
-    var m = Math.max(1, Math.round(Number(seconds) / 60));
-    return m === 1 ? "about 1 minute" : "about " + m + " minutes";
-  }
-
-  function showBanner(status, text) {
-    els.handoff.dataset.status = status;
-    els.handoffText.textContent = text;
-    els.handoff.hidden = false;
-  }
-
-  function hideBanner() {
-    els.handoff.hidden = true;
-    els.handoff.dataset.status = "";
-    hideChoices();
-  }
-
-  function hideChoices() {
-    els.handoffChoices.hidden = true;
-    els.handoffChoices.textContent = "";
-  }
-
-  function showAgentTyping(typing, name) {
-    if (typing) {
-      els.agentTyping.textContent = (name || state.agentName || "The agent") + " is typing…";
-      els.agentTyping.hidden = false;
-    } else {
-      els.agentTyping.hidden = true;
-      els.agentTyping.textContent = "";
-    }
-  }
-
-  function waitingText(status) {
-    var team = status.team_name ? " for " + status.team_name : "";
-    var text = "You're waiting for a person" + team + ".";
-    if (typeof status.position === "number") {
-      text = "You're number " + status.position + " in the queue" + team + ".";
-    }
-    if (typeof status.estimated_wait_seconds === "number") {
-      text += " Estimated wait: " + minutes(status.estimated_wait_seconds) + ".";
-    }
-    return text;
-  }
-
-  function expectNotice(status) {
-    if (typeof status.notice_text !== "string" || !status.notice_text) { return; }
-    state.pendingNotices.push(status.notice_text);
-    if (state.pendingNotices.length > MAX_PENDING_NOTICES) { state.pendingNotices.shift(); }
-  }
-
-  /** Whether a bot message repeats a status this page already shows (see the top). */
-  function isStatusNotice(message, text) {
-    var pending = state.pendingNotices.indexOf(text);
-    var metadata = message.metadata;
-    var kind = metadata && typeof metadata === "object" ? metadata.desk_notice : undefined;
-    if (typeof kind === "string") {
-      if (STATUS_NOTICES.indexOf(kind) < 0) { return false; }
-      if (pending >= 0) { state.pendingNotices.splice(pending, 1); }
-      return true;
-    }
-    if (pending >= 0 && !message.handoff_agent && !(metadata && metadata.handoff_agent)) {
-      state.pendingNotices.splice(pending, 1);
-      return true;
-    }
-    return false;
-  }
-
-  function onHandoffStatus(status) {
-    if (!status || typeof status.status !== "string") { return; }
-    expectNotice(status);
-    switch (status.status) {
-      case "waiting":
-        state.mode = "waiting";
-        showBanner("waiting", waitingText(status));
-        break;
-      case "agent_joined":
-        state.mode = "agent";
-        state.agentName = status.agent_name || "An agent";
-        showBanner("agent_joined", "You're chatting with " + state.agentName + ".");
-        addMessage("system", state.agentName + " joined the chat.");
-        break;
-      case "agent_typing":
-        showAgentTyping(status.typing === true, status.agent_name);
-        break;
-      case "agent_left":
-        showAgentTyping(false);
-        addMessage("system", (status.agent_name || state.agentName || "The agent") +
-          " left the chat.");
-        state.mode = "bot";
-        state.agentName = null;
-        hideBanner();
-        break;
-      case "back_with_bot":
-        showAgentTyping(false);
-        state.mode = "bot";
-        state.agentName = null;
-        hideBanner();
-        addMessage("system", "You're back with the assistant.");
-        break;
-      case "timeout_choice":
-        showTimeoutChoice(status);
-        break;
-      default:
-        break;
-    }
-  }
-
-  function showTimeoutChoice(status) {
-    // The assistant's message above carries the words and the two quick replies; the banner
-    // only says why (the desk's `text` is that same message, so it is not repeated here).
-    var text = status.reason === "no_agent_online" ?
-      "Nobody from the team is online right now: keep waiting, or leave a message." :
-      "Everyone is still busy: keep waiting, or leave a message.";
-    showBanner("timeout_choice", text);
-    var choices = Array.isArray(status.choices) ? status.choices : [];
-    els.handoffChoices.textContent = "";
-    if (choices.length) {
-      var group = quickReplies(buttonsOf({ buttons: choices }));
-      Array.prototype.forEach.call(group.childNodes, function (button) {
-        els.handoffChoices.appendChild(button);
-      });
-      els.handoffChoices.setAttribute("role", "group");
-      els.handoffChoices.setAttribute("aria-label", "Your options");
-      els.handoffChoices.hidden = false;
-    }
-  }
-
-  // --- Talking --------------------------------------------------------------------------------
-
-  function send(payload, shownText) {
-    var text = String(payload || "").trim();
-    if (!text || !state.confirmed) { return; }
-    stopTyping();
-    retireQuickReplies();
-    addMessage("customer", shownText || text);
-    state.socket.emit("user_uttered", { message: text, session_id: state.sessionId });
-  }
-
-  function emitTyping(typing) {
-    if (!state.socket || !state.confirmed) { return; }
-    state.socket.emit("user_typing", { session_id: state.sessionId, typing: typing });
-  }
-
-  function onKeystroke() {
-    var now = Date.now();
-    if (els.input.value.trim() === "") {
-      stopTyping();
-      return;
-    }
-    if (!state.typing || now - state.typingSentAt > TYPING_REPEAT_MS) {
-      state.typing = true;
-      state.typingSentAt = now;
-      emitTyping(true);
-    }
-    window.clearTimeout(state.typingTimer);
-    state.typingTimer = window.setTimeout(stopTyping, TYPING_IDLE_MS);
-  }
-
-  function stopTyping() {
-    window.clearTimeout(state.typingTimer);
-    state.typingTimer = null;
-    if (state.typing) {
-      state.typing = false;
-      emitTyping(false);
-    }
-  }
-
-  /** The agent's words without the "<name>: " the channel puts first for stock widgets (the
-   * page shows the name as the sender already). */
-  function withoutAgentName(text, name) {
-    var prefix = typeof name === "string" && name ? name + ": " : null;
-    return prefix && text.indexOf(prefix) === 0 ? text.slice(prefix.length) : text;
-  }
-
-  function onBotUttered(message) {
-    if (!message) { return; }
-    var text = typeof message.text === "string" ? message.text : "";
-    var buttons = buttonsOf(message);
-    if (!text && !buttons.length) {
-      if (message.attachment) { addMessage("bot", "[attachment]"); }
-      return;
-    }
-    if (!buttons.length && isStatusNotice(message, text)) { return; }
-    var agent = message.metadata && message.metadata.handoff_agent;
-    if (agent && typeof agent === "object") {
-      // An agent's turn: the web chat channel marks it with who wrote it.
-      showAgentTyping(false);
-      addMessage("agent", withoutAgentName(text, agent.name), {
-        agentName: agent.name || state.agentName, buttons: buttons
-      });
-    } else {
-      addMessage("bot", text, { buttons: buttons });
-    }
-  }
-
-  // --- Start-up -------------------------------------------------------------------------------
-
-  function getJson(url) {
-    return window.fetch(url, { headers: { Accept: "application/json" }, cache: "no-store" })
-      .then(function (response) {
-        if (!response.ok) { throw new Error(url + " answered " + response.status); }
-        return response.json();
-      });
-  }
-
-  function showHistory(history) {
-    var turns = history.turns || [];
-    turns.forEach(function (turn, index) {
-      var last = index === turns.length - 1;
-      if (STATUS_NOTICES.indexOf(turn.notice) >= 0) {
-        // Said as status live: the current place is the banner's; joined and left are notices.
-        if (turn.notice !== "queue_position") {
-          addMessage("system", turn.text, { history: true });
-        }
-        return;
       }
-      addMessage(turn.role, turn.text, {
-        history: true,
-        agentName: turn.agent_name,
-        buttons: last && turn.role === "bot" ? turn.buttons : null
-      });
     });
-    var handoff = history.handoff;
-    if (handoff && handoff.status === "waiting") {
+  }));
+}
+
+/** Quick replies answer the last question only: older ones go once the customer speaks. */
+function retireQuickReplies() {
+  var groups = els.messages.querySelectorAll(".quick-replies");
+  Array.prototype.forEach.call(groups, function (group) { group.remove(); });
+  hideChoices();
+}
+
+function buttonsOf(message) {
+  var raw = message.quick_replies || message.buttons || [];
+  return raw.filter(function (b) { return b && b.title && b.payload; })
+    .map(function (b) { return { title: String(b.title), payload: String(b.payload) }; });
+}
+
+function showError(text) { showMessage(els.error, text); }
+
+function setConnection(stateName, text) {
+  els.connection.dataset.state = stateName;
+  els.connection.textContent = text;
+}
+
+function setComposerEnabled(enabled) {
+  els.input.disabled = !enabled;
+  els.send.disabled = !enabled;
+}
+
+// --- Handoff status -------------------------------------------------------------------------
+
+function minutes(seconds) {
+  var m = Math.max(1, Math.round(Number(seconds) / 60));
+  return m === 1 ? "about 1 minute" : "about " + m + " minutes";
+}
+
+function showBanner(status, text) {
+  els.handoff.dataset.status = status;
+  els.handoffText.textContent = text;
+  els.handoff.hidden = false;
+}
+
+function hideBanner() {
+  els.handoff.hidden = true;
+  els.handoff.dataset.status = "";
+  hideChoices();
+}
+
+function hideChoices() {
+  els.handoffChoices.hidden = true;
+  els.handoffChoices.textContent = "";
+}
+
+function showAgentTyping(typing, name) {
+  if (typing) {
+    els.agentTyping.textContent = (name || state.agentName || "The agent") + " is typing…";
+    els.agentTyping.hidden = false;
+  } else {
+    els.agentTyping.hidden = true;
+    els.agentTyping.textContent = "";
+  }
+}
+
+function waitingText(status) {
+  var team = status.team_name ? " for " + status.team_name : "";
+  var text = "You're waiting for a person" + team + ".";
+  if (typeof status.position === "number") {
+    text = "You're number " + status.position + " in the queue" + team + ".";
+  }
+  if (typeof status.estimated_wait_seconds === "number") {
+    text += " Estimated wait: " + minutes(status.estimated_wait_seconds) + ".";
+  }
+  return text;
+}
+
+function expectNotice(status) {
+  if (typeof status.notice_text !== "string" || !status.notice_text) { return; }
+  state.pendingNotices.push(status.notice_text);
+  if (state.pendingNotices.length > MAX_PENDING_NOTICES) { state.pendingNotices.shift(); }
+}
+
+/** Whether a bot message repeats a status this page already shows (see the top). */
+function isStatusNotice(message, text) {
+  var pending = state.pendingNotices.indexOf(text);
+  var metadata = message.metadata;
+  var kind = metadata && typeof metadata === "object" ? metadata.desk_notice : undefined;
+  if (typeof kind === "string") {
+    if (STATUS_NOTICES.indexOf(kind) < 0) { return false; }
+    if (pending >= 0) { state.pendingNotices.splice(pending, 1); }
+    return true;
+  }
+  if (pending >= 0 && !message.handoff_agent && !(metadata && metadata.handoff_agent)) {
+    state.pendingNotices.splice(pending, 1);
+    return true;
+  }
+  return false;
+}
+
+function onHandoffStatus(status) {
+  if (!status || typeof status.status !== "string") { return; }
+  expectNotice(status);
+  switch (status.status) {
+    case "waiting":
       state.mode = "waiting";
-      showBanner("waiting", waitingText(handoff));
-    } else if (handoff && handoff.status === "agent_joined") {
+      showBanner("waiting", waitingText(status));
+      break;
+    case "agent_joined":
       state.mode = "agent";
-      state.agentName = handoff.agent_name || "An agent";
+      state.agentName = status.agent_name || "An agent";
       showBanner("agent_joined", "You're chatting with " + state.agentName + ".");
+      addMessage("system", state.agentName + " joined the chat.");
+      break;
+    case "agent_typing":
+      showAgentTyping(status.typing === true, status.agent_name);
+      break;
+    case "agent_left":
+      showAgentTyping(false);
+      addMessage("system", (status.agent_name || state.agentName || "The agent") +
+        " left the chat.");
+      state.mode = "bot";
+      state.agentName = null;
+      hideBanner();
+      break;
+    case "back_with_bot":
+      showAgentTyping(false);
+      state.mode = "bot";
+      state.agentName = null;
+      hideBanner();
+      addMessage("system", "You're back with the assistant.");
+      break;
+    case "timeout_choice":
+      showTimeoutChoice(status);
+      break;
+    default:
+      break;
+  }
+}
+
+function showTimeoutChoice(status) {
+  // The assistant's message above carries the words and the two quick replies; the banner
+  // only says why (the desk's `text` is that same message, so it is not repeated here).
+  var text = status.reason === "no_agent_online" ?
+    "Nobody from the team is online right now: keep waiting, or leave a message." :
+    "Everyone is still busy: keep waiting, or leave a message.";
+  showBanner("timeout_choice", text);
+  var choices = Array.isArray(status.choices) ? status.choices : [];
+  els.handoffChoices.textContent = "";
+  if (choices.length) {
+    var group = quickReplies(buttonsOf({ buttons: choices }));
+    Array.prototype.forEach.call(group.childNodes, function (button) {
+      els.handoffChoices.appendChild(button);
+    });
+    els.handoffChoices.setAttribute("role", "group");
+    els.handoffChoices.setAttribute("aria-label", "Your options");
+    els.handoffChoices.hidden = false;
+  }
+}
+
+// --- Talking --------------------------------------------------------------------------------
+
+function send(payload, shownText) {
+  var text = String(payload || "").trim();
+  if (!text || !state.confirmed) { return; }
+  stopTyping();
+  retireQuickReplies();
+  addMessage("customer", shownText || text);
+  state.socket.emit("user_uttered", { message: text, session_id: state.sessionId });
+}
+
+function emitTyping(typing) {
+  if (!state.socket || !state.confirmed) { return; }
+  state.socket.emit("user_typing", { session_id: state.sessionId, typing: typing });
+}
+
+var customerTyping = typingSignal(emitTyping);
+
+function stopTyping() { customerTyping.stop(); }
+
+/** The agent's words without the "<name>: " the channel puts first for stock widgets (the
+ * page shows the name as the sender already). */
+function withoutAgentName(text, name) {
+  var prefix = typeof name === "string" && name ? name + ": " : null;
+  return prefix && text.indexOf(prefix) === 0 ? text.slice(prefix.length) : text;
+}
+
+function onBotUttered(message) {
+  if (!message) { return; }
+  var text = typeof message.text === "string" ? message.text : "";
+  var buttons = buttonsOf(message);
+  if (!text && !buttons.length) {
+    if (message.attachment) { addMessage("bot", "[attachment]"); }
+    return;
+  }
+  if (!buttons.length && isStatusNotice(message, text)) { return; }
+  var agent = message.metadata && message.metadata.handoff_agent;
+  if (agent && typeof agent === "object") {
+    // An agent's turn: the web chat channel marks it with who wrote it.
+    showAgentTyping(false);
+    addMessage("agent", withoutAgentName(text, agent.name), {
+      agentName: agent.name || state.agentName, buttons: buttons
+    });
+  } else {
+    addMessage("bot", text, { buttons: buttons });
+  }
+}
+
+// --- Start-up -------------------------------------------------------------------------------
+
+function getJson(url) {
+  return requestJson("GET", url).then(function (response) {
+    if (!response.ok) { throw new Error(url + " answered " + response.status); }
+    return response.body;
+  });
+}
+
+function showHistory(history) {
+  var turns = history.turns || [];
+  turns.forEach(function (turn, index) {
+    var last = index === turns.length - 1;
+    if (STATUS_NOTICES.indexOf(turn.notice) >= 0) {
+      // Said as status live: the current place is the banner's; joined and left are notices.
+      if (turn.notice !== "queue_position") {
+        addMessage("system", turn.text, { history: true });
+      }
+      return;
     }
+    addMessage(turn.role, turn.text, {
+      history: true,
+      agentName: turn.agent_name,
+      buttons: last && turn.role === "bot" ? turn.buttons : null
+    });
+  });
+  var handoff = history.handoff;
+  if (handoff && handoff.status === "waiting") {
+    state.mode = "waiting";
+    showBanner("waiting", waitingText(handoff));
+  } else if (handoff && handoff.status === "agent_joined") {
+    state.mode = "agent";
+    state.agentName = handoff.agent_name || "An agent";
+    showBanner("agent_joined", "You're chatting with " + state.agentName + ".");
   }
+}
 
-  function connect(rasaUrl) {
-    /* global io */
-    var socket = io(rasaUrl, {
-      path: "/socket.io",
-      transports: ["polling"],
-      reconnection: true,
-      reconnectionDelayMax: 10000
-    });
-    state.socket = socket;
-    socket.on("connect", function () {
-      setConnection("connecting", "Connecting…");
-      socket.emit("session_request", { session_id: state.sessionId });
-    });
-    socket.on("session_confirm", function () {
-      state.confirmed = true;
-      setConnection("online", "Connected");
-      setComposerEnabled(true);
-      showError("");
-    });
-    socket.on("disconnect", function () {
-      state.confirmed = false;
-      state.typing = false;
-      setConnection("offline", "Reconnecting…");
-      setComposerEnabled(false);
-    });
-    socket.on("connect_error", function () {
-      setConnection("offline", "Can't reach the assistant. Retrying…");
-    });
-    socket.on("bot_uttered", onBotUttered);
-    socket.on("handoff_status", onHandoffStatus);
-  }
+function connect(rasaUrl) {
+  /* global io */
+  var socket = io(rasaUrl, {
+    path: "/socket.io",
+    transports: ["polling"],
+    reconnection: true,
+    reconnectionDelayMax: 10000
+  });
+  state.socket = socket;
+  socket.on("connect", function () {
+    setConnection("connecting", "Connecting…");
+    socket.emit("session_request", { session_id: state.sessionId });
+  });
+  socket.on("session_confirm", function () {
+    state.confirmed = true;
+    setConnection("online", "Connected");
+    setComposerEnabled(true);
+    showError("");
+  });
+  socket.on("disconnect", function () {
+    state.confirmed = false;
+    customerTyping.forget();
+    setConnection("offline", "Reconnecting…");
+    setComposerEnabled(false);
+  });
+  socket.on("connect_error", function () {
+    setConnection("offline", "Can't reach the assistant. Retrying…");
+  });
+  socket.on("bot_uttered", onBotUttered);
+  socket.on("handoff_status", onHandoffStatus);
+}
 
-  function start() {
-    var session = loadSessionId();
-    state.sessionId = session.id;
-    els.form.addEventListener("submit", function (event) {
-      event.preventDefault();
-      var text = els.input.value;
-      if (!text.trim()) { return; }
-      els.input.value = "";
-      send(text);
-      els.input.focus();
-    });
-    els.input.addEventListener("input", onKeystroke);
-    els.input.addEventListener("blur", stopTyping);
+function start() {
+  var session = loadSessionId();
+  state.sessionId = session.id;
+  els.form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var text = els.input.value;
+    if (!text.trim()) { return; }
+    els.input.value = "";
+    send(text);
+    els.input.focus();
+  });
+  els.input.addEventListener("input", function () { customerTyping.input(els.input.value); });
+  els.input.addEventListener("blur", stopTyping);
 
-    getJson("/chat/config").then(function (config) {
-      var history = session.isNew
-        ? Promise.resolve(null)
-        : getJson("/chat/history?session_id=" + encodeURIComponent(session.id))
-          .catch(function () {
-            showError("Your earlier messages could not be loaded.");
-            return null;
-          });
-      return history.then(function (past) {
-        if (past) { showHistory(past); }
-        connect(config.rasa_url);
-      });
-    }).catch(function () {
-      setConnection("offline", "Unavailable");
-      showError("The chat could not start. Please reload the page in a moment.");
+  getJson("/chat/config").then(function (config) {
+    var history = session.isNew
+      ? Promise.resolve(null)
+      : getJson("/chat/history?session_id=" + encodeURIComponent(session.id))
+        .catch(function () {
+          showError("Your earlier messages could not be loaded.");
+          return null;
+        });
+    return history.then(function (past) {
+      if (past) { showHistory(past); }
+      connect(config.rasa_url);
     });
-  }
+  }).catch(function () {
+    setConnection("offline", "Unavailable");
+    showError("The chat could not start. Please reload the page in a moment.");
+  });
+}
 
-  start();
-}());
+start();

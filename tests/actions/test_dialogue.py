@@ -15,13 +15,14 @@ from actions.dialogue import (
     latest_user_text,
     user_intents,
 )
+from actions.journeys import JOURNEYS
 from tests.actions.conftest import T0, Conversation
 
 # --- current_flow ---------------------------------------------------------------------------
 
 
 def test_a_new_conversation_is_in_no_flow() -> None:
-    assert current_flow(Conversation().user("hi", "greet").tracker()) == "none"
+    assert current_flow(Conversation().user("hi", "greet").tracker(), JOURNEYS) == "none"
 
 
 @pytest.mark.parametrize(
@@ -37,7 +38,7 @@ def test_the_active_form_is_the_flow(form: str, flow: str) -> None:
         Conversation().ran("action_order_status").form(form, "x").user("agent", "request_human")
     )
 
-    assert current_flow(conversation.tracker()) == flow
+    assert current_flow(conversation.tracker(), JOURNEYS) == flow
 
 
 @pytest.mark.parametrize(
@@ -60,7 +61,7 @@ def test_without_a_form_the_latest_journey_action_is_the_flow(action: str, flow:
         .user("agent please", "request_human")
     )
 
-    assert current_flow(conversation.tracker()) == flow
+    assert current_flow(conversation.tracker(), JOURNEYS) == flow
 
 
 def test_asking_for_mortgage_advice_is_the_mortgage_flow_from_anywhere() -> None:
@@ -70,7 +71,7 @@ def test_asking_for_mortgage_advice_is_the_mortgage_flow_from_anywhere() -> None
         .user("should I fix my mortgage rate for 5 years?", "ask_mortgage_advice")
     )
 
-    assert current_flow(conversation.tracker()) == "mortgage"
+    assert current_flow(conversation.tracker(), JOURNEYS) == "mortgage"
 
 
 def test_a_journey_before_starting_over_is_forgotten() -> None:
@@ -84,7 +85,7 @@ def test_a_journey_before_starting_over_is_forgotten() -> None:
         .user("I want to talk to a person", "request_human")
     )
 
-    assert current_flow(conversation.tracker()) == "none"
+    assert current_flow(conversation.tracker(), JOURNEYS) == "none"
 
 
 # --- last_executed_action, the latest message ----------------------------------------------------

@@ -14,11 +14,12 @@ from actions.mortgage import (
     ActionResumeMortgage,
     ActionSubmitMortgageApplication,
     ValidateMortgageForm,
-    application_evidence,
     draft_application,
+    mortgage_evidence,
     stored_application_evidence,
 )
 from contract.handoff_context import ApplicationEvidence
+from harness.recording_endpoint import RecordingEndpoint
 from tests.actions.conftest import (
     CHANNEL,
     SENDER_ID,
@@ -28,7 +29,6 @@ from tests.actions.conftest import (
     slot_changes,
     texts,
 )
-from tests.support.recording_endpoint import RecordingEndpoint
 
 SECRET = "mortgage-desk-secret"
 
@@ -373,7 +373,7 @@ async def test_the_application_evidence_is_the_stored_one_once_saved(
     reference = slot_changes(events)["application_reference"]
     stored = endpoint.application(reference)
 
-    evidence = application_evidence(conversation.tracker(), stored)
+    evidence = await stored_application_evidence(reference)
 
     assert stored is not None
     assert evidence == stored.to_evidence()
@@ -428,7 +428,7 @@ async def test_resuming_goes_back_to_the_intake() -> None:
     ]
 
 
-def test_the_draft_holds_the_answers_so_far() -> None:
+async def test_the_draft_holds_the_answers_so_far() -> None:
     tracker = intake(
         applicant_name="Jane Smith",
         email="jane.smith@example.com",
@@ -455,5 +455,6 @@ def test_the_draft_holds_the_answers_so_far() -> None:
         "currency": "GBP",
         "created_at": None,
     }
-    assert application_evidence(tracker, None) == draft
+    handed_over = await mortgage_evidence(tracker, "mortgage")
+    assert handed_over["mortgage_application"] == ApplicationEvidence.parse_obj(draft)
     ApplicationEvidence.parse_obj(draft)  # the handoff sends it as evidence

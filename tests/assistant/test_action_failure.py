@@ -27,14 +27,10 @@ from rasa.shared.core.events import (
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
-from assistant.action_failure import (
-    DEFAULT_TIMEOUT_SECONDS,
-    TIMEOUT_VARIABLE,
-    action_timeout,
-    install_action_failure_apology,
-)
+from assistant.action_failure import install_action_failure_apology
 from assistant.apology import APOLOGY
 from assistant.desk_events import mask_sender
+from assistant.settings import TIMEOUT_VARIABLE
 
 TOKEN = "act-s3cret-t0ken"
 SENDER = "customer-4711"
@@ -283,31 +279,3 @@ def test_another_rasa_version_is_left_alone(monkeypatch: pytest.MonkeyPatch) -> 
 
     assert install_action_failure_apology(timeout=1) is False
     assert RemoteAction.run is original
-
-
-@pytest.mark.parametrize(
-    ("environ", "seconds"),
-    [
-        ({}, DEFAULT_TIMEOUT_SECONDS),
-        ({TIMEOUT_VARIABLE: ""}, DEFAULT_TIMEOUT_SECONDS),
-        ({TIMEOUT_VARIABLE: "2.5"}, 2.5),
-        ({TIMEOUT_VARIABLE: " 30 "}, 30.0),
-    ],
-)
-def test_the_timeout_comes_from_the_environment(environ: dict[str, str], seconds: float) -> None:
-    assert action_timeout(environ) == seconds
-
-
-@pytest.mark.parametrize("raw", ["0", "-1", "soon", "nan", "inf"])
-def test_a_wrong_timeout_fails_at_start_up(raw: str) -> None:
-    with pytest.raises(ValueError, match=TIMEOUT_VARIABLE):
-        action_timeout({TIMEOUT_VARIABLE: raw})
-
-
-def test_the_documented_default_is_the_one_in_env_example() -> None:
-    from pathlib import Path
-
-    from launcher.envfile import parse_env
-
-    example = parse_env((Path(__file__).resolve().parents[2] / ".env.example").read_text())
-    assert float(example[TIMEOUT_VARIABLE]) == DEFAULT_TIMEOUT_SECONDS

@@ -14,7 +14,6 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import pytest
@@ -35,13 +34,14 @@ from rasa.utils.endpoints import EndpointConfig, read_endpoint_config
 
 from assistant import desk_events
 from assistant.desk_events import (
-    EVENTS_PATH,
     MAX_SERVER_ERROR_ATTEMPTS,
     DeskEventBroker,
     DeskEventForwarder,
     desk_event,
     mask_sender,
 )
+from contract.conversation_events import EVENTS_PATH
+from harness.stand_in import LoopbackStandIn
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SECRET = "desk-s3cret"
@@ -73,21 +73,24 @@ class DeskPost:
         return dict(self.body["event"])
 
 
-class RecordingDesk:
+class RecordingDesk(LoopbackStandIn):
     """A real aiohttp server on 127.0.0.1 answering the desk's conversation-events route."""
 
+    name = "recording desk"
+
     def __init__(self, secret: str = SECRET, port: int = 0) -> None:
+        super().__init__(port=port)
         self.secret = secret
-        self.port = port
         self.posts: list[DeskPost] = []
         self.arrivals = 0
         self._scripted: list[tuple[int, dict[str, str]]] = []
         self._poisoned: dict[str, int] = {}
-        self._gate = asyncio.Event()
-        self._gate.set()
-        self._changed = asyncio.Condition()
-        self._runner: web.AppRunner | None = None
-        self._site: web.TCPSite | None = None
+
+    def add_routes(self, app: web.Application) -> None:
+        app.router.add_post(EVENTS_PATH, self._post)
+
+    def recorded(self) -> str:
+        return f"got {self.posts}"
 
     @property
     def url(self) -> str:
@@ -103,46 +106,6 @@ class RecordingDesk:
         """The accepted events of one conversation, in arrival order."""
         return [post.event for post in self.accepted if post.sender_id == sender_id]
 
-    async def start(self) -> None:
-        app = web.Application()
-        app.router.add_post(EVENTS_PATH, self._post)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        await self.up()
-
-    async def up(self) -> None:
-        """Listen (again, on the same port)."""
-        assert self._runner is not None
-        self._site = web.TCPSite(self._runner, "127.0.0.1", self.port)
-        await self._site.start()
-        self.port = self._runner.addresses[0][1]
-
-    async def down(self) -> None:
-        """Stop listening and drop open connections: clients get connection errors."""
-        if self._site is not None:
-            await self._site.stop()
-            self._site = None
-        if self._runner is not None and self._runner.server is not None:
-            await self._runner.server.shutdown(timeout=1.0)
-
-    async def close(self) -> None:
-        self._gate.set()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> RecordingDesk:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.close()
-
     def fail_next(self, *statuses: int, headers: dict[str, str] | None = None) -> None:
         """Answer the next POSTs with these statuses (and headers), in order."""
         self._scripted.extend((status, headers or {}) for status in statuses)
@@ -155,37 +118,17 @@ class RecordingDesk:
         """The texts of the events POSTed (answered `status`), in arrival order."""
         return [p.event["text"] for p in self.posts if status is None or p.status == status]
 
-    def stall(self) -> None:
-        """Hold every POST until `resume()` (a slow desk)."""
-        self._gate.clear()
-
-    def resume(self) -> None:
-        self._gate.set()
-
-    async def wait_until(
-        self, condition: Callable[[], bool], timeout: float = 5.0, what: str = "condition"
-    ) -> None:
-        async def wait() -> None:
-            async with self._changed:
-                await self._changed.wait_for(condition)
-
-        try:
-            await asyncio.wait_for(wait(), timeout)
-        except asyncio.TimeoutError:
-            raise AssertionError(
-                f"recording desk: {what} not met in {timeout}s; got {self.posts}"
-            ) from None
-
     async def wait_for_accepted(self, count: int, timeout: float = 5.0) -> list[DeskPost]:
         await self.wait_until(lambda: len(self.accepted) >= count, timeout, f"{count} accepted")
         return self.accepted
 
+    def _count_arrival(self) -> None:
+        self.arrivals += 1
+
     async def _post(self, request: web.Request) -> web.Response:
         text = await request.text()
-        async with self._changed:
-            self.arrivals += 1
-            self._changed.notify_all()
-        await self._gate.wait()
+        await self.record(self._count_arrival)
+        await self.answering()
         authorization = request.headers.get("Authorization")
         headers: dict[str, str] = {}
         if self._scripted:
@@ -201,9 +144,7 @@ class RecordingDesk:
         event = body.get("event") if isinstance(body, dict) else None
         if isinstance(event, dict) and event.get("text") in self._poisoned:
             status = self._poisoned[event["text"]]
-        async with self._changed:
-            self.posts.append(DeskPost(authorization, body, status))
-            self._changed.notify_all()
+        await self.record(lambda: self.posts.append(DeskPost(authorization, body, status)))
         return web.json_response({"status": status}, status=status, headers=headers)
 
 

@@ -21,8 +21,8 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
+from harness.loopback import free_ports
 from tests.browser.conftest import Actor, DeskStack
-from tests.e2e.environment import free_ports
 
 pytestmark = pytest.mark.e2e
 

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from actions.handoff.routing import HandoffRouter
+from actions.journeys import JOURNEYS
 from contract.handoff_context import HandoffContext
 from tests.support.handoff_examples import GOLDEN_PATH, ROUTING_PATH, order_delayed_context
 
@@ -15,7 +16,7 @@ from tests.support.handoff_examples import GOLDEN_PATH, ROUTING_PATH, order_dela
 @pytest.fixture
 def router() -> HandoffRouter:
     """The routing table the bot ships with."""
-    return HandoffRouter.load(ROUTING_PATH)
+    return HandoffRouter.load(ROUTING_PATH, JOURNEYS)
 
 
 @pytest.fixture

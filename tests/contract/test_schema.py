@@ -180,7 +180,7 @@ def broken(payload: dict[str, Any], change: Any) -> dict[str, Any]:
             "/sentiment/score: -3 is less than the minimum of -1.0",
         ),
         (lambda p: p.update(summary=None), "/summary: None is not of type 'string'"),
-        (lambda p: p["pii"].append("slots/email"), "/pii/7: 'slots/email' does not match"),
+        (lambda p: p["pii"].append("slots/email"), "/pii/11: 'slots/email' does not match"),
     ],
     ids=[
         "wrong-version",
@@ -227,3 +227,72 @@ def test_the_model_rejects_what_the_schema_rejects(golden_payload: dict[str, Any
     for payload in (naive, extra):
         with pytest.raises(ValueError):
             HandoffContext.parse_obj(payload)
+
+
+# --- Version 1.1 ---------------------------------------------------------------------------------
+
+
+def as_version_1_0(payload: dict[str, Any]) -> None:
+    """Turn a 1.1 payload into the 1.0 one the same conversation gave (1.1 only added fields)."""
+    payload.update(schema_version="1.0")
+    del payload["customer_name"], payload["evidence_view"]
+    payload["pii"] = [p for p in payload["pii"] if not p.startswith(("/customer_", "/evidence_v"))]
+
+
+def test_a_1_0_context_is_still_accepted(golden_payload: dict[str, Any]) -> None:
+    """E.g. one written to an outbox before the bot was upgraded."""
+    old = broken(golden_payload, as_version_1_0)
+
+    assert validate_payload(old) == []
+    assert HandoffContext.parse_obj(old).evidence_view == []
+
+
+def test_any_snake_case_flow_is_accepted(golden_payload: dict[str, Any]) -> None:
+    assert validate_payload(broken(golden_payload, lambda p: p.update(flow="warranty"))) == []
+    assert validate_payload(broken(golden_payload, lambda p: p.update(flow="Warranty!"))) == [
+        "/flow: 'Warranty!' does not match '^[a-z][a-z0-9]*(_[a-z0-9]+)*$'"
+    ]
+
+
+def test_further_evidence_sections_are_objects_with_snake_case_names(
+    golden_payload: dict[str, Any],
+) -> None:
+    section = {"serial_number": "SN-4711", "status": "expired"}
+    with_section = broken(golden_payload, lambda p: p["evidence"].update(warranty=section))
+    not_an_object = broken(golden_payload, lambda p: p["evidence"].update(warranty=[1]))
+    badly_named = broken(golden_payload, lambda p: p["evidence"].update({"Warranty": section}))
+
+    assert validate_payload(with_section) == []
+    assert HandoffContext.parse_obj(with_section).evidence.section("warranty") == section
+    assert validate_payload(not_an_object) == ["/evidence/warranty: [1] is not of type 'object'"]
+    assert validate_payload(badly_named)
+    for payload in (not_an_object, badly_named):
+        with pytest.raises(ValueError):
+            HandoffContext.parse_obj(payload)
+
+
+@pytest.mark.parametrize(
+    ("change", "expected_error"),
+    [
+        (
+            lambda p: p["evidence_view"][0]["fields"][0].update(value={"a": 1}),
+            "/evidence_view/0/fields/0/value: {'a': 1} is not of type",
+        ),
+        (
+            lambda p: p["evidence_view"][0]["tables"][0]["rows"].append([["nested"]]),
+            "/evidence_view/0/tables/0/rows/1/0: ['nested'] is not of type",
+        ),
+        (
+            lambda p: p["evidence_view"][0].update(key="Order!"),
+            "/evidence_view/0/key: 'Order!' does not match",
+        ),
+        (lambda p: p.update(customer_name=""), "/customer_name: '' is too short"),
+    ],
+    ids=["object-value", "nested-cell", "key-not-snake-case", "empty-name"],
+)
+def test_the_evidence_view_holds_labelled_scalars(
+    golden_payload: dict[str, Any], change: Any, expected_error: str
+) -> None:
+    errors = validate_payload(broken(golden_payload, change))
+
+    assert any(error.startswith(expected_error) for error in errors), errors

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from contract.customer_status import CustomerStatus
 from desk.rasa_client import RasaClient, RasaHandBack, RasaUnavailable
 from desk.services.agents import Actor
 from desk.services.handoffs import Resolution
@@ -85,7 +86,7 @@ async def test_hand_back_sets_slots_resumes_then_welcomes_back(
 async def test_notify_posts_a_handoff_status_with_the_bearer_token(
     client: RasaClient, rasa: RasaStandIn
 ) -> None:
-    assert await client.notify("c-3", "agent_joined", agent_name="Olivia") is True
+    assert await client.notify("c-3", CustomerStatus.AGENT_JOINED, agent_name="Olivia") is True
 
     (call,) = rasa.calls
     assert call.authorization == f"Bearer {RASA_TOKEN}"
@@ -102,7 +103,7 @@ async def test_notify_without_a_web_chat_is_not_an_error(
 ) -> None:
     rasa.fail["notify"] = 404
 
-    assert await client.notify("c-3", "waiting", position=1) is False
+    assert await client.notify("c-3", CustomerStatus.WAITING, position=1) is False
 
 
 @pytest.mark.parametrize("kind", ["notify", "events", "execute", "tracker"])
@@ -111,7 +112,7 @@ async def test_an_error_status_becomes_rasa_unavailable(
 ) -> None:
     rasa.fail[kind] = 500
     calls = {
-        "notify": lambda: client.notify("c", "waiting"),
+        "notify": lambda: client.notify("c", CustomerStatus.WAITING),
         "events": lambda: client.append_events("c", [{"event": "resume"}]),
         "execute": lambda: client.execute("c", "action_welcome_back"),
         "tracker": lambda: client.tracker("c"),

@@ -9,9 +9,9 @@ import pytest
 from desk import seed
 from desk.services import agents
 from desk.services.errors import AuthenticationFailed
-from desk.settings import MissingSettingError
 from desk.store.database import Database
 from desk.store.models import Agent
+from settingsupport.environment import MissingSettingError
 
 
 def test_seed_creates_one_agent_per_queue_and_a_supervisor(database: Database) -> None:

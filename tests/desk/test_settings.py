@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from desk.settings import PROJECT_ROOT, DeskSettings, MissingSettingError
+from desk.settings import PROJECT_ROOT, DemoSeedSettings, DeskSettings
+from settingsupport.environment import MissingSettingError
 
 SECRETS = {"HANDOFF_SECRET": "h", "RASA_AUTH_TOKEN": "r"}
 
@@ -70,3 +71,19 @@ def test_a_missing_secret_fails_fast(missing: str) -> None:
 def test_malformed_numbers_fail_fast(name: str, value: str) -> None:
     with pytest.raises(MissingSettingError, match=name):
         DeskSettings.from_env({**SECRETS, name: value})
+
+
+def test_secrets_stay_out_of_the_repr() -> None:
+    settings = DeskSettings.from_env({"HANDOFF_SECRET": "h-s3cret", "RASA_AUTH_TOKEN": "r-t0ken"})
+
+    assert "h-s3cret" not in repr(settings)
+    assert "r-t0ken" not in repr(settings)
+
+
+def test_the_seed_command_needs_only_the_database_and_the_demo_password() -> None:
+    settings = DemoSeedSettings.from_env({"DESK_DEMO_PASSWORD": "demo"})
+
+    assert settings.database_url == f"sqlite:///{PROJECT_ROOT / 'var' / 'desk.db'}"
+    assert settings.demo_password == "demo"
+    with pytest.raises(MissingSettingError, match="DESK_DEMO_PASSWORD is not set"):
+        DemoSeedSettings.from_env({"DESK_DATABASE_URL": "sqlite://"})

@@ -25,10 +25,11 @@ from contract.desk_notices import DESK_NOTICE_KEY, STATUS_NOTICES
 from desk.seed import prepare_demo_desk
 from desk.store.database import Database as DeskDatabase
 from desk.store.models import Handoff
+from harness.chat_client import ChatClient
+from harness.loopback import free_ports, sqlite_url
 from launcher.stack import Stack, desk_server, running_stack
 from tests.e2e.client import REPLY_TIMEOUT_SECONDS, new_sender
-from tests.e2e.environment import E2EEnvironment, build_environment, free_ports, sqlite_url
-from tests.support.chat_client import ChatClient
+from tests.e2e.environment import E2EEnvironment, build_environment
 
 T = TypeVar("T")
 #: How long a test waits for something the system does in the background.
@@ -192,8 +193,8 @@ async def tracker_of(http: aiohttp.ClientSession, system: DeskStack, sender: str
 
 
 _STATUS_NOTICES = {notice.value for notice in STATUS_NOTICES}
-#: The words of the desk's own messages (`desk.live`: place in the queue, joined, left), for
-#: when the web chat does not pass their `metadata.desk_notice` marking to the socket.
+#: The words of the desk's own messages (`desk.customer_link`: place in the queue, joined,
+#: left), for when the web chat does not pass their `metadata.desk_notice` marking to the socket.
 DESK_NOTICE_WORDS = re.compile(
     r"^(You're (still )?number \d+ in the queue for .+\. Estimated wait: about \d+ minutes?\."
     r"|.+ from .+ has joined the chat\.|.+ has left the chat\.)$"

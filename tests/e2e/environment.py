@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ from sqlalchemy import select
 from actions.store.database import Database
 from actions.store.models import HandoffOutboxEntry
 from actions.store.seed import prepare_demo_store
+from harness.loopback import free_ports, sqlite_url
 from launcher.envfile import PLACEHOLDER, parse_env
 from launcher.stack import (
     PROJECT_ROOT,
@@ -37,23 +37,6 @@ OUTBOX_INTERVAL_SECONDS = 0.5
 HANDOFF_TIMEOUT_SECONDS = 2.0
 HANDOFF_ATTEMPTS = 2
 HANDOFF_BACKOFF_SECONDS = 0.1
-
-
-def free_ports(count: int) -> list[int]:
-    """`count` distinct free ports (held open together so none is handed out twice)."""
-    probes = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
-    try:
-        for probe in probes:
-            probe.bind(("127.0.0.1", 0))
-        return [int(probe.getsockname()[1]) for probe in probes]
-    finally:
-        for probe in probes:
-            probe.close()
-
-
-def sqlite_url(path: Path) -> str:
-    """SQLAlchemy URL of a SQLite file (absolute path)."""
-    return f"sqlite:///{path.resolve()}"
 
 
 @dataclass(frozen=True)

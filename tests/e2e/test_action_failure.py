@@ -11,9 +11,10 @@ import pytest
 
 from actions.store.seed import prepare_demo_store
 from contract.schema import validate_payload
+from harness.loopback import sqlite_url
 from launcher.stack import Stack
 from tests.e2e.client import BotClient, joined, new_sender
-from tests.e2e.environment import E2EEnvironment, sqlite_url
+from tests.e2e.environment import E2EEnvironment
 from tests.e2e.scripts import OFFER_OF_A_PERSON
 
 pytestmark = pytest.mark.e2e

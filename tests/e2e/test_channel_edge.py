@@ -17,10 +17,10 @@ import requests
 
 from assistant.apology import APOLOGY
 from assistant.channels.webchat import REFUSED_EVENT
+from harness.chat_client import ChatClient
 from launcher.stack import Stack
 from tests.e2e.client import REPLY_TIMEOUT_SECONDS, BotClient, joined, new_sender
 from tests.e2e.environment import E2EEnvironment
-from tests.support.chat_client import ChatClient
 
 pytestmark = pytest.mark.e2e
 

@@ -29,11 +29,11 @@ from desk.api.middleware import auth_kind
 from desk.api.runtime import DATABASE, EXECUTOR
 from desk.app import create_app
 from desk.settings import DeskSettings
+from harness.chat_client import ChatClient
 from tests.desk.api.test_hostile_input import BODYLESS, VALID_BODIES
 from tests.desk.conftest import make_context
 from tests.e2e.client import REPLY_TIMEOUT_SECONDS, new_sender
 from tests.e2e.desk_system import Agent, DeskStack, SocketCustomer
-from tests.support.chat_client import ChatClient
 
 pytestmark = pytest.mark.e2e
 

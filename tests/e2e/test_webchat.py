@@ -14,11 +14,11 @@ from typing import Any
 import aiohttp
 import pytest
 
+from harness.chat_client import ChatClient
 from launcher.stack import Stack
 from tests.assistant.test_desk_events import RecordingDesk
 from tests.e2e.client import REPLY_TIMEOUT_SECONDS, new_sender
 from tests.e2e.environment import E2EEnvironment
-from tests.support.chat_client import ChatClient
 
 pytestmark = pytest.mark.e2e
 

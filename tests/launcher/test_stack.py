@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import select
 import shlex
-import socket
 import sys
 import urllib.request
 from collections.abc import Iterator
@@ -13,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.loopback import free_ports
 from launcher.stack import (
     PROJECT_ROOT,
     Service,
@@ -25,16 +25,9 @@ from launcher.stack import (
 )
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def web_server(directory: Path, name: str = "web") -> Service:
     """A tiny real HTTP server, healthy once it answers on its port."""
-    port = free_port()
+    port = free_ports(1)[0]
     argv = [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"]
     return Service(
         name,
@@ -49,7 +42,7 @@ def python(name: str, code: str, startup_timeout: float = 30) -> Service:
     return Service(
         name,
         [sys.executable, "-c", code],
-        f"http://127.0.0.1:{free_port()}/health",
+        f"http://127.0.0.1:{free_ports(1)[0]}/health",
         startup_timeout=startup_timeout,
     )
 
@@ -114,7 +107,7 @@ def test_services_get_the_stack_environment_and_the_project_on_the_path(
     service = Service(
         "env",
         [sys.executable, "-c", code],
-        f"http://127.0.0.1:{free_port()}/",
+        f"http://127.0.0.1:{free_ports(1)[0]}/",
         env={"EXTRA": "from service"},
     )
     try:
@@ -181,4 +174,4 @@ def test_the_system_services_bind_to_loopback() -> None:
         "http://127.0.0.1:5055/health",
         "http://127.0.0.1:8080/health",
     ]
-    assert inbox.argv[1:3] == ["-m", "tests.support.recording_endpoint"]
+    assert inbox.argv[1:3] == ["-m", "harness.recording_endpoint"]

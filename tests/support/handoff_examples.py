@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from actions.handoff.builder import build_handoff_context
+from actions.handoff.builder import build_handoff
 from actions.handoff.routing import HandoffRouter
+from actions.journeys import JOURNEYS
 from actions.settings import PROJECT_ROOT
 from contract.handoff_context import (
     ApplicationEvidence,
@@ -276,7 +277,7 @@ def order_delayed_evidence() -> Evidence:
 
 def order_delayed_context(router: HandoffRouter) -> HandoffContext:
     """The golden context: the order_delayed conversation with a fixed id and time."""
-    return build_handoff_context(
+    return build_handoff(
         sender_id=SENDER_ID,
         channel="rest",
         language="en",
@@ -288,9 +289,10 @@ def order_delayed_context(router: HandoffRouter) -> HandoffContext:
         attempts=order_delayed_attempts(),
         evidence=order_delayed_evidence(),
         router=router,
+        journeys=JOURNEYS,
         handoff_id=GOLDEN_HANDOFF_ID,
         now=GOLDEN_NOW,
-    )
+    ).context
 
 
 # --- One context per trigger type ----------------------------------------------------------------
@@ -375,6 +377,7 @@ def context_for(reason_code: str, router: HandoffRouter) -> HandoffContext:
         "channel": "rest",
         "language": "en",
         "router": router,
+        "journeys": JOURNEYS,
         "handoff_id": GOLDEN_HANDOFF_ID,
         "now": GOLDEN_NOW,
         "reason_code": reason_code,
@@ -382,7 +385,7 @@ def context_for(reason_code: str, router: HandoffRouter) -> HandoffContext:
     if reason_code == "order_delayed":
         return order_delayed_context(router)
     if reason_code == "order_lost":
-        return build_handoff_context(
+        return build_handoff(
             **common,
             events=order_delayed_events(),
             slots=order_delayed_slots(),
@@ -390,9 +393,9 @@ def context_for(reason_code: str, router: HandoffRouter) -> HandoffContext:
             flow=Flow.ORDER_STATUS,
             attempts=order_delayed_attempts(),
             evidence=order_delayed_evidence(),
-        )
+        ).context
     if reason_code == "cycle_limit":
-        return build_handoff_context(
+        return build_handoff(
             **common,
             events=troubleshooting_events(),
             slots={"error_code": "E42", "troubleshooting_tree": "no_internet", "email": None},
@@ -409,9 +412,9 @@ def context_for(reason_code: str, router: HandoffRouter) -> HandoffContext:
                     cycle_limit=2,
                 )
             ),
-        )
+        ).context
     if reason_code == "needs_advice":
-        return build_handoff_context(
+        return build_handoff(
             **common,
             events=[
                 action("action_listen", 0.0),
@@ -422,9 +425,9 @@ def context_for(reason_code: str, router: HandoffRouter) -> HandoffContext:
             flow=Flow.MORTGAGE,
             attempts=[],
             evidence=mortgage_evidence(),
-        )
+        ).context
     if reason_code == "nlu_fallback":
-        return build_handoff_context(
+        return build_handoff(
             **common,
             events=[
                 action("action_listen", 0.0),
@@ -438,9 +441,9 @@ def context_for(reason_code: str, router: HandoffRouter) -> HandoffContext:
             flow=Flow.NONE,
             attempts=[],
             evidence=Evidence(),
-        )
+        ).context
     # customer_request and anything else: asked for a human mid-application (a draft).
-    return build_handoff_context(
+    return build_handoff(
         **common,
         events=[
             action("action_listen", 0.0),
@@ -451,12 +454,12 @@ def context_for(reason_code: str, router: HandoffRouter) -> HandoffContext:
         flow=Flow.MORTGAGE,
         attempts=[],
         evidence=mortgage_evidence(reference=None),
-    )
+    ).context
 
 
 def write_golden(path: Path = GOLDEN_PATH) -> None:
     """Rewrite the golden file from `order_delayed_context`."""
-    context = order_delayed_context(HandoffRouter.load(ROUTING_PATH))
+    context = order_delayed_context(HandoffRouter.load(ROUTING_PATH, JOURNEYS))
     path.write_text(json.dumps(json.loads(context.json()), indent=2) + "\n", encoding="utf-8")
 
 

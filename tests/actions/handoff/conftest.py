@@ -13,6 +13,7 @@ import pytest
 
 from actions.handoff.delivery import HandoffClient
 from actions.handoff.routing import HandoffRouter
+from actions.journeys import JOURNEYS
 from actions.store.database import Database, utcnow
 from contract.handoff_context import HandoffContext
 from tests.support import handoff_examples
@@ -40,7 +41,7 @@ class FakeClock:
 @pytest.fixture
 def router() -> HandoffRouter:
     """The routing table the bot ships with."""
-    return HandoffRouter.load(handoff_examples.ROUTING_PATH)
+    return HandoffRouter.load(handoff_examples.ROUTING_PATH, JOURNEYS)
 
 
 @pytest.fixture

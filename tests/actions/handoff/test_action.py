@@ -507,6 +507,51 @@ async def test_the_order_record_and_lookups_go_with_the_handoff(
     assert payload["evidence"]["troubleshooting"] is None
 
 
+async def test_the_order_goes_labelled_for_the_agents_screen(endpoint: RecordingEndpoint) -> None:
+    _, payload = await hand_off(await order_delayed(), endpoint)
+
+    order = payload["evidence"]["order"]
+    [section] = payload["evidence_view"]
+    assert (section["key"], section["title"]) == ("order", "Order ORD-100005")
+    assert [(field["label"], field["value"]) for field in section["fields"]] == [
+        ("Order", "ORD-100005"),
+        ("Status", "delayed"),
+        ("Customer", None),
+        ("E-mail", None),
+        ("Carrier", order["carrier"]),
+        ("Tracking no.", order["tracking_number"]),
+        ("Estimated delivery", order["estimated_delivery"]),
+        ("Placed", order["placed_at"]),
+        ("Looked up by the bot", order["looked_up_at"]),
+    ]
+    items, tracking = section["tables"]
+    assert items["rows"] == [[i["sku"], i["name"], i["quantity"]] for i in order["items"]]
+    assert (tracking["caption"], tracking["columns"]) == (
+        "Tracking",
+        ["When", "Where", "What", "Status"],
+    )
+    assert tracking["rows"] == [
+        [scan["occurred_at"], scan["location"], scan["description"], scan["status"]]
+        for scan in order["tracking_events"]
+    ]
+    # Whoever typed the number is not known to own the order: no name, so nothing personal
+    # in the fields; the scans' locations are.
+    assert payload["customer_name"] is None
+    assert [p for p in payload["pii"] if p.startswith("/evidence_view")] == [
+        "/evidence_view/0/tables/1/rows/*/1"
+    ]
+
+
+async def test_the_draft_names_the_customer(endpoint: RecordingEndpoint) -> None:
+    _, payload = await hand_off(await needs_advice_during_intake(), endpoint)
+
+    [section] = payload["evidence_view"]
+    assert (section["key"], section["title"]) == ("mortgage", "Mortgage application (draft)")
+    assert payload["customer_name"] == "Jane Smith"
+    assert payload["summary"].startswith("Jane Smith was applying for a mortgage.")
+    assert {"/customer_name", "/evidence_view/0/fields/2/value"} <= set(payload["pii"])
+
+
 async def test_a_stored_application_goes_by_its_reference(endpoint: RecordingEndpoint) -> None:
     conversation = Conversation().slots(
         applicant_name="Jane Smith",

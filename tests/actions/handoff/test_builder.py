@@ -9,8 +9,9 @@ from uuid import UUID
 
 import pytest
 
-from actions.handoff.builder import build_handoff_context, set_slots
+from actions.handoff.builder import build_handoff, set_slots
 from actions.handoff.routing import HandoffRouter, UnknownReasonCodeError
+from actions.journeys import JOURNEYS
 from contract.handoff_context import Evidence, Flow, HandoffContext, Priority, TriggerType
 from contract.schema import validate_payload
 from tests.support import handoff_examples
@@ -31,9 +32,10 @@ def build(router: HandoffRouter, **overrides: Any) -> HandoffContext:
         "attempts": handoff_examples.order_delayed_attempts(),
         "evidence": handoff_examples.order_delayed_evidence(),
         "router": router,
+        "journeys": JOURNEYS,
     }
     arguments.update(overrides)
-    return build_handoff_context(**arguments)
+    return build_handoff(**arguments).context
 
 
 def test_builds_a_valid_context(router: HandoffRouter) -> None:
@@ -130,7 +132,7 @@ def test_summary_and_pii_are_filled_in(router: HandoffRouter) -> None:
 def test_flow_may_be_given_as_text(router: HandoffRouter) -> None:
     context = build(router, flow="none", reason_code="customer_request", evidence=Evidence())
 
-    assert context.flow is Flow.NONE
+    assert context.flow == Flow.NONE
     assert context.routing.queue == "general_support"
 
 

@@ -282,40 +282,6 @@ async def test_rejected_handoffs_stay_as_dead_letters(
     assert len(endpoint.requests) == 1
 
 
-async def test_open_handoff_for_a_conversation(
-    dispatcher: HandoffDispatcher,
-    endpoint: RecordingEndpoint,
-    make_context: MakeContext,
-) -> None:
-    context = make_context()
-    sender_id = context.conversation.sender_id
-    assert await dispatcher.open_handoff_for(sender_id) is None
-
-    await dispatcher.dispatch(context)
-
-    assert await dispatcher.open_handoff_for(sender_id) == str(context.handoff_id)
-    assert await dispatcher.open_handoff_for("someone-else") is None
-
-
-async def test_a_queued_handoff_counts_as_open_and_a_rejected_one_does_not(
-    dispatcher: HandoffDispatcher,
-    endpoint: RecordingEndpoint,
-    make_context: MakeContext,
-) -> None:
-    rejected = make_context()
-    endpoint.fail_next(422)
-    await dispatcher.dispatch(rejected)
-    assert await dispatcher.open_handoff_for(rejected.conversation.sender_id) is None
-
-    await endpoint.down()
-    queued = make_context()
-    await dispatcher.dispatch(queued)
-
-    assert await dispatcher.open_handoff_for(queued.conversation.sender_id) == str(
-        queued.handoff_id
-    )
-
-
 async def test_started_relay_delivers_at_start_up_and_stops_cleanly(
     dispatcher: HandoffDispatcher,
     endpoint: RecordingEndpoint,

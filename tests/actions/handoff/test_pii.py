@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 
 from actions.handoff.pii import (
-    PERSONAL_SLOTS,
     PiiMaskingFilter,
     install_pii_log_masking,
     mask_email,
@@ -19,6 +18,7 @@ from actions.handoff.pii import (
     mask_text,
     pii_paths,
 )
+from actions.journeys import JOURNEYS
 from contract.handoff_context import HandoffContext, Speaker
 
 MakeContext = Callable[..., HandoffContext]
@@ -34,35 +34,43 @@ def payload_of(context: HandoffContext) -> dict[str, Any]:
 
 
 def test_paths_of_the_order_context(order_delayed_context: HandoffContext) -> None:
-    assert pii_paths(order_delayed_context) == [
+    assert pii_paths(order_delayed_context, JOURNEYS) == [
+        "/customer_name",
         "/slots/order_record",
         "/transcript/*/text",
         "/attempts/*/answer",
         "/evidence/order/customer_name",
         "/evidence/order/customer_email",
         "/evidence/order/tracking_events/*/location",
+        "/evidence_view/0/fields/2/value",
+        "/evidence_view/0/fields/3/value",
+        "/evidence_view/0/tables/1/rows/*/1",
         "/summary",
     ]
-    assert order_delayed_context.pii == pii_paths(order_delayed_context)
+    assert order_delayed_context.pii == pii_paths(order_delayed_context, JOURNEYS)
 
 
 def test_paths_of_a_mortgage_context(make_context: MakeContext) -> None:
-    paths = pii_paths(make_context("needs_advice"))
+    paths = pii_paths(make_context("needs_advice"), JOURNEYS)
 
     assert paths == [
+        "/customer_name",
         "/slots/applicant_name",
         "/slots/email",
         "/transcript/*/text",
         "/evidence/mortgage_application/applicant_name",
         "/evidence/mortgage_application/email",
         "/evidence/mortgage_application/annual_income",
+        "/evidence_view/0/fields/2/value",
+        "/evidence_view/0/fields/3/value",
+        "/evidence_view/0/fields/9/value",
         "/summary",
     ]
 
 
 def test_only_fields_that_are_filled_are_listed(make_context: MakeContext) -> None:
     # No name anywhere, no evidence, no answers: only the customer's messages.
-    assert pii_paths(make_context("nlu_fallback")) == ["/transcript/*/text"]
+    assert pii_paths(make_context("nlu_fallback"), JOURNEYS) == ["/transcript/*/text"]
 
 
 def test_agent_names_are_personal(make_context: MakeContext) -> None:
@@ -72,7 +80,7 @@ def test_agent_names_are_personal(make_context: MakeContext) -> None:
     )
     context = context.copy(update={"transcript": [*context.transcript, agent_turn]})
 
-    assert "/transcript/*/agent_name" in pii_paths(context)
+    assert "/transcript/*/agent_name" in pii_paths(context, JOURNEYS)
 
 
 @pytest.mark.parametrize(
@@ -87,7 +95,7 @@ def test_every_path_points_at_a_value(make_context: MakeContext, reason_code: st
 
 
 def test_personal_slots_are_data_in_one_place() -> None:
-    assert {"applicant_name", "email", "order_record"} <= set(PERSONAL_SLOTS)
+    assert {"applicant_name", "email", "order_record"} <= set(JOURNEYS.personal_slots)
 
 
 # --- mask_payload ---------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from actions.handoff.routing import (
     load_router,
     raise_priority,
 )
+from actions.journeys import JOURNEYS
 from actions.settings import get_settings
 from contract.handoff_context import Flow, Priority, Sentiment, SentimentLabel, TriggerType
 from tests.support.handoff_examples import ROUTING_PATH
@@ -175,7 +176,7 @@ def test_invalid_files_fail_with_a_clear_message(
     path = write_routing(change)
 
     with pytest.raises(HandoffRoutingError) as raised:
-        HandoffRouter.load(path)
+        HandoffRouter.load(path, JOURNEYS)
 
     assert str(path) in str(raised.value)
     assert message in str(raised.value)
@@ -183,7 +184,7 @@ def test_invalid_files_fail_with_a_clear_message(
 
 def test_a_missing_file(tmp_path: Path) -> None:
     with pytest.raises(HandoffRoutingError, match="cannot read handoff routing file"):
-        HandoffRouter.load(tmp_path / "nope.yml")
+        HandoffRouter.load(tmp_path / "nope.yml", JOURNEYS)
 
 
 @pytest.mark.parametrize(
@@ -194,7 +195,7 @@ def test_a_file_that_is_not_a_mapping(tmp_path: Path, text: str, message: str) -
     path.write_text(text, encoding="utf-8")
 
     with pytest.raises(HandoffRoutingError, match=message):
-        HandoffRouter.load(path)
+        HandoffRouter.load(path, JOURNEYS)
 
 
 # --- From the settings ---------------------------------------------------------------------------
@@ -221,7 +222,7 @@ def test_load_router_reads_the_configured_file(
     monkeypatch.setenv("ACTION_SERVER_TOKEN", "t")
     monkeypatch.setenv("HANDOFF_ROUTING", str(path))
 
-    router = load_router()
+    router = load_router(JOURNEYS)
 
-    assert router is load_router()
+    assert router is load_router(JOURNEYS)
     assert router.route("order_delayed", Flow.ORDER_STATUS).team_name == "Parcels"

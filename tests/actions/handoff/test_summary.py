@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from actions.handoff.summary import MAX_SUMMARY_CHARS, summarize
+from actions.journeys import JOURNEYS
 from contract.handoff_context import (
     Attempt,
     AttemptKind,
@@ -18,7 +19,7 @@ MakeContext = Callable[..., HandoffContext]
 
 
 def test_order_summary(order_delayed_context: HandoffContext) -> None:
-    summary = summarize(order_delayed_context)
+    summary = summarize(order_delayed_context, JOURNEYS)
 
     assert summary == (
         "Jane Smith asked about an order. Handed over: order delayed (business rule), routed to"
@@ -30,7 +31,7 @@ def test_order_summary(order_delayed_context: HandoffContext) -> None:
 
 
 def test_no_personal_data_beyond_the_name(order_delayed_context: HandoffContext) -> None:
-    summary = summarize(order_delayed_context)
+    summary = summarize(order_delayed_context, JOURNEYS)
 
     assert "jane.smith@example.com" not in summary
     assert "Leipzig" not in summary  # tracking locations
@@ -38,7 +39,7 @@ def test_no_personal_data_beyond_the_name(order_delayed_context: HandoffContext)
 
 
 def test_troubleshooting_summary(make_context: MakeContext) -> None:
-    summary = summarize(make_context("cycle_limit"))
+    summary = summarize(make_context("cycle_limit"), JOURNEYS)
 
     assert summary.startswith("The customer was troubleshooting a device error.")
     assert "Troubleshooting error E42 (No internet connection): 2 of 2 cycles completed" in summary
@@ -49,7 +50,7 @@ def test_troubleshooting_summary(make_context: MakeContext) -> None:
 
 
 def test_mortgage_summary(make_context: MakeContext) -> None:
-    summary = summarize(make_context("needs_advice"))
+    summary = summarize(make_context("needs_advice"), JOURNEYS)
 
     assert "Jane Smith was applying for a mortgage." in summary
     assert "Mortgage application MA-7Q2K9 is advice requested, loan-to-value 80.0%." in summary
@@ -57,7 +58,7 @@ def test_mortgage_summary(make_context: MakeContext) -> None:
 
 
 def test_draft_application_summary(make_context: MakeContext) -> None:
-    summary = summarize(make_context("customer_request"))
+    summary = summarize(make_context("customer_request"), JOURNEYS)
 
     assert "Mortgage application not yet submitted (draft), loan-to-value 80.0%." in summary
 
@@ -75,14 +76,14 @@ def test_failed_order_lookups_are_counted(make_context: MakeContext) -> None:
     ]
     context = make_context("nlu_fallback").copy(update={"attempts": lookups})
 
-    assert "2 of 2 order lookups failed." in summarize(context)
+    assert "2 of 2 order lookups failed." in summarize(context, JOURNEYS)
 
 
 def test_without_a_name_or_sentiment(make_context: MakeContext) -> None:
     context = make_context("nlu_fallback")
     neutral = context.sentiment.copy(update={"turns_scored": 0})
 
-    summary = summarize(context.copy(update={"sentiment": neutral}))
+    summary = summarize(context.copy(update={"sentiment": neutral}), JOURNEYS)
 
     assert summary.startswith("The customer was talking to the bot.")
     assert "sentiment" not in summary
@@ -103,7 +104,7 @@ def test_never_longer_than_the_limit(make_context: MakeContext) -> None:
         update={"evidence": Evidence(troubleshooting=huge), "attempts": [long_step]}
     )
 
-    summary = summarize(context)
+    summary = summarize(context, JOURNEYS)
 
     assert len(summary) <= MAX_SUMMARY_CHARS
     assert summary.endswith("…")
@@ -112,4 +113,6 @@ def test_never_longer_than_the_limit(make_context: MakeContext) -> None:
 def test_is_deterministic(make_context: MakeContext) -> None:
     context = make_context("needs_advice")
 
-    assert summarize(context) == summarize(context.copy(update={"summary": "ignored"}))
+    assert summarize(context, JOURNEYS) == summarize(
+        context.copy(update={"summary": "ignored"}), JOURNEYS
+    )

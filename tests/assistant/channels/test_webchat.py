@@ -39,8 +39,8 @@ from assistant.channels.webchat import (
 )
 from assistant.desk_events import mask_sender
 from contract.handoff_opened import HANDOFF_OPENED_PATH
+from harness.chat_client import ChatClient
 from tests.assistant.test_desk_events import SECRET, RecordingDesk, eventually
-from tests.support.chat_client import ChatClient
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 NOTIFY_TOKEN = "rasa-t0ken"

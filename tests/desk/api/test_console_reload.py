@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from desk.api.runtime import CUSTOMER
+from desk.api.runtime import TASKS
 from tests.desk.api.test_live_handoff import claimed
 from tests.desk.conftest import Browser, post_handoff
 from tests.desk.rasa_stand_in import RasaStandIn
@@ -110,7 +110,7 @@ async def test_without_the_handover_in_the_tracker_the_whole_conversation_is_sho
         ],
     )
     handoff_id = await post_handoff(bot, context_factory(sender_id="no-marker"))
-    await bot.server.app[CUSTOMER].settle()  # the customer is told their place
+    await bot.server.app[TASKS].settle()  # the customer is told their place
 
     status, body = await olivia.get(conversation_path(handoff_id))
 

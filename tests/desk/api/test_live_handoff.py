@@ -12,8 +12,8 @@ from aiohttp import ClientWebSocketResponse, WSMsgType
 from aiohttp.test_utils import TestServer
 
 from contract.desk_notices import DESK_NOTICE_KEY
-from desk.api import bot as bot_routes
-from desk.api.runtime import CUSTOMER
+from desk.api.runtime import TASKS
+from desk.workflows import customer as customer_workflows
 from tests.desk.conftest import Browser, post_handoff
 from tests.desk.rasa_stand_in import Call, RasaStandIn
 
@@ -33,7 +33,7 @@ def agent_turns(rasa: RasaStandIn) -> list[dict[str, Any]]:
 
 async def settle(server: TestServer) -> None:
     """Let the desk finish what it does in the background (notifications after intake)."""
-    await server.app[CUSTOMER].settle()
+    await server.app[TASKS].settle()
 
 
 async def claimed(bot: Browser, agent: Browser, payload: dict[str, Any]) -> str:
@@ -533,7 +533,7 @@ async def test_a_cancelled_conversation_rasa_cannot_take_is_retried_then_logged(
     context_factory: ContextFactory,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(bot_routes, "GIVE_BACK_RETRY_SECONDS", (0.01, 0.01))
+    monkeypatch.setattr(customer_workflows, "GIVE_BACK_RETRY_SECONDS", (0.01, 0.01))
     handoff_id = await post_handoff(bot, context_factory(sender_id="unlucky"))
     rasa.fail["execute"] = 500
 

@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestServer
 from sqlalchemy import select, update
 
 from desk.api.runtime import LIVE
-from desk.live import LOGGED_OUT, SESSION_ENDED_CODE, SESSION_EXPIRED
+from desk.console_hub import LOGGED_OUT, SESSION_ENDED_CODE, SESSION_EXPIRED
 from desk.services.agents import Actor
 from desk.store.database import Database
 from desk.store.models import AgentSession

@@ -3,10 +3,12 @@ the static files."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable
 from typing import Any
 
+from desk.api.pages import WEB_DIR
 from desk.services.transcripts import visible_turns
 from tests.desk.conftest import Browser, post_handoff
 from tests.desk.rasa_stand_in import RasaStandIn
@@ -35,6 +37,24 @@ async def test_the_chat_page_and_its_files_are_public(
 
     status, config = await anonymous.get("/chat/config")
     assert (status, config) == (200, {"rasa_url": rasa.url})
+
+
+async def test_every_module_of_the_pages_is_served_as_javascript(anonymous: Browser) -> None:
+    modules = sorted(WEB_DIR.glob("*.js"))
+    imported = {
+        name
+        for module in modules
+        for name in re.findall(r'^import [^;]*? from "\./([^"]+)";', module.read_text(), re.M)
+    }
+
+    assert {"page.js", "console-evidence.js", "console-conversation.js"} <= imported
+    assert imported <= {module.name for module in modules}  # flat: /static/<name>
+    for module in modules:
+        response = await anonymous.raw("GET", f"/static/{module.name}")
+        assert (response.status, response.content_type) == (200, "text/javascript"), module.name
+    for path, entry in [("/chat", "chat.js"), ("/login", "login.js")]:
+        page = (await anonymous.get(path))[1]
+        assert f'<script type="module" src="/static/{entry}">' in page, path
 
 
 async def test_only_the_web_files_are_served(anonymous: Browser) -> None:

@@ -262,9 +262,3 @@ def test_abandon_and_expire_leave_the_queue(
 def test_handing_back_needs_a_resolved_handoff(database: Database, claimed: str) -> None:
     with pytest.raises(Conflict), database.session(write=True) as session:
         handoffs.mark_handed_back(session, claimed)
-
-
-async def test_the_default_hand_back_does_nothing() -> None:
-    resolution = handoffs.Resolution("h", "s", "resolved", {}, 1, "A")
-
-    assert await handoffs.NoHandBack()(resolution) is False

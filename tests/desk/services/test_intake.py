@@ -83,6 +83,7 @@ def test_an_invalid_context_names_the_fields(
 
 def test_the_customer_label_comes_from_what_the_bot_knew(context_factory: ContextFactory) -> None:
     payload = context_factory()
+    del payload["customer_name"]  # as in a 1.0 context: only the slots and evidence name them
     assert intake.customer_label(payload) == "Jane Smith"  # the name on the order
 
     payload["slots"]["name"] = "  Janet S. "
@@ -94,6 +95,15 @@ def test_the_customer_label_comes_from_what_the_bot_knew(context_factory: Contex
 
     payload["evidence"]["mortgage_application"] = {"applicant_name": "A. Applicant"}
     assert intake.customer_label(payload) == "A. Applicant"
+
+
+def test_the_customer_name_of_a_v1_1_context_comes_first(context_factory: ContextFactory) -> None:
+    payload = context_factory()
+    payload["customer_name"] = " Alice Jones "
+    assert intake.customer_label(payload) == "Alice Jones"
+
+    payload["customer_name"] = None  # the bot did not know it: what else names the customer
+    assert intake.customer_label(payload) == "Jane Smith"
 
 
 def test_a_conversation_has_one_open_handoff(

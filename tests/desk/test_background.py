@@ -1,4 +1,4 @@
-"""`Periodic`: the desk's repeated background work keeps going after a failing run."""
+"""`desk.background`: the repeated work keeps going after a failing run."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from desk.periodic import Periodic
+from desk.background import Periodic
 
 
 async def test_a_failing_run_is_logged_and_the_next_run_still_comes(

@@ -12,11 +12,12 @@ import pytest
 from actions.desk_client import DeskCallFailed, DeskClient
 from actions.handoff.delivery import DeliveryStatus, HandoffClient
 from actions.handoff.routing import HandoffRouter
+from actions.journeys import JOURNEYS
 from actions.settings import PROJECT_ROOT
 from contract.applications import ApplicationEventRequest
+from harness.recording_endpoint import RecordingEndpoint
 from tests.support.applications import new_application
 from tests.support.handoff_examples import ROUTING_PATH, order_delayed_context
-from tests.support.recording_endpoint import RecordingEndpoint
 
 READY_PREFIX = "recording endpoint listening on "
 
@@ -26,7 +27,7 @@ async def test_standalone_endpoint_records_accepted_handoffs(tmp_path: Path) -> 
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "tests.support.recording_endpoint",
+        "harness.recording_endpoint",
         "--port",
         "0",
         "--secret",
@@ -42,7 +43,7 @@ async def test_standalone_endpoint_records_accepted_handoffs(tmp_path: Path) -> 
         ready = (await asyncio.wait_for(process.stdout.readline(), timeout=30)).decode()
         assert ready.startswith(READY_PREFIX), ready
         url = ready.removeprefix(READY_PREFIX).strip()
-        context = order_delayed_context(HandoffRouter.load(ROUTING_PATH))
+        context = order_delayed_context(HandoffRouter.load(ROUTING_PATH, JOURNEYS))
         client = HandoffClient(
             url=url, secret="s3cret", timeout_seconds=5, attempts=1, backoff_seconds=0
         )

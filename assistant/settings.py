@@ -1,0 +1,25 @@
+"""Configuration of the Rasa server's own extensions, read from the environment.
+
+Read by `settingsupport.environment`, like the action server's and the desk's settings, by
+`python -m assistant` before Rasa starts. The channels' and the event broker's settings
+(DESK_URL, HANDOFF_SECRET, RASA_AUTH_TOKEN, ...) are Rasa's: `credentials.yml` and
+`endpoints.yml` name the variables, and Rasa refuses to start when one of them is unset.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from settingsupport.environment import EnvironmentSettings, positive_field
+
+TIMEOUT_VARIABLE: Final = "ACTION_SERVER_TIMEOUT_SECONDS"
+#: The slowest healthy action is a handoff whose delivery to the desk times out on every try:
+#: with the action server's defaults 3 x 2 s plus 0.6 s of back-off, so this leaves it room.
+DEFAULT_TIMEOUT_SECONDS: Final = 10.0
+
+
+class AssistantSettings(EnvironmentSettings):
+    """Everything the Rasa server's extensions read from the environment."""
+
+    #: How long the Rasa server waits for one custom action (`assistant.action_failure`).
+    action_server_timeout_seconds: float = positive_field(DEFAULT_TIMEOUT_SECONDS, TIMEOUT_VARIABLE)
