@@ -17,7 +17,7 @@ from actions.handback import (
     parse_rating,
 )
 from tests.actions.conftest import Conversation, make_tracker, plain, run_action, texts
-from tests.support.recording_endpoint import RecordingEndpoint
+from harness.recording_endpoint import RecordingEndpoint
 
 SECRET = "handback-secret"
 HANDOFF_ID = "5f0c6a7e-3b1d-4c8e-9a2f-1d7e4b6c8a90"

@@ -17,7 +17,7 @@ from actions.journeys import JOURNEYS
 from actions.store.database import Database, utcnow
 from contract.handoff_context import HandoffContext
 from tests.support import handoff_examples
-from tests.support.recording_endpoint import RecordingEndpoint
+from harness.recording_endpoint import RecordingEndpoint
 
 SECRET = "test-handoff-secret"
 

@@ -47,7 +47,7 @@ from tests.actions.conftest import (
     texts,
 )
 from tests.actions.handoff.conftest import SECRET, FakeClock
-from tests.support.recording_endpoint import RecordingEndpoint
+from harness.recording_endpoint import RecordingEndpoint
 
 pytestmark = [
     pytest.mark.usefixtures("app_database"),

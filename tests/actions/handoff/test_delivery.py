@@ -13,7 +13,7 @@ import pytest
 from actions.handoff.delivery import DeliveryStatus, HandoffClient
 from actions.settings import get_settings
 from contract.handoff_context import HandoffContext
-from tests.support.recording_endpoint import RecordingEndpoint
+from harness.recording_endpoint import RecordingEndpoint
 
 from .conftest import SECRET
 

@@ -21,7 +21,7 @@ from actions.settings import get_settings
 from actions.store.database import Database, utcnow
 from actions.store.models import HandoffOutboxEntry
 from contract.handoff_context import HandoffContext
-from tests.support.recording_endpoint import RecordingEndpoint
+from harness.recording_endpoint import RecordingEndpoint
 
 from .conftest import FakeClock
 
