@@ -3,14 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rasa_sdk import Tracker
-
-from actions.constants import FLOW_NONE
-
-if TYPE_CHECKING:
-    from actions.handoff.journey import JourneyRegistry
 
 
 def latest_user_text(tracker: Tracker) -> str:
@@ -32,24 +27,6 @@ def user_intents(tracker: Tracker) -> list[str | None]:
         for event in tracker.events
         if event.get("event") == "user"
     ]
-
-
-def current_flow(tracker: Tracker, journeys: JourneyRegistry) -> str:
-    """The journey the conversation is in: one the latest intent puts it in, else the one of
-    the active form, else the latest one whose form or action ran (`none` if none did)."""
-    flow = journeys.flow_of_intent(latest_intent(tracker)) or journeys.flow_of_step(
-        tracker.active_loop_name
-    )
-    if flow:
-        return flow
-    # Rasa sends every event, also those from before a restart ("start over"), which the
-    # conversation has forgotten.
-    for event in reversed(tracker.applied_events()):
-        if event.get("event") == "action":
-            flow = journeys.flow_of_step(event.get("name"))
-            if flow:
-                return flow
-    return FLOW_NONE
 
 
 def last_executed_action(tracker: Tracker) -> str | None:

@@ -42,8 +42,8 @@ def token_is_valid(presented: str | None, expected: str) -> bool:
 def attach_sanic_app_extensions(app: Sanic) -> None:
     """Adds authentication, log masking and the outbox relay to the action server."""
     from actions.handoff.pii import install_pii_log_masking
-    from actions.handoff.wiring import handoff_services
     from actions.settings import get_settings
+    from actions.wiring import handoff_services
 
     settings = get_settings()  # fails fast on a missing secret
     install_pii_log_masking()

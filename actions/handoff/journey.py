@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from rasa_sdk import Tracker
 
 from actions.constants import FLOW_NONE
+from actions.dialogue import latest_intent
 from contract.handoff_context import (
     FLOW_MAX_LENGTH,
     SNAKE_CASE_PATTERN,
@@ -134,6 +135,23 @@ class JourneyRegistry:
             (j.flow for j in self.journeys if name and (name in j.forms or name in j.actions)),
             None,
         )
+
+    def current_flow(self, tracker: Tracker) -> str:
+        """The journey the conversation is in: one the latest intent puts it in, else the one
+        of the active form, else the latest one whose form or action ran (`none` if none did)."""
+        flow = self.flow_of_intent(latest_intent(tracker)) or self.flow_of_step(
+            tracker.active_loop_name
+        )
+        if flow:
+            return flow
+        # Rasa sends every event, also those from before a restart ("start over"), which the
+        # conversation has forgotten.
+        for event in reversed(tracker.applied_events()):
+            if event.get("event") == "action":
+                flow = self.flow_of_step(event.get("name"))
+                if flow:
+                    return flow
+        return FLOW_NONE
 
     def reason_of_intent(self, intent: str | None) -> str | None:
         """The reason code when the customer's intent is itself a journey's handoff trigger."""

@@ -22,6 +22,7 @@ import json
 import shutil
 import warnings
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -44,10 +45,11 @@ from rasa_sdk.types import DomainDict
 
 from actions.handoff.delivery import desk_client
 from actions.handoff.routing import load_router
-from actions.handoff.wiring import handoff_services
 from actions.settings import PROJECT_ROOT, Settings, get_settings
-from actions.store.database import Database, get_database
+from actions.store.database import Database, get_database, utcnow
 from actions.store.seed import seed_demo_data
+from actions.wiring import handoff_services
+from harness.recording_endpoint import RecordingEndpoint
 
 # Sanic (imported by rasa-sdk) turns DeprecationWarnings back on for the whole process when it
 # is imported, undoing pyproject's "ignore::DeprecationWarning" for the rest of the collection
@@ -367,6 +369,39 @@ async def set_env(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[SetEnv]:
     if desk_client.cache_info().currsize:
         await desk_client().close()
     _clear_caches()
+
+
+class FakeClock:
+    """A UTC clock that only moves when told to."""
+
+    def __init__(self, start: datetime) -> None:
+        """Start at `start`."""
+        self.now = start
+
+    def __call__(self) -> datetime:
+        """The current fake time."""
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock forward."""
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A clock the test moves by hand, starting now."""
+    return FakeClock(utcnow())
+
+
+#: The secret the recording desk stand-in (`endpoint`) expects.
+SECRET = "test-handoff-secret"
+
+
+@pytest.fixture
+async def endpoint() -> AsyncIterator[RecordingEndpoint]:
+    """The desk, as a real HTTP server on an ephemeral loopback port."""
+    async with RecordingEndpoint(secret=SECRET) as running:
+        yield running
 
 
 @pytest.fixture

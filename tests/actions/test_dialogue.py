@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-import pytest
-
 from actions.dialogue import (
-    current_flow,
     event_time,
     last_executed_action,
     latest_event_time,
@@ -15,78 +12,7 @@ from actions.dialogue import (
     latest_user_text,
     user_intents,
 )
-from actions.journeys import JOURNEYS
 from tests.actions.conftest import T0, Conversation
-
-# --- current_flow ---------------------------------------------------------------------------
-
-
-def test_a_new_conversation_is_in_no_flow() -> None:
-    assert current_flow(Conversation().user("hi", "greet").tracker(), JOURNEYS) == "none"
-
-
-@pytest.mark.parametrize(
-    ("form", "flow"),
-    [
-        ("order_form", "order_status"),
-        ("troubleshooting_form", "troubleshooting"),
-        ("mortgage_form", "mortgage"),
-    ],
-)
-def test_the_active_form_is_the_flow(form: str, flow: str) -> None:
-    conversation = (
-        Conversation().ran("action_order_status").form(form, "x").user("agent", "request_human")
-    )
-
-    assert current_flow(conversation.tracker(), JOURNEYS) == flow
-
-
-@pytest.mark.parametrize(
-    ("action", "flow"),
-    [
-        ("action_order_status", "order_status"),
-        ("action_start_troubleshooting", "troubleshooting"),
-        ("action_submit_mortgage_application", "mortgage"),
-    ],
-)
-def test_without_a_form_the_latest_journey_action_is_the_flow(action: str, flow: str) -> None:
-    conversation = (
-        Conversation()
-        .user("where is ORD-100002?", "check_order_status")
-        .form("order_form", "order_number")
-        .ran("order_form", [{"event": "active_loop", "name": None}])
-        .ran(action)
-        .user("thanks", "thank")
-        .ran("utter_you_are_welcome")
-        .user("agent please", "request_human")
-    )
-
-    assert current_flow(conversation.tracker(), JOURNEYS) == flow
-
-
-def test_asking_for_mortgage_advice_is_the_mortgage_flow_from_anywhere() -> None:
-    conversation = (
-        Conversation()
-        .form("troubleshooting_form", "step_answer")
-        .user("should I fix my mortgage rate for 5 years?", "ask_mortgage_advice")
-    )
-
-    assert current_flow(conversation.tracker(), JOURNEYS) == "mortgage"
-
-
-def test_a_journey_before_starting_over_is_forgotten() -> None:
-    conversation = (
-        Conversation()
-        .user("where is ORD-100002?", "check_order_status")
-        .form("order_form", "order_number")
-        .ran("action_order_status")
-        .user("start over", "start_over")
-        .ran("action_start_over", [{"event": "restart"}])
-        .user("I want to talk to a person", "request_human")
-    )
-
-    assert current_flow(conversation.tracker(), JOURNEYS) == "none"
-
 
 # --- last_executed_action, the latest message ----------------------------------------------------
 

@@ -16,8 +16,8 @@ from actions.handback import (
     clean_feedback,
     parse_rating,
 )
-from tests.actions.conftest import Conversation, make_tracker, plain, run_action, texts
 from harness.recording_endpoint import RecordingEndpoint
+from tests.actions.conftest import Conversation, make_tracker, plain, run_action, texts
 
 SECRET = "handback-secret"
 HANDOFF_ID = "5f0c6a7e-3b1d-4c8e-9a2f-1d7e4b6c8a90"

@@ -25,9 +25,9 @@ import rasa_sdk_plugins
 from actions.handoff.delivery import desk_client
 from actions.handoff.pii import PiiMaskingFilter
 from actions.handoff.routing import load_router
-from actions.handoff.wiring import handoff_services
 from actions.settings import get_settings
 from actions.store.database import Database, get_database
+from actions.wiring import handoff_services
 from rasa_sdk_plugins import PUBLIC_PATHS, attach_sanic_app_extensions, token_is_valid
 from settingsupport.environment import MissingSettingError
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,28 +13,11 @@ import pytest
 from actions.handoff.delivery import HandoffClient
 from actions.handoff.routing import HandoffRouter
 from actions.journeys import JOURNEYS
-from actions.store.database import Database, utcnow
+from actions.store.database import Database
 from contract.handoff_context import HandoffContext
-from tests.support import handoff_examples
 from harness.recording_endpoint import RecordingEndpoint
-
-SECRET = "test-handoff-secret"
-
-
-class FakeClock:
-    """A UTC clock that only moves when told to."""
-
-    def __init__(self, start: datetime) -> None:
-        """Start at `start`."""
-        self.now = start
-
-    def __call__(self) -> datetime:
-        """The current fake time."""
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        """Move the clock forward."""
-        self.now += timedelta(seconds=seconds)
+from tests.actions.conftest import SECRET
+from tests.support import handoff_examples
 
 
 @pytest.fixture
@@ -65,13 +47,6 @@ def make_context(router: HandoffRouter) -> Callable[..., HandoffContext]:
         return context.copy(update={"handoff_id": uuid.uuid4()}) if fresh_id else context
 
     return make
-
-
-@pytest.fixture
-async def endpoint() -> AsyncIterator[RecordingEndpoint]:
-    """The desk, as a real HTTP server on an ephemeral loopback port."""
-    async with RecordingEndpoint(secret=SECRET) as running:
-        yield running
 
 
 @pytest.fixture
@@ -110,9 +85,3 @@ def database(database_path: Path) -> Iterator[Database]:
     db.migrate()
     yield db
     db.dispose()
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    """A clock the test moves by hand, starting now."""
-    return FakeClock(utcnow())

@@ -17,7 +17,6 @@ import pytest
 import yaml
 from rasa_sdk import Tracker
 
-from actions.handoff.action import build_tracker_handoff
 from actions.handoff.journey import (
     Journey,
     JourneyRegistry,
@@ -25,6 +24,7 @@ from actions.handoff.journey import (
     labelled_section,
 )
 from actions.handoff.routing import HandoffRouter, HandoffRoutingError
+from actions.handoff_action import build_tracker_handoff
 from actions.journeys import JOURNEYS
 from actions.settings import PROJECT_ROOT
 from contract.handoff_context import Evidence, EvidenceSection, HandoffContext
@@ -207,7 +207,8 @@ def test_the_handoff_package_imports_no_journey() -> None:
         "actions.orders",
         "actions.troubleshooting",
         "actions.mortgage",
-        "actions.store.applications",
+        "actions.journeys",  # the registry: it reaches the handoff only through actions.wiring
+        "actions.wiring",
     }
     imported = set()
     for path in (PROJECT_ROOT / "actions" / "handoff").glob("*.py"):
@@ -219,3 +220,73 @@ def test_the_handoff_package_imports_no_journey() -> None:
                 imported.update(alias.name for alias in node.names)
 
     assert imported & journey_modules == set()
+
+
+# --- JourneyRegistry.current_flow --------------------------------------------------------------
+
+
+def test_a_new_conversation_is_in_no_flow() -> None:
+    assert JOURNEYS.current_flow(Conversation().user("hi", "greet").tracker()) == "none"
+
+
+@pytest.mark.parametrize(
+    ("form", "flow"),
+    [
+        ("order_form", "order_status"),
+        ("troubleshooting_form", "troubleshooting"),
+        ("mortgage_form", "mortgage"),
+    ],
+)
+def test_the_active_form_is_the_flow(form: str, flow: str) -> None:
+    conversation = (
+        Conversation().ran("action_order_status").form(form, "x").user("agent", "request_human")
+    )
+
+    assert JOURNEYS.current_flow(conversation.tracker()) == flow
+
+
+@pytest.mark.parametrize(
+    ("action", "flow"),
+    [
+        ("action_order_status", "order_status"),
+        ("action_start_troubleshooting", "troubleshooting"),
+        ("action_submit_mortgage_application", "mortgage"),
+    ],
+)
+def test_without_a_form_the_latest_journey_action_is_the_flow(action: str, flow: str) -> None:
+    conversation = (
+        Conversation()
+        .user("where is ORD-100002?", "check_order_status")
+        .form("order_form", "order_number")
+        .ran("order_form", [{"event": "active_loop", "name": None}])
+        .ran(action)
+        .user("thanks", "thank")
+        .ran("utter_you_are_welcome")
+        .user("agent please", "request_human")
+    )
+
+    assert JOURNEYS.current_flow(conversation.tracker()) == flow
+
+
+def test_asking_for_mortgage_advice_is_the_mortgage_flow_from_anywhere() -> None:
+    conversation = (
+        Conversation()
+        .form("troubleshooting_form", "step_answer")
+        .user("should I fix my mortgage rate for 5 years?", "ask_mortgage_advice")
+    )
+
+    assert JOURNEYS.current_flow(conversation.tracker()) == "mortgage"
+
+
+def test_a_journey_before_starting_over_is_forgotten() -> None:
+    conversation = (
+        Conversation()
+        .user("where is ORD-100002?", "check_order_status")
+        .form("order_form", "order_number")
+        .ran("action_order_status")
+        .user("start over", "start_over")
+        .ran("action_start_over", [{"event": "restart"}])
+        .user("I want to talk to a person", "request_human")
+    )
+
+    assert JOURNEYS.current_flow(conversation.tracker()) == "none"

@@ -22,8 +22,7 @@ from actions.store.database import Database, utcnow
 from actions.store.models import HandoffOutboxEntry
 from contract.handoff_context import HandoffContext
 from harness.recording_endpoint import RecordingEndpoint
-
-from .conftest import FakeClock
+from tests.actions.conftest import FakeClock
 
 MakeClient = Callable[..., HandoffClient]
 MakeContext = Callable[..., HandoffContext]

@@ -18,11 +18,10 @@ from rasa_sdk import Action
 from sqlalchemy import select
 
 from actions.conversation import ActionNluFallback
-from actions.handoff.action import ALREADY_QUEUED, ActionHandoff
 from actions.handoff.builder import turn_handoff_id
 from actions.handoff.delivery import HandoffClient
 from actions.handoff.outbox import OutboxPolicy, OutboxRelay
-from actions.handoff.wiring import handoff_services
+from actions.handoff_action import ALREADY_QUEUED, ActionHandoff
 from actions.mortgage import ActionSubmitMortgageApplication
 from actions.orders import ActionOrderStatus, ValidateOrderForm
 from actions.store.database import Database
@@ -32,13 +31,17 @@ from actions.troubleshooting import (
     ActionStartTroubleshooting,
     ValidateTroubleshootingForm,
 )
+from actions.wiring import handoff_services
 from contract.schema import validate_payload
+from harness.recording_endpoint import RecordingEndpoint
 from tests.actions.conftest import (
     CHANNEL,
     ROUTING_PATH,
+    SECRET,
     SENDER_ID,
     ActionResult,
     Conversation,
+    FakeClock,
     entity,
     plain,
     run_action,
@@ -46,8 +49,6 @@ from tests.actions.conftest import (
     slot_event,
     texts,
 )
-from tests.actions.handoff.conftest import SECRET, FakeClock
-from harness.recording_endpoint import RecordingEndpoint
 
 pytestmark = [
     pytest.mark.usefixtures("app_database"),

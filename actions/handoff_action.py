@@ -26,13 +26,13 @@ from actions.constants import (
     SLOT_HUMAN_OFFERED,
     SLOT_REQUESTED,
 )
-from actions.dialogue import current_flow, last_executed_action, latest_intent
+from actions.dialogue import last_executed_action, latest_intent
 from actions.failsafe import apologise_on_failure
 from actions.handoff.builder import BuiltHandoff, build_handoff, turn_handoff_id
 from actions.handoff.journey import JourneyRegistry
 from actions.handoff.outbox import DispatchStatus
 from actions.handoff.routing import HandoffRouter
-from actions.handoff.wiring import handoff_services
+from actions.wiring import handoff_services
 
 logger = logging.getLogger(__name__)
 
@@ -151,7 +151,7 @@ async def build_tracker_handoff(
 ) -> BuiltHandoff:
     """The context for this conversation as the bot sees it now, and its routing decision."""
     reason = handoff_reason(tracker, journeys)
-    flow = current_flow(tracker, journeys)
+    flow = journeys.current_flow(tracker)
     return build_handoff(
         handoff_id=turn_handoff_id(tracker.sender_id, tracker.events),
         sender_id=tracker.sender_id,

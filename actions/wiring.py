@@ -1,7 +1,8 @@
 """The action server's handoff parts, built once per process from the settings.
 
-This is where the handoff meets the journeys: the registry (`actions.journeys`) is handed to
-the parts that need it; the rest of the handoff package imports no journey.
+The composition root: the only module that joins the generic handoff (`actions.handoff`) to
+the journeys (`actions.journeys`), by handing the registry to the parts that need it. The
+handoff package imports no journey, and no journey imports this module.
 """
 
 from __future__ import annotations
