@@ -271,7 +271,8 @@ function showTimeoutChoice(status) {
   els.handoffChoices.textContent = "";
   if (choices.length) {
     var group = quickReplies(buttonsOf({ buttons: choices }));
-    Array.prototype.forEach.call(group.childNodes, function (button) {
+    // A copy: childNodes is live and shrinks as each button moves across.
+    Array.from(group.childNodes).forEach(function (button) {
       els.handoffChoices.appendChild(button);
     });
     els.handoffChoices.setAttribute("role", "group");

@@ -8,7 +8,10 @@ the real system may not send yet:
     (`evidence_view`, handoff context v1.1), a key the JavaScript knows nothing of;
 (b) a v1.0 context (no `evidence_view`) has its raw evidence shown section by section;
 (c) the login page reports wrong credentials and goes to the console;
-(d) the chat page shows a returning customer's history.
+(d) the chat page shows a returning customer's history;
+(e) the chat page's wait-choice banner offers both choices, each sending its payload. The
+    socket.io client is stood in too (`STAND_IN_SOCKET`): the test delivers the Rasa server's
+    socket events itself and reads what the page emitted.
 """
 
 from __future__ import annotations
@@ -22,7 +25,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from contract.customer_status import STATUS_EVENT, CustomerStatus
 from desk.api.pages import CONTENT_TYPES, WEB_DIR, security_headers
+from desk.services.waiting import CHOICES
 from tests.browser.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.e2e
@@ -161,6 +166,23 @@ def console_api(handoff_context: dict[str, Any]) -> JsonAnswer:
         return None if body is None else (200, body)
 
     return answer
+
+
+#: Served as /static/socket.io.min.js: an `io()` whose socket keeps the page's handlers for the
+#: test to call (`standInSocket.receive`) and records what the page emits.
+STAND_IN_SOCKET = """
+window.io = function () {
+  var handlers = {};
+  window.standInSocket = {
+    emitted: [],
+    receive: function (event, data) { handlers[event](data); }
+  };
+  return {
+    on: function (event, handler) { handlers[event] = handler; },
+    emit: function (event, data) { window.standInSocket.emitted.push([event, data]); }
+  };
+};
+"""
 
 
 # --- The stand-in desk ---------------------------------------------------------------------------
@@ -359,4 +381,47 @@ def test_the_chat_page_shows_a_returning_customers_history(desk: StandInDesk) ->
     expect(page.locator("#handoff")).to_have_text("You're number 2 in the queue for Claims.")
     expect(page.locator("#connection")).to_have_attribute("data-state", "offline")
     assert ("GET", "/chat/history", None) in desk.requests
+    assert desk.errors == []
+
+
+def test_the_wait_choice_banner_offers_both_choices(desk: StandInDesk) -> None:
+    choices = [choice.dict() for choice in CHOICES]
+    answers = {"/chat/config": {"rasa_url": "http://rasa.test"}}
+    desk.json = lambda method, path: (200, answers[path]) if path in answers else None
+    desk.context.route(
+        f"{DESK}/static/socket.io.min.js",
+        lambda route: route.fulfill(body=STAND_IN_SOCKET, content_type=CONTENT_TYPES[".js"]),
+    )
+    page = desk.page
+    page.goto(f"{DESK}/chat")
+    page.wait_for_function("window.standInSocket !== undefined")
+    page.evaluate("standInSocket.receive('connect')")
+    page.evaluate("standInSocket.receive('session_confirm', {})")
+    expect(page.locator("#connection")).to_have_attribute("data-state", "online")
+    status = {"status": CustomerStatus.TIMEOUT_CHOICE.value, "choices": choices}
+
+    def offer_the_choice() -> None:
+        page.evaluate(
+            "([event, status]) => standInSocket.receive(event, status)", [STATUS_EVENT, status]
+        )
+        expect(page.locator("#handoff-choices button")).to_have_text(
+            ["Keep waiting", "Leave a message"]
+        )
+
+    offer_the_choice()
+    page.locator("#handoff-choices button", has_text="Keep waiting").click()
+    offer_the_choice()  # the first answer retires the choice: it comes again
+    page.locator("#handoff-choices button", has_text="Leave a message").click()
+
+    session_id = page.evaluate("window.localStorage.getItem('support-chat.session-id')")
+    assert page.evaluate("standInSocket.emitted") == [
+        ["session_request", {"session_id": session_id}],
+        *(
+            ["user_uttered", {"message": choice["payload"], "session_id": session_id}]
+            for choice in choices
+        ),
+    ]
+    expect(page.locator("li.msg-customer")).to_have_text(
+        ["You: Keep waiting", "You: Leave a message"]
+    )
     assert desk.errors == []
