@@ -88,6 +88,7 @@ import aiohttp
 import socketio
 
 from benchmarks.turns import UnexpectedBehaviour
+from contract.customer_status import STATUS_EVENT, CustomerStatus
 from contract.webchat import agent_line
 from harness.chat_client import ChatClient, NothingArrived
 
@@ -258,10 +259,14 @@ class CustomerPage:
         """When the first `event` that `matches` arrived (earlier ones are passed over)."""
         while True:
             arrived, data = await self.chat.next_timed(event, STEP_TIMEOUT_SECONDS)
-            if event == "handoff_status" and isinstance(data, dict):
+            if event == STATUS_EVENT and isinstance(data, dict):
                 self.statuses.append(str(data.get("status")))
             if matches(data):
                 return arrived
+
+    async def status(self, status: CustomerStatus) -> float:
+        """When the page was told its handoff is in `status` (a `handoff_status` event)."""
+        return await self.arrival(STATUS_EVENT, status_is(status))
 
     async def close(self) -> None:
         """Disconnect."""
@@ -389,7 +394,7 @@ async def run_round(console: AgentConsole, rasa_url: str, number: int) -> RoundT
             "the bot's handoff message",
             page.arrival("bot_uttered", text_contains(HANDOFF_REPLY)),
         )
-        await step("waiting on the page", page.arrival("handoff_status", status_is("waiting")))
+        await step("waiting on the page", page.status(CustomerStatus.WAITING))
 
         claimed = await step("claim", console.claim(handoff_id))
         if claimed.get("sender_id") != session_id:
@@ -397,7 +402,7 @@ async def run_round(console: AgentConsole, rasa_url: str, number: int) -> RoundT
                 f"desk benchmark: handoff {handoff_id} is {claimed.get('sender_id')}'s, "
                 f"not this round's ({session_id})"
             )
-        await step("agent_joined", page.arrival("handoff_status", status_is("agent_joined")))
+        await step("agent_joined", page.status(CustomerStatus.AGENT_JOINED))
 
         text = agent_text(number)
         posted = time.perf_counter()
@@ -418,7 +423,7 @@ async def run_round(console: AgentConsole, rasa_url: str, number: int) -> RoundT
                 page.arrival("bot_uttered", text_contains(WELCOME_BACK)),
             ),
         )
-        await step("back_with_bot", page.arrival("handoff_status", status_is("back_with_bot")))
+        await step("back_with_bot", page.status(CustomerStatus.BACK_WITH_BOT))
     finally:
         await page.close()
     times = {

@@ -15,8 +15,11 @@ from typing import Any, Final
 import aiohttp
 import socketio
 
+from contract.conversation_events import TYPING_EVENT
+from contract.customer_status import STATUS_EVENT
+
 EVENT_TIMEOUT: Final = 5.0
-EVENTS: Final = ("session_confirm", "bot_uttered", "handoff_status")
+EVENTS: Final = ("session_confirm", "bot_uttered", STATUS_EVENT)
 
 
 class NothingArrived(AssertionError):
@@ -61,7 +64,7 @@ class ChatClient:
 
     async def typing(self, typing: bool) -> None:
         """Tell the desk whether the customer is typing (`user_typing`)."""
-        await self.sio.emit("user_typing", {"session_id": self.session_id, "typing": typing})
+        await self.sio.emit(TYPING_EVENT, {"session_id": self.session_id, "typing": typing})
 
     async def close(self) -> None:
         """Disconnect and close the HTTP session."""
