@@ -1,4 +1,5 @@
-"""The desk's domain events: what happened to a handoff, said once for every subscriber.
+"""The desk's domain events: what happened to a handoff or an application, said once for every
+subscriber.
 
 The workflows (`desk.workflows`) publish these on the event bus (`desk.bus`) after the unit of
 work that made them true; the console hub, the customer link, the waiting room and the bot sync
@@ -40,6 +41,8 @@ class EventName(str, enum.Enum):
     MESSAGE_AGENT = "message.agent"
     TYPING_CUSTOMER = "typing.customer"
     SESSION_ENDED = "session.ended"
+    APPLICATION_OPENED = "application.opened"
+    APPLICATION_EVENT_RECORDED = "application.event_recorded"
 
 
 @dataclass(frozen=True)
@@ -232,6 +235,45 @@ class SessionEnded(DeskEvent):
     session_key: str
 
 
+@dataclass(frozen=True)
+class AboutApplication(DeskEvent):
+    """What every event about a mortgage application says: which one, its status now, and when
+    it happened (the history entry's time, ISO 8601).
+
+    The applicant's details (name, email, amounts) and an entry's free-form detail stay in the
+    record (`desk.services.applications`): a subscriber that needs them reads it.
+    """
+
+    reference: str
+    status: str
+    occurred_at: str
+
+
+@dataclass(frozen=True)
+class ApplicationOpened(AboutApplication):
+    """The bot stored a completed intake as a new application (`status` intake_complete);
+    `origin_sender_id` is the conversation it came from."""
+
+    NAME = EventName.APPLICATION_OPENED
+    PERSONAL = frozenset({"origin_sender_id"})
+
+    origin_channel: str
+    origin_sender_id: str
+
+
+@dataclass(frozen=True)
+class ApplicationEventRecorded(AboutApplication):
+    """A touchpoint appended `kind` to the application's history; `status` is the status after
+    it (some kinds move the application on). `actor` is who did it, as the touchpoint named them."""
+
+    NAME = EventName.APPLICATION_EVENT_RECORDED
+    PERSONAL = frozenset({"actor"})
+
+    touchpoint: str
+    kind: str
+    actor: str | None
+
+
 #: Every event class by its name (for a transport that decodes events).
 EVENT_TYPES: Final[Mapping[str, type[DeskEvent]]] = MappingProxyType(
     {
@@ -253,6 +295,8 @@ EVENT_TYPES: Final[Mapping[str, type[DeskEvent]]] = MappingProxyType(
             AgentMessage,
             CustomerTyping,
             SessionEnded,
+            ApplicationOpened,
+            ApplicationEventRecorded,
         )
     }
 )

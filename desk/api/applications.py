@@ -1,26 +1,26 @@
 """Routes of the mortgage applications (Bearer HANDOFF_SECRET, like the bot's other routes).
 
-The bodies are the contract's (`contract.applications`): parse, call the service in one unit of
-work, answer with the `ApplicationRecord`.
+The bodies are the contract's (`contract.applications`). A change parses, calls its workflow
+(`desk.workflows.applications`, which publishes what happened) and answers with the
+`ApplicationRecord`; a read calls the service in one unit of work, like the console's reads.
 """
 
 from __future__ import annotations
 
 from aiohttp import web
-from sqlalchemy.orm import Session
 
 from contract.applications import (
     APPLICATIONS_PATH,
     ApplicationEventRequest,
-    ApplicationRecord,
     NewApplication,
     application_events_path,
     application_path,
 )
 from desk.api.middleware import bot_facing
-from desk.api.runtime import in_unit, parse, respond
+from desk.api.runtime import DESK, in_unit, parse, respond
 from desk.services import applications
 from desk.services.applications import ApplicationNotFoundError
+from desk.workflows.applications import open_application, record_event
 
 #: The longest part of a path echoed back in an error.
 _ECHOED_CHARS = 64
@@ -39,16 +39,7 @@ def _reference_of(request: web.Request) -> str:
 async def post_application(request: web.Request) -> web.Response:
     """Store a completed intake as a new application: 201 with its record and reference."""
     body = await parse(request, NewApplication)
-
-    def work(session: Session) -> ApplicationRecord:
-        return applications.create_application(
-            session,
-            body.intake,
-            origin_channel=body.origin_channel,
-            origin_sender_id=body.origin_sender_id,
-        )
-
-    return respond(await in_unit(request, work, write=True), status=201)
+    return respond(await open_application(request.app[DESK], body), status=201)
 
 
 @bot_facing
@@ -67,19 +58,8 @@ async def get_application(request: web.Request) -> web.Response:
 async def post_application_event(request: web.Request) -> web.Response:
     """Append one event to the application's history: 200 with the record as it is now."""
     reference = _reference_of(request)
-    event = await parse(request, ApplicationEventRequest)
-
-    def work(session: Session) -> ApplicationRecord:
-        return applications.record_application_event(
-            session,
-            reference,
-            touchpoint=event.touchpoint,
-            kind=event.kind,
-            actor=event.actor,
-            detail=event.detail,
-        )
-
-    return respond(await in_unit(request, work, write=True))
+    entry = await parse(request, ApplicationEventRequest)
+    return respond(await record_event(request.app[DESK], reference, entry))
 
 
 def add_routes(app: web.Application) -> None:

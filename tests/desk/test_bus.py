@@ -12,6 +12,7 @@ from desk.bus import InProcessBus
 from desk.events import (
     EVENT_TYPES,
     MASK,
+    AboutApplication,
     AboutHandoff,
     CustomerMessage,
     DeskEvent,
@@ -121,6 +122,8 @@ def test_personal_fields_are_masked(name: str) -> None:
     assert all(masked[personal] == MASK for personal in event.PERSONAL)
     if isinstance(event, AboutHandoff):
         assert masked["sender_id"] == MASK and masked["handoff_id"] == event.handoff_id
+    elif isinstance(event, AboutApplication):
+        assert masked["reference"] == event.reference
     else:
         assert masked == {"session_key": MASK}
 
