@@ -48,15 +48,16 @@ run: install train db ## Install, train, seed, and start the whole system
 shell: install train db ## Chat with the assistant in this terminal
 	$(PY) -m launcher shell
 
-validate: install ## Check the training data, the troubleshooting trees and the handoff schema
+validate: install ## Check the training data, the designers' content files and the handoff schema
 	$(RASA) data validate --fail-on-warnings
 	$(PY) -m actions.troubleshooting_trees
+	$(PY) -m desk.services.checklists
 	$(PY) -m contract.schema --check
 
 lint: install ## ruff and mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy actions contract assistant launcher rasa_sdk_plugins benchmarks desk sqlsupport settingsupport harness
+	$(VENV)/bin/mypy actions contract assistant launcher rasa_sdk_plugins benchmarks desk sqlsupport settingsupport harness contentsupport
 
 unit: install ## Unit and contract tests (no processes started)
 	$(PY) -m pytest -m "not e2e" -q

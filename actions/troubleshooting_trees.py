@@ -10,23 +10,28 @@ Run ``python -m actions.troubleshooting_trees [path]`` (or ``make validate``) to
 
 from __future__ import annotations
 
-import argparse
-import json
 import re
 import sys
 import unicodedata
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Final
 
-import yaml
 from jsonschema import Draft7Validator
 from jsonschema.exceptions import ValidationError
 
 from actions.settings import PROJECT_ROOT
+from contentsupport.designer_files import (
+    check_command,
+    read_yaml,
+    report,
+    schema_problems,
+    schema_validator,
+    shown,
+)
 
 SCHEMA_PATH: Final = PROJECT_ROOT / "schemas" / "troubleshooting_trees.schema.json"
 DEFAULT_TREES_PATH: Final = PROJECT_ROOT / "content" / "troubleshooting_trees.yml"
@@ -36,24 +41,6 @@ _ERROR_CODE: Final = re.compile(
     r"(?<![A-Z0-9])E\s?[-_\u2010-\u2015]?\s?(?P<digits>[0-9]{4})(?![0-9])"
     r"|\b(?:ERROR|CODE)(?:\s{1,3}CODE)?\s{0,3}[:#]?\s{0,3}(?P<bare>[0-9]{4})(?![0-9])",
     re.IGNORECASE | re.ASCII,
-)
-_MAX_SHOWN_VALUE: Final = 60
-_JSON_TYPE_WORDS: Final = {
-    "object": "a mapping",
-    "array": "a list",
-    "string": "text",
-    "integer": "a whole number",
-    "number": "a number",
-    "boolean": "true or false",
-}
-# bool before int: True is an int in Python.
-_PYTHON_TYPE_WORDS: Final[tuple[tuple[type, str], ...]] = (
-    (bool, "true or false"),
-    (int, "a whole number"),
-    (float, "a number"),
-    (str, "text"),
-    (list, "a list"),
-    (dict, "a mapping"),
 )
 
 
@@ -123,59 +110,13 @@ def load_troubleshooting_catalog(path: Path) -> TroubleshootingCatalog:
         TroubleshootingTreeError: The file cannot be read, is not YAML, or breaks a rule.
     """
     path = Path(path)
-    document = _read_yaml(path)
-    problems = _schema_problems(document) or _duplicate_step_ids(document)
+    document = read_yaml(path, TroubleshootingTreeError)
+    problems = schema_problems(_validator(), document, _tree_wording) or _duplicate_step_ids(
+        document
+    )
     if problems:
-        raise TroubleshootingTreeError(_report(path, problems))
+        raise TroubleshootingTreeError(report(path, problems))
     return _build_catalog(document)
-
-
-# --- Reading -----------------------------------------------------------------------------
-
-
-class _StrictLoader(yaml.SafeLoader):
-    """A SafeLoader that refuses duplicate keys instead of silently keeping the last one."""
-
-
-def _construct_mapping_without_duplicates(
-    loader: _StrictLoader, node: yaml.MappingNode
-) -> dict[Any, Any]:
-    seen: set[Hashable] = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node)
-        if isinstance(key, Hashable) and key in seen:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark
-            )
-        if isinstance(key, Hashable):
-            seen.add(key)
-    return loader.construct_mapping(node)
-
-
-_StrictLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping_without_duplicates
-)
-
-
-def _read_yaml(path: Path) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise TroubleshootingTreeError(f"{path}: cannot read the file: {error.strerror}") from error
-    except UnicodeDecodeError as error:
-        raise TroubleshootingTreeError(f"{path}: the file is not UTF-8 text") from error
-    try:
-        return yaml.load(text, Loader=_StrictLoader)  # a SafeLoader subclass
-    except yaml.YAMLError as error:
-        raise TroubleshootingTreeError(f"{path}: {_describe_yaml_error(error)}") from error
-
-
-def _describe_yaml_error(error: yaml.YAMLError) -> str:
-    mark = getattr(error, "problem_mark", None)
-    problem = getattr(error, "problem", None) or str(error)
-    if mark is None:
-        return f"not valid YAML: {problem}"
-    return f"line {mark.line + 1}, column {mark.column + 1}: not valid YAML: {problem}"
 
 
 # --- Checking ----------------------------------------------------------------------------
@@ -183,14 +124,7 @@ def _describe_yaml_error(error: yaml.YAMLError) -> str:
 
 @lru_cache(maxsize=1)
 def _validator() -> Draft7Validator:
-    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-    Draft7Validator.check_schema(schema)
-    return Draft7Validator(schema)
-
-
-def _schema_problems(document: Any) -> list[str]:
-    errors = sorted(_validator().iter_errors(document), key=lambda e: list(map(str, e.path)))
-    return [f"{_yaml_path(error.absolute_path)}: {_describe(error)}" for error in errors]
+    return schema_validator(SCHEMA_PATH)
 
 
 def _duplicate_step_ids(document: Mapping[str, Any]) -> list[str]:
@@ -212,64 +146,22 @@ def _duplicate_step_ids(document: Mapping[str, Any]) -> list[str]:
     return problems
 
 
-def _describe(error: ValidationError) -> str:
-    """Say what is wrong in a designer's words, without echoing a whole tree back."""
+def _tree_wording(error: ValidationError) -> str | None:
+    """This file's own words for a schema error; None for the general wording."""
     kind = error.validator
     value = error.validator_value
     if "propertyNames" in error.schema_path:
         return (
-            f"error code {_shown(error.instance)} must look like E-1234 "
+            f"error code {shown(error.instance)} must look like E-1234 "
             "(a capital E, a hyphen and four digits)"
         )
-    if kind == "required":
-        missing = [key for key in value if key not in error.instance]
-        return f"missing required key {', '.join(map(repr, missing))}"
     if kind == "minItems":
         return f"needs at least {value} steps, found {len(error.instance)}"
     if kind == "pattern" and error.path and error.path[-1] == "id":
-        return f"step id {_shown(error.instance)} must be lower_snake_case (a-z, 0-9 and _)"
-    if kind == "pattern":
-        return "must not be blank"
-    if kind == "maxLength":
-        return f"is too long: at most {value} characters, found {len(error.instance)}"
-    if kind == "type":
-        return f"must be {_JSON_TYPE_WORDS.get(value, value)}, found {_yaml_type(error.instance)}"
-    if kind in {"minimum", "maximum"}:
-        low, high = error.schema.get("minimum"), error.schema.get("maximum")
-        return f"must be between {low} and {high}, found {_shown(error.instance)}"
-    if kind == "const":
-        return f"must be {value!r}, found {_shown(error.instance)}"
+        return f"step id {shown(error.instance)} must be lower_snake_case (a-z, 0-9 and _)"
     if kind == "minProperties":
         return "needs at least one error code"
-    return error.message[:200]
-
-
-def _yaml_path(parts: Iterable[Any]) -> str:
-    path = ""
-    for part in parts:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-    return path or "(top level)"
-
-
-def _shown(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= _MAX_SHOWN_VALUE else text[: _MAX_SHOWN_VALUE - 1] + "…"
-
-
-def _yaml_type(value: Any) -> str:
-    if value is None:
-        return "nothing"
-    for python_type, word in _PYTHON_TYPE_WORDS:
-        if isinstance(value, python_type):
-            return word
-    return type(value).__name__
-
-
-def _report(path: Path, problems: Sequence[str]) -> str:
-    if len(problems) == 1:
-        return f"{path}: {problems[0]}"
-    listed = "\n".join(f"  - {problem}" for problem in problems)
-    return f"{path}: {len(problems)} problems:\n{listed}"
+    return None
 
 
 # --- Building ----------------------------------------------------------------------------
@@ -301,23 +193,19 @@ def _build_catalog(document: Mapping[str, Any]) -> TroubleshootingCatalog:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Validate a tree file; print what is wrong and return 1, or a summary and return 0."""
-    parser = argparse.ArgumentParser(
+    return check_command(
+        argv,
         prog="python -m actions.troubleshooting_trees",
-        description="Check a troubleshooting tree file against its schema and rules.",
+        what="a troubleshooting tree file",
+        default_path=DEFAULT_TREES_PATH,
+        load=load_troubleshooting_catalog,
+        error=TroubleshootingTreeError,
+        summary=lambda catalog: (
+            f"{len(catalog.trees)} error codes ({', '.join(catalog.codes)}), "
+            f"general tree with {len(catalog.general.steps)} steps, "
+            f"cycle_limit {catalog.cycle_limit}"
+        ),
     )
-    parser.add_argument("path", nargs="?", type=Path, default=DEFAULT_TREES_PATH)
-    arguments = parser.parse_args(argv)
-    try:
-        catalog = load_troubleshooting_catalog(arguments.path)
-    except TroubleshootingTreeError as error:
-        print(error, file=sys.stderr)
-        return 1
-    print(
-        f"{arguments.path}: OK: {len(catalog.trees)} error codes ({', '.join(catalog.codes)}), "
-        f"general tree with {len(catalog.general.steps)} steps, "
-        f"cycle_limit {catalog.cycle_limit}"
-    )
-    return 0
 
 
 if __name__ == "__main__":

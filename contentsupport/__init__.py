@@ -1,0 +1,1 @@
+"""How files that conversation designers edit (`content/*.yml`) are read and checked."""
