@@ -52,6 +52,7 @@ validate: install ## Check the training data, the designers' content files and t
 	$(RASA) data validate --fail-on-warnings
 	$(PY) -m actions.troubleshooting_trees
 	$(PY) -m desk.services.checklists
+	$(PY) -m desk.services.branches
 	$(PY) -m contract.schema --check
 
 lint: install ## ruff and mypy
