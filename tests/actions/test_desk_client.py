@@ -160,8 +160,10 @@ async def test_an_unreachable_desk_fails_clearly() -> None:
 
 
 async def test_a_stalled_desk_times_out() -> None:
+    released = asyncio.Event()  # set only after the client gave up: the desk never answers
+
     async def stall(_request: web.Request) -> web.Response:
-        await asyncio.sleep(5)
+        await released.wait()
         return web.json_response({})
 
     app = web.Application()
@@ -173,6 +175,7 @@ async def test_a_stalled_desk_times_out() -> None:
         with pytest.raises(DeskCallFailed, match=r"timed out after 0\.2s"):
             await client.get_application("MTG-7K3Q9")
     finally:
+        released.set()
         await client.close()
         await server.close()
 
