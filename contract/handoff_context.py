@@ -23,10 +23,11 @@ from uuid import UUID
 from pydantic import BaseModel, Extra, Field, StrictBool, StrictStr, conint, constr, root_validator
 from pydantic.datetime_parse import parse_datetime
 
-#: The version of the contexts the bot sends. 1.1 only adds to 1.0 (open flow names, further
-#: evidence sections, `evidence_view`, `customer_name`), so 1.0 contexts (e.g. ones still waiting
-#: in an outbox) remain valid and the desk accepts both.
-SCHEMA_VERSION: Literal["1.1"] = "1.1"
+#: The version of the contexts the bot sends. Each minor version only adds to the one before:
+#: 1.1 open flow names, further evidence sections, `evidence_view`, `customer_name`; 1.2 the
+#: mortgage application's stage, document checklist and branch appointment. So 1.0 and 1.1
+#: contexts (e.g. ones still waiting in an outbox) remain valid and the desk accepts all three.
+SCHEMA_VERSION: Literal["1.2"] = "1.2"
 
 SNAKE_CASE_PATTERN = r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$"
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
@@ -319,6 +320,28 @@ class OrderEvidence(_ContractModel):
     looked_up_at: UtcDateTime = Field(..., description="When the bot read this record (UTC).")
 
 
+class ChecklistItemEvidence(_ContractModel):
+    """One document of the application's checklist (1.2)."""
+
+    key: NonEmptyStr = Field(..., description="Checklist key, e.g. `payslips`.")
+    title: NonEmptyStr = Field(..., description="What the document is, for people.")
+    state: NonEmptyStr = Field(..., description="missing, uploaded, accepted or rejected.")
+    rejection_reason: StrictStr | None = Field(
+        default=None,
+        description="Why the latest upload was rejected (free text by a person: personal data).",
+    )
+
+
+class AppointmentEvidence(_ContractModel):
+    """The branch signing appointment (1.2)."""
+
+    branch: NonEmptyStr = Field(..., description="Branch key.")
+    branch_name: NonEmptyStr = Field(..., description="Branch name.")
+    starts_at: UtcDateTime = Field(..., description="When the signing starts (UTC).")
+    label: NonEmptyStr = Field(..., description="The start in the branch's own time.")
+    state: NonEmptyStr = Field(..., description="booked, missed, signed, ...")
+
+
 class ApplicationEvidence(_ContractModel):
     """The mortgage application, submitted or still a draft in the intake form.
 
@@ -351,6 +374,21 @@ class ApplicationEvidence(_ContractModel):
     )
     currency: str = Field(..., regex=CURRENCY_PATTERN, description="ISO 4217 code of the amounts.")
     created_at: UtcDateTime | None = Field(default=None, description="When it was submitted (UTC).")
+    stage: StrictStr | None = Field(
+        default=None,
+        description=(
+            "Since 1.2: intake, advice, documents, ready_to_sign, appointment_booked, signed,"
+            " withdrawn or expired; null for a draft."
+        ),
+    )
+    documents: list[ChecklistItemEvidence] | None = Field(
+        default=None,
+        description="Since 1.2: the document checklist with each item's state; null before"
+        " documents were requested.",
+    )
+    appointment: AppointmentEvidence | None = Field(
+        default=None, description="Since 1.2: the branch signing appointment, if one is booked."
+    )
 
 
 class TroubleshootingEvidence(_ContractModel):
@@ -484,11 +522,11 @@ class Sentiment(_ContractModel):
 class HandoffContext(_ContractModel):
     """Everything the desk needs to take a conversation over from the bot."""
 
-    schema_version: Literal["1.0", "1.1"] = Field(
+    schema_version: Literal["1.0", "1.1", "1.2"] = Field(
         ...,
         description=(
-            "Version of this contract: the bot sends 1.1; 1.0 (without the fields 1.1 added)"
-            " is still accepted. The desk rejects any other."
+            "Version of this contract: the bot sends 1.2; 1.0 and 1.1 (without the fields"
+            " later minor versions added) are still accepted. The desk rejects any other."
         ),
     )
     handoff_id: UUID = Field(

@@ -237,21 +237,21 @@ class SessionEnded(DeskEvent):
 
 @dataclass(frozen=True)
 class AboutApplication(DeskEvent):
-    """What every event about a mortgage application says: which one, its status now, and when
-    it happened (the history entry's time, ISO 8601).
+    """What every event about a mortgage application says: which one, its stage now, and when
+    it happened (the timeline entry's time, ISO 8601).
 
     The applicant's details (name, email, amounts) and an entry's free-form detail stay in the
     record (`desk.services.applications`): a subscriber that needs them reads it.
     """
 
     reference: str
-    status: str
+    stage: str
     occurred_at: str
 
 
 @dataclass(frozen=True)
 class ApplicationOpened(AboutApplication):
-    """The bot stored a completed intake as a new application (`status` intake_complete);
+    """The bot stored a completed intake as a new application (stage `intake`);
     `origin_sender_id` is the conversation it came from."""
 
     NAME = EventName.APPLICATION_OPENED
@@ -263,14 +263,16 @@ class ApplicationOpened(AboutApplication):
 
 @dataclass(frozen=True)
 class ApplicationEventRecorded(AboutApplication):
-    """A touchpoint appended `kind` to the application's history; `status` is the status after
-    it (some kinds move the application on). `actor` is who did it, as the touchpoint named them."""
+    """A touchpoint appended `kind` to the application's timeline; `stage` is the stage after
+    it (some kinds move the application on). `actor_kind` and `actor` say who did it (the
+    actor as the touchpoint named them)."""
 
     NAME = EventName.APPLICATION_EVENT_RECORDED
     PERSONAL = frozenset({"actor"})
 
     touchpoint: str
     kind: str
+    actor_kind: str
     actor: str | None
 
 

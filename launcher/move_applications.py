@@ -31,7 +31,8 @@ from actions.settings import get_settings
 from actions.store.database import Database as AppDatabase
 from desk.settings import DeskDatabaseSettings
 from desk.store.database import Database as DeskDatabase
-from desk.store.models import ApplicationEvent, MortgageApplication
+from desk.store.models import ApplicationChat, ApplicationEvent, MortgageApplication
+from sqlsupport.application_tables import KIND_OF_OLD_KIND, STAGE_OF_STATUS
 
 #: The action server's tables of the first release, children first.
 LEGACY_TABLES: Final = ("application_events", "mortgage_applications")
@@ -169,10 +170,18 @@ def _same_application(existing: MortgageApplication, row: Row) -> bool:
     )
 
 
+def _actor_kind(event: Row) -> str:
+    """Who acted, for an entry of that day (which did not say it): the customer made the form,
+    the bot wrote the chat's other entries, people the desk's and the branch's."""
+    if event.touchpoint == "web_chat":
+        return "customer" if event.kind == "created" else "bot"
+    return {"desk": "agent", "branch": "branch_staff"}.get(event.touchpoint, "system")
+
+
 def _desk_application(row: Row, events: list[Row]) -> MortgageApplication:
     return MortgageApplication(
         reference=row.reference,
-        status=row.status,
+        stage=STAGE_OF_STATUS.get(row.status, row.status),
         applicant_name=row.applicant_name,
         email=row.email,
         property_value=row.property_value,
@@ -187,11 +196,17 @@ def _desk_application(row: Row, events: list[Row]) -> MortgageApplication:
         origin_sender_id=row.origin_sender_id,
         created_at=_utc(row.created_at),
         updated_at=_utc(row.updated_at),
+        chats=[
+            ApplicationChat(
+                sender_id=row.origin_sender_id, how="origin", linked_at=_utc(row.created_at)
+            )
+        ],
         events=[
             ApplicationEvent(
                 occurred_at=_utc(event.occurred_at),
                 touchpoint=event.touchpoint,
-                kind=event.kind,
+                kind=KIND_OF_OLD_KIND.get(event.kind, event.kind),
+                actor_kind=_actor_kind(event),
                 actor=event.actor,
                 detail=_detail(event.detail),
             )

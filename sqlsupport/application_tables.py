@@ -15,6 +15,18 @@ from alembic import op
 
 APPLICATION_TABLES: Final = ("application_events", "mortgage_applications")  # children first
 
+#: The statuses of that day, and the stage each became (desk revision 0005).
+STAGE_OF_STATUS: Final = {
+    "intake_complete": "intake",
+    "advice_requested": "advice",
+    "documents_pending": "documents",
+    "awaiting_signature": "ready_to_sign",
+    "signed": "signed",
+    "withdrawn": "withdrawn",
+}
+#: The timeline kind of that day that was renamed (desk revision 0005).
+KIND_OF_OLD_KIND: Final = {"created": "form_completed"}
+
 _STATUSES: Final = (
     "'intake_complete', 'advice_requested', 'documents_pending', "
     "'awaiting_signature', 'signed', 'withdrawn'"

@@ -45,6 +45,8 @@ class Actor:
     display_name: str
     role: str
     queues: frozenset[str]
+    #: The branch a branch_staff user works at (None for everyone else).
+    branch: str | None = None
 
     @classmethod
     def of(cls, agent: Agent) -> Actor:
@@ -55,6 +57,7 @@ class Actor:
             display_name=agent.display_name,
             role=agent.role,
             queues=frozenset(agent.queues),
+            branch=agent.branch,
         )
 
     @property
@@ -84,10 +87,13 @@ def create_agent(
     password: str,
     role: AgentRole = AgentRole.AGENT,
     queues: Collection[str] = (),
+    branch: str | None = None,
     now: datetime | None = None,
 ) -> Agent:
-    """Create a desk user serving `queues`."""
+    """Create a desk user serving `queues` (branch staff: working at `branch`)."""
     errors = []
+    if (role is AgentRole.BRANCH_STAFF) != (branch is not None):
+        errors.append("/branch: branch staff, and only they, work at a branch")
     if not re.fullmatch(USERNAME_PATTERN, username):
         errors.append(f"/username: {username!r} must match {USERNAME_PATTERN}")
     if not display_name.strip() or len(display_name) > 100:
@@ -105,6 +111,7 @@ def create_agent(
             display_name=display_name.strip(),
             password_hash=hash_password(password),
             role=role.value,
+            branch=branch,
             created_at=now or utcnow(),
         )
     )

@@ -1,9 +1,10 @@
 """Mortgage applications: created by the web chat intake, shared with desk and branch.
 
 The desk owns the record. Every touchpoint writes to the same application and appends to its
-one history (`ApplicationEvent`), so whoever picks the application up sees everything that
-happened. Each function is a step of a unit of work (`Session`); what it returns
-(`ApplicationRecord`, the contract's) stays readable after the session closes.
+one timeline (`append_entry`: what, where, who, when), and the stage moves only as
+`desk.services.application_stages` allows, so whoever picks the application up sees
+everything that happened. Each function is a step of a unit of work (`Session`); what it
+returns (`ApplicationRecord`, the contract's) stays readable after the session closes.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import re
 import secrets
 import unicodedata
 from collections.abc import Mapping
+from datetime import datetime
 from enum import Enum
 from typing import Any, Final
 
@@ -21,15 +23,26 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from contract.applications import (
+    ActorKind,
     ApplicationEventKind,
     ApplicationEventRecord,
     ApplicationRecord,
-    ApplicationStatus,
+    ApplicationStage,
     MortgageIntake,
     Touchpoint,
 )
+from contract.appointments import AppointmentRecord, AppointmentState
+from contract.documents import ChecklistItem, DocumentState
+from desk.services.application_stages import stage_after
+from desk.services.branches import branches
 from desk.services.errors import NotFound
-from desk.store.models import ApplicationEvent, MortgageApplication
+from desk.store.models import (
+    ApplicationChat,
+    ApplicationDocument,
+    ApplicationEvent,
+    BranchAppointment,
+    MortgageApplication,
+)
 from desk.store.types import utcnow
 
 REFERENCE_PREFIX: Final = "MTG-"
@@ -40,14 +53,13 @@ REFERENCE_PATTERN: Final = re.compile(rf"MTG-[{CROCKFORD_ALPHABET}]{{{REFERENCE_
 # 32**5 = 33.5 million references: a collision is rare, several in a row means a bug.
 MAX_REFERENCE_ATTEMPTS: Final = 8
 
-# Events that move the application on; any other kind leaves the status as it is.
-STATUS_AFTER_EVENT: Final[Mapping[str, ApplicationStatus]] = {
-    ApplicationEventKind.ADVICE_REQUESTED.value: ApplicationStatus.ADVICE_REQUESTED,
-    ApplicationEventKind.DOCUMENTS_REQUESTED.value: ApplicationStatus.DOCUMENTS_PENDING,
-    ApplicationEventKind.SIGNATURE_REQUESTED.value: ApplicationStatus.AWAITING_SIGNATURE,
-    ApplicationEventKind.SIGNED.value: ApplicationStatus.SIGNED,
-    ApplicationEventKind.WITHDRAWN.value: ApplicationStatus.WITHDRAWN,
-}
+#: How a chat came to be linked to an application.
+LINKED_AT_ORIGIN: Final = "origin"
+LINKED_BY_VERIFICATION: Final = "verified"
+#: Appointments that are no longer the application's (a later one replaced them).
+_SUPERSEDED_APPOINTMENTS: Final = frozenset(
+    {AppointmentState.RESCHEDULED.value, AppointmentState.CANCELLED.value}
+)
 
 # What customers mistype in a Crockford reference, and what they meant.
 _CROCKFORD_CONFUSABLES: Final = str.maketrans({"O": "0", "I": "1", "L": "1"})
@@ -86,14 +98,16 @@ def create_application(
     *,
     origin_channel: str,
     origin_sender_id: str,
+    chat_started_at: datetime | None = None,
 ) -> ApplicationRecord:
-    """Store a new application with a fresh reference and its "created" event.
+    """Store a new application with a fresh reference; its timeline starts with the chat and
+    the completed form, and the chat it came from is linked to it.
 
     Raises:
         ReferenceExhaustedError: If every generated reference was already taken.
     """
     for _ in range(MAX_REFERENCE_ATTEMPTS):
-        application = _new_application(intake, origin_channel, origin_sender_id)
+        application = _new_application(intake, origin_channel, origin_sender_id, chat_started_at)
         try:
             # A savepoint, so a clash on the reference undoes only this insert.
             with session.begin_nested():
@@ -102,7 +116,7 @@ def create_application(
             if _reference_exists(session, application.reference):
                 continue
             raise
-        return _record(application)
+        return record_of(application)
     raise ReferenceExhaustedError(
         f"No free application reference after {MAX_REFERENCE_ATTEMPTS} attempts"
     )
@@ -111,7 +125,54 @@ def create_application(
 def get_application(session: Session, reference: str) -> ApplicationRecord | None:
     """Look an application up by reference (as typed); None if there is none."""
     application = _load(session, reference)
-    return None if application is None else _record(application)
+    return None if application is None else record_of(application)
+
+
+def load(session: Session, reference: str) -> MortgageApplication:
+    """The application with this reference (as typed), for a step that changes it.
+
+    Raises:
+        ApplicationNotFoundError: If no application has this reference.
+    """
+    application = _load(session, reference)
+    if application is None:
+        raise ApplicationNotFoundError(f"No mortgage application with reference {reference!r}")
+    return application
+
+
+def append_entry(
+    application: MortgageApplication,
+    kind: ApplicationEventKind,
+    *,
+    touchpoint: Touchpoint,
+    actor_kind: ActorKind,
+    actor: str | None = None,
+    detail: Mapping[str, Any] | None = None,
+    stage: ApplicationStage | None = None,
+) -> ApplicationEvent:
+    """Append one timeline entry and move the stage as the entry's kind allows.
+
+    `stage` overrides where the kind alone would take the application (a step that knows
+    more, e.g. "every document is now accepted"); it is still checked against the table.
+
+    Raises:
+        Conflict: The kind is not allowed at the application's stage; nothing is appended.
+        ValueError: The detail is not JSON-serialisable.
+    """
+    moved = stage_after(application.stage, kind)
+    entry = ApplicationEvent(
+        occurred_at=utcnow(),
+        touchpoint=touchpoint.value,
+        kind=kind.value,
+        actor_kind=actor_kind.value,
+        actor=actor,
+        detail=_json_object(detail),
+    )
+    application.events.append(entry)
+    application.stage = (stage or moved).value
+    # The timeline changed even if no column of the application did.
+    application.updated_at = entry.occurred_at
+    return entry
 
 
 def record_application_event(
@@ -120,46 +181,113 @@ def record_application_event(
     *,
     touchpoint: Touchpoint | str,
     kind: ApplicationEventKind | str,
+    actor_kind: ActorKind | str = ActorKind.BOT,
     actor: str | None = None,
     detail: Mapping[str, Any] | None = None,
 ) -> ApplicationRecord:
-    """Append an event to an application's history, moving its status on if the kind does.
+    """Append an entry to an application's timeline, moving its stage on if the kind does.
 
     Raises:
         ApplicationNotFoundError: If no application has this reference.
-        ValueError: If the touchpoint or kind is unknown, or detail is not JSON-serialisable.
+        Conflict: The kind is not allowed at the application's stage.
+        ValueError: If the touchpoint, kind or actor kind is unknown, or detail is not
+            JSON-serialisable.
     """
-    touchpoint_value = _member_value(Touchpoint, touchpoint, "touchpoint")
-    kind_value = _member_value(ApplicationEventKind, kind, "kind")
-    detail_value = _json_object(detail)
-    application = _load(session, reference)
-    if application is None:
-        raise ApplicationNotFoundError(f"No mortgage application with reference {reference!r}")
-    application.events.append(
-        ApplicationEvent(
-            occurred_at=utcnow(),
-            touchpoint=touchpoint_value,
-            kind=kind_value,
-            actor=actor,
-            detail=detail_value,
-        )
+    touchpoint_value = Touchpoint(_member_value(Touchpoint, touchpoint, "touchpoint"))
+    kind_value = ApplicationEventKind(_member_value(ApplicationEventKind, kind, "kind"))
+    actor_kind_value = ActorKind(_member_value(ActorKind, actor_kind, "actor kind"))
+    _json_object(detail)
+    application = load(session, reference)
+    append_entry(
+        application,
+        kind_value,
+        touchpoint=touchpoint_value,
+        actor_kind=actor_kind_value,
+        actor=actor,
+        detail=detail,
     )
-    new_status = STATUS_AFTER_EVENT.get(kind_value)
-    if new_status is not None:
-        application.status = new_status.value
-    # The history changed even if no column of the application did.
-    application.updated_at = utcnow()
     session.flush()
-    return _record(application)
+    return record_of(application)
+
+
+def link_chat(application: MortgageApplication, sender_id: str, how: str) -> None:
+    """Let the chat `sender_id` act on the application (upload its documents); idempotent."""
+    if any(chat.sender_id == sender_id for chat in application.chats):
+        return
+    application.chats.append(ApplicationChat(sender_id=sender_id, how=how, linked_at=utcnow()))
+
+
+def is_linked(application: MortgageApplication, sender_id: str) -> bool:
+    """Whether the chat `sender_id` may act on the application."""
+    return any(chat.sender_id == sender_id for chat in application.chats)
+
+
+def current_appointment(application: MortgageApplication) -> BranchAppointment | None:
+    """The latest appointment that was not replaced or cancelled (booked, missed or signed)."""
+    kept = [a for a in application.appointments if a.state not in _SUPERSEDED_APPOINTMENTS]
+    return max(kept, key=lambda a: (a.booked_at, a.id), default=None)
+
+
+def latest_documents(application: MortgageApplication) -> dict[str, ApplicationDocument]:
+    """Each checklist item's latest upload, by item key."""
+    latest: dict[str, ApplicationDocument] = {}
+    for document in application.documents:  # oldest first
+        latest[document.item_key] = document
+    return latest
+
+
+def checklist_of(application: MortgageApplication) -> tuple[ChecklistItem, ...]:
+    """The checklist with each item's state, in asking order."""
+    latest = latest_documents(application)
+    items = []
+    for requirement in application.checklist:
+        document = latest.get(requirement.key)
+        items.append(
+            ChecklistItem(
+                key=requirement.key,
+                title=requirement.title,
+                ask=requirement.ask,
+                requested_by=requirement.requested_by,
+                state=DocumentState.MISSING.value if document is None else document.state,
+                document_id=None if document is None else document.id,
+                file_name=None if document is None else document.file_name,
+                rejection_reason=None if document is None else document.rejection_reason,
+                updated_at=None
+                if document is None
+                else (document.reviewed_at or document.uploaded_at),
+            )
+        )
+    return tuple(items)
+
+
+def appointment_record(appointment: BranchAppointment) -> AppointmentRecord:
+    """An appointment as the contract shows it, named and labelled in the branch's time."""
+    branch = branches().get(appointment.branch)
+    return AppointmentRecord(
+        id=appointment.id,
+        branch=appointment.branch,
+        branch_name=branch.name if branch else appointment.branch,
+        branch_address=branch.address if branch else "",
+        starts_at=appointment.starts_at,
+        ends_at=appointment.ends_at,
+        label=branch.label(appointment.starts_at) if branch else appointment.starts_at.isoformat(),
+        state=appointment.state,
+        identity_checked_at=appointment.identity_checked_at,
+        identity_checked_by=appointment.identity_checked_by,
+        signed_at=appointment.signed_at,
+    )
 
 
 def _new_application(
-    intake: MortgageIntake, origin_channel: str, origin_sender_id: str
+    intake: MortgageIntake,
+    origin_channel: str,
+    origin_sender_id: str,
+    chat_started_at: datetime | None,
 ) -> MortgageApplication:
     now = utcnow()
     application = MortgageApplication(
         reference=generate_reference(),
-        status=ApplicationStatus.INTAKE_COMPLETE.value,
+        stage=ApplicationStage.INTAKE.value,
         applicant_name=intake.applicant_name,
         email=intake.email,
         property_value=intake.property_value,
@@ -172,18 +300,26 @@ def _new_application(
         currency=intake.currency,
         origin_channel=origin_channel,
         origin_sender_id=origin_sender_id,
+        failed_verifications=0,
         created_at=now,
         updated_at=now,
     )
-    application.events.append(
-        ApplicationEvent(
-            occurred_at=now,
-            touchpoint=Touchpoint.WEB_CHAT.value,
-            kind=ApplicationEventKind.CREATED.value,
-            actor=None,
-            detail={"origin_channel": origin_channel},
+    started = min(chat_started_at, now) if chat_started_at is not None else now
+    for kind, at in (
+        (ApplicationEventKind.CHAT_STARTED, started),
+        (ApplicationEventKind.FORM_COMPLETED, now),
+    ):
+        application.events.append(
+            ApplicationEvent(
+                occurred_at=at,
+                touchpoint=Touchpoint.WEB_CHAT.value,
+                kind=kind.value,
+                actor_kind=ActorKind.CUSTOMER.value,
+                actor=None,
+                detail={"origin_channel": origin_channel},
+            )
         )
-    )
+    link_chat(application, origin_sender_id, LINKED_AT_ORIGIN)
     return application
 
 
@@ -194,7 +330,13 @@ def _load(session: Session, reference: str) -> MortgageApplication | None:
     statement = (
         select(MortgageApplication)
         .where(MortgageApplication.reference == canonical)
-        .options(selectinload(MortgageApplication.events))
+        .options(
+            selectinload(MortgageApplication.events),
+            selectinload(MortgageApplication.checklist),
+            selectinload(MortgageApplication.documents),
+            selectinload(MortgageApplication.appointments),
+            selectinload(MortgageApplication.chats),
+        )
     )
     application: MortgageApplication | None = session.execute(statement).scalar_one_or_none()
     return application
@@ -205,10 +347,12 @@ def _reference_exists(session: Session, reference: str) -> bool:
     return session.execute(statement).first() is not None
 
 
-def _record(application: MortgageApplication) -> ApplicationRecord:
+def record_of(application: MortgageApplication) -> ApplicationRecord:
+    """The application as the contract shows it: stage, checklist, appointment, timeline."""
+    appointment = current_appointment(application)
     return ApplicationRecord(
         reference=application.reference,
-        status=application.status,
+        stage=application.stage,
         applicant_name=application.applicant_name,
         email=application.email,
         property_value=application.property_value,
@@ -223,11 +367,14 @@ def _record(application: MortgageApplication) -> ApplicationRecord:
         origin_sender_id=application.origin_sender_id,
         created_at=application.created_at,
         updated_at=application.updated_at,
+        checklist=checklist_of(application),
+        appointment=None if appointment is None else appointment_record(appointment),
         events=tuple(
             ApplicationEventRecord(
                 occurred_at=event.occurred_at,
                 touchpoint=event.touchpoint,
                 kind=event.kind,
+                actor_kind=event.actor_kind,
                 actor=event.actor,
                 detail=dict(event.detail or {}),
             )

@@ -77,6 +77,11 @@ class Branch:
                 start += self.slot
         return starts
 
+    def label(self, moment: datetime) -> str:
+        """A slot's start as the customer reads it, in the branch's time: "Thu 3 Dec, 09:45"."""
+        local = moment.astimezone(self.zone)
+        return f"{local:%a} {local.day} {local:%b}, {local:%H:%M}"
+
 
 def load_branches(path: Path = DEFAULT_BRANCHES_PATH) -> Mapping[str, Branch]:
     """Read, validate and return the branches in `path`, keyed by id, in the file's order.

@@ -24,10 +24,16 @@ from desk.store.models import Handoff
 from desk.store.repositories import HandoffRepository
 from desk.store.types import utcnow
 
+_ROUTED_QUEUES: Final = load_queues(PROJECT_ROOT / ROUTING_FILE)
 #: Queue name → the team that works it, in the routing file's order.
 QUEUES: Final[Mapping[str, str]] = MappingProxyType(
-    {name: queue.team_name for name, queue in load_queues(PROJECT_ROOT / ROUTING_FILE).items()}
+    {name: queue.team_name for name, queue in _ROUTED_QUEUES.items()}
 )
+
+
+def queues_with_skill(skill: str) -> frozenset[str]:
+    """The queues whose agents have `skill` (the routing file's `skills:`)."""
+    return frozenset(name for name, queue in _ROUTED_QUEUES.items() if skill in queue.skills)
 
 
 def team_name(queue: str, unknown: str | None = None) -> str:

@@ -24,12 +24,15 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
+    UniqueConstraint,
     text,
     true,
 )
 from sqlalchemy.orm import Mapped, relationship
 
-from contract.applications import APPLICATION_STATUSES, ApplicationStatus
+from contract.applications import APPLICATION_STAGES, ActorKind, ApplicationStage
+from contract.appointments import AppointmentState
+from contract.documents import DocumentState
 from contract.handoff_context import Priority
 from contract.handoff_status import HandoffStatus as HandoffStatus  # re-exported
 from desk.store.types import UTCDateTime, utcnow
@@ -39,10 +42,12 @@ Base: Any = new_base()
 
 
 class AgentRole(str, enum.Enum):
-    """What a desk user may do: agents work their queues, supervisors see every queue."""
+    """What a desk user may do: agents work their queues, supervisors see every queue, branch
+    staff see their branch's appointments and the applications behind them."""
 
     AGENT = "agent"
     SUPERVISOR = "supervisor"
+    BRANCH_STAFF = "branch_staff"
 
 
 # Lower rank is served first: queues order by (priority_rank, queued_at).
@@ -106,6 +111,8 @@ class Agent(Base):
     display_name: Mapped[str] = Column(String(100), nullable=False)
     password_hash: Mapped[str] = Column(String(255), nullable=False)
     role: Mapped[str] = Column(String(16), nullable=False, default=AgentRole.AGENT.value)
+    #: The branch (a key of content/branches.yml) a `branch_staff` user works at.
+    branch: Mapped[str | None] = Column(String(64), nullable=True)
     active: Mapped[bool] = Column(Boolean, nullable=False, default=True, server_default=true())
     created_at: Mapped[datetime] = Column(UTCDateTime, nullable=False, default=utcnow)
 
@@ -270,23 +277,31 @@ class HandoffNote(Base):
 Money = Numeric(12, 2)
 
 
+_BOOKED: Final = text(f"state = '{AppointmentState.BOOKED.value}'")
+APPLICATION_DOCUMENT_STATES: Final[tuple[str, ...]] = tuple(
+    state.value for state in DocumentState if state is not DocumentState.MISSING
+)
+APPOINTMENT_STATES: Final[tuple[str, ...]] = tuple(state.value for state in AppointmentState)
+
+
 class MortgageApplication(Base):
     """A mortgage application shared by web chat, the advice desk and the branch."""
 
     __tablename__ = "mortgage_applications"
     __table_args__ = (
-        CheckConstraint(one_of("status", APPLICATION_STATUSES), name="status"),
+        CheckConstraint(one_of("stage", APPLICATION_STAGES), name="stage"),
         CheckConstraint("property_value > 0", name="property_value_positive"),
         CheckConstraint("loan_amount > 0", name="loan_amount_positive"),
         CheckConstraint("deposit_amount >= 0", name="deposit_amount_not_negative"),
         CheckConstraint("loan_to_value > 0 AND loan_to_value <= 1", name="loan_to_value_range"),
         CheckConstraint("term_years > 0", name="term_years_positive"),
+        CheckConstraint("failed_verifications >= 0", name="failed_verifications_not_negative"),
     )
 
     id: Mapped[int] = Column(Integer, primary_key=True)
     reference: Mapped[str] = Column(String(16), nullable=False, unique=True)
-    status: Mapped[str] = Column(
-        String(32), nullable=False, index=True, default=ApplicationStatus.INTAKE_COMPLETE.value
+    stage: Mapped[str] = Column(
+        String(32), nullable=False, index=True, default=ApplicationStage.INTAKE.value
     )
     applicant_name: Mapped[str] = Column(String(100), nullable=False)
     email: Mapped[str] = Column(String(320), nullable=False, index=True)
@@ -302,6 +317,12 @@ class MortgageApplication(Base):
     )
     origin_channel: Mapped[str] = Column(String(64), nullable=False)
     origin_sender_id: Mapped[str] = Column(String(255), nullable=False)
+    #: Failed resume verifications in a row (wrong e-mail or code); reset by a success.
+    failed_verifications: Mapped[int] = Column(
+        Integer, nullable=False, default=0, server_default=text("0")
+    )
+    #: Resuming is refused until then (too many failures).
+    resume_locked_until: Mapped[datetime | None] = Column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = Column(UTCDateTime, nullable=False, default=utcnow)
     updated_at: Mapped[datetime] = Column(
         UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow
@@ -314,10 +335,43 @@ class MortgageApplication(Base):
         cascade="all, delete-orphan",
         passive_deletes=True,
     )
+    checklist: Mapped[list[ChecklistRequirement]] = relationship(
+        "ChecklistRequirement",
+        back_populates="application",
+        order_by="(ChecklistRequirement.position, ChecklistRequirement.id)",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+    documents: Mapped[list[ApplicationDocument]] = relationship(
+        "ApplicationDocument",
+        back_populates="application",
+        order_by="(ApplicationDocument.uploaded_at, ApplicationDocument.id)",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+    appointments: Mapped[list[BranchAppointment]] = relationship(
+        "BranchAppointment",
+        back_populates="application",
+        order_by="(BranchAppointment.booked_at, BranchAppointment.id)",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+    chats: Mapped[list[ApplicationChat]] = relationship(
+        "ApplicationChat",
+        back_populates="application",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+
+
+def _application_id() -> Column:
+    return Column(
+        Integer, ForeignKey("mortgage_applications.id", ondelete="CASCADE"), nullable=False
+    )
 
 
 class ApplicationEvent(Base):
-    """One entry in an application's append-only history, whichever touchpoint wrote it."""
+    """One entry in an application's append-only timeline, whichever touchpoint wrote it."""
 
     __tablename__ = "application_events"
     __table_args__ = (
@@ -325,15 +379,161 @@ class ApplicationEvent(Base):
     )
 
     id: Mapped[int] = Column(Integer, primary_key=True)
-    application_id: Mapped[int] = Column(
-        Integer, ForeignKey("mortgage_applications.id", ondelete="CASCADE"), nullable=False
-    )
+    application_id: Mapped[int] = _application_id()
     occurred_at: Mapped[datetime] = Column(UTCDateTime, nullable=False, default=utcnow)
     touchpoint: Mapped[str] = Column(String(32), nullable=False)
     kind: Mapped[str] = Column(String(64), nullable=False, index=True)
+    actor_kind: Mapped[str] = Column(
+        String(16),
+        nullable=False,
+        default=ActorKind.SYSTEM.value,
+        server_default=text(f"'{ActorKind.SYSTEM.value}'"),
+    )
     actor: Mapped[str | None] = Column(String(255), nullable=True)
     detail: Mapped[dict[str, Any]] = Column(JSON, nullable=False, default=dict)
 
     application: Mapped[MortgageApplication] = relationship(
         "MortgageApplication", back_populates="events"
     )
+
+
+class ChecklistRequirement(Base):
+    """A document this application needs: fixed from the designers' checklist when documents
+    were first requested (a later edit of the file does not change an application under way),
+    or added by an advisor."""
+
+    __tablename__ = "application_checklist_items"
+    __table_args__ = (UniqueConstraint("application_id", "key"),)
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    application_id: Mapped[int] = _application_id()
+    key: Mapped[str] = Column(String(64), nullable=False)
+    title: Mapped[str] = Column(String(100), nullable=False)
+    ask: Mapped[str] = Column(String(200), nullable=False)
+    requested_by: Mapped[str] = Column(String(16), nullable=False)
+    position: Mapped[int] = Column(Integer, nullable=False)
+    requested_at: Mapped[datetime] = Column(UTCDateTime, nullable=False, default=utcnow)
+
+    application: Mapped[MortgageApplication] = relationship(
+        "MortgageApplication", back_populates="checklist"
+    )
+
+
+class ApplicationDocument(Base):
+    """One uploaded file for a checklist item: where the storage keeps it, its fingerprint and
+    detected type, and the review."""
+
+    __tablename__ = "application_documents"
+    __table_args__ = (
+        CheckConstraint(one_of("state", APPLICATION_DOCUMENT_STATES), name="state"),
+        CheckConstraint("size_bytes > 0", name="size_positive"),
+        Index("ix_application_documents_application_id_item_key", "application_id", "item_key"),
+    )
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    application_id: Mapped[int] = _application_id()
+    item_key: Mapped[str] = Column(String(64), nullable=False)
+    file_name: Mapped[str] = Column(String(120), nullable=False)
+    content_type: Mapped[str] = Column(String(64), nullable=False)
+    size_bytes: Mapped[int] = Column(Integer, nullable=False)
+    sha256: Mapped[str] = Column(String(64), nullable=False)
+    storage_key: Mapped[str] = Column(String(255), nullable=False, unique=True)
+    state: Mapped[str] = Column(String(16), nullable=False, default=DocumentState.UPLOADED.value)
+    uploaded_at: Mapped[datetime] = Column(UTCDateTime, nullable=False, default=utcnow)
+    uploaded_via: Mapped[str] = Column(String(32), nullable=False)
+    #: The chat it came from (empty when a desk user attached it).
+    sender_id: Mapped[str | None] = Column(String(255), nullable=True)
+    reviewed_at: Mapped[datetime | None] = Column(UTCDateTime, nullable=True)
+    reviewed_by: Mapped[str | None] = Column(String(100), nullable=True)
+    rejection_reason: Mapped[str | None] = Column(String(500), nullable=True)
+
+    application: Mapped[MortgageApplication] = relationship(
+        "MortgageApplication", back_populates="documents"
+    )
+
+
+class BranchAppointment(Base):
+    """A signing appointment: one desk of one branch for one slot.
+
+    Only a `booked` appointment holds its slot: two partial unique indexes make double
+    booking impossible, whatever the race (one desk per slot, one booking per application).
+    """
+
+    __tablename__ = "branch_appointments"
+    __table_args__ = (
+        CheckConstraint(one_of("state", APPOINTMENT_STATES), name="state"),
+        CheckConstraint("desk >= 1", name="desk_positive"),
+        Index(
+            "uq_branch_appointments_booked_slot",
+            "branch",
+            "starts_at",
+            "desk",
+            unique=True,
+            sqlite_where=_BOOKED,
+            postgresql_where=_BOOKED,
+        ),
+        Index(
+            "uq_branch_appointments_booked_application",
+            "application_id",
+            unique=True,
+            sqlite_where=_BOOKED,
+            postgresql_where=_BOOKED,
+        ),
+        Index("ix_branch_appointments_branch_starts_at", "branch", "starts_at"),
+    )
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    application_id: Mapped[int] = _application_id()
+    branch: Mapped[str] = Column(String(64), nullable=False)
+    desk: Mapped[int] = Column(Integer, nullable=False)
+    starts_at: Mapped[datetime] = Column(UTCDateTime, nullable=False)
+    ends_at: Mapped[datetime] = Column(UTCDateTime, nullable=False)
+    state: Mapped[str] = Column(String(16), nullable=False, default=AppointmentState.BOOKED.value)
+    booked_at: Mapped[datetime] = Column(UTCDateTime, nullable=False, default=utcnow)
+    booked_by: Mapped[str | None] = Column(String(100), nullable=True)
+    identity_checked_at: Mapped[datetime | None] = Column(UTCDateTime, nullable=True)
+    identity_checked_by: Mapped[str | None] = Column(String(100), nullable=True)
+    identity_document: Mapped[str | None] = Column(String(32), nullable=True)
+    signed_at: Mapped[datetime | None] = Column(UTCDateTime, nullable=True)
+    signed_by: Mapped[str | None] = Column(String(100), nullable=True)
+    closed_at: Mapped[datetime | None] = Column(UTCDateTime, nullable=True)
+
+    application: Mapped[MortgageApplication] = relationship(
+        "MortgageApplication", back_populates="appointments"
+    )
+
+
+class ApplicationChat(Base):
+    """A chat that may act on the application: the one that made it, and each chat in which
+    the customer passed the resume verification. Uploads are accepted only from these."""
+
+    __tablename__ = "application_chats"
+
+    application_id: Mapped[int] = Column(
+        Integer, ForeignKey("mortgage_applications.id", ondelete="CASCADE"), primary_key=True
+    )
+    sender_id: Mapped[str] = Column(String(255), primary_key=True, index=True)
+    linked_at: Mapped[datetime] = Column(UTCDateTime, nullable=False, default=utcnow)
+    #: "origin" or "verified".
+    how: Mapped[str] = Column(String(16), nullable=False)
+
+    application: Mapped[MortgageApplication] = relationship(
+        "MortgageApplication", back_populates="chats"
+    )
+
+
+class ResumeCode(Base):
+    """A one-time code sent for resuming an application; only its SHA-256 is kept."""
+
+    __tablename__ = "resume_codes"
+    __table_args__ = (
+        Index("ix_resume_codes_application_id_created_at", "application_id", "created_at"),
+    )
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    application_id: Mapped[int] = _application_id()
+    sender_id: Mapped[str] = Column(String(255), nullable=False)
+    code_digest: Mapped[str] = Column(String(64), nullable=False)
+    created_at: Mapped[datetime] = Column(UTCDateTime, nullable=False, default=utcnow)
+    expires_at: Mapped[datetime] = Column(UTCDateTime, nullable=False)
+    used_at: Mapped[datetime | None] = Column(UTCDateTime, nullable=True)

@@ -1,23 +1,33 @@
-"""Mortgage applications: a touchpoint opens one, or appends to its history.
+"""Mortgage applications: a touchpoint opens one, or changes it through one of the desk's steps.
 
-Each workflow answers with the `ApplicationRecord` (the contract's, readable after the unit of
-work) and then publishes what happened. Nothing subscribes yet: the application timeline and the
-analytics will.
+Each workflow answers with what the step returns (with the `ApplicationRecord`, the contract's,
+readable after the unit of work) and then publishes what happened: `application.opened`, and
+one `application.event_recorded` per timeline entry the step appended. The advisor's console
+and the branch's page refresh on them; the customer link tells the chat about reviews.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
 
 from sqlalchemy.orm import Session
 
 from contract.applications import ApplicationEventRequest, ApplicationRecord, NewApplication
 from desk.events import ApplicationEventRecorded, ApplicationOpened
 from desk.services import applications
+from desk.store.models import MortgageApplication
 from desk.workflows.context import Desk
+
+T = TypeVar("T")
+
+#: One step of a unit of work on a loaded application: it may append timeline entries.
+ApplicationStep = Callable[[Session, MortgageApplication], T]
 
 
 async def open_application(desk: Desk, application: NewApplication) -> ApplicationRecord:
-    """Store a completed intake as a new application (a fresh reference and its `created`
-    entry); publishes `application.opened`."""
+    """Store a completed intake as a new application (a fresh reference; its timeline starts
+    with the chat and the completed form); publishes `application.opened`."""
 
     def work(session: Session) -> ApplicationRecord:
         return applications.create_application(
@@ -25,12 +35,13 @@ async def open_application(desk: Desk, application: NewApplication) -> Applicati
             application.intake,
             origin_channel=application.origin_channel,
             origin_sender_id=application.origin_sender_id,
+            chat_started_at=application.chat_started_at,
         )
 
     record = await desk.units(work, write=True)
     opened = ApplicationOpened(
         reference=record.reference,
-        status=record.status,
+        stage=record.stage,
         occurred_at=record.created_at.isoformat(),
         origin_channel=record.origin_channel,
         origin_sender_id=record.origin_sender_id,
@@ -39,36 +50,60 @@ async def open_application(desk: Desk, application: NewApplication) -> Applicati
     return record
 
 
-async def record_event(
-    desk: Desk, reference: str, entry: ApplicationEventRequest
-) -> ApplicationRecord:
-    """Append `entry` to the history of the application `reference` (canonical), moving its
-    status on if the kind does; publishes `application.event_recorded`.
+async def change_application(
+    desk: Desk, reference: str, step: ApplicationStep[T]
+) -> tuple[T, ApplicationRecord]:
+    """Run `step` on the application `reference` in one unit of work; then publish an
+    `application.event_recorded` for each timeline entry it appended.
 
     Raises:
         ApplicationNotFoundError: No application has this reference (nothing is published).
+        Whatever `step` raises (a `Conflict`, `InvalidInput`...): nothing is written.
     """
 
-    def work(session: Session) -> ApplicationRecord:
-        return applications.record_application_event(
-            session,
-            reference,
+    def work(session: Session) -> tuple[T, ApplicationRecord, int]:
+        application = applications.load(session, reference)
+        before = len(application.events)
+        result = step(session, application)
+        session.flush()
+        return result, applications.record_of(application), before
+
+    result, record, before = await desk.units(work, write=True)
+    for entry in record.events[before:]:
+        await desk.bus.publish(
+            ApplicationEventRecorded(
+                reference=record.reference,
+                stage=record.stage,
+                occurred_at=entry.occurred_at.isoformat(),
+                touchpoint=entry.touchpoint,
+                kind=entry.kind,
+                actor_kind=entry.actor_kind,
+                actor=entry.actor,
+            )
+        )
+    return result, record
+
+
+async def record_event(
+    desk: Desk, reference: str, entry: ApplicationEventRequest
+) -> ApplicationRecord:
+    """Append `entry` to the timeline of the application `reference` (canonical), moving its
+    stage on if the kind does; publishes `application.event_recorded`.
+
+    Raises:
+        ApplicationNotFoundError: No application has this reference (nothing is published).
+        Conflict: The kind is not allowed at the application's stage.
+    """
+
+    def step(session: Session, application: MortgageApplication) -> None:
+        applications.append_entry(
+            application,
+            entry.kind,
             touchpoint=entry.touchpoint,
-            kind=entry.kind,
+            actor_kind=entry.actor_kind,
             actor=entry.actor,
             detail=entry.detail,
         )
 
-    record = await desk.units(work, write=True)
-    recorded = record.events[-1]  # the entry just appended (the service appends it last)
-    await desk.bus.publish(
-        ApplicationEventRecorded(
-            reference=record.reference,
-            status=record.status,
-            occurred_at=recorded.occurred_at.isoformat(),
-            touchpoint=recorded.touchpoint,
-            kind=recorded.kind,
-            actor=recorded.actor,
-        )
-    )
+    _, record = await change_application(desk, reference, step)
     return record

@@ -68,16 +68,18 @@ async def test_an_application_is_created_read_and_added_to(client: DeskClient) -
     read = await client.get_application(created.reference.lower())
     noted = await client.record_application_event(
         created.reference,
-        ApplicationEventRequest(touchpoint="desk", kind="advice_requested", actor="maya"),
+        ApplicationEventRequest(
+            touchpoint="web_chat", kind="handed_to_advisor", actor_kind="bot", actor="bot"
+        ),
     )
 
     assert read == created
     assert (created.loan_amount, created.annual_income) == (Decimal("200000"), Decimal("62500.5"))
     assert created.loan_to_value == Decimal("0.8")
-    assert [event.kind for event in created.events] == ["created"]
-    assert noted.status == "advice_requested"
-    assert [(e.touchpoint, e.kind, e.actor) for e in noted.events][1:] == [
-        ("desk", "advice_requested", "maya")
+    assert [event.kind for event in created.events] == ["chat_started", "form_completed"]
+    assert noted.stage == "advice"
+    assert [(e.touchpoint, e.kind, e.actor_kind) for e in noted.events][2:] == [
+        ("web_chat", "handed_to_advisor", "bot")
     ]
     assert noted.created_at == created.created_at
 

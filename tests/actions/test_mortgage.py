@@ -360,9 +360,9 @@ async def test_the_completed_intake_is_stored_and_its_reference_given(
         25,
         Decimal("72000"),
     )
-    assert (stored.status, stored.currency) == ("intake_complete", "GBP")
+    assert (stored.stage, stored.currency) == ("intake", "GBP")
     assert (stored.origin_channel, stored.origin_sender_id) == (CHANNEL, SENDER_ID)
-    assert [event.kind for event in stored.events] == ["created"]
+    assert [event.kind for event in stored.events] == ["chat_started", "form_completed"]
 
 
 async def test_the_application_evidence_is_the_stored_one_once_saved(

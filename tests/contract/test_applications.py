@@ -93,7 +93,7 @@ def test_the_record_reads_back_exactly_and_gives_evidence() -> None:
     at = datetime(2026, 12, 1, 10, 30, 15, 123456, tzinfo=timezone.utc)
     record = ApplicationRecord(
         reference="MTG-7K3Q9",
-        status="intake_complete",
+        stage="intake",
         applicant_name="Jane",
         email="jane@example.com",
         property_value=Decimal("250000.00"),
@@ -110,7 +110,12 @@ def test_the_record_reads_back_exactly_and_gives_evidence() -> None:
         updated_at=at,
         events=(
             ApplicationEventRecord(
-                occurred_at=at, touchpoint="web_chat", kind="created", actor=None, detail={}
+                occurred_at=at,
+                touchpoint="web_chat",
+                kind="form_completed",
+                actor_kind="customer",
+                actor=None,
+                detail={},
             ),
         ),
     )

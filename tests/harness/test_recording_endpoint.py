@@ -89,7 +89,7 @@ async def test_the_endpoint_stands_in_for_the_desks_applications() -> None:
             await intruder.close()
 
         assert read == noted == endpoint.application(created.reference)
-        assert [event.kind for event in noted.events] == ["created", "note"]
+        assert [event.kind for event in noted.events] == ["chat_started", "form_completed", "note"]
         assert missing is None
         assert refused.value.status == 401
         assert status == 422

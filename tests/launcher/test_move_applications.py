@@ -190,7 +190,8 @@ def test_an_existing_install_ends_with_every_application_at_the_desk(
         desk.dispose()
     assert jane is not None and amir is not None
     expected = LEGACY[0]
-    for field in ("status", "applicant_name", "email", "property_value", "deposit_amount"):
+    assert jane.stage == "advice"  # the status of that day, as a stage
+    for field in ("applicant_name", "email", "property_value", "deposit_amount"):
         assert getattr(jane, field) == expected[field]
     assert (jane.loan_amount, jane.loan_to_value, jane.annual_income) == (
         Decimal("280000.00"),
@@ -199,10 +200,10 @@ def test_an_existing_install_ends_with_every_application_at_the_desk(
     )
     assert (jane.created_at, jane.updated_at) == (expected["created_at"], expected["updated_at"])
     assert (jane.origin_channel, jane.origin_sender_id) == ("socketio", "web-jane")
-    assert [(e.touchpoint, e.kind, e.actor, dict(e.detail)) for e in jane.events] == [
-        ("web_chat", "created", None, {"origin_channel": "socketio"}),
-        ("desk", "note", "maya", {"text": "called back"}),
-        ("web_chat", "advice_requested", None, {}),
+    assert [(e.touchpoint, e.kind, e.actor_kind, e.actor, dict(e.detail)) for e in jane.events] == [
+        ("web_chat", "form_completed", "customer", None, {"origin_channel": "socketio"}),
+        ("desk", "note", "agent", "maya", {"text": "called back"}),
+        ("web_chat", "advice_requested", "bot", None, {}),
     ]
     assert jane.events[1].occurred_at == CREATED + timedelta(seconds=300)
     assert amir.property_value == Decimal("199999.99")

@@ -25,7 +25,7 @@ async def test_a_new_application_is_201_with_its_reference_and_history(bot: Brow
 
     assert status == 201
     assert REFERENCE_PATTERN.fullmatch(body["reference"])
-    assert body["status"] == "intake_complete"
+    assert body["stage"] == "intake"
     # Money comes back exactly as it went, as decimal strings.
     assert (body["property_value"], body["loan_amount"], body["annual_income"]) == (
         "250000.00",
@@ -34,13 +34,15 @@ async def test_a_new_application_is_201_with_its_reference_and_history(bot: Brow
     )
     assert body["loan_to_value"] == "0.8000"
     assert (body["origin_channel"], body["origin_sender_id"]) == ("rest", "web-applicant")
-    [created] = body["events"]
-    assert (created["touchpoint"], created["kind"], created["detail"]) == (
+    started, completed = body["events"]
+    assert (started["kind"], completed["kind"]) == ("chat_started", "form_completed")
+    assert (completed["touchpoint"], completed["actor_kind"], completed["detail"]) == (
         "web_chat",
-        "created",
+        "customer",
         {"origin_channel": "rest"},
     )
-    assert datetime.fromisoformat(created["occurred_at"]).utcoffset() is not None
+    assert datetime.fromisoformat(completed["occurred_at"]).utcoffset() is not None
+    assert (body["checklist"], body["appointment"]) == ([], None)
 
 
 async def test_an_application_is_read_by_its_reference_as_typed(bot: Browser) -> None:
@@ -63,29 +65,47 @@ async def test_an_unknown_reference_is_404(bot: Browser, typed: str) -> None:
     assert len(body["error"]) < 100
 
 
-async def test_every_touchpoint_appends_to_one_history(bot: Browser) -> None:
+async def test_every_touchpoint_appends_to_one_timeline(bot: Browser) -> None:
     reference = await post_application(bot)
 
     noted = await bot.post(
         f"/api/applications/{reference}/events",
-        json={"touchpoint": "desk", "kind": "documents_requested", "actor": "maya"},
+        json={"touchpoint": "web_chat", "kind": "handed_to_advisor", "actor_kind": "bot"},
     )
     status, body = await bot.post(
         f"/api/applications/{reference}/events",
-        json={"touchpoint": "branch", "kind": "signed", "detail": {"branch": "Leeds"}},
+        json={
+            "touchpoint": "phone",
+            "kind": "note",
+            "actor_kind": "agent",
+            "actor": "maya",
+            "detail": {"text": "Called back"},
+        },
     )
 
     assert noted[0] == 200
     assert status == 200
-    assert body["status"] == "signed"
-    assert [(e["touchpoint"], e["kind"]) for e in body["events"]] == [
-        ("web_chat", "created"),
-        ("desk", "documents_requested"),
-        ("branch", "signed"),
+    assert body["stage"] == "advice"
+    assert [(e["touchpoint"], e["kind"], e["actor_kind"]) for e in body["events"][2:]] == [
+        ("web_chat", "handed_to_advisor", "bot"),
+        ("phone", "note", "agent"),
     ]
-    assert body["events"][1]["actor"] == "maya"
-    assert body["events"][2]["detail"] == {"branch": "Leeds"}
+    assert body["events"][3]["actor"] == "maya"
+    assert body["events"][3]["detail"] == {"text": "Called back"}
     assert (await bot.get(f"/api/applications/{reference}"))[1] == body
+
+
+@pytest.mark.parametrize("kind", ["signed", "document_accepted", "appointment_booked"])
+async def test_steps_the_desk_checks_cannot_be_posted_as_events(bot: Browser, kind: str) -> None:
+    reference = await post_application(bot)
+
+    status, body = await bot.post(
+        f"/api/applications/{reference}/events", json={"touchpoint": "branch", "kind": kind}
+    )
+
+    assert status == 422
+    assert "recorded by the desk itself" in body["error"]
+    assert len((await bot.get(f"/api/applications/{reference}"))[1]["events"]) == 2
 
 
 async def test_an_event_for_an_unknown_application_is_404(bot: Browser) -> None:
@@ -117,7 +137,7 @@ async def test_a_bad_event_is_422_naming_the_field_and_changes_nothing(
 
     assert status == 422
     assert any(error.startswith(field + ":") for error in body["errors"])
-    assert len((await bot.get(f"/api/applications/{reference}"))[1]["events"]) == 1
+    assert len((await bot.get(f"/api/applications/{reference}"))[1]["events"]) == 2
 
 
 @pytest.mark.parametrize(
@@ -163,7 +183,7 @@ async def test_a_missing_or_wrong_secret_is_401_on_every_route(
     ]
 
     assert answers == [(401, {"error": "missing or wrong bearer token"})] * 3
-    assert (await bot.get(f"/api/applications/{reference}"))[1]["status"] == "intake_complete"
+    assert (await bot.get(f"/api/applications/{reference}"))[1]["stage"] == "intake"
 
 
 async def test_an_agents_session_is_not_the_bots_secret(bot: Browser, sam: Browser) -> None:

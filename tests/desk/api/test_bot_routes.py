@@ -70,7 +70,7 @@ async def test_an_invalid_context_is_422_naming_the_fields(
     assert status == 422
     assert body["errors"] == [
         "/routing/queue: '' is too short",
-        "/schema_version: '2.0' is not one of ['1.0', '1.1']",
+        "/schema_version: '2.0' is not one of ['1.0', '1.1', '1.2']",
         "/sentiment/score: 'very bad' is not of type 'number'",
     ]
 

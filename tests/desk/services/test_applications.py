@@ -23,6 +23,7 @@ from desk.services.applications import (
     normalize_reference,
     record_application_event,
 )
+from desk.services.errors import Conflict
 from desk.store.database import Database
 from desk.store.models import Agent, ApplicationEvent, MortgageApplication
 from tests.support.applications import mortgage_intake
@@ -46,7 +47,7 @@ def test_create_application_stores_themortgage_intake(database: Database) -> Non
 
     assert stored is not None
     assert REFERENCE_PATTERN.fullmatch(stored.reference)
-    assert stored.status == "intake_complete"
+    assert stored.stage == "intake"
     assert stored.applicant_name == "Jane O'Neill-Smith"
     assert stored.property_value == Decimal("250000.00")
     assert stored.loan_amount == Decimal("200000.00")
@@ -59,15 +60,20 @@ def test_create_application_stores_themortgage_intake(database: Database) -> Non
     assert stored.created_at.utcoffset() is not None
 
 
-def test_create_application_records_a_created_event_from_web_chat(database: Database) -> None:
+def test_the_timeline_starts_with_the_customer_starting_the_chat_and_completing_the_form(
+    database: Database,
+) -> None:
     reference = _create(database)
 
     with database.session() as session:
         stored = get_application(session, reference)
 
     assert stored is not None
-    assert [(e.touchpoint, e.kind) for e in stored.events] == [("web_chat", "created")]
-    assert stored.events[0].occurred_at == stored.created_at
+    assert [(e.touchpoint, e.kind, e.actor_kind) for e in stored.events] == [
+        ("web_chat", "chat_started", "customer"),
+        ("web_chat", "form_completed", "customer"),
+    ]
+    assert stored.events[1].occurred_at == stored.created_at
 
 
 def test_generated_references_are_readable_crockford_codes() -> None:
@@ -126,7 +132,7 @@ def test_a_reference_collision_is_retried(
     with database.session() as session:
         assert session.scalar(select(func.count()).select_from(Agent)) == 1
         assert session.scalar(select(func.count()).select_from(MortgageApplication)) == 2
-        assert session.scalar(select(func.count()).select_from(ApplicationEvent)) == 2
+        assert session.scalar(select(func.count()).select_from(ApplicationEvent)) == 4
 
 
 def test_gives_up_after_too_many_collisions(
@@ -189,23 +195,26 @@ def test_get_application_accepts_the_reference_as_typed(database: Database) -> N
     assert missing is None
 
 
-def test_every_touchpoint_appends_to_one_history(database: Database) -> None:
+def test_every_touchpoint_appends_to_one_timeline(database: Database) -> None:
     reference = _create(database)
 
     with database.session() as session:
-        record_application_event(session, reference, touchpoint="web_chat", kind="advice_requested")
+        record_application_event(
+            session, reference, touchpoint="web_chat", kind="handed_to_advisor", actor_kind="bot"
+        )
     with database.session() as session:
         record_application_event(
             session,
             reference,
             touchpoint="desk",
-            kind="documents_requested",
-            actor="adviser-17",
-            detail={"documents": ["payslips", "bank_statements"]},
+            kind="advisor_note",
+            actor_kind="agent",
+            actor="maya",
+            detail={"text": "Prefers a 5-year fix"},
         )
     with database.session() as session:
         updated = record_application_event(
-            session, reference, touchpoint="branch", kind="signed", actor="branch-leeds-2"
+            session, reference, touchpoint="phone", kind="withdrawn", actor_kind="customer"
         )
 
     with database.session() as session:
@@ -213,37 +222,52 @@ def test_every_touchpoint_appends_to_one_history(database: Database) -> None:
 
     assert stored is not None
     assert stored == updated
-    assert [(e.touchpoint, e.kind) for e in stored.events] == [
-        ("web_chat", "created"),
-        ("web_chat", "advice_requested"),
-        ("desk", "documents_requested"),
-        ("branch", "signed"),
+    assert [(e.touchpoint, e.kind, e.actor_kind) for e in stored.events] == [
+        ("web_chat", "chat_started", "customer"),
+        ("web_chat", "form_completed", "customer"),
+        ("web_chat", "handed_to_advisor", "bot"),
+        ("desk", "advisor_note", "agent"),
+        ("phone", "withdrawn", "customer"),
     ]
-    assert stored.events[2].detail == {"documents": ["payslips", "bank_statements"]}
-    assert stored.events[3].actor == "branch-leeds-2"
-    assert stored.status == "signed"
+    assert stored.events[3].detail == {"text": "Prefers a 5-year fix"}
+    assert stored.events[3].actor == "maya"
+    assert stored.stage == "withdrawn"
     assert stored.updated_at > stored.created_at
 
 
 @pytest.mark.parametrize(
-    ("kind", "status"),
+    ("kind", "stage"),
     [
-        ("advice_requested", "advice_requested"),
-        ("documents_requested", "documents_pending"),
-        ("signature_requested", "awaiting_signature"),
-        ("signed", "signed"),
+        ("handed_to_advisor", "advice"),
+        ("documents_requested", "documents"),
         ("withdrawn", "withdrawn"),
-        ("document_received", "intake_complete"),
-        ("note", "intake_complete"),
+        ("expired", "expired"),
+        ("note", "intake"),
+        ("resumed", "intake"),
     ],
 )
-def test_events_move_the_status_on(database: Database, kind: str, status: str) -> None:
+def test_entries_move_the_stage_on(database: Database, kind: str, stage: str) -> None:
     reference = _create(database)
 
     with database.session() as session:
         snapshot = record_application_event(session, reference, touchpoint="desk", kind=kind)
 
-    assert snapshot.status == status
+    assert snapshot.stage == stage
+
+
+@pytest.mark.parametrize("kind", ["signed", "appointment_booked", "document_uploaded"])
+def test_a_step_at_the_wrong_stage_is_a_conflict_and_writes_nothing(
+    database: Database, kind: str
+) -> None:
+    reference = _create(database)
+
+    with pytest.raises(Conflict, match="at stage intake"), database.session() as session:
+        record_application_event(session, reference, touchpoint="branch", kind=kind)
+
+    with database.session() as session:
+        stored = get_application(session, reference)
+    assert stored is not None
+    assert (stored.stage, len(stored.events)) == ("intake", 2)
 
 
 @pytest.mark.parametrize(
@@ -263,7 +287,7 @@ def test_record_application_event_refuses_bad_input(
         record_application_event(session, reference, **arguments)
 
     with database.session() as session:
-        assert session.scalar(select(func.count()).select_from(ApplicationEvent)) == 1
+        assert session.scalar(select(func.count()).select_from(ApplicationEvent)) == 2
 
 
 def test_record_application_event_for_an_unknown_reference(database: Database) -> None:
@@ -287,7 +311,9 @@ def test_evidence_is_json_with_money_as_numbers(database: Database) -> None:
     assert evidence["annual_income"] == 62500.5
     assert evidence["loan_to_value"] == 0.8
     assert evidence["term_years"] == 25
-    assert evidence["history"][0]["kind"] == "created"
+    assert evidence["stage"] == evidence["status"] == "intake"
+    assert (evidence["documents"], evidence["appointment"]) == ([], None)
+    assert evidence["history"][1]["kind"] == "form_completed"
     assert evidence["history"][0]["touchpoint"] == "web_chat"
 
 

@@ -11,7 +11,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 
-from contract.applications import APPLICATION_STATUSES, ApplicationStatus
+from contract.applications import APPLICATION_STAGES, ApplicationStage
 from desk.store.database import Database
 from desk.store.models import DISPOSITIONS, HANDOFF_STATUSES, Base, Disposition, HandoffStatus
 from desk.store.types import utcnow
@@ -89,15 +89,15 @@ def test_check_constraints_refuse_bad_values(
         )
 
 
-def test_application_statuses_have_one_source_of_truth() -> None:
-    assert set(APPLICATION_STATUSES) == {status.value for status in ApplicationStatus}
+def test_application_stages_have_one_source_of_truth() -> None:
+    assert set(APPLICATION_STAGES) == {stage.value for stage in ApplicationStage}
 
 
-def test_an_unknown_application_status_is_refused(any_database: Database) -> None:
+def test_an_unknown_application_stage_is_refused(any_database: Database) -> None:
     with pytest.raises(IntegrityError), any_database.engine.begin() as connection:
         connection.execute(
             text(
-                "INSERT INTO mortgage_applications (reference, status, applicant_name, email, "
+                "INSERT INTO mortgage_applications (reference, stage, applicant_name, email, "
                 "property_value, deposit_amount, loan_amount, loan_to_value, term_years, "
                 "annual_income, employment_type, origin_channel, origin_sender_id, created_at, "
                 "updated_at) VALUES ('MTG-00000', 'approved', 'A', 'a@example.com', 250000, "

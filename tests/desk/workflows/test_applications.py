@@ -27,7 +27,7 @@ async def test_opening_an_application_publishes_it_without_the_applicants_detail
     payload = opened.payload()
     assert payload == {
         "reference": reference,
-        "status": "intake_complete",
+        "stage": "intake",
         "occurred_at": payload["occurred_at"],
         "origin_channel": "rest",
         "origin_sender_id": "web-applicant",
@@ -36,33 +36,44 @@ async def test_opening_an_application_publishes_it_without_the_applicants_detail
     assert opened.masked()["origin_sender_id"] == MASK
 
 
-async def test_each_history_entry_publishes_its_kind_and_the_status_after_it(
+async def test_each_timeline_entry_publishes_its_kind_and_the_stage_after_it(
     server: TestServer, bot: Browser
 ) -> None:
     reference = await post_application(bot)
     published = record(server)
 
     entries = [
-        {"touchpoint": "desk", "kind": "note", "actor": "maya", "detail": {"text": "Called"}},
-        {"touchpoint": "branch", "kind": "signed", "detail": {"branch": "Leeds"}},
+        {
+            "touchpoint": "desk",
+            "kind": "note",
+            "actor_kind": "agent",
+            "actor": "maya",
+            "detail": {"text": "Called"},
+        },
+        {"touchpoint": "phone", "kind": "withdrawn", "actor_kind": "customer"},
     ]
     for entry in entries:
         status, body = await bot.post(f"/api/applications/{reference.lower()}/events", json=entry)
         assert status == 200, body
 
     assert [event.NAME.value for event in published] == ["application.event_recorded"] * 2
-    noted, signed = (event.payload() for event in published)
+    noted, withdrawn = (event.payload() for event in published)
     assert noted == {
         "reference": reference,
-        "status": "intake_complete",
+        "stage": "intake",
         "occurred_at": noted["occurred_at"],
         "touchpoint": "desk",
         "kind": "note",
+        "actor_kind": "agent",
         "actor": "maya",
     }
-    assert (signed["status"], signed["kind"], signed["actor"]) == ("signed", "signed", None)
+    assert (withdrawn["stage"], withdrawn["kind"], withdrawn["actor"]) == (
+        "withdrawn",
+        "withdrawn",
+        None,
+    )
     last_entry = body["events"][-1]["occurred_at"]
-    assert datetime.fromisoformat(signed["occurred_at"]) == datetime.fromisoformat(last_entry)
+    assert datetime.fromisoformat(withdrawn["occurred_at"]) == datetime.fromisoformat(last_entry)
     assert published[0].masked()["actor"] == MASK
 
 
