@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from contract import bot_actions, handoff_opened
+from contract import applications, bot_actions, handoff_opened
 
 # --- Intents -------------------------------------------------------------------------------
 INTENT_AFFIRM: Final = "affirm"
@@ -63,6 +63,8 @@ SLOT_EMPLOYMENT_TYPE: Final = "employment_type"
 SLOT_LOAN_TO_VALUE: Final = "loan_to_value"
 SLOT_APPLICATION_REFERENCE: Final = "application_reference"
 SLOT_MORTGAGE_INTERRUPTED: Final = "mortgage_interrupted"
+#: Set by the advisor's hand-back (`contract.applications.NEXT_STEP_SLOT`).
+SLOT_MORTGAGE_NEXT_STEP: Final = applications.NEXT_STEP_SLOT
 
 # --- Slots: handoff ----------------------------------------------------------------------------
 SLOT_HUMAN_OFFERED: Final = "human_offered"
@@ -95,6 +97,13 @@ ACTION_SUBMIT_CALLBACK: Final = "action_submit_callback"
 ACTION_WELCOME_BACK: Final = bot_actions.ACTION_WELCOME_BACK
 ACTION_ASK_CALLBACK: Final = bot_actions.ACTION_ASK_CALLBACK
 ACTION_HANDOFF_CANCELLED: Final = bot_actions.ACTION_HANDOFF_CANCELLED
+ACTION_DOCUMENT_RECEIVED: Final = bot_actions.ACTION_DOCUMENT_RECEIVED
+ACTION_DOCUMENT_REVIEWED: Final = bot_actions.ACTION_DOCUMENT_REVIEWED
+#: What comes next for the customer's application, by its stage (after resuming, after an
+#: advisor hands back): documents, a branch booking, or where things stand.
+ACTION_CONTINUE_APPLICATION: Final = "action_continue_application"
+#: Says which documents are still missing and asks for the next one, with the upload control.
+ACTION_ASK_NEXT_DOCUMENT: Final = "action_ask_next_document"
 VALIDATE_ORDER_FORM: Final = f"validate_{FORM_ORDER}"
 VALIDATE_TROUBLESHOOTING_FORM: Final = f"validate_{FORM_TROUBLESHOOTING}"
 VALIDATE_MORTGAGE_FORM: Final = f"validate_{FORM_MORTGAGE}"
