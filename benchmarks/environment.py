@@ -133,6 +133,11 @@ class DeskEnvironment:
         return sqlite_url(self.system.workdir / "desk.db")
 
     @property
+    def codes_file(self) -> Path:
+        """Where the desk writes the one-time codes it "e-mails" (the demo's outbox)."""
+        return self.system.workdir / "demo-codes.jsonl"
+
+    @property
     def desk_url(self) -> str:
         """Base URL of the desk (the agent console's API and websocket)."""
         return f"http://127.0.0.1:{self.system.ports.desk}"
@@ -157,6 +162,8 @@ class DeskEnvironment:
             "DESK_DATABASE_URL": self.desk_database_url,
             "DESK_DEMO_PASSWORD": self.demo_password,
             "RASA_URL": self.system.rasa_url,
+            "DESK_DOCUMENTS_DIR": str(self.system.workdir / "documents"),
+            "DESK_DEMO_CODES_FILE": str(self.codes_file),
         }
 
     def services(self) -> list[Service]:

@@ -9,6 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.desk_latency import DESK_MEASURES, DeskMeasure, DeskSamples
+from benchmarks.mortgage_latency import (
+    BOT_ONLY_BASELINE,
+    MORTGAGE_MEASURES,
+    RETURNING_FIRST_REPLY,
+    MortgageSamples,
+)
 from benchmarks.stats import Summary, summarise
 from benchmarks.turns import Samples, Scenario
 
@@ -23,6 +29,8 @@ DESK_TARGETS_P95_MS: Mapping[str, float] = {
     "handoff_to_console": 250.0,
     "agent_to_customer": 100.0,
     "hand_back_to_bot": 300.0,
+    "upload_to_screen_pop": 500.0,
+    "returning_first_reply": 300.0,
 }
 
 PASS = "PASS"
@@ -85,6 +93,15 @@ class DeskMeasureResult:
         return None if target is None else self.summary.p95 <= target
 
 
+def _measure_results(
+    measures: Sequence[DeskMeasure], milliseconds: Mapping[str, list[float]]
+) -> list[DeskMeasureResult]:
+    return [
+        DeskMeasureResult(measure, milliseconds[measure.key], summarise(milliseconds[measure.key]))
+        for measure in measures
+    ]
+
+
 @dataclass(frozen=True)
 class DeskResult:
     """The desk benchmark's measured rounds."""
@@ -103,14 +120,7 @@ class DeskResult:
         cls, samples: DeskSamples, warmup_rounds: int, other_cpu_share: float | None
     ) -> DeskResult:
         """Summarise every measure of the rounds."""
-        measures = [
-            DeskMeasureResult(
-                measure,
-                samples.milliseconds[measure.key],
-                summarise(samples.milliseconds[measure.key]),
-            )
-            for measure in DESK_MEASURES
-        ]
+        measures = _measure_results(DESK_MEASURES, samples.milliseconds)
         return cls(
             measures,
             warmup_rounds,
@@ -131,6 +141,41 @@ class DeskResult:
 
 
 @dataclass(frozen=True)
+class MortgageResult:
+    """The mortgage journey's measured rounds (uploads and returning customers)."""
+
+    measures: list[DeskMeasureResult]
+    warmup_rounds: int
+    #: `GET /api/cases/{ref}` answers after application_changed without the document yet.
+    stale_case_fetches: int
+    #: Share of all CPUs other processes used during the rounds (None: unknown).
+    other_cpu_share: float | None
+
+    @classmethod
+    def of(
+        cls, samples: MortgageSamples, warmup_rounds: int, other_cpu_share: float | None
+    ) -> MortgageResult:
+        """Summarise every measure of the rounds."""
+        measures = _measure_results(MORTGAGE_MEASURES, samples.milliseconds)
+        return cls(measures, warmup_rounds, samples.stale_case_fetches, other_cpu_share)
+
+    def measure(self, key: str) -> DeskMeasureResult:
+        """The result of the measure with this key."""
+        return next(result for result in self.measures if result.measure.key == key)
+
+    @property
+    def returning_to_bot_only_ratio(self) -> float:
+        """Median returning customer's first reply over the same run's median bot-only turn."""
+        returning = self.measure(RETURNING_FIRST_REPLY.key).summary.p50
+        return returning / self.measure(BOT_ONLY_BASELINE.key).summary.p50
+
+    @property
+    def missed(self) -> list[str]:
+        """The paths that miss their target."""
+        return [result.measure.title for result in self.measures if result.met is False]
+
+
+@dataclass(frozen=True)
 class Results:
     """Everything one benchmark run measured."""
 
@@ -141,6 +186,8 @@ class Results:
     context: dict[str, Any]
     #: The desk benchmark (None: skipped).
     desk: DeskResult | None = None
+    #: The mortgage journey's benchmark (None: skipped).
+    mortgage: MortgageResult | None = None
 
     def turn(self, key: str) -> ScenarioResult:
         """The result of the scenario with this key."""
@@ -159,6 +206,8 @@ class Results:
             missed.insert(0, "rasa train")
         if self.desk is not None:
             missed += self.desk.missed
+        if self.mortgage is not None:
+            missed += self.mortgage.missed
         return missed
 
 
@@ -213,17 +262,31 @@ def _desk_row(result: DeskMeasureResult) -> list[str]:
 
 def desk_table(desk: DeskResult) -> str:
     """The desk's paths as a Markdown table for the README."""
-    header = ["Desk (live handoff)", "Target", "p50 / median", "p95", "max", "n", "Result"]
+    return _paths_table("Desk (live handoff)", desk.measures)
+
+
+def mortgage_table(mortgage: MortgageResult) -> str:
+    """The mortgage journey's paths as a Markdown table for the README."""
+    table = _paths_table("Mortgage journey", mortgage.measures)
+    ratio = f"{mortgage.returning_to_bot_only_ratio:.2f}x"
+    row = ["Returning customer's reply p50 / bot-only p50 (same run)", "—", ratio]
+    return table + "\n" + _table_line([*row, "", "", "", INFO])
+
+
+def _paths_table(title: str, measures: Sequence[DeskMeasureResult]) -> str:
+    header = [title, "Target", "p50 / median", "p95", "max", "n", "Result"]
     lines = [_table_line(header), _table_line(["---"] * len(header))]
-    lines += [_table_line(_desk_row(result)) for result in desk.measures]
+    lines += [_table_line(_desk_row(result)) for result in measures]
     return "\n".join(lines)
 
 
 def markdown_report(results: Results) -> str:
-    """The turns' table and, when the desk was measured, the desk's table below it."""
+    """The turns' table and, when measured, the desk's and the mortgage journey's below it."""
     report = markdown_table(results)
     if results.desk is not None:
         report += "\n\n" + desk_table(results.desk)
+    if results.mortgage is not None:
+        report += "\n\n" + mortgage_table(results.mortgage)
     return report
 
 
@@ -268,6 +331,13 @@ def verdict_lines(results: Results) -> list[str]:
             )
     if results.desk is not None:
         lines += _desk_lines(results.desk)
+    if results.mortgage is not None:
+        lines.append(_noise_line("the mortgage rounds", results.mortgage.other_cpu_share))
+        if results.mortgage.stale_case_fetches:
+            lines.append(
+                f"WARNING: mortgage: {results.mortgage.stale_case_fetches} GET /api/cases "
+                "answers after application_changed did not list the document yet (time included)"
+            )
     if results.missed:
         lines.append("MISSED: " + "; ".join(results.missed))
     else:
@@ -290,6 +360,31 @@ def _desk_lines(desk: DeskResult) -> list[str]:
     return lines
 
 
+def _measures_json(measures: Sequence[DeskMeasureResult]) -> dict[str, Any]:
+    return {
+        result.measure.key: {
+            "title": result.measure.title,
+            "target_p95_ms": result.target_ms,
+            "met": result.met,
+            "summary_ms": result.summary.to_json(),
+            "samples_ms": [round(value, 3) for value in result.samples_ms],
+        }
+        for result in measures
+    }
+
+
+def mortgage_json(mortgage: MortgageResult) -> dict[str, Any]:
+    """The mortgage benchmark's part of the results file, with every raw sample."""
+    return {
+        "rounds": mortgage.measures[0].summary.count if mortgage.measures else 0,
+        "warmup_rounds": mortgage.warmup_rounds,
+        "stale_case_fetches": mortgage.stale_case_fetches,
+        "other_processes_cpu_share": _rounded(mortgage.other_cpu_share),
+        "returning_to_bot_only_p50_ratio": round(mortgage.returning_to_bot_only_ratio, 3),
+        "measures": _measures_json(mortgage.measures),
+    }
+
+
 def desk_json(desk: DeskResult) -> dict[str, Any]:
     """The desk benchmark's part of the results file, with every raw sample."""
     return {
@@ -298,16 +393,7 @@ def desk_json(desk: DeskResult) -> dict[str, Any]:
         "stale_queue_fetches": desk.stale_queue_fetches,
         "wait_choices": desk.wait_choices,
         "other_processes_cpu_share": _rounded(desk.other_cpu_share),
-        "measures": {
-            result.measure.key: {
-                "title": result.measure.title,
-                "target_p95_ms": result.target_ms,
-                "met": result.met,
-                "summary_ms": result.summary.to_json(),
-                "samples_ms": [round(value, 3) for value in result.samples_ms],
-            }
-            for result in desk.measures
-        },
+        "measures": _measures_json(desk.measures),
     }
 
 
@@ -341,6 +427,7 @@ def to_json(results: Results) -> dict[str, Any]:
         "turns_other_processes_cpu_share": _rounded(results.turns_other_cpu_share),
         "order_lookup_to_bot_only_p50_ratio": round(results.order_to_bot_ratio, 3),
         "desk": None if results.desk is None else desk_json(results.desk),
+        "mortgage": None if results.mortgage is None else mortgage_json(results.mortgage),
         "missed": results.missed,
     }
 

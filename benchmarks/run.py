@@ -2,6 +2,7 @@
 
     python -m benchmarks.run [--train-runs N] [--turns N] [--warmup N] [--skip-train]
                              [--desk-rounds N] [--desk-warmup N] [--skip-desk]
+                             [--mortgage-rounds N] [--mortgage-warmup N] [--skip-mortgage]
                              [--model PATH] [--json PATH] [--keep-workdir]
 
 (`make bench` runs it after installing, training and seeding.) The exit code is 0 whether
@@ -70,6 +71,20 @@ Desk
 
     benchmarks/desk_latency.py describes exactly where each t0 and t1 is taken.
 
+Mortgage journey
+    Right after the desk's rounds, in the same system (unless `--skip-desk` or
+    `--skip-mortgage`): `--mortgage-warmup` discarded rounds (default 2), then
+    `--mortgage-rounds` rounds (default 30), each a new application:
+
+    - a customer's 5 MB PDF (POST /chat/uploads) -> the document in the advisor's screen-pop
+      (the console's `application_changed` and its GET /api/cases/{ref}). Target: p95 <= 500 ms;
+    - a returning customer's one-time code (a new conversation, REST channel) -> the bot's
+      reply with where the application stands, the desk's verification included. Target:
+      p95 <= 300 ms. A "hi" of a new conversation on the same connection in the same rounds is
+      the baseline: their ratio is what verification and the record cost.
+
+    benchmarks/mortgage_latency.py describes exactly where each t0 and t1 is taken.
+
 Reading the numbers
 -------------------
 The turn targets are on the median (p50), the desk's on the 95th percentile (p95). p95 and
@@ -113,8 +128,10 @@ from benchmarks.environment import (
     create_environment,
 )
 from benchmarks.machine import CpuSnapshot, cpu_snapshot, other_cpu_share
+from benchmarks.mortgage_latency import run_mortgage_rounds
 from benchmarks.report import (
     DeskResult,
+    MortgageResult,
     Results,
     ScenarioResult,
     TrainingResult,
@@ -156,6 +173,19 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--desk-warmup", type=_non_negative, default=3, metavar="N", help="discarded desk rounds"
     )
     parser.add_argument("--skip-desk", action="store_true", help="do not time the desk")
+    parser.add_argument(
+        "--mortgage-rounds",
+        type=_positive,
+        default=30,
+        metavar="N",
+        help="measured mortgage rounds (a 5 MB upload, a returning customer)",
+    )
+    parser.add_argument(
+        "--mortgage-warmup", type=_non_negative, default=2, metavar="N", help="discarded rounds"
+    )
+    parser.add_argument(
+        "--skip-mortgage", action="store_true", help="do not time the mortgage journey"
+    )
     parser.add_argument(
         "--model",
         type=Path,
@@ -219,8 +249,12 @@ def run_turns(
     return _scenario_results(samples), other
 
 
-def run_desk(environment: DeskEnvironment, rounds: int, warmup: int) -> DeskResult:
-    """Starts the isolated system with the real desk and times the live handoff's paths."""
+def run_desk(
+    environment: DeskEnvironment, args: argparse.Namespace
+) -> tuple[DeskResult, MortgageResult | None]:
+    """Starts the isolated system with the real desk and times the live handoff's paths, then
+    (unless skipped) the mortgage journey's."""
+    rounds, warmup = args.desk_rounds, args.desk_warmup
     print(
         f"Starting the system with the desk (desk on port {environment.system.ports.desk}, "
         f"Rasa on port {environment.system.ports.rasa})...",
@@ -238,7 +272,27 @@ def run_desk(environment: DeskEnvironment, rounds: int, warmup: int) -> DeskResu
             on_measuring=lambda: starts.append(cpu_snapshot()),
         )
         other = other_cpu_share(starts[0] if starts else None, cpu_snapshot())
-    return DeskResult.of(samples, warmup, other)
+        mortgage = None if args.skip_mortgage else run_mortgage(environment, args)
+    return DeskResult.of(samples, warmup, other), mortgage
+
+
+def run_mortgage(environment: DeskEnvironment, args: argparse.Namespace) -> MortgageResult:
+    """Times the mortgage journey's paths in the running system (see the module doc)."""
+    rounds, warmup = args.mortgage_rounds, args.mortgage_warmup
+    print(f"Mortgage: {warmup} warm-up rounds, then {rounds} measured rounds...", flush=True)
+    starts: list[CpuSnapshot | None] = []
+    samples = run_mortgage_rounds(
+        environment.desk_url,
+        environment.rasa_url,
+        environment.demo_password,
+        environment.system.secrets.handoff_secret,
+        environment.codes_file,
+        rounds,
+        warmup,
+        on_measuring=lambda: starts.append(cpu_snapshot()),
+    )
+    other = other_cpu_share(starts[0] if starts else None, cpu_snapshot())
+    return MortgageResult.of(samples, warmup, other)
 
 
 def _scenario_results(samples: dict[str, Samples]) -> list[ScenarioResult]:
@@ -280,6 +334,9 @@ def _context(args: argparse.Namespace, model: Path) -> dict[str, Any]:
             "warmup_rounds": args.warmup,
             "desk_rounds": None if args.skip_desk else args.desk_rounds,
             "desk_warmup_rounds": None if args.skip_desk else args.desk_warmup,
+            "mortgage_rounds": None
+            if args.skip_desk or args.skip_mortgage
+            else args.mortgage_rounds,
         },
     }
 
@@ -296,11 +353,11 @@ def run(args: argparse.Namespace, workdir: Path) -> Results:
         raise FileNotFoundError(f"no model at {model}: run `make train` or pass --model")
     environment = create_environment(workdir / "system", model)
     turns, other = run_turns(environment, args.turns, args.warmup)
-    desk = None
+    desk, mortgage = None, None
     if not args.skip_desk:
         desk_environment = create_desk_environment(workdir / "desk-system", model)
-        desk = run_desk(desk_environment, args.desk_rounds, args.desk_warmup)
-    return Results(training, turns, other, _context(args, model), desk)
+        desk, mortgage = run_desk(desk_environment, args)
+    return Results(training, turns, other, _context(args, model), desk, mortgage)
 
 
 def report(results: Results, json_path: Path) -> None:
