@@ -133,6 +133,7 @@ def book(
         InvalidInput: The start is not one of the branch's slots, or not in the future.
         Conflict: The application is not ready to sign, or the slot is full.
     """
+    _hold(session, application)
     stage_after(application.stage, ApplicationEventKind.APPOINTMENT_BOOKED)
     branch, starts_at = _chosen_slot(booking, now)
     appointment = _take_desk(session, application, branch, starts_at, booked_by=actor, now=now)
@@ -168,6 +169,7 @@ def reschedule(
         InvalidInput: Not a slot, not in the future, or the time already booked.
         Conflict: Nothing is booked, or the new slot is full.
     """
+    _hold(session, application)
     stage_after(application.stage, ApplicationEventKind.APPOINTMENT_RESCHEDULED)
     current = _booked(application)
     branch, starts_at = _chosen_slot(booking, now)
@@ -203,6 +205,7 @@ def cancel(
     Raises:
         Conflict: Nothing is booked.
     """
+    _hold(session, application)
     stage_after(application.stage, ApplicationEventKind.APPOINTMENT_CANCELLED)
     current = _booked(application)
     current.state = AppointmentState.CANCELLED.value
@@ -217,6 +220,12 @@ def cancel(
     )
     session.flush()
     return current
+
+
+def _hold(session: Session, application: MortgageApplication) -> None:
+    """Lock the application's row until the unit ends, and re-read its stage: two bookings
+    of one application (a double click) take turns, and the second sees the first's stage."""
+    session.refresh(application, attribute_names=("stage",), with_for_update=True)
 
 
 def _check_window(branch: Branch, from_day: date, days: int, limit: int, now: datetime) -> None:

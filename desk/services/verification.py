@@ -103,6 +103,7 @@ def start_for(
     now: datetime,
 ) -> VerificationStarted:
     """`start` for a loaded application: one step of a unit of work."""
+    _hold(session, application)
     _ensure_unlocked(application, now)
     if not _same_email(request.email, application.email):
         _count_failure(application, "email", now)
@@ -149,6 +150,7 @@ def confirm_for(
     now: datetime,
 ) -> ResumeGranted | VerificationRefused:
     """`confirm` for a loaded application: one step of a unit of work."""
+    _hold(session, application)
     _ensure_unlocked(application, now)
     code = _latest_code(session, application, request.sender_id)
     matches = hmac.compare_digest(
@@ -200,6 +202,20 @@ def _find(session: Session, reference: str) -> MortgageApplication | None:
         return applications.load(session, reference)
     except applications.ApplicationNotFoundError:
         return None
+
+
+def _hold(session: Session, application: MortgageApplication) -> None:
+    """Lock the application's row until the unit ends, and re-read its count of failures.
+
+    Attempts on one application then take turns (PostgreSQL; SQLite's write lock does it
+    already): parallel guesses cannot each read the same count and slip past the lockout,
+    and one code cannot be used twice.
+    """
+    session.refresh(
+        application,
+        attribute_names=("failed_verifications", "resume_locked_until"),
+        with_for_update=True,
+    )
 
 
 def _ensure_unlocked(application: MortgageApplication, now: datetime) -> None:

@@ -479,3 +479,27 @@ def test_cancelling_puts_the_application_back_to_ready_to_sign(database: Databas
     assert [state for _, state, _, _ in appointment_rows(database)] == ["cancelled"]
     book(database, reference)  # and it can book again
     assert stored(database, reference).stage == "appointment_booked"
+
+
+def test_one_application_booked_twice_at_once_is_booked_once(any_database: Database) -> None:
+    reference = ready_to_sign(any_database)
+    release = threading.Barrier(2)
+
+    def attempt(chosen: BookAppointment) -> str:
+        release.wait(timeout=30)
+        try:
+            book(any_database, reference, chosen)
+        except Conflict as error:
+            return error.message
+        return "booked"
+
+    later = MONDAY_0900 + timedelta(minutes=45)
+    choices = [booking(TWO_DESKS, MONDAY_0900), booking(TWO_DESKS, later)]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        outcomes = list(pool.map(attempt, choices))
+
+    assert sorted(outcomes) == [
+        "booked",
+        "cannot book a branch appointment while the application is at stage appointment booked",
+    ]
+    assert [state for _, state, _, _ in appointment_rows(any_database)] == ["booked"]

@@ -5,6 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -412,3 +415,51 @@ def test_every_application_row_is_untouched_by_an_unknown_reference(database: Da
     with database.session() as session:
         assert session.scalar(select(func.count()).select_from(MortgageApplication)) == 0
     assert confirm(database, "MTG-00000", "000000") == verification.unknown_reference_refusal()
+
+
+def _at_once(count: int, attempt: Callable[[], Any]) -> list[Any]:
+    """Run `attempt` in `count` threads released together; each outcome (or its exception)."""
+    release = threading.Barrier(count)
+
+    def run() -> Any:
+        release.wait(timeout=30)
+        try:
+            return attempt()
+        except ResumeLocked as locked:
+            return locked
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(lambda _: run(), range(count)))
+
+
+def test_parallel_guesses_cannot_slip_past_the_lockout(any_database: Database) -> None:
+    sender = RecordingSender()
+    with any_database.session(write=True) as session:
+        reference = applications.create_application(
+            session, mortgage_intake(email=EMAIL), origin_channel="rest", origin_sender_id="web-1"
+        ).reference
+    start(any_database, reference, sender)
+    wrong = wrong_code(sender.sent[0].code)
+
+    outcomes = _at_once(8, lambda: confirm(any_database, reference, wrong))
+
+    refused = [o for o in outcomes if isinstance(o, VerificationRefused)]
+    locked = [o for o in outcomes if isinstance(o, ResumeLocked)]
+    assert sorted(o.attempts_left for o in refused) == [0, 1, 2, 3, 4]
+    assert len(locked) == 3
+    assert state(any_database, reference)[0] == MAX_FAILED_ATTEMPTS
+
+
+def test_one_code_confirmed_twice_at_once_resumes_once(any_database: Database) -> None:
+    sender = RecordingSender()
+    with any_database.session(write=True) as session:
+        reference = applications.create_application(
+            session, mortgage_intake(email=EMAIL), origin_channel="rest", origin_sender_id="web-1"
+        ).reference
+    start(any_database, reference, sender)
+    code = sender.sent[0].code
+
+    outcomes = _at_once(2, lambda: confirm(any_database, reference, code))
+
+    assert sorted(type(o).__name__ for o in outcomes) == ["ResumeGranted", "VerificationRefused"]
+    assert state(any_database, reference)[3] is True
