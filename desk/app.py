@@ -14,7 +14,7 @@ from typing import Final
 from aiohttp import web
 from sqlalchemy import text
 
-from desk.api import applications, bot, console, live, pages, sessions
+from desk.api import applications, appointments, bot, console, live, pages, resume, sessions
 from desk.api.middleware import auth_middleware, error_middleware, public
 from desk.api.runtime import (
     BOT_SYNC,
@@ -34,6 +34,7 @@ from desk.api.runtime import (
 from desk.background import BackgroundTasks
 from desk.bot_sync import BotSync
 from desk.bus import InProcessBus
+from desk.code_sender import CodeSender, LogCodeSender
 from desk.console_hub import ConsoleFeed, LiveHub
 from desk.customer_link import CustomerLink
 from desk.rasa_client import RasaClient, RasaHandBack
@@ -49,13 +50,20 @@ MAX_BODY_BYTES: Final = 1024 * 1024
 DB_THREADS: Final = 16
 
 
-def create_app(settings: DeskSettings, *, hand_back: HandBack | None = None) -> web.Application:
+def create_app(
+    settings: DeskSettings,
+    *,
+    hand_back: HandBack | None = None,
+    code_sender: CodeSender | None = None,
+) -> web.Application:
     """Build the desk application.
 
     Args:
         settings: The desk's configuration.
         hand_back: Gives resolved conversations back to the bot; by default through Rasa's
             HTTP API at RASA_URL (`RasaHandBack`). Unit tests may pass a stand-in.
+        code_sender: Sends resume codes to customers; by default the demo's log outbox
+            (`LogCodeSender`, also writing DESK_DEMO_CODES_FILE when set).
     """
     app = web.Application(
         middlewares=[error_middleware, auth_middleware], client_max_size=MAX_BODY_BYTES
@@ -92,6 +100,7 @@ def create_app(settings: DeskSettings, *, hand_back: HandBack | None = None) -> 
         tasks=app[TASKS],
         seen=SeenMessages(),
     )
+    app[resume.CODE_SENDER] = code_sender or LogCodeSender(settings.demo_codes_file)
     # aiohttp 3.9's stubs type the signal's callbacks wrongly.
     app.on_startup.append(_start_waiting_room)  # type: ignore[arg-type]
     app.on_shutdown.append(_close_live)  # type: ignore[arg-type]
@@ -99,6 +108,8 @@ def create_app(settings: DeskSettings, *, hand_back: HandBack | None = None) -> 
     app.router.add_get("/health", health)
     bot.add_routes(app)
     applications.add_routes(app)
+    appointments.add_routes(app)
+    resume.add_routes(app)
     sessions.add_routes(app)
     console.add_routes(app)
     live.add_routes(app)

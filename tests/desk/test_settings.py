@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from desk.settings import PROJECT_ROOT, DemoSeedSettings, DeskSettings
@@ -87,3 +89,12 @@ def test_the_seed_command_needs_only_the_database_and_the_demo_password() -> Non
     assert settings.demo_password == "demo"
     with pytest.raises(MissingSettingError, match="DESK_DEMO_PASSWORD is not set"):
         DemoSeedSettings.from_env({"DESK_DATABASE_URL": "sqlite://"})
+
+
+def test_the_demo_codes_file_is_off_unless_set() -> None:
+    unset = DeskSettings.from_env(SECRETS)
+    blank = DeskSettings.from_env({**SECRETS, "DESK_DEMO_CODES_FILE": "  "})
+    given = DeskSettings.from_env({**SECRETS, "DESK_DEMO_CODES_FILE": "var/codes.jsonl"})
+
+    assert (unset.demo_codes_file, blank.demo_codes_file) == (None, None)
+    assert given.demo_codes_file == Path("var/codes.jsonl")
