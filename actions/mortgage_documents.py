@@ -39,7 +39,12 @@ from actions.desk_client import DeskCallFailed
 from actions.failsafe import apologise_on_failure
 from actions.handback import LISTEN
 from actions.handoff.delivery import desk_client
-from contract.applications import ApplicationEventKind, ApplicationEventRecord, ApplicationRecord
+from contract.applications import (
+    ApplicationEventKind,
+    ApplicationEventRecord,
+    ApplicationRecord,
+    ApplicationStage,
+)
 from contract.documents import ChecklistItem, DocumentState, UploadPrompt, upload_metadata
 
 logger = logging.getLogger(__name__)
@@ -56,9 +61,17 @@ ALL_WITH_ADVISORS = (
     "Thanks, all your documents are with our advisors. I'll let you know when they've checked them."
 )
 ALL_ACCEPTED = "All your documents are accepted. You can now book your signing at a branch."
+#: All accepted, and the signing is booked already (or done): the application says the rest.
+DOCUMENTS_ACCEPTED = "All your documents are accepted."
 DESK_DOWN = (
     "Sorry, I can't reach your application just now, so I can't tell which documents we "
     "still need. Please try again in a few minutes."
+)
+#: Stages in which documents are no longer asked for: the application ended.
+CLOSED_STAGES = frozenset({ApplicationStage.WITHDRAWN.value, ApplicationStage.EXPIRED.value})
+#: Stages in which the branch signing is booked or done: no offer to book it.
+BOOKED_STAGES = frozenset(
+    {ApplicationStage.APPOINTMENT_BOOKED.value, ApplicationStage.SIGNED.value}
 )
 #: The timeline kinds of an advisor's review.
 REVIEW_KINDS = frozenset(
@@ -137,6 +150,10 @@ def ask_for(item: ChecklistItem) -> str:
 def next_document(record: ApplicationRecord, reply: DocumentsReply | None = None) -> DocumentsReply:
     """Where the documents stand and the next thing to ask for (see the module docstring)."""
     reply = reply or DocumentsReply()
+    if record.stage in CLOSED_STAGES:
+        return reply.say(
+            f"Your application {record.reference} is {record.stage}, so no documents are needed."
+        )
     if not record.checklist:
         return reply.say(NO_CHECKLIST)
     missing = record.missing_items
@@ -145,7 +162,7 @@ def next_document(record: ApplicationRecord, reply: DocumentsReply | None = None
         return reply.say(f"{still_needed(missing)} {ask_for(first)}", prompt_for(record, first))
     if all(item.state == DocumentState.ACCEPTED.value for item in record.checklist):
         reply.continue_application = True
-        return reply.say(ALL_ACCEPTED)
+        return reply.say(DOCUMENTS_ACCEPTED if record.stage in BOOKED_STAGES else ALL_ACCEPTED)
     return reply.say(ALL_WITH_ADVISORS)
 
 
@@ -169,7 +186,8 @@ def received(record: ApplicationRecord) -> DocumentsReply:
     item = checklist_item(record, upload)
     reply = DocumentsReply()
     if item is not None:
-        reply.say(f"Thanks, I've got your {in_sentence(item.title)}. An advisor will check it.")
+        title = in_sentence(item.title)
+        reply.say(f"Thanks, I've got your {title}. An advisor will check {pronoun(title)}.")
     return next_document(record, reply)
 
 

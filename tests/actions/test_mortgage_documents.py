@@ -23,6 +23,7 @@ from actions.mortgage_documents import (
     ALL_ACCEPTED,
     ALL_WITH_ADVISORS,
     DESK_DOWN,
+    DOCUMENTS_ACCEPTED,
     NO_APPLICATION,
     NO_CHECKLIST,
     ActionAskNextDocument,
@@ -258,6 +259,29 @@ async def test_everything_accepted_continues_the_application(desk: FakeDesk) -> 
     assert plain(result.events) == [CONTINUE]
 
 
+async def test_with_the_signing_booked_the_booking_is_not_offered_again(desk: FakeDesk) -> None:
+    accepted = record(item("proof_of_identity", "accepted"))
+    desk.record = accepted.copy(update={"stage": "appointment_booked"})
+
+    result = await run_action(ActionAskNextDocument(), with_reference())
+
+    assert texts(result.messages) == [DOCUMENTS_ACCEPTED]
+    assert plain(result.events) == [CONTINUE]  # which says where things stand
+
+
+@pytest.mark.parametrize("stage", ["withdrawn", "expired"])
+async def test_an_ended_application_needs_no_documents(desk: FakeDesk, stage: str) -> None:
+    desk.record = record(item("payslips")).copy(update={"stage": stage})
+
+    result = await run_action(ActionAskNextDocument(), with_reference())
+
+    assert texts(result.messages) == [
+        f"Your application {REFERENCE} is {stage}, so no documents are needed."
+    ]
+    assert prompts(result.messages) == [None]
+    assert result.events == []
+
+
 async def test_without_an_application_nothing_is_asked_of_the_desk(desk: FakeDesk) -> None:
     no_reference = make_tracker("what's still missing?", "upload_documents")
 
@@ -330,7 +354,7 @@ async def test_the_last_upload_leaves_the_advisors_to_check(desk: FakeDesk) -> N
     result = await run_action(ActionDocumentReceived(), with_reference())
 
     assert texts(result.messages) == [
-        "Thanks, I've got your last 3 payslips. An advisor will check it.",
+        "Thanks, I've got your last 3 payslips. An advisor will check them.",
         ALL_WITH_ADVISORS,
     ]
     assert plain(result.events) == [LISTEN]
