@@ -513,3 +513,10 @@ async def test_a_served_action_runs_with_the_same_dispatcher(
     assert events == [{"event": "slot", "name": "x", "value": 1}]
     assert ran == [tracker.sender_id]
     assert texts(dispatcher.messages) == ["next"]
+
+
+def test_the_served_actions_are_the_action_servers() -> None:
+    served = mortgage_documents._served_actions().actions
+
+    assert {"action_document_received", "action_document_reviewed"} <= set(served)
+    assert "action_ask_next_document" in served
