@@ -19,6 +19,10 @@ INTENT_CHECK_ORDER_STATUS: Final = "check_order_status"
 INTENT_REPORT_ERROR_CODE: Final = "report_error_code"
 INTENT_NLU_FALLBACK: Final = "nlu_fallback"
 
+# --- Intents: mortgage documents ---------------------------------------------------------------
+#: "I want to send my documents", "which documents do you need?", "what's still missing?"
+INTENT_UPLOAD_DOCUMENTS: Final = "upload_documents"
+
 # --- Entities ------------------------------------------------------------------------------
 ENTITY_ORDER_NUMBER: Final = "order_number"
 ENTITY_ERROR_CODE: Final = "error_code"

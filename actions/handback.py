@@ -14,13 +14,14 @@ import re
 from typing import Any
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import ActionExecuted, ActiveLoop, EventType, SlotSet
+from rasa_sdk.events import ActionExecuted, ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.interfaces import Action
 from rasa_sdk.types import DomainDict
 
 from actions.constants import (
     ACTION_ASK_CALLBACK,
+    ACTION_CONTINUE_APPLICATION,
     ACTION_HANDOFF_CANCELLED,
     ACTION_SUBMIT_CALLBACK,
     ACTION_SUBMIT_CSAT,
@@ -32,6 +33,7 @@ from actions.constants import (
     SLOT_CSAT_COMMENT,
     SLOT_CSAT_RATING,
     SLOT_HANDOFF_ID,
+    SLOT_MORTGAGE_NEXT_STEP,
     SLOT_REQUESTED,
     VALIDATE_CALLBACK_FORM,
     VALIDATE_CSAT_FORM,
@@ -40,6 +42,8 @@ from actions.conversation import HELP_HINT
 from actions.failsafe import GuardedFormValidationAction, apologise_on_failure
 from actions.handoff.delivery import desk_client
 from actions.prompts import ask
+from contract.applications import NextStep
+from contract.webchat import agent_of
 
 #: Executed by the desk through Rasa's HTTP API, these actions are not followed by the
 #: `action_listen` Rasa logs after a predicted turn; without it a form does not validate the
@@ -73,6 +77,43 @@ def clean_feedback(text: str) -> str | None:
     return stripped[:MAX_FEEDBACK_CHARACTERS]
 
 
+#: What the bot tells the customer it will do next, by the advisor's next step; "{advisor}" is
+#: the advisor's name as the customer saw it.
+NEXT_STEP_LINES = {
+    NextStep.COLLECT_DOCUMENTS.value: "{advisor} has asked me to collect your documents.",
+    NextStep.BOOK_APPOINTMENT.value: (
+        "{advisor} has asked me to help you book your signing at a branch."
+    ),
+}
+#: Who the customer is told set the next step when no agent's turn names them.
+DEFAULT_ADVISOR = "Your advisor"
+
+
+def next_step(tracker: Tracker) -> str | None:
+    """The next step the advisor set at hand-back (`NEXT_STEP_SLOT`) if the bot carries it out."""
+    step = tracker.get_slot(SLOT_MORTGAGE_NEXT_STEP)
+    return step if step in NEXT_STEP_LINES else None
+
+
+def advisor_name(tracker: Tracker) -> str:
+    """The name of the agent who wrote the latest agent's turn (`contract.webchat`)."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "bot":
+            agent = agent_of(event.get("metadata"))
+            if agent is not None:
+                return agent.name
+    return DEFAULT_ADVISOR
+
+
+def welcome_back_text(tracker: Tracker) -> str:
+    """The welcome, and what comes next when the advisor set a next step."""
+    text = "Welcome back, you're chatting with the assistant again."
+    step = next_step(tracker)
+    if step is None:
+        return text
+    return f"{text} {NEXT_STEP_LINES[step].format(advisor=advisor_name(tracker))}"
+
+
 def close_handoff(tracker: Tracker) -> list[EventType]:
     """The handoff is over: a new request for a person opens a new one, while the rating or
     callback message still to come is stored with the one that ended (`closed_handoff_id`)."""
@@ -83,7 +124,9 @@ def close_handoff(tracker: Tracker) -> list[EventType]:
 
 
 class ActionWelcomeBack(Action):
-    """Executed by the desk at hand-back: welcome the customer and ask for a rating."""
+    """Executed by the desk at hand-back: welcome the customer, say what comes next if the
+    advisor set a next step, and ask for a rating (the next step follows the rating, see
+    `ActionSubmitCsat`)."""
 
     def name(self) -> str:
         return ACTION_WELCOME_BACK
@@ -92,7 +135,7 @@ class ActionWelcomeBack(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        dispatcher.utter_message(text="Welcome back, you're chatting with the assistant again.")
+        dispatcher.utter_message(text=welcome_back_text(tracker))
         # Activated by events, the form does not ask its first question itself.
         ask(dispatcher, SLOT_CSAT_RATING)
         return [
@@ -128,7 +171,14 @@ class ValidateCsatForm(GuardedFormValidationAction):
 
 
 class ActionSubmitCsat(Action):
-    """Stores the rating with the handoff at the desk; the handoff is then closed for the bot."""
+    """Stores the rating with the handoff at the desk; the handoff is then closed for the bot.
+
+    When the advisor set a next step (documents, a branch booking), the application continues
+    (`ACTION_CONTINUE_APPLICATION`) now, after the rating rather than before it: the rating is
+    about the advisor's part, which has just ended, and asked later it would break into the
+    document uploads; and this predicted turn can hand over with a `FollowupAction`, which the
+    desk-executed welcome cannot (the `action_listen` it logs would clear it).
+    """
 
     def name(self) -> str:
         return ACTION_SUBMIT_CSAT
@@ -142,8 +192,16 @@ class ActionSubmitCsat(Action):
         comment = tracker.get_slot(SLOT_CSAT_COMMENT) or None
         if handoff_id and rating is not None:
             await desk_client().store_csat(handoff_id, int(rating), comment)
-        dispatcher.utter_message(text=f"Thank you for your feedback! {HELP_HINT}")
-        return [SlotSet(SLOT_CLOSED_HANDOFF_ID, None)]
+        if next_step(tracker) is None:
+            dispatcher.utter_message(text=f"Thank you for your feedback! {HELP_HINT}")
+            return [SlotSet(SLOT_CLOSED_HANDOFF_ID, None)]
+        dispatcher.utter_message(text="Thank you for your feedback!")
+        # Done once: a later rating must not start the same step again.
+        return [
+            SlotSet(SLOT_CLOSED_HANDOFF_ID, None),
+            SlotSet(SLOT_MORTGAGE_NEXT_STEP, None),
+            FollowupAction(ACTION_CONTINUE_APPLICATION),
+        ]
 
 
 class ActionAskCallback(Action):

@@ -7,7 +7,7 @@ questions go to a mortgage advisor by rule (`action_handoff`, reason `needs_advi
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -18,12 +18,16 @@ from rasa_sdk.interfaces import Action
 from rasa_sdk.types import DomainDict
 
 from actions.constants import (
+    ACTION_ASK_NEXT_DOCUMENT,
+    ACTION_DOCUMENT_RECEIVED,
+    ACTION_DOCUMENT_REVIEWED,
     ACTION_PAUSE_MORTGAGE,
     ACTION_RESUME_MORTGAGE,
     ACTION_SUBMIT_MORTGAGE_APPLICATION,
     FLOW_MORTGAGE,
     FORM_MORTGAGE,
     INTENT_ASK_MORTGAGE_ADVICE,
+    INTENT_UPLOAD_DOCUMENTS,
     REASON_NEEDS_ADVICE,
     SLOT_ANNUAL_INCOME,
     SLOT_APPLICANT_NAME,
@@ -42,7 +46,7 @@ from actions.desk_client import DeskCallFailed
 from actions.failsafe import GuardedFormValidationAction, apologise_on_failure
 from actions.handoff.delivery import desk_client
 from actions.handoff.journey import Journey, json_record, labelled_section, pick_fields
-from actions.handoff.summary import humanize
+from actions.handoff.summary import clip, humanize
 from actions.mortgage_intake import (
     Validated,
     format_money,
@@ -55,10 +59,12 @@ from actions.mortgage_intake import (
     validate_term_years,
 )
 from contract.applications import ApplicationRecord, MortgageIntake, NewApplication
+from contract.documents import DocumentState
 from contract.handoff_context import (
     ApplicationEvidence,
     Evidence,
     EvidenceSection,
+    EvidenceTable,
     HandoffContext,
 )
 
@@ -197,6 +203,10 @@ def draft_application(tracker: Tracker) -> dict[str, Any]:
         "employment_type": tracker.get_slot(SLOT_EMPLOYMENT_TYPE),
         "currency": "GBP",
         "created_at": None,
+        # Since 1.2; none of these exist before the application is stored.
+        "stage": None,
+        "documents": None,
+        "appointment": None,
     }
 
 
@@ -262,8 +272,26 @@ class ActionResumeMortgage(Action):
 
 # --- What the handoff gets from this journey ---------------------------------------------------
 
-#: Application fields that are personal data (and so listed in the context's `pii`).
-PERSONAL_APPLICATION_FIELDS = ("applicant_name", "email", "annual_income")
+#: The evidence section holding the application's timeline (a further section: the contract's
+#: `ApplicationEvidence` has no timeline, and any journey may add a JSON object of its own).
+TIMELINE_SECTION = "mortgage_timeline"
+#: The newest timeline entries handed over; older ones are counted (`omitted`), not sent.
+MAX_TIMELINE_ENTRIES = 50
+#: The longest detail shown for one timeline entry.
+MAX_DETAIL_CHARS = 200
+
+#: Application fields that are personal data (and so listed in the context's `pii`): the
+#: applicant, and each document's rejection reason (free text written by a person).
+PERSONAL_APPLICATION_FIELDS = (
+    "applicant_name",
+    "email",
+    "annual_income",
+    "documents/*/rejection_reason",
+)
+#: Timeline fields that are personal data: who acted (a name) and the detail (notes, reasons,
+#: file names).
+PERSONAL_TIMELINE_FIELDS = ("entries/*/actor", "entries/*/detail")
+#: A stored application's `status` is its stage (a draft's is "draft"), so no "Stage" field.
 APPLICATION_LABELS = (
     ("reference", "Reference"),
     ("status", "Status"),
@@ -279,56 +307,195 @@ APPLICATION_LABELS = (
     ("currency", "Currency"),
     ("created_at", "Submitted"),
 )
+APPOINTMENT_LABELS = (
+    ("branch_name", "Branch"),
+    ("label", "When"),
+    ("starts_at", "Starts (UTC)"),
+    ("state", "State"),
+)
+DOCUMENT_COLUMNS = ("Document", "State", "Reason")
+#: When, where, who, what: one timeline entry; the detail apart, as it is personal data.
+TIMELINE_COLUMNS = ("When", "Where", "Who", "What", "Detail")
+_NEEDS_UPLOAD = frozenset({DocumentState.MISSING.value, DocumentState.REJECTED.value})
+
+
+def application_sections(application: Mapping[str, Any]) -> dict[str, Any]:
+    """The evidence sections of a stored application (`ApplicationRecord.to_evidence`) or of
+    a draft (`draft_application`): the application, and its timeline if it has one."""
+    fields = pick_fields(ApplicationEvidence, application)
+    # The contract's null: no documents were requested yet (the record lists none).
+    fields["documents"] = fields.get("documents") or None
+    sections: dict[str, Any] = {"mortgage_application": ApplicationEvidence.parse_obj(fields)}
+    history = application.get("history") or []
+    if history:
+        entries = list(history)[-MAX_TIMELINE_ENTRIES:]
+        sections[TIMELINE_SECTION] = {
+            "reference": application.get("reference"),
+            "entries": entries,
+            "omitted": len(history) - len(entries),
+        }
+    return sections
 
 
 async def mortgage_evidence(tracker: Tracker, flow: str) -> dict[str, Any]:
-    """The stored application, or the intake so far, when the customer is applying."""
+    """The stored application with its documents, appointment and timeline, or the intake so
+    far, when the customer is applying."""
     reference = tracker.get_slot(SLOT_APPLICATION_REFERENCE)
     if not (reference or flow == FLOW_MORTGAGE or tracker.get_slot(SLOT_APPLICANT_NAME)):
         return {}
     application = await stored_application_evidence(reference) or draft_application(tracker)
-    return {
-        "mortgage_application": ApplicationEvidence.parse_obj(
-            pick_fields(ApplicationEvidence, application)
-        )
-    }
+    return application_sections(application)
+
+
+def _titles(documents: Sequence[Any]) -> str:
+    titles = [document.title for document in documents]
+    return titles[0] if len(titles) == 1 else f"{', '.join(titles[:-1])} and {titles[-1]}"
 
 
 def mortgage_sentences(context: HandoffContext) -> list[str]:
-    """The application's reference (or that it is a draft), status and loan-to-value."""
+    """The application's reference (or that it is a draft), stage and loan-to-value; which
+    documents are still needed; the branch appointment."""
     application = context.evidence.mortgage_application
     if application is None:
         return []
-    status = humanize(application.status)
-    if application.reference:
-        text = f"Mortgage application {application.reference} is {status}"
+    if application.reference and application.stage:
+        text = f"Mortgage application {application.reference} is at the "
+        text += f"{humanize(application.stage)} stage"
+    elif application.reference:
+        text = f"Mortgage application {application.reference} is {humanize(application.status)}"
     else:
-        text = f"Mortgage application not yet submitted ({status})"
+        text = f"Mortgage application not yet submitted ({humanize(application.status)})"
     if application.loan_to_value is not None:
         text += f", loan-to-value {application.loan_to_value * 100:.1f}%"
-    return [text + "."]
+    sentences = [text + "."]
+    documents = application.documents or []
+    needed = [document for document in documents if document.state in _NEEDS_UPLOAD]
+    if needed:
+        sentences.append(f"Documents still needed: {_titles(needed)}.")
+    elif documents and all(d.state == DocumentState.ACCEPTED.value for d in documents):
+        sentences.append("All documents are accepted.")
+    elif documents:
+        sentences.append("All documents are sent and waiting for review.")
+    appointment = application.appointment
+    if appointment is not None:
+        sentences.append(
+            f"Branch signing {humanize(appointment.state)}: {appointment.branch_name}, "
+            f"{appointment.label}."
+        )
+    return sentences
+
+
+def documents_table(record: Mapping[str, Any]) -> EvidenceTable | None:
+    """The checklist with each document's state and rejection reason (personal data)."""
+    documents = record.get("documents")
+    if not documents:
+        return None
+    return EvidenceTable(
+        caption="Documents",
+        columns=list(DOCUMENT_COLUMNS),
+        rows=[
+            [document["title"], humanize(document["state"]), document.get("rejection_reason")]
+            for document in documents
+        ],
+        personal_columns=[DOCUMENT_COLUMNS.index("Reason")],
+    )
+
+
+def entry_detail(detail: Any) -> str | None:
+    """A timeline entry's detail on one line: "item: payslips; reason: unreadable"."""
+    if not isinstance(detail, Mapping) or not detail:
+        return None
+    parts = [
+        f"{humanize(str(key))}: {value}"
+        for key, value in detail.items()
+        if isinstance(value, str | int | float) and not isinstance(value, bool)
+    ]
+    return clip("; ".join(parts))[:MAX_DETAIL_CHARS] or None
+
+
+def _who(entry: Mapping[str, Any]) -> str:
+    kind = humanize(str(entry.get("actor_kind") or "unknown"))
+    actor = entry.get("actor")
+    return f"{actor} ({kind})" if actor else kind
+
+
+def timeline_section(timeline: Mapping[str, Any]) -> EvidenceSection:
+    """The whole story, oldest first: when, where, who, what (and the detail)."""
+    entries = timeline.get("entries") or []
+    rows: list[list[Any]] = [
+        [
+            entry.get("occurred_at"),
+            humanize(str(entry.get("touchpoint") or "")),
+            _who(entry),
+            humanize(str(entry.get("kind") or "")),
+            entry_detail(entry.get("detail")),
+        ]
+        for entry in entries
+        if isinstance(entry, Mapping)
+    ]
+    omitted = timeline.get("omitted") or 0
+    caption = "Timeline" + (f" (the {omitted} oldest entries not shown)" if omitted else "")
+    table = EvidenceTable(
+        caption=caption,
+        columns=list(TIMELINE_COLUMNS),
+        rows=rows,
+        personal_columns=[TIMELINE_COLUMNS.index("Who"), TIMELINE_COLUMNS.index("Detail")],
+    )
+    reference = timeline.get("reference") or ""
+    return EvidenceSection(
+        key=TIMELINE_SECTION, title=f"Timeline {reference}".strip(), tables=[table]
+    )
 
 
 def mortgage_view(evidence: Evidence) -> list[EvidenceSection]:
-    """The application, labelled for the agent."""
+    """The application with its documents, the branch appointment and the timeline, labelled
+    for the agent."""
     application = evidence.mortgage_application
     if application is None:
         return []
     title = f"Mortgage application {application.reference or '(draft)'}"
     record = json_record(application)
-    section = labelled_section(
-        "mortgage", title, record, APPLICATION_LABELS, personal=PERSONAL_APPLICATION_FIELDS
-    )
-    return [section]
+    table = documents_table(record)
+    sections = [
+        labelled_section(
+            "mortgage",
+            title,
+            record,
+            APPLICATION_LABELS,
+            personal=PERSONAL_APPLICATION_FIELDS,
+            tables=[table] if table is not None else [],
+        )
+    ]
+    if record.get("appointment"):
+        sections.append(
+            labelled_section(
+                "mortgage_appointment",
+                "Branch appointment",
+                record["appointment"],
+                APPOINTMENT_LABELS,
+            )
+        )
+    timeline = evidence.section(TIMELINE_SECTION)
+    if isinstance(timeline, Mapping):
+        sections.append(timeline_section(timeline))
+    return sections
 
 
 JOURNEY = Journey(
     flow=FLOW_MORTGAGE,
     phrase="was applying for a mortgage",
     forms=frozenset({FORM_MORTGAGE}),
-    actions=frozenset({ACTION_SUBMIT_MORTGAGE_APPLICATION}),
-    # Asking for advice is a mortgage matter wherever the conversation was.
-    intents=frozenset({INTENT_ASK_MORTGAGE_ADVICE}),
+    actions=frozenset(
+        {
+            ACTION_SUBMIT_MORTGAGE_APPLICATION,
+            ACTION_ASK_NEXT_DOCUMENT,
+            ACTION_DOCUMENT_RECEIVED,
+            ACTION_DOCUMENT_REVIEWED,
+        }
+    ),
+    # Asking for advice, or about the documents, is a mortgage matter wherever the
+    # conversation was.
+    intents=frozenset({INTENT_ASK_MORTGAGE_ADVICE, INTENT_UPLOAD_DOCUMENTS}),
     handoff_intents={INTENT_ASK_MORTGAGE_ADVICE: REASON_NEEDS_ADVICE},
     reason_details={
         REASON_NEEDS_ADVICE: "The customer asked for mortgage advice the bot must not give.",
@@ -340,5 +507,8 @@ JOURNEY = Journey(
     ),
     evidence_view=mortgage_view,
     personal_slots=(SLOT_APPLICANT_NAME, SLOT_EMAIL, SLOT_ANNUAL_INCOME),
-    personal_evidence={"mortgage_application": PERSONAL_APPLICATION_FIELDS},
+    personal_evidence={
+        "mortgage_application": PERSONAL_APPLICATION_FIELDS,
+        TIMELINE_SECTION: PERSONAL_TIMELINE_FIELDS,
+    },
 )

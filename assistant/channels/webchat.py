@@ -16,6 +16,10 @@ prefix and `output_channel=latest` keep working; same protocol, so any Rasa web 
   handed others to the tracker store, which ended the server). A failure while Rasa handles a
   message is logged (sender masked) and answered with the apology as a ``bot_uttered`` to the
   conversation's room;
+- the web chat output (`WebChatOutput`) on every path, the customer's own turns included
+  (Rasa's handler answered them through its plain socket.io output, which drops a message's
+  metadata): an agent's turn carries `metadata.handoff_agent` (`contract.webchat`) and a
+  request for a document `metadata.document_upload` (`contract.documents.UploadPrompt`);
 - ``POST /webhooks/socketio/notify`` for the desk, with ``Authorization: Bearer <notify_token>``
   (the Rasa HTTP API token): a `HandoffStatusNotice` body, emitted to the customer's room as the
   socket.io event ``handoff_status``; 202 when emitted, 401 for a wrong token, 400 for a body
@@ -69,6 +73,7 @@ from assistant.desk_events import DeskEventForwarder, mask_sender
 from assistant.handoff_guard import confirm_open_handoff
 from contract.conversation_events import TYPING_EVENT
 from contract.customer_status import NOTIFY_PATH, STATUS_EVENT, HandoffStatusNotice
+from contract.documents import UPLOAD_METADATA_KEY, UploadPrompt
 from contract.handoff_opened import HANDOFF_OPENED_PATH, HandoffOpenedNotice
 from contract.webchat import agent_messages, agent_of
 
@@ -141,26 +146,51 @@ def _error(status: int, message: str, **extra: Any) -> HTTPResponse:
     return response.json({"error": message, **extra}, status=status)
 
 
-class WebChatOutput(SocketIOOutput):
-    """Rasa's socket.io output, which also shows who wrote an agent's turn.
+def upload_prompt_of(metadata: Any) -> UploadPrompt | None:
+    """The document a bot message asks for (`metadata.document_upload`), or None (none, or a
+    malformed one: the message then goes out as plain text)."""
+    marking = metadata.get(UPLOAD_METADATA_KEY) if isinstance(metadata, dict) else None
+    if marking is None:
+        return None
+    try:
+        return UploadPrompt.parse_obj(marking)
+    except ValidationError:
+        logger.warning("web chat: a malformed %s was sent as plain text", UPLOAD_METADATA_KEY)
+        return None
 
-    The desk appends an agent's turn as a `bot` event with `metadata.handoff_agent`; Rasa hands
-    the metadata to the output channel as keyword arguments, which Rasa's own socket.io output
-    drops. Here an agent's turn goes out in the shape of `contract.webchat.agent_messages`:
-    the agent's name in the text, so any widget shows it, and the marking under `metadata`,
-    which rasa-webchat strips before deciding how to render (any other extra top-level key
-    made it drop the message).
+
+class WebChatOutput(SocketIOOutput):
+    """Rasa's socket.io output, which also carries who wrote an agent's turn and which
+    document the bot asks for.
+
+    A bot message's metadata (the desk's `bot` event's, or what an action passed to
+    `utter_message(text=..., **metadata)`) reaches the output channel as keyword arguments
+    beside the text (`BotUttered.message()`), which Rasa's own socket.io output drops. Here:
+    - an agent's turn goes out in the shape of `contract.webchat.agent_messages`: the agent's
+      name in the text, so any widget shows it, and the marking under `metadata`;
+    - a request for a document carries its `UploadPrompt` as `metadata.document_upload` on the
+      message's last part, under which the project's page shows its upload control.
+    Markings live under `metadata` because rasa-webchat strips that key before deciding how to
+    render (any other extra top-level key made it drop the message).
     """
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         """Send the text (one message per paragraph, like Rasa), named and marked if an agent
-        wrote it."""
+        wrote it, with the upload prompt if it asks for a document."""
         agent = agent_of(kwargs)
-        if agent is None:
+        if agent is not None:
+            for message in agent_messages(agent, text.strip().split("\n\n")):
+                await self._send_message(recipient_id, message)
+            return
+        prompt = upload_prompt_of(kwargs)
+        if prompt is None:
             await super().send_text_message(recipient_id, text, **kwargs)
             return
-        for message in agent_messages(agent, text.strip().split("\n\n")):
-            await self._send_message(recipient_id, message)
+        parts = text.strip().split("\n\n")
+        for part in parts[:-1]:
+            await self._send_message(recipient_id, {"text": part})
+        metadata = {UPLOAD_METADATA_KEY: json.loads(prompt.json())}
+        await self._send_message(recipient_id, {"text": parts[-1], "metadata": metadata})
 
 
 class WebChatInput(SocketIOInput):
@@ -246,11 +276,12 @@ class WebChatInput(SocketIOInput):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """Rasa's socket.io blueprint behind the edge's checks, plus `user_typing` and
         `POST /notify`."""
-        webhook = super().blueprint(guarded(on_new_message, self.name()))
+        handle = guarded(on_new_message, self.name())
+        webhook = super().blueprint(handle)
         sio = self.sio
         assert sio is not None  # set by the parent's blueprint()
         offer_polling_only(sio)
-        self.check_protocol_events(sio)
+        self.check_protocol_events(sio, handle)
 
         @sio.on(TYPING_EVENT, namespace=self.namespace)
         async def user_typing(sid: str, data: Any) -> None:
@@ -273,11 +304,17 @@ class WebChatInput(SocketIOInput):
 
     # --- Customer → Rasa: the edge's checks --------------------------------------------------
 
-    def check_protocol_events(self, sio: AsyncServer) -> None:
-        """Puts the checks in front of Rasa's `session_request` and `user_uttered` handlers."""
+    def check_protocol_events(
+        self, sio: AsyncServer, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> None:
+        """Puts the checks in front of Rasa's `session_request` handler, and replaces its
+        `user_uttered` handler by `handle_message` (the same, answering through
+        `WebChatOutput`)."""
         handlers = sio.handlers[self.namespace or "/"]
         request_session = handlers[SESSION_REQUEST_EVENT]
-        handle_message = handlers[self.user_message_evt]
+
+        async def handle_message(sid: str, data: dict[str, Any]) -> None:
+            await on_new_message(self.user_message(sio, sid, data))
 
         async def session_request(sid: str, *payload: Any) -> None:
             try:
@@ -297,6 +334,17 @@ class WebChatInput(SocketIOInput):
 
         sio.on(SESSION_REQUEST_EVENT, session_request, namespace=self.namespace)
         sio.on(self.user_message_evt, user_uttered, namespace=self.namespace)
+
+    def user_message(self, sio: AsyncServer, sid: str, data: dict[str, Any]) -> UserMessage:
+        """The customer's checked message (`checked_user_message`) as Rasa's handler makes it,
+        but answered through `WebChatOutput`, so the replies keep their metadata."""
+        return UserMessage(
+            data["message"],
+            WebChatOutput(sio, self.bot_message_evt),
+            data["session_id"] if self.session_persistence else sid,
+            input_channel=self.name(),
+            metadata=data.get(self.metadata_key, {}),
+        )
 
     def checked_session_request(self, payload: tuple[Any, ...]) -> dict[str, Any]:
         """The `session_request` data Rasa's handler needs: `{"session_id": id or None}`

@@ -11,7 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Final
 
+from pydantic import ValidationError
+
+from contract.bot_actions import ACTION_DOCUMENT_RECEIVED
 from contract.desk_notices import DESK_NOTICE_KEY
+from contract.documents import UPLOAD_METADATA_KEY, UploadPrompt
 from contract.handoff_opened import HANDOFF_ID_SLOT
 from contract.webchat import agent_of
 
@@ -32,7 +36,13 @@ def visible_turns(tracker: dict[str, Any]) -> list[dict[str, Any]]:
       shows `agent_name` as the sender needs the bare words);
     - other `bot` events → `{"role": "bot", "text", "buttons"?}`, split at blank lines like
       Rasa's socket.io channel does (the buttons go with the last part); the desk's own
-      messages also carry `notice`, their `metadata.desk_notice` (`contract.desk_notices`).
+      messages also carry `notice`, their `metadata.desk_notice` (`contract.desk_notices`);
+    - the last part of the latest request for a document that no upload has answered yet
+      also carries `document_upload`, its `metadata.document_upload` (`contract.documents.
+      UploadPrompt`), so a reloaded page offers that upload again. A stored upload answers
+      it: the desk then runs `action_document_received` in the conversation, which asks for
+      the next document with a prompt of its own, if any is still needed. Earlier requests
+      carry none: only the latest one can be answered.
     Each turn has `timestamp` (epoch seconds, as Rasa stored it). At most MAX_TURNS, the newest.
     """
     return _turns(_events(tracker))
@@ -90,6 +100,8 @@ def _events(tracker: dict[str, Any]) -> list[Any]:
 def _turns(events: Sequence[Any]) -> list[dict[str, Any]]:
     turns: list[dict[str, Any]] = []
     last_buttons: dict[str, str] = {}
+    # The latest request for a document not answered by an upload: its turn and its prompt.
+    open_request: tuple[dict[str, Any], dict[str, Any]] | None = None
     for event in events:
         if not isinstance(event, dict):
             continue
@@ -101,12 +113,35 @@ def _turns(events: Sequence[Any]) -> list[dict[str, Any]]:
                 continue
             shown = last_buttons.get(text, text)
             turns.append({"role": "customer", "text": shown, "timestamp": timestamp})
+        elif kind == "action" and event.get("name") == ACTION_DOCUMENT_RECEIVED:
+            open_request = None
         elif kind == "bot":
-            turns.extend(_bot_turns(event, timestamp))
+            said = _bot_turns(event, timestamp)
+            prompt = _upload_prompt_of(event)
+            if said and said[-1]["role"] == "bot" and prompt is not None:
+                open_request = (said[-1], prompt)
+            turns.extend(said)
             buttons = _buttons_of(event)
             if buttons or event.get("text"):
                 last_buttons = {b["payload"]: b["title"] for b in buttons}
+    if open_request is not None:
+        turn, prompt = open_request
+        turn[UPLOAD_METADATA_KEY] = prompt
     return turns[-MAX_TURNS:]
+
+
+def _upload_prompt_of(event: dict[str, Any]) -> dict[str, Any] | None:
+    """The request for a document a bot event carries, checked (a malformed one: none)."""
+    metadata = event.get("metadata")
+    marking = metadata.get(UPLOAD_METADATA_KEY) if isinstance(metadata, dict) else None
+    if marking is None:
+        return None
+    try:
+        prompt: dict[str, Any] = UploadPrompt.parse_obj(marking).dict()
+    except ValidationError:
+        return None
+    prompt["accept"] = list(prompt["accept"])
+    return prompt
 
 
 def _bot_turns(event: dict[str, Any], timestamp: Any) -> list[dict[str, Any]]:

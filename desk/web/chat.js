@@ -22,8 +22,16 @@
  * Socket.IO client: desk/web/socket.io.min.js is socket.io-client 4.7.5 (protocol v5, fits
  * python-socketio 5.8), dist/socket.io.min.js of the npm package, MIT licence header kept.
  *
+ * Documents (contract/documents.py): a bot message asking for a document carries
+ * `metadata.document_upload` {reference, item, title, max_bytes, accept}; the page shows an
+ * upload control under it (only the latest one is active) and POSTs the file as
+ * multipart/form-data {session_id, reference, item, file} to /chat/uploads: 201 is received;
+ * any other answer's `error` is shown and the control stays for another try. The desk then has
+ * the bot thank the customer and ask for the next document.
+ *
  * The conversation id lives in localStorage: a reload keeps the conversation and shows its
- * history (GET /chat/history?session_id=...).
+ * history (GET /chat/history?session_id=...), whose latest unanswered request for a document
+ * carries `document_upload`, so its control is offered again.
  */
 import { byId, el, requestJson, showMessage, typingSignal } from "./page.js";
 
@@ -281,6 +289,134 @@ function showTimeoutChoice(status) {
   }
 }
 
+// --- Sending a document -----------------------------------------------------------------------
+
+var UPLOADS_PATH = "/chat/uploads";
+var TYPE_NAMES = { "application/pdf": "PDF", "image/jpeg": "JPEG", "image/png": "PNG" };
+var uploadControls = 0;
+
+/** The request for a document a message (or a history turn) carries, or null. */
+function uploadPromptOf(marking) {
+  if (!marking || typeof marking !== "object") { return null; }
+  if (typeof marking.reference !== "string" || typeof marking.item !== "string") { return null; }
+  return {
+    reference: marking.reference,
+    item: marking.item,
+    title: typeof marking.title === "string" && marking.title ? marking.title : "Your document",
+    maxBytes: Number(marking.max_bytes) > 0 ? Number(marking.max_bytes) : 0,
+    accept: Array.isArray(marking.accept) ? marking.accept.map(String) : []
+  };
+}
+
+function sizeText(bytes) {
+  if (bytes >= 1024 * 1024) { return (Math.round(bytes / 104857.6) / 10) + " MB"; }
+  if (bytes >= 1024) { return Math.round(bytes / 1024) + " KB"; }
+  return bytes + " bytes";
+}
+
+function allowedText(prompt) {
+  var kinds = prompt.accept.map(function (type) {
+    return TYPE_NAMES[type] || type.split("/").pop().toUpperCase();
+  });
+  var parts = [];
+  if (kinds.length) { parts.push(kinds.join(", ")); }
+  if (prompt.maxBytes) { parts.push("up to " + sizeText(prompt.maxBytes)); }
+  return parts.length ? " (" + parts.join(", ") + ")" : "";
+}
+
+/** Only the latest request can be answered: older controls not yet used go (one still
+ * uploading stays, to say how its upload went). */
+function retireUploadControls() {
+  var open = els.messages.querySelectorAll(
+    ".upload[data-state='ready'], .upload[data-state='error']");
+  Array.prototype.forEach.call(open, function (form) { form.remove(); });
+}
+
+function setUploadStatus(control, stateName, text) {
+  control.form.dataset.state = stateName;
+  control.status.textContent = text;
+  var busyOrDone = stateName === "uploading" || stateName === "received";
+  control.input.disabled = busyOrDone;
+  control.button.disabled = busyOrDone;
+}
+
+/** The upload control for one request: a labelled file input, "Send", and its status. */
+function uploadControl(prompt) {
+  uploadControls += 1;
+  var inputId = "upload-file-" + uploadControls;
+  var control = {
+    input: el("input", {
+      id: inputId, type: "file", name: "file",
+      accept: prompt.accept.length ? prompt.accept.join(",") : null
+    }),
+    button: el("button", { type: "submit", text: "Send" }),
+    status: el("p", { className: "upload-status", role: "status", "aria-live": "polite" })
+  };
+  control.form = el("form", {
+    className: "upload", "data-item": prompt.item, "data-state": "ready", novalidate: true
+  }, [
+    el("label", { for: inputId, text: prompt.title + allowedText(prompt) }),
+    el("div", { className: "upload-row" }, [control.input, control.button]),
+    control.status
+  ]);
+  control.form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    sendDocument(prompt, control);
+  });
+  return control.form;
+}
+
+function sendDocument(prompt, control) {
+  var file = control.input.files && control.input.files[0];
+  if (!file) {
+    setUploadStatus(control, "error", "Please choose a file first.");
+    return;
+  }
+  // Checked here first so a file that cannot be taken is never sent; the desk checks again.
+  if (prompt.maxBytes && file.size > prompt.maxBytes) {
+    setUploadStatus(control, "error", "This file is " + sizeText(file.size) +
+      ", more than the " + sizeText(prompt.maxBytes) + " we can take. Please choose a " +
+      "smaller file, or a scan at a lower resolution.");
+    return;
+  }
+  if (file.size === 0) {
+    setUploadStatus(control, "error", "This file is empty. Please choose another one.");
+    return;
+  }
+  var body = new FormData();
+  body.append("session_id", state.sessionId);
+  body.append("reference", prompt.reference);
+  body.append("item", prompt.item);
+  body.append("file", file, file.name);
+  setUploadStatus(control, "uploading", "Uploading " + file.name + "…");
+  window.fetch(UPLOADS_PATH, {
+    method: "POST", body: body, credentials: "same-origin", cache: "no-store",
+    headers: { Accept: "application/json" }
+  }).then(function (response) {
+    return response.json().catch(function () { return {}; }).then(function (answer) {
+      if (response.status === 201) {
+        setUploadStatus(control, "received", "Received: " + file.name);
+        return;
+      }
+      var error = answer && typeof answer.error === "string" && answer.error ?
+        answer.error : "The upload did not work (" + response.status + "). Please try again.";
+      setUploadStatus(control, "error", error);
+    });
+  }).catch(function () {
+    setUploadStatus(control, "error",
+      "The upload could not reach us. Please check your connection and try again.");
+  });
+}
+
+/** Puts the upload control under a message, retiring older ones. */
+function offerUpload(item, marking) {
+  var prompt = uploadPromptOf(marking);
+  if (!prompt || !item) { return; }
+  retireUploadControls();
+  item.appendChild(uploadControl(prompt));
+  scrollToEnd();
+}
+
 // --- Talking --------------------------------------------------------------------------------
 
 function send(payload, shownText) {
@@ -325,7 +461,8 @@ function onBotUttered(message) {
       agentName: agent.name || state.agentName, buttons: buttons
     });
   } else {
-    addMessage("bot", text, { buttons: buttons });
+    var item = addMessage("bot", text, { buttons: buttons });
+    offerUpload(item, message.metadata && message.metadata.document_upload);
   }
 }
 
@@ -349,11 +486,12 @@ function showHistory(history) {
       }
       return;
     }
-    addMessage(turn.role, turn.text, {
+    var item = addMessage(turn.role, turn.text, {
       history: true,
       agentName: turn.agent_name,
       buttons: last && turn.role === "bot" ? turn.buttons : null
     });
+    if (turn.role === "bot") { offerUpload(item, turn.document_upload); }
   });
   var handoff = history.handoff;
   if (handoff && handoff.status === "waiting") {

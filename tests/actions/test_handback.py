@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
+from rasa.shared.core.events import BotUttered
 
+from actions.conversation import HELP_HINT
 from actions.handback import (
     ActionAskCallback,
     ActionHandoffCancelled,
@@ -161,3 +163,90 @@ async def test_a_cancelled_wait_closes_the_handoff_for_the_bot() -> None:
 
     assert "cancelled your request for a person" in texts(result.messages)[0]
     assert plain(result.events) == [{"event": "slot", "name": "handoff_id", "value": None}, LISTEN]
+
+
+# --- The advisor's next step ------------------------------------------------------------------
+
+
+def handed_back_by(agent: str | None, next_step: str | None) -> Conversation:
+    """An advisor chatted (if named), then handed back with the next step set."""
+    conversation = Conversation().slots(handoff_id=HANDOFF_ID)
+    if agent is not None:
+        conversation._add(  # an agent's turn, as the desk appends it
+            BotUttered(
+                "I've noted your advice.", metadata={"handoff_agent": {"id": 7, "name": agent}}
+            )
+        )
+    return conversation.slots(mortgage_next_step=next_step)
+
+
+@pytest.mark.parametrize(
+    ("next_step", "line"),
+    [
+        ("collect_documents", "Maya has asked me to collect your documents."),
+        ("book_appointment", "Maya has asked me to help you book your signing at a branch."),
+    ],
+)
+async def test_welcome_back_says_what_the_advisor_asked_the_bot_to_do(
+    next_step: str, line: str
+) -> None:
+    result = await run_action(ActionWelcomeBack(), handed_back_by("Maya", next_step).tracker())
+
+    assert texts(result.messages)[0] == (
+        f"Welcome back, you're chatting with the assistant again. {line}"
+    )
+    # The rating still comes first; the next step follows it (see ActionSubmitCsat).
+    assert "from 1 (poor) to 5 (excellent)" in texts(result.messages)[1]
+    assert plain(result.events)[-1] == LISTEN
+
+
+async def test_without_an_agents_turn_the_advisor_is_not_named() -> None:
+    result = await run_action(
+        ActionWelcomeBack(), handed_back_by(None, "collect_documents").tracker()
+    )
+
+    assert texts(result.messages)[0].endswith(
+        "Your advisor has asked me to collect your documents."
+    )
+
+
+@pytest.mark.parametrize("next_step", [None, "none"])
+async def test_without_a_next_step_the_welcome_is_unchanged(next_step: str | None) -> None:
+    result = await run_action(ActionWelcomeBack(), handed_back_by("Maya", next_step).tracker())
+
+    assert texts(result.messages)[0] == "Welcome back, you're chatting with the assistant again."
+
+
+@pytest.mark.usefixtures("action_env")
+@pytest.mark.parametrize("next_step", ["collect_documents", "book_appointment"])
+async def test_after_the_rating_the_application_continues_once(
+    endpoint: RecordingEndpoint, next_step: str
+) -> None:
+    endpoint._recording.handoffs[HANDOFF_ID] = {"handoff_id": HANDOFF_ID}
+    tracker = make_tracker(
+        slots={"closed_handoff_id": HANDOFF_ID, "csat_rating": 5.0, "mortgage_next_step": next_step}
+    )
+
+    result = await run_action(ActionSubmitCsat(), tracker)
+
+    assert endpoint._recording.feedback == {HANDOFF_ID: {"csat": {"rating": 5, "comment": None}}}
+    assert texts(result.messages) == ["Thank you for your feedback!"]
+    assert plain(result.events) == [
+        {"event": "slot", "name": "closed_handoff_id", "value": None},
+        {"event": "slot", "name": "mortgage_next_step", "value": None},
+        {"event": "followup", "name": "action_continue_application"},
+    ]
+
+
+@pytest.mark.usefixtures("action_env")
+async def test_with_no_next_step_the_rating_ends_with_the_help_hint(
+    endpoint: RecordingEndpoint,
+) -> None:
+    tracker = make_tracker(
+        slots={"closed_handoff_id": HANDOFF_ID, "csat_rating": 3.0, "mortgage_next_step": "none"}
+    )
+
+    result = await run_action(ActionSubmitCsat(), tracker)
+
+    assert texts(result.messages) == [f"Thank you for your feedback! {HELP_HINT}"]
+    assert all(event["event"] != "followup" for event in result.events)

@@ -3,25 +3,35 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from actions.failsafe import FAILURE_APOLOGY
+from actions.handoff.builder import build_handoff
+from actions.handoff.routing import HandoffRouter
+from actions.journeys import JOURNEYS
 from actions.mortgage import (
     ActionPauseMortgage,
     ActionResumeMortgage,
     ActionSubmitMortgageApplication,
     ValidateMortgageForm,
+    application_sections,
     draft_application,
     mortgage_evidence,
+    mortgage_sentences,
     stored_application_evidence,
 )
-from contract.handoff_context import ApplicationEvidence
+from contract.applications import ApplicationEventRecord, ApplicationRecord
+from contract.appointments import AppointmentRecord
+from contract.documents import ChecklistItem
+from contract.handoff_context import ApplicationEvidence, Evidence, HandoffContext
 from harness.recording_endpoint import RecordingEndpoint
 from tests.actions.conftest import (
     CHANNEL,
+    ROUTING_PATH,
     SENDER_ID,
     ActionResult,
     Conversation,
@@ -454,7 +464,267 @@ async def test_the_draft_holds_the_answers_so_far() -> None:
         "employment_type": None,
         "currency": "GBP",
         "created_at": None,
+        "stage": None,
+        "documents": None,
+        "appointment": None,
     }
     handed_over = await mortgage_evidence(tracker, "mortgage")
     assert handed_over["mortgage_application"] == ApplicationEvidence.parse_obj(draft)
     ApplicationEvidence.parse_obj(draft)  # the handoff sends it as evidence
+
+
+# --- Handoff context 1.2: stage, documents, appointment and the timeline ----------------------
+
+T_APPLIED = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
+REJECTION = "The scan of page 2 is unreadable; please send a clearer copy."
+
+
+def timeline_entry(
+    minutes: int, kind: str, actor_kind: str, actor: str | None = None, **detail: Any
+) -> ApplicationEventRecord:
+    return ApplicationEventRecord(
+        occurred_at=T_APPLIED + timedelta(minutes=minutes),
+        touchpoint="web_chat" if actor_kind in ("customer", "bot") else "desk",
+        kind=kind,
+        actor_kind=actor_kind,
+        actor=actor,
+        detail=detail,
+    )
+
+
+def checklist_item(key: str, title: str, state: str, reason: str | None = None) -> ChecklistItem:
+    return ChecklistItem(
+        key=key,
+        title=title,
+        ask=f"your {title.lower()}",
+        requested_by="checklist",
+        state=state,
+        rejection_reason=reason,
+    )
+
+
+def application_in_documents(*, appointment: bool = False) -> ApplicationRecord:
+    """An application after advice: one document accepted, one rejected, one missing."""
+    return ApplicationRecord(
+        reference="MTG-7K3Q9",
+        stage="appointment_booked" if appointment else "documents",
+        applicant_name="Jane Smith",
+        email="jane.smith@example.com",
+        property_value=Decimal("350000"),
+        deposit_amount=Decimal("70000"),
+        loan_amount=Decimal("280000"),
+        loan_to_value=Decimal("0.8"),
+        term_years=25,
+        annual_income=Decimal("72000"),
+        employment_type="employed",
+        currency="GBP",
+        origin_channel="socketio",
+        origin_sender_id="a" * 32,
+        created_at=T_APPLIED,
+        updated_at=T_APPLIED + timedelta(hours=2),
+        checklist=(
+            checklist_item("proof_of_identity", "Proof of identity", "accepted"),
+            checklist_item("payslips", "Last 3 payslips", "rejected", REJECTION),
+            checklist_item("bank_statements", "Bank statements", "missing"),
+        ),
+        appointment=AppointmentRecord(
+            id=4,
+            branch="leeds_park_row",
+            branch_name="Leeds Park Row",
+            branch_address="1 Park Row, Leeds",
+            starts_at=datetime(2026, 12, 8, 10, 0, tzinfo=timezone.utc),
+            ends_at=datetime(2026, 12, 8, 10, 30, tzinfo=timezone.utc),
+            label="Tue 8 Dec, 10:00",
+            state="booked",
+        )
+        if appointment
+        else None,
+        events=(
+            timeline_entry(0, "chat_started", "customer"),
+            timeline_entry(5, "form_completed", "bot"),
+            timeline_entry(30, "advisor_note", "agent", "Maya Patel", note="Wants a 5-year fix."),
+            timeline_entry(
+                40, "document_accepted", "agent", "Maya Patel", item="proof_of_identity"
+            ),
+            timeline_entry(41, "document_rejected", "agent", "Maya Patel", reason=REJECTION),
+        ),
+    )
+
+
+def documents_context(record: ApplicationRecord) -> HandoffContext:
+    """The context an advisor gets for this application (built as the handoff action does)."""
+    evidence = Evidence.parse_obj(application_sections(record.to_evidence()))
+    return build_handoff(
+        sender_id="a" * 32,
+        channel="socketio",
+        language="en",
+        events=[],
+        slots={"application_reference": record.reference},
+        reason_code="customer_request",
+        detail="The customer asked for a person.",
+        flow="mortgage",
+        attempts=[],
+        evidence=evidence,
+        router=HandoffRouter.load(ROUTING_PATH, JOURNEYS),
+        journeys=JOURNEYS,
+    ).context
+
+
+def test_the_stored_application_brings_its_stage_documents_and_appointment() -> None:
+    record = application_in_documents(appointment=True)
+
+    sections = application_sections(record.to_evidence())
+
+    application = sections["mortgage_application"]
+    assert (application.reference, application.stage) == ("MTG-7K3Q9", "appointment_booked")
+    assert [(d.key, d.state, d.rejection_reason) for d in application.documents] == [
+        ("proof_of_identity", "accepted", None),
+        ("payslips", "rejected", REJECTION),
+        ("bank_statements", "missing", None),
+    ]
+    assert application.appointment is not None
+    assert (application.appointment.branch_name, application.appointment.label) == (
+        "Leeds Park Row",
+        "Tue 8 Dec, 10:00",
+    )
+    timeline = sections["mortgage_timeline"]
+    assert [entry["kind"] for entry in timeline["entries"]] == [
+        "chat_started",
+        "form_completed",
+        "advisor_note",
+        "document_accepted",
+        "document_rejected",
+    ]
+    assert timeline["omitted"] == 0
+
+
+def test_before_documents_are_requested_they_are_null() -> None:
+    record = application_in_documents().copy(update={"checklist": ()})
+
+    sections = application_sections(record.to_evidence())
+
+    assert sections["mortgage_application"].documents is None
+    assert sections["mortgage_application"].appointment is None
+
+
+def test_a_long_timeline_hands_over_its_newest_entries() -> None:
+    record = application_in_documents()
+    many = tuple(timeline_entry(m, "note", "agent", "Maya Patel") for m in range(60))
+    long = record.copy(update={"events": many})
+
+    timeline = application_sections(long.to_evidence())["mortgage_timeline"]
+
+    assert len(timeline["entries"]) == 50
+    assert timeline["omitted"] == 10
+    assert timeline["entries"][-1]["occurred_at"] == many[-1].occurred_at.isoformat()
+
+
+async def test_the_draft_has_no_stage_documents_appointment_or_timeline() -> None:
+    tracker = intake(applicant_name="Jane Smith").tracker()
+
+    sections = await mortgage_evidence(tracker, "mortgage")
+
+    draft = sections["mortgage_application"]
+    assert (draft.stage, draft.documents, draft.appointment) == (None, None, None)
+    assert "mortgage_timeline" not in sections
+
+
+def test_every_new_personal_field_is_marked() -> None:
+    context = documents_context(application_in_documents(appointment=True))
+
+    assert "/evidence/mortgage_application/documents/*/rejection_reason" in context.pii
+    assert "/evidence/mortgage_timeline/entries/*/actor" in context.pii
+    assert "/evidence/mortgage_timeline/entries/*/detail" in context.pii
+    # And what the agent's screen shows of them.
+    views = {section.key: section for section in context.evidence_view}
+    documents = views["mortgage"].tables[0]
+    timeline = views["mortgage_timeline"].tables[0]
+    index = [section.key for section in context.evidence_view]
+    assert documents.personal_columns == [2]
+    assert timeline.personal_columns == [2, 4]
+    for key, table_pointer in (("mortgage", 2), ("mortgage_timeline", 2), ("mortgage_timeline", 4)):
+        pointer = f"/evidence_view/{index.index(key)}/tables/0/rows/*/{table_pointer}"
+        assert pointer in context.pii
+
+
+def test_no_rejection_no_reason_pointer() -> None:
+    record = application_in_documents()
+    accepted = record.copy(
+        update={
+            "checklist": (checklist_item("proof_of_identity", "Proof of identity", "accepted"),)
+        }
+    )
+
+    context = documents_context(accepted)
+
+    assert not any("rejection_reason" in pointer for pointer in context.pii)
+
+
+def test_the_agents_screen_shows_the_documents_the_appointment_and_the_timeline() -> None:
+    context = documents_context(application_in_documents(appointment=True))
+
+    views = {section.key: section for section in context.evidence_view}
+    assert list(views) == ["mortgage", "mortgage_appointment", "mortgage_timeline"]
+    stage = next(f for f in views["mortgage"].fields if f.label == "Status")
+    assert stage.value == "appointment_booked"
+    documents = views["mortgage"].tables[0]
+    assert (documents.caption, documents.columns) == ("Documents", ["Document", "State", "Reason"])
+    assert documents.rows == [
+        ["Proof of identity", "accepted", None],
+        ["Last 3 payslips", "rejected", REJECTION],
+        ["Bank statements", "missing", None],
+    ]
+    appointment = views["mortgage_appointment"]
+    assert appointment.title == "Branch appointment"
+    assert [(f.label, f.value) for f in appointment.fields] == [
+        ("Branch", "Leeds Park Row"),
+        ("When", "Tue 8 Dec, 10:00"),
+        ("Starts (UTC)", "2026-12-08T10:00:00+00:00"),
+        ("State", "booked"),
+    ]
+    timeline = views["mortgage_timeline"].tables[0]
+    assert timeline.columns == ["When", "Where", "Who", "What", "Detail"]
+    assert timeline.rows[0] == [
+        "2026-12-01T09:00:00+00:00",
+        "web chat",
+        "customer",
+        "chat started",
+        None,
+    ]
+    assert timeline.rows[2] == [
+        "2026-12-01T09:30:00+00:00",
+        "desk",
+        "Maya Patel (agent)",
+        "advisor note",
+        "note: Wants a 5-year fix.",
+    ]
+    assert timeline.rows[4][3:] == ["document rejected", f"reason: {REJECTION}"]
+
+
+def test_the_summary_says_the_stage_and_what_is_missing() -> None:
+    sentences = mortgage_sentences(documents_context(application_in_documents(appointment=True)))
+
+    assert sentences == [
+        "Mortgage application MTG-7K3Q9 is at the appointment booked stage, loan-to-value 80.0%.",
+        "Documents still needed: Last 3 payslips and Bank statements.",
+        "Branch signing booked: Leeds Park Row, Tue 8 Dec, 10:00.",
+    ]
+
+
+def test_the_summary_of_complete_or_waiting_documents() -> None:
+    record = application_in_documents()
+    accepted = record.copy(
+        update={
+            "checklist": (checklist_item("proof_of_identity", "Proof of identity", "accepted"),)
+        }
+    )
+    waiting = record.copy(
+        update={
+            "checklist": (checklist_item("proof_of_identity", "Proof of identity", "uploaded"),)
+        }
+    )
+
+    assert mortgage_sentences(documents_context(accepted))[1] == "All documents are accepted."
+    assert mortgage_sentences(documents_context(waiting))[1] == (
+        "All documents are sent and waiting for review."
+    )

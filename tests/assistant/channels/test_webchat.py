@@ -20,10 +20,14 @@ from typing import Any
 
 import aiohttp
 import pytest
+from rasa.core.actions.action import RemoteAction
 from rasa.core.channels.channel import InputChannel, UserMessage, register
+from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
 from rasa.core.run import create_http_input_channels
 from rasa.shared.core.events import BotUttered
+from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.utils.io import read_config_file
+from rasa_sdk.executor import CollectingDispatcher
 from sanic import Sanic
 from sqlalchemy.exc import OperationalError
 
@@ -38,6 +42,7 @@ from assistant.channels.webchat import (
     bearer_token_matches,
 )
 from assistant.desk_events import mask_sender
+from contract.documents import MAX_DOCUMENT_BYTES, UploadPrompt, upload_metadata
 from contract.handoff_opened import HANDOFF_OPENED_PATH
 from harness.chat_client import ChatClient
 from tests.assistant.test_desk_events import SECRET, RecordingDesk, eventually
@@ -789,3 +794,109 @@ async def test_an_invalid_open_handoff_report_is_a_400_naming_the_field(
 
     assert status == 400
     assert field in json.dumps(answer)
+
+
+# --- A request for a document: the upload prompt reaches the page under `metadata` ------------
+
+PROMPT = UploadPrompt(reference="MTG-7K3Q9", item="payslips", title="Last 3 payslips")
+PROMPT_JSON = {
+    "reference": "MTG-7K3Q9",
+    "item": "payslips",
+    "title": "Last 3 payslips",
+    "max_bytes": MAX_DOCUMENT_BYTES,
+    "accept": ["application/pdf", "image/jpeg", "image/png"],
+}
+
+
+async def sent_by_an_action(output: WebChatOutput, dispatcher: CollectingDispatcher) -> None:
+    """What Rasa does with an action server's messages: the action server returns them as
+    JSON `responses`; `RemoteAction` makes each a `BotUttered` (the extra keys become its
+    metadata); the processor hands `BotUttered.message()` to the output channel."""
+    responses = json.loads(json.dumps(dispatcher.messages))
+    nlg = TemplatedNaturalLanguageGenerator({})
+    tracker = DialogueStateTracker.from_events("c1", [])
+    for uttered in await RemoteAction._utter_responses(responses, output, nlg, tracker):
+        await output.send_response("c1", uttered.message())
+
+
+async def test_an_actions_upload_prompt_reaches_the_page_under_metadata() -> None:
+    sio = RecordingSio()
+    output = WebChatOutput(sio, "bot_uttered")  # type: ignore[arg-type]
+    dispatcher = CollectingDispatcher()
+    # As actions.mortgage_documents sends it.
+    dispatcher.utter_message(text="Please upload your last 3 payslips.", **upload_metadata(PROMPT))
+    dispatcher.utter_message(text="Thanks, I've got it.")
+
+    await sent_by_an_action(output, dispatcher)
+
+    assert sio.emitted == [
+        (
+            "bot_uttered",
+            {
+                "text": "Please upload your last 3 payslips.",
+                "metadata": {"document_upload": PROMPT_JSON},
+            },
+            "c1",
+        ),
+        ("bot_uttered", {"text": "Thanks, I've got it."}, "c1"),
+    ]
+    # Stock widgets still show the words.
+    shown = [stock_widget_shows(payload) for _, payload, _ in sio.emitted]
+    assert shown == ["Please upload your last 3 payslips.", "Thanks, I've got it."]
+
+
+async def test_a_prompt_goes_with_the_last_part_of_a_long_message() -> None:
+    sio = RecordingSio()
+    output = WebChatOutput(sio, "bot_uttered")  # type: ignore[arg-type]
+
+    await output.send_response(
+        "c1", {"text": "Still needed: payslips.\n\nPlease upload them.", **upload_metadata(PROMPT)}
+    )
+
+    assert sio.emitted == [
+        ("bot_uttered", {"text": "Still needed: payslips."}, "c1"),
+        (
+            "bot_uttered",
+            {"text": "Please upload them.", "metadata": {"document_upload": PROMPT_JSON}},
+            "c1",
+        ),
+    ]
+
+
+@pytest.mark.parametrize(
+    "marking",
+    [
+        {"reference": "MTG-7K3Q9", "item": "../etc/passwd", "title": "x"},
+        {"reference": "MTG-7K3Q9", "title": "no item"},
+        {**PROMPT_JSON, "script": "<script>alert(1)</script>"},
+        "payslips",
+    ],
+    ids=["path trick as item", "no item", "unknown key", "not an object"],
+)
+async def test_a_malformed_upload_prompt_is_sent_as_a_plain_bot_text(marking: Any) -> None:
+    sio = RecordingSio()
+    output = WebChatOutput(sio, "bot_uttered")  # type: ignore[arg-type]
+
+    await output.send_response("c1", {"text": "Please upload it.", "document_upload": marking})
+
+    assert sio.emitted == [("bot_uttered", {"text": "Please upload it."}, "c1")]
+
+
+async def test_the_customers_own_turns_are_answered_with_the_prompt_too(
+    chat: ChatServer, client: ChatClient
+) -> None:
+    await client.connect(chat.url, "session-a")
+    await client.sio.emit("user_uttered", {"message": "hi", "session_id": "session-a"})
+    assert await client.next("bot_uttered") == {"text": "echo: hi"}
+    (message,) = chat.messages
+
+    # The model's reply to a customer's turn goes through the same output.
+    assert isinstance(message.output_channel, WebChatOutput)
+    await message.output_channel.send_response(
+        message.sender_id, {"text": "Please upload them.", **upload_metadata(PROMPT)}
+    )
+
+    assert await client.next("bot_uttered") == {
+        "text": "Please upload them.",
+        "metadata": {"document_upload": PROMPT_JSON},
+    }

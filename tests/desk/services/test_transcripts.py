@@ -103,3 +103,91 @@ def test_only_the_newest_turns_are_kept() -> None:
 
     assert len(turns) == MAX_TURNS
     assert turns[0]["text"] == "message 5"
+
+
+# --- The latest unanswered request for a document carries its upload prompt ---------------------
+
+PROMPT = {
+    "reference": "MTG-7K3Q9",
+    "item": "payslips",
+    "title": "Last 3 payslips",
+    "max_bytes": 10 * 1024 * 1024,
+    "accept": ["application/pdf", "image/jpeg", "image/png"],
+}
+
+
+def asks_for(item: str, text: str, at: float) -> dict[str, Any]:
+    """A bot event asking for a document, as Rasa stores the action's message."""
+    prompt = {**PROMPT, "item": item}
+    return {"event": "bot", "text": text, "timestamp": at, "metadata": {"document_upload": prompt}}
+
+
+def uploaded(at: float) -> list[dict[str, Any]]:
+    """The desk's `action_document_received` after a stored upload."""
+    return [
+        {"event": "action", "name": "action_document_received", "timestamp": at},
+        {"event": "bot", "text": "Thanks, I've got your document.", "timestamp": at + 0.1},
+    ]
+
+
+def prompts_of(turns: list[dict[str, Any]]) -> list[tuple[str, str | None]]:
+    return [(turn["text"], (turn.get("document_upload") or {}).get("item")) for turn in turns]
+
+
+def test_the_latest_request_for_a_document_carries_its_prompt() -> None:
+    events = [
+        {"event": "user", "text": "which documents do you need?", "timestamp": 1.0},
+        asks_for("payslips", "Still needed: payslips.\n\nPlease upload your payslips.", 2.0),
+    ]
+
+    turns = visible_turns({"events": events})
+
+    assert prompts_of(turns) == [
+        ("which documents do you need?", None),
+        ("Still needed: payslips.", None),
+        ("Please upload your payslips.", "payslips"),  # the last part, under which it is shown
+    ]
+    assert turns[-1]["document_upload"] == PROMPT
+
+
+def test_only_the_latest_request_is_offered_again() -> None:
+    events = [
+        asks_for("payslips", "Please upload your payslips.", 1.0),
+        {"event": "user", "text": "what's still missing?", "timestamp": 2.0},
+        asks_for("bank_statements", "Please upload your bank statements.", 3.0),
+    ]
+
+    assert prompts_of(visible_turns({"events": events})) == [
+        ("Please upload your payslips.", None),
+        ("what's still missing?", None),
+        ("Please upload your bank statements.", "bank_statements"),
+    ]
+
+
+def test_a_request_answered_by_an_upload_is_not_offered_again() -> None:
+    events = [asks_for("payslips", "Please upload your payslips.", 1.0), *uploaded(2.0)]
+
+    assert all("document_upload" not in turn for turn in visible_turns({"events": events}))
+
+
+def test_the_next_request_after_an_upload_is_offered() -> None:
+    events = [
+        asks_for("payslips", "Please upload your payslips.", 1.0),
+        *uploaded(2.0),
+        asks_for("bank_statements", "Please upload your bank statements.", 2.2),
+    ]
+
+    assert prompts_of(visible_turns({"events": events}))[-1] == (
+        "Please upload your bank statements.",
+        "bank_statements",
+    )
+
+
+def test_a_malformed_prompt_is_left_out() -> None:
+    hostile = {**PROMPT, "item": "../../etc/passwd", "title": "<img src=x onerror=alert(1)>"}
+    events = [
+        {"event": "bot", "text": "Please upload it.", "metadata": {"document_upload": hostile}},
+        {"event": "bot", "text": "And this.", "metadata": {"document_upload": "payslips"}},
+    ]
+
+    assert all("document_upload" not in turn for turn in visible_turns({"events": events}))
