@@ -14,7 +14,7 @@ from typing import Final
 from aiohttp import web
 from sqlalchemy import text
 
-from desk.api import applications, bot, console, live, pages, sessions
+from desk.api import applications, bot, branch, console, live, pages, sessions
 from desk.api.middleware import auth_middleware, error_middleware, public
 from desk.api.runtime import (
     BOT_SYNC,
@@ -101,6 +101,7 @@ def create_app(settings: DeskSettings, *, hand_back: HandBack | None = None) -> 
     applications.add_routes(app)
     sessions.add_routes(app)
     console.add_routes(app)
+    branch.add_routes(app)
     live.add_routes(app)
     pages.add_routes(app)
     return app

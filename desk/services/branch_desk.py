@@ -69,10 +69,12 @@ class DayAppointment:
 
 @dataclass(frozen=True)
 class BranchCase:
-    """A case as the branch sees it: the whole record, and every upload (oldest first)."""
+    """A case as the branch sees it: the whole record, every upload (oldest first), and whether
+    identity matched at its appointment (None: not checked yet, or no appointment)."""
 
     record: ApplicationRecord
     documents: tuple[DocumentRecord, ...]
+    identity_matched: bool | None
 
 
 def branch_of(actor: Actor) -> str:
@@ -139,9 +141,11 @@ def case_for_branch(session: Session, actor: Actor, reference: str) -> BranchCas
     """
     branch_of(actor)
     application = ensure_visible(actor, applications.load(session, reference))
+    appointment = applications.current_appointment(application)
     return BranchCase(
         record=applications.record_of(application),
         documents=tuple(_document_record(application, d) for d in application.documents),
+        identity_matched=None if appointment is None else identity_matched(appointment),
     )
 
 

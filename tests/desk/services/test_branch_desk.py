@@ -27,6 +27,12 @@ Stage = ApplicationStage
 WINTER_DAY = date(2026, 12, 3)
 SUMMER_DAY = date(2026, 7, 2)
 MATCHING = IdentityCheck(document=IdentityDocument.PASSPORT, matches=True)
+#: Each step at an appointment, with its arguments after the appointment's id.
+BRANCH_STEPS: list[tuple[Callable[..., Any], tuple[Any, ...]]] = [
+    (branch_desk.check_identity, (MATCHING,)),
+    (branch_desk.record_signing, ()),
+    (branch_desk.record_missed, ()),
+]
 
 
 @pytest.fixture
@@ -174,6 +180,7 @@ def test_the_branch_sees_the_whole_case_with_its_documents(
     ]
     assert {d.state for d in case.documents} == {"accepted"}
     assert case.documents[0].reference == reference
+    assert case.identity_matched is None
 
 
 def test_another_branchs_case_is_not_found(database: Database, people: dict[str, Actor]) -> None:
@@ -279,10 +286,9 @@ def test_a_mismatch_is_recorded_and_blocks_the_signing(
     with pytest.raises(Conflict, match="did not match"):
         step(database, branch_desk.check_identity, people["bea"], appointment_id, MATCHING)
     with database.session() as session:
-        appointment = session.get(BranchAppointment, appointment_id)
-        assert appointment is not None
-        assert branch_desk.identity_matched(appointment) is False
-        assert appointment.application.stage == "appointment_booked"
+        case = branch_desk.case_for_branch(session, people["bea"], record.reference)
+    assert case.identity_matched is False
+    assert case.record.stage == "appointment_booked"
 
 
 def test_signing_needs_every_document_accepted(
@@ -309,8 +315,9 @@ def test_an_identity_check_at_another_appointment_does_not_count(
     step(database, branch_desk.check_identity, people["bea"], first, MATCHING)
     step(database, branch_desk.record_missed, people["bea"], first)
     with database.session(write=True) as session:
-        application = session.get(BranchAppointment, first).application  # type: ignore[union-attr]
-        second = book_appointment(application)
+        missed = session.get(BranchAppointment, first)
+        assert missed is not None
+        second = book_appointment(missed.application)
         session.flush()
         second_id = second.id
 
@@ -326,11 +333,7 @@ def test_only_the_branchs_own_staff_take_its_steps(
     before = events_of(database, appointment_id)
     refused = NotFound if username == "ravi" else PermissionDenied
 
-    for work, args in [
-        (branch_desk.check_identity, (MATCHING,)),
-        (branch_desk.record_signing, ()),
-        (branch_desk.record_missed, ()),
-    ]:
+    for work, args in BRANCH_STEPS:
         with pytest.raises(refused):
             step(database, work, people[username], appointment_id, *args)
 
@@ -349,11 +352,7 @@ def test_a_signed_appointment_takes_no_more_steps(
     step(database, branch_desk.check_identity, people["bea"], appointment_id, MATCHING)
     step(database, branch_desk.record_signing, people["bea"], appointment_id)
 
-    for work, args in [
-        (branch_desk.check_identity, (MATCHING,)),
-        (branch_desk.record_signing, ()),
-        (branch_desk.record_missed, ()),
-    ]:
+    for work, args in BRANCH_STEPS:
         with pytest.raises(Conflict, match="the appointment is signed, not booked"):
             step(database, work, people["bea"], appointment_id, *args)
 
