@@ -17,7 +17,8 @@ Session (the middleware's default: a logged-in agent, else a redirect to /login)
   queue);
 - `GET /branch`: the branch staff's page, the day's signing appointments and each case (anyone
   else is sent to /console);
-- `GET /api/console-config`: the known queues (for transfer) and dispositions.
+- `GET /api/console-config`: the known queues (for transfer) and dispositions (not for branch
+  staff: 403, they serve no queue).
 
 Every page gets a Content-Security-Policy without inline script: all behaviour is in the
 static files; the chat page may also connect to the Rasa server (its socket.io long-polling).
@@ -39,6 +40,7 @@ from desk.api.runtime import CUSTOMER, RASA, SETTINGS, actor_of, in_unit
 from desk.api.schemas import AgentOut
 from desk.customer_link import CustomerLink
 from desk.services.case_access import is_branch_staff
+from desk.services.errors import PermissionDenied
 from desk.services.queues import QUEUES, team_name
 from desk.services.transcripts import visible_turns
 from desk.store.models import DISPOSITIONS, HandoffStatus
@@ -166,7 +168,10 @@ async def branch_page(request: web.Request) -> web.FileResponse:
 
 
 async def console_config(request: web.Request) -> web.Response:
-    """Who is logged in, every known queue (transfer targets) and the dispositions."""
+    """Who is logged in, every known queue (transfer targets) and the dispositions; branch staff
+    get a 403 (they use the branch page)."""
+    if is_branch_staff(actor_of(request)):
+        raise PermissionDenied("branch staff use the branch page, not the console")
     return web.json_response(
         {
             "agent": AgentOut.of(actor_of(request)).dict(),

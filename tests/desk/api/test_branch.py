@@ -386,6 +386,8 @@ async def test_branch_staff_see_nothing_of_the_console(
 
     status, body = await bea.get("/api/queues")
     assert (status, body) == (200, {"queues": []})
+    status, body = await bea.get("/api/console-config")
+    assert (status, body) == (403, {"error": "branch staff use the branch page, not the console"})
     status, body = await bea.get("/api/my-handoffs")
     assert status == 200
     assert body["handoffs"] == []
