@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import Any, Final
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
 from contract.applications import (
@@ -214,9 +214,16 @@ def record_signing(
     application = appointment.application
     _require_documents_accepted(application)
     entry = _append(application, ApplicationEventKind.SIGNED, actor, _where(appointment))
-    appointment.state = AppointmentState.SIGNED.value
-    appointment.signed_at = appointment.closed_at = now or entry.occurred_at
-    appointment.signed_by = actor.display_name
+    moment = now or entry.occurred_at
+    _close(
+        session,
+        appointment,
+        AppointmentState.SIGNED,
+        "record the signing",
+        signed_at=moment,
+        signed_by=actor.display_name,
+        closed_at=moment,
+    )
     return applications.record_of(application)
 
 
@@ -241,8 +248,7 @@ def record_missed(
         )
     detail = {**_where(appointment), "starts_at": appointment.starts_at.isoformat()}
     _append(appointment.application, ApplicationEventKind.APPOINTMENT_MISSED, actor, detail)
-    appointment.state = AppointmentState.MISSED.value
-    appointment.closed_at = moment
+    _close(session, appointment, AppointmentState.MISSED, "mark it missed", closed_at=moment)
     return applications.record_of(appointment.application)
 
 
@@ -273,6 +279,29 @@ def _staffed_appointment(session: Session, actor: Actor, appointment_id: int) ->
 def _require_booked(appointment: BranchAppointment, doing: str) -> None:
     if appointment.state != AppointmentState.BOOKED.value:
         raise Conflict(f"cannot {doing}: the appointment is {appointment.state}, not booked")
+
+
+def _close(
+    session: Session,
+    appointment: BranchAppointment,
+    state: AppointmentState,
+    doing: str,
+    **values: Any,
+) -> None:
+    """Move a booked appointment to `state` in one conditional UPDATE: of two staff members
+    acting on it at once, only one wins; the other's unit of work fails whole (a Conflict)."""
+    statement = (
+        update(BranchAppointment)
+        .where(
+            BranchAppointment.id == appointment.id,
+            BranchAppointment.state == AppointmentState.BOOKED.value,
+        )
+        .values(state=state.value, **values)
+        .execution_options(synchronize_session=False)
+    )
+    if session.execute(statement).rowcount != 1:
+        raise Conflict(f"cannot {doing}: the appointment is no longer booked")
+    session.refresh(appointment)
 
 
 def _require_no_mismatch(appointment: BranchAppointment) -> None:

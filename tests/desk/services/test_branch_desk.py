@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from contract.applications import ApplicationStage
 from contract.appointments import IdentityCheck, IdentityDocument
@@ -403,3 +403,23 @@ def test_missed_before_the_start_is_refused(database: Database, people: dict[str
     assert events_of(database, appointment_id) == before
     record = step(database, branch_desk.record_missed, people["bea"], appointment_id, now=start)
     assert record.stage == "ready_to_sign"
+
+
+def test_of_two_staff_closing_one_appointment_at_once_only_one_wins(
+    database: Database, people: dict[str, Actor]
+) -> None:
+    appointment_id = build(database, starts_at=started())
+    step(database, branch_desk.check_identity, people["bea"], appointment_id, MATCHING)
+
+    with database.session(write=True) as session:
+        seen = session.get(BranchAppointment, appointment_id)
+        assert seen is not None and seen.state == "booked"  # what this request read
+        # Meanwhile a colleague's request marked it missed (the row, not this session's copy).
+        session.execute(
+            update(BranchAppointment)
+            .where(BranchAppointment.id == appointment_id)
+            .values(state="missed")
+            .execution_options(synchronize_session=False)
+        )
+        with pytest.raises(Conflict, match="no longer booked"):
+            branch_desk.record_signing(session, people["bea"], appointment_id)
