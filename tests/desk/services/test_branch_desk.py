@@ -14,6 +14,7 @@ from contract.applications import ApplicationStage
 from contract.appointments import IdentityCheck, IdentityDocument
 from desk.services import applications, branch_desk
 from desk.services.agents import Actor
+from desk.services.branches import branches
 from desk.services.errors import Conflict, NotFound, PermissionDenied
 from desk.store.database import Database
 from desk.store.models import ApplicationDocument, BranchAppointment, MortgageApplication
@@ -26,6 +27,7 @@ Stage = ApplicationStage
 # A Thursday in winter (Europe/London = UTC) and one in summer (UTC+1).
 WINTER_DAY = date(2026, 12, 3)
 SUMMER_DAY = date(2026, 7, 2)
+LONDON = branches()["leeds_park_row"].zone
 MATCHING = IdentityCheck(document=IdentityDocument.PASSPORT, matches=True)
 #: Each step at an appointment, with its arguments after the appointment's id.
 BRANCH_STEPS: list[tuple[Callable[..., Any], tuple[Any, ...]]] = [
@@ -130,7 +132,7 @@ def test_signed_and_missed_appointments_stay_on_the_day(
     step(database, branch_desk.record_missed, people["bea"], missed)
 
     with database.session() as session:
-        day = branch_desk.appointments_on(session, people["bea"], start.date())
+        day = branch_desk.appointments_on(session, people["bea"], start.astimezone(LONDON).date())
 
     assert {(e.appointment.id, e.appointment.state, e.stage) for e in day} == {
         (signed, "signed", "signed"),
@@ -423,3 +425,21 @@ def test_of_two_staff_closing_one_appointment_at_once_only_one_wins(
         )
         with pytest.raises(Conflict, match="no longer booked"):
             branch_desk.record_signing(session, people["bea"], appointment_id)
+
+
+def test_the_day_and_the_steps_on_each_database(any_database: Database) -> None:
+    bea = add_case_people(any_database, PASSWORD)["bea"]
+    start = started()
+    signed = build(any_database, starts_at=start)
+    missed = build(any_database, starts_at=start + timedelta(minutes=1))
+
+    step(any_database, branch_desk.check_identity, bea, signed, MATCHING)
+    assert step(any_database, branch_desk.record_signing, bea, signed).stage == "signed"
+    assert step(any_database, branch_desk.record_missed, bea, missed).stage == "ready_to_sign"
+
+    with any_database.session() as session:
+        day = branch_desk.appointments_on(session, bea, start.astimezone(LONDON).date())
+    assert [(e.appointment.id, e.appointment.state) for e in day] == [
+        (signed, "signed"),
+        (missed, "missed"),
+    ]
