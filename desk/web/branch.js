@@ -49,6 +49,12 @@ var DOCUMENTS = { passport: "passport", driving_licence: "driving licence", nati
 /** A code as words: "ready_to_sign" → "ready to sign". */
 function words(code) { return String(code === null || code === undefined ? "" : code).replace(/_/g, " "); }
 
+/** A link the desk sent, only if it is a path on the desk (never `javascript:` or elsewhere). */
+function sameSite(path) {
+  return typeof path === "string" && /^\/api\/documents\/\d+\/content(\?download=1)?$/.test(path) ?
+    path : null;
+}
+
 /** Who acted, as the timeline shows it. */
 function who(event) {
   var kind = words(event.actor_kind);
@@ -178,8 +184,8 @@ function renderChecklist(checklist, documents) {
     var entry = item.document_id !== null ? links[item.document_id] : null;
     var file = entry ? el("span", { className: "file-links" }, [
       el("span", { text: entry.document.file_name + " " }),
-      el("a", { href: entry.view_url, target: "_blank", rel: "noopener", text: "View" }),
-      el("a", { href: entry.download_url, text: "Download" })
+      el("a", { href: sameSite(entry.view_url), target: "_blank", rel: "noopener", text: "View" }),
+      el("a", { href: sameSite(entry.download_url), text: "Download" })
     ]) : el("span", { className: "muted", text: "none yet" });
     var reason = item.rejection_reason ? " (" + item.rejection_reason + ")" : "";
     body.appendChild(el("tr", { "data-item": item.key }, [
@@ -234,6 +240,10 @@ function renderActions(application, identityMatched) {
   var hint = "";
   if (!appointment) {
     hint = "This case has no appointment.";
+  } else if (appointment.branch !== state.branch) {
+    hint = "Its current appointment is at " + appointment.branch_name + ": nothing to record here.";
+  } else if (appointment.id !== state.appointmentId && appointment.state === "booked") {
+    hint = "It has a newer appointment (" + appointment.label + "): select that one to act on it.";
   } else if (!open) {
     hint = "This appointment is " + words(appointment.state) + ": nothing more to record here.";
   } else if (!accepted) {
