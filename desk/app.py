@@ -14,7 +14,17 @@ from typing import Final
 from aiohttp import web
 from sqlalchemy import text
 
-from desk.api import applications, appointments, bot, console, live, pages, resume, sessions
+from desk.api import (
+    applications,
+    appointments,
+    bot,
+    branch,
+    console,
+    live,
+    pages,
+    resume,
+    sessions,
+)
 from desk.api.middleware import auth_middleware, error_middleware, public
 from desk.api.runtime import (
     BOT_SYNC,
@@ -112,6 +122,7 @@ def create_app(
     resume.add_routes(app)
     sessions.add_routes(app)
     console.add_routes(app)
+    branch.add_routes(app)
     live.add_routes(app)
     pages.add_routes(app)
     return app

@@ -1,8 +1,8 @@
-"""Demo desk users: one agent per queue and a supervisor serving every queue.
+"""Demo desk users: one agent per queue, a supervisor serving every queue, and branch staff.
 
 Run ``python -m desk.seed`` to migrate the desk database and create them. Their password is
 DESK_DEMO_PASSWORD (`make` generates one into `.env`). Seeding is idempotent: existing users
-keep their ids; their queues, role and active flag are set to the demo values, and their
+keep their ids; their queues, role, branch and active flag are set to the demo values, and their
 password is reset only if it no longer matches DESK_DEMO_PASSWORD (so the printed logins
 always work).
 """
@@ -33,6 +33,8 @@ class DemoAgent:
     display_name: str
     role: AgentRole
     queues: tuple[str, ...]
+    #: Where branch staff work (a key of content/branches.yml); None for everyone else.
+    branch: str | None = None
 
 
 DEMO_AGENTS: Final[tuple[DemoAgent, ...]] = (
@@ -41,6 +43,11 @@ DEMO_AGENTS: Final[tuple[DemoAgent, ...]] = (
     DemoAgent("maya", "Maya (Mortgages)", AgentRole.AGENT, ("mortgage_advisors",)),
     DemoAgent("gus", "Gus (Customer service)", AgentRole.AGENT, ("general_support",)),
     DemoAgent("sam", "Sam (Supervisor)", AgentRole.SUPERVISOR, tuple(QUEUES)),
+    # Branch staff serve no queue: they sign the customers booked at their own branch.
+    DemoAgent("bea", "Bea (Leeds branch)", AgentRole.BRANCH_STAFF, (), "leeds_park_row"),
+    DemoAgent(
+        "ravi", "Ravi (Manchester branch)", AgentRole.BRANCH_STAFF, (), "manchester_king_street"
+    ),
 )
 
 
@@ -58,9 +65,11 @@ def seed_demo_agents(database: Database, password: str) -> list[DemoAgent]:
                     password=password,
                     role=demo.role,
                     queues=demo.queues,
+                    branch=demo.branch,
                 )
                 continue
             agent.role = demo.role.value
+            agent.branch = demo.branch
             agent.active = True
             if not verify_password(password, agent.password_hash):
                 agent.password_hash = hash_password(password)
@@ -88,7 +97,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     shown_url = make_url(url).render_as_string(hide_password=True)
     print(f"Desk users (password: DESK_DEMO_PASSWORD in .env), database {shown_url}:")
     for demo in seeded:
-        print(f"  {demo.username:<8} {demo.role.value:<10} {', '.join(demo.queues)}")
+        works_at = f"branch {demo.branch}" if demo.branch else ", ".join(demo.queues)
+        print(f"  {demo.username:<8} {demo.role.value:<12} {works_at}")
     return 0
 
 

@@ -13,8 +13,12 @@ Public (the `public` marker, so the session middleware lets anyone through):
 - `GET /login`: the agent login page.
 
 Session (the middleware's default: a logged-in agent, else a redirect to /login):
-- `GET /console`: the agent console page;
-- `GET /api/console-config`: the known queues (for transfer) and dispositions.
+- `GET /console`: the agent console page (branch staff are sent to /branch: they serve no
+  queue);
+- `GET /branch`: the branch staff's page, the day's signing appointments and each case (anyone
+  else is sent to /console);
+- `GET /api/console-config`: the known queues (for transfer) and dispositions (not for branch
+  staff: 403, they serve no queue).
 
 Every page gets a Content-Security-Policy without inline script: all behaviour is in the
 static files; the chat page may also connect to the Rasa server (its socket.io long-polling).
@@ -35,12 +39,16 @@ from desk.api.middleware import public
 from desk.api.runtime import CUSTOMER, RASA, SETTINGS, actor_of, in_unit
 from desk.api.schemas import AgentOut
 from desk.customer_link import CustomerLink
+from desk.services.case_access import is_branch_staff
+from desk.services.errors import PermissionDenied
 from desk.services.queues import QUEUES, team_name
 from desk.services.transcripts import visible_turns
 from desk.store.models import DISPOSITIONS, HandoffStatus
 from desk.store.repositories import HandoffRepository
 
 WEB_DIR: Final = Path(__file__).resolve().parent.parent / "web"
+CONSOLE_PAGE: Final = "/console"
+BRANCH_PAGE: Final = "/branch"
 
 #: A web chat session id as chat.js makes it: 16 random bytes in lowercase hex.
 SESSION_ID: Final = re.compile(r"^[0-9a-f]{32}$")
@@ -144,13 +152,26 @@ async def login_page(_request: web.Request) -> web.FileResponse:
     return _page("login.html")
 
 
-async def console_page(_request: web.Request) -> web.FileResponse:
-    """The agent console (a session is required: the middleware redirects to /login)."""
+async def console_page(request: web.Request) -> web.FileResponse:
+    """The agent console (a session is required: the middleware redirects to /login); branch
+    staff are sent to their own page."""
+    if is_branch_staff(actor_of(request)):
+        raise web.HTTPFound(BRANCH_PAGE)
     return _page("console.html")
 
 
+async def branch_page(request: web.Request) -> web.FileResponse:
+    """The branch staff's page; everyone else is sent to the console."""
+    if not is_branch_staff(actor_of(request)):
+        raise web.HTTPFound(CONSOLE_PAGE)
+    return _page("branch.html")
+
+
 async def console_config(request: web.Request) -> web.Response:
-    """Who is logged in, every known queue (transfer targets) and the dispositions."""
+    """Who is logged in, every known queue (transfer targets) and the dispositions; branch staff
+    get a 403 (they use the branch page)."""
+    if is_branch_staff(actor_of(request)):
+        raise PermissionDenied("branch staff use the branch page, not the console")
     return web.json_response(
         {
             "agent": AgentOut.of(actor_of(request)).dict(),
@@ -187,6 +208,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/chat/config", chat_config)
     app.router.add_get("/chat/history", chat_history)
     app.router.add_get("/login", login_page)
-    app.router.add_get("/console", console_page)
+    app.router.add_get(CONSOLE_PAGE, console_page)
+    app.router.add_get(BRANCH_PAGE, branch_page)
     app.router.add_get("/api/console-config", console_config)
     app.router.add_get("/static/{name}", static_file)

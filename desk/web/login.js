@@ -1,9 +1,18 @@
-/* The agent login page (a native ES module): POST /api/login, then the console. */
+/*
+ * The desk's login page (a native ES module): POST /api/login, then the user's own page: the
+ * branch page for branch staff, the console for everyone else (the desk redirects a wrong
+ * guess too).
+ */
 import { byId, requestJson, showMessage } from "./page.js";
 
 var form = byId("login-form");
 var button = byId("login-button");
 var error = byId("login-error");
+
+/** Where a user lands after logging in: their role's page. */
+function landingPage(user) {
+  return user && user.role === "branch_staff" ? "/branch" : "/console";
+}
 
 form.addEventListener("submit", function (event) {
   event.preventDefault();
@@ -18,7 +27,7 @@ form.addEventListener("submit", function (event) {
   requestJson("POST", "/api/login", { username: username, password: password })
     .then(function (response) {
       if (response.ok) {
-        window.location.assign("/console");
+        window.location.assign(landingPage(response.body));
         return;
       }
       if (response.status === 401 || response.status === 422) {
