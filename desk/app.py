@@ -14,7 +14,7 @@ from typing import Final
 from aiohttp import web
 from sqlalchemy import text
 
-from desk.api import applications, bot, console, live, pages, sessions
+from desk.api import applications, bot, cases, console, live, pages, sessions
 from desk.api.middleware import auth_middleware, error_middleware, public
 from desk.api.runtime import (
     BOT_SYNC,
@@ -31,6 +31,7 @@ from desk.api.runtime import (
     WAITING_ROOM,
     in_unit,
 )
+from desk.application_timeline import ApplicationTimeline
 from desk.background import BackgroundTasks
 from desk.bot_sync import BotSync
 from desk.bus import InProcessBus
@@ -92,6 +93,8 @@ def create_app(settings: DeskSettings, *, hand_back: HandBack | None = None) -> 
         tasks=app[TASKS],
         seen=SeenMessages(),
     )
+    # After the others: a mortgage handoff's entries on its application's timeline.
+    ApplicationTimeline(app[DESK]).subscribe(app[BUS])
     # aiohttp 3.9's stubs type the signal's callbacks wrongly.
     app.on_startup.append(_start_waiting_room)  # type: ignore[arg-type]
     app.on_shutdown.append(_close_live)  # type: ignore[arg-type]
@@ -99,6 +102,7 @@ def create_app(settings: DeskSettings, *, hand_back: HandBack | None = None) -> 
     app.router.add_get("/health", health)
     bot.add_routes(app)
     applications.add_routes(app)
+    cases.add_routes(app)
     sessions.add_routes(app)
     console.add_routes(app)
     live.add_routes(app)
