@@ -61,7 +61,8 @@ def mortgage_reference(context: dict[str, Any]) -> str | None:
 def next_step_of(slots: dict[str, Any]) -> str | None:
     """The next step the agent set for the bot, if it is one the bot knows."""
     step = slots.get(NEXT_STEP_SLOT)
-    return step if step in {member.value for member in NextStep} else None
+    known = isinstance(step, str) and step in {member.value for member in NextStep}
+    return step if known else None
 
 
 class ApplicationTimeline:

@@ -135,7 +135,9 @@ class ResolveRequest(_Request):
     def _a_known_next_step(cls, slots: dict[str, Any]) -> dict[str, Any]:
         # The bot acts on the advisor's next step; one it does not know would be ignored.
         step = slots.get(NEXT_STEP_SLOT)
-        if step is not None and step not in {member.value for member in NextStep}:
+        if step is not None and not (
+            isinstance(step, str) and step in {member.value for member in NextStep}
+        ):
             allowed = ", ".join(member.value for member in NextStep)
             raise ValueError(f"{NEXT_STEP_SLOT} must be one of: {allowed}")
         return slots
