@@ -1,0 +1,184 @@
+"""The advisor's mortgage case in the console's screen pop, in headless chromium.
+
+The desk runs alone here (its aiohttp app on a loopback port, in a thread, with the Rasa
+stand-in of the desk tests): the case needs no bot. An application and a mortgage handoff
+that names it are delivered as the bot would; Maya (a mortgage advisor) logs in, claims the
+chat, and the screen pop shows the case: its stage and timeline, no checklist yet. She records
+"proceed": the checklist for the employment type appears, each item missing, and the timeline
+grows, by itself (the console refreshes on `application_changed`). She adds a note with markup
+(shown as text), asks for an extra document, and hands back with the next step for the bot.
+Screenshots: test-artifacts/browser/advisor-*.png.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import threading
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from playwright.sync_api import expect
+
+from desk.app import create_app
+from desk.seed import seed_demo_agents
+from desk.settings import DeskSettings
+from desk.store.database import Database
+from tests.browser.conftest import Actor
+from tests.desk.conftest import make_context
+from tests.desk.rasa_stand_in import RASA_TOKEN, RasaStandIn
+from tests.support.applications import new_application_body
+
+pytestmark = pytest.mark.e2e
+
+SECRET = "browser-handoff-secret"
+PASSWORD = "advisor browser password"
+
+
+class LoopbackDesk:
+    """The desk app and a Rasa stand-in served from one event loop in a thread."""
+
+    def __init__(self, root: Path) -> None:
+        self.database_url = f"sqlite:///{root / 'desk.db'}"
+        self.url = ""
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._runner: web.AppRunner | None = None
+        self._rasa = RasaStandIn()
+
+    def start(self) -> None:
+        database = Database(self.database_url)
+        database.migrate()
+        seed_demo_agents(database, PASSWORD)
+        database.dispose()
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(timeout=30)
+
+    async def _start(self) -> None:
+        await self._rasa.start()
+        settings = DeskSettings(
+            database_url=self.database_url,
+            handoff_secret=SECRET,
+            rasa_auth_token=RASA_TOKEN,
+            rasa_url=self._rasa.url,
+            rasa_timeout_seconds=2.0,
+            average_handle_seconds=240.0,
+        )
+        self._runner = web.AppRunner(create_app(settings))
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        self.url = f"http://127.0.0.1:{port}"
+
+    def stop(self) -> None:
+        async def stop() -> None:
+            if self._runner is not None:
+                await self._runner.cleanup()
+            await self._rasa.close()
+
+        asyncio.run_coroutine_threadsafe(stop(), self._loop).result(timeout=30)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+
+    def bot_post(self, path: str, body: dict[str, Any], **headers: str) -> dict[str, Any]:
+        """POST as the bot (the bearer secret); the decoded answer."""
+        request = urllib.request.Request(
+            self.url + path,
+            data=json.dumps(body).encode("utf-8"),
+            headers={
+                "Authorization": f"Bearer {SECRET}",
+                "Content-Type": "application/json",
+                **headers,
+            },
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            answer: dict[str, Any] = json.loads(response.read())
+            return answer
+
+
+@pytest.fixture
+def desk(tmp_path: Path) -> Iterator[LoopbackDesk]:
+    running = LoopbackDesk(tmp_path)
+    running.start()
+    yield running
+    running.stop()
+
+
+def deliver_mortgage_handoff(desk: LoopbackDesk) -> tuple[str, str]:
+    """An application and a handoff to the mortgage advisors naming it: (reference, id)."""
+    reference = desk.bot_post("/api/applications", new_application_body())["reference"]
+    context = make_context(queue="mortgage_advisors", sender_id=f"web-{uuid.uuid4().hex[:8]}")
+    context["evidence"]["mortgage_application"] = {
+        "reference": reference,
+        "status": "advice",
+        "currency": "GBP",
+    }
+    answer = desk.bot_post(
+        "/api/handoffs", context, **{"Idempotency-Key": str(context["handoff_id"])}
+    )
+    return reference, str(answer["handoff_id"])
+
+
+def test_an_advisor_works_the_case_from_the_screen_pop(desk: LoopbackDesk, actors: Any) -> None:
+    reference, handoff_id = deliver_mortgage_handoff(desk)
+    maya: Actor = actors("advisor-maya")
+    page = maya.page
+    page.goto(f"{desk.url}/login")
+    page.locator("#username").fill("maya")
+    page.locator("#password").fill(PASSWORD)
+    page.locator("#login-button").click()
+    expect(page).to_have_url(re.compile(r"/console$"))
+    expect(page.locator("#live-status")).to_have_text("Live")
+
+    waiting = page.locator(f"li[data-handoff-id='{handoff_id}']")
+    waiting.locator("button[data-action=claim]").click()
+    case = page.locator("#case")
+    expect(case).to_be_visible()
+    expect(page.locator("#case-title")).to_have_text(f"Mortgage application {reference}")
+    expect(page.locator("#case-stage")).to_have_text("Advice")
+    expect(page.locator("#case-checklist")).to_contain_text("No documents requested yet.")
+    timeline = page.locator("#case-timeline li")
+    expect(timeline).to_have_count(3)
+    expect(timeline.last).to_have_attribute("data-kind", "handed_to_advisor")
+    expect(page.locator("#next-step-row")).to_be_visible()
+    maya.shot("advisor-1-case-in-the-screen-pop")
+
+    page.locator("#case-outcome").select_option("proceed")
+    page.locator("#case-advice-note").fill("Fixed for 5 years suits her.")
+    page.locator("#case-advice-form button[type=submit]").click()
+    expect(page.locator("#case-stage")).to_have_text("Collecting documents")
+    rows = page.locator("#case-checklist tr[data-item]")
+    expect(rows).to_have_count(4)
+    expect(rows.first).to_contain_text("Proof of identity")
+    expect(rows.first).to_have_attribute("data-state", "missing")
+    expect(page.locator("#case-timeline li[data-kind=advice_outcome]")).to_contain_text(
+        "Fixed for 5 years suits her."
+    )
+    maya.shot("advisor-2-advice-recorded-checklist")
+
+    markup = "<b>not bold</b> & <script>alert(1)</script>"
+    page.locator("#case-note").fill(markup)
+    page.locator("#case-note-form button[type=submit]").click()
+    note = page.locator("#case-timeline li[data-kind=advisor_note]")
+    expect(note).to_contain_text(markup)  # as text, never as markup
+    expect(note.locator("b, script")).to_have_count(0)
+
+    page.locator("#case-request-item").select_option("pension_statement")
+    page.locator("#case-request-form button[type=submit]").click()
+    expect(rows).to_have_count(5)
+    expect(rows.last).to_contain_text("Pension statement")
+
+    page.locator("#next-step").select_option("collect_documents")
+    page.locator("#resolve-form button[type=submit]").click()
+    handed_back = page.locator("#case-timeline li[data-kind=handed_back]")
+    expect(handed_back).to_contain_text("next step: collect documents")
+    maya.shot("advisor-3-handed-back-with-next-step")
+    assert [e for e in maya.errors if "Failed to load resource" not in e] == []
