@@ -49,7 +49,8 @@ var current = {
   view: null,        // the latest GET /api/cases/{ref}
   load: 0,           // number of the latest load (older answers are dropped)
   picker: null,      // the designers' documents, once loaded
-  branches: null     // the branches, once loaded
+  branches: null,    // the branches, once loaded
+  drafts: {}         // documentId -> the rejection reason being typed (kept across reloads)
 };
 
 /** The application reference in a handoff context, or null. */
@@ -73,6 +74,7 @@ export function showCase(context) {
   if (reference !== current.reference) {
     current.reference = reference;
     current.view = null;
+    current.drafts = {};
     byId("next-step").value = "";
     byId("case").hidden = true;
   }
@@ -219,9 +221,12 @@ function documentItem(document, title, actions) {
     buttons.appendChild(el("button", { type: "button", className: "secondary small",
       onclick: function () { review(document.id, "accept", null); } }, ["Accept"]));
     buttons.appendChild(el("button", { type: "button", className: "secondary small",
-      onclick: function () { askReason(item, document.id); } }, ["Reject…"]));
+      onclick: function () { askReason(item, document.id, true); } }, ["Reject…"]));
   }
   item.appendChild(buttons);
+  if (document.state === "uploaded" && current.drafts[document.id] !== undefined) {
+    askReason(item, document.id, false);  // a reload must not lose what the advisor typed
+  }
   return item;
 }
 
@@ -232,17 +237,22 @@ function size(bytes) {
   return (bytes / 1024 / 1024).toFixed(1) + " MB";
 }
 
-/** Asks for the reason of a rejection, in the document's row. */
-function askReason(item, documentId) {
+/** Asks for the reason of a rejection, in the document's row (`focus`: the advisor asked). */
+function askReason(item, documentId, focus) {
   if (item.querySelector("form")) { return; }
   var reason = el("input", { type: "text", maxlength: "500", required: true,
     "aria-label": "Why is it rejected? (the customer reads this)",
     placeholder: "Why? The customer reads this." });
+  reason.value = current.drafts[documentId] || "";
+  current.drafts[documentId] = reason.value;
+  reason.addEventListener("input", function () { current.drafts[documentId] = reason.value; });
   var form = el("form", { className: "inline reject-form" }, [
     reason,
     el("button", { type: "submit", className: "primary small" }, ["Reject"]),
-    el("button", { type: "button", className: "secondary small",
-      onclick: function () { form.remove(); } }, ["Cancel"])
+    el("button", { type: "button", className: "secondary small", onclick: function () {
+      delete current.drafts[documentId];
+      form.remove();
+    } }, ["Cancel"])
   ]);
   form.addEventListener("submit", function (event) {
     event.preventDefault();
@@ -250,7 +260,7 @@ function askReason(item, documentId) {
     if (text) { review(documentId, "reject", text); }
   });
   item.appendChild(form);
-  reason.focus();
+  if (focus) { reason.focus(); }
 }
 
 function review(documentId, decision, reason) {
@@ -258,7 +268,11 @@ function review(documentId, decision, reason) {
   if (reason) { body.reason = reason; }
   var path = "/api/documents/" + encodeURIComponent(documentId) + "/review";
   return api("POST", path, body).then(function (result) {
-    if (!result.ok) { flash("The review was not saved: " + errorText(result)); }
+    if (result.ok) {
+      delete current.drafts[documentId];
+    } else {
+      flash("The review was not saved: " + errorText(result));
+    }
     loadCase();
   });
 }

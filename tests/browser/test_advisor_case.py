@@ -5,8 +5,9 @@ stand-in of the desk tests): the case needs no bot. An application and a mortgag
 that names it are delivered as the bot would; Maya (a mortgage advisor) logs in, claims the
 chat, and the screen pop shows the case: its stage and timeline, no checklist yet. She records
 "proceed": the checklist for the employment type appears, each item missing, and the timeline
-grows, by itself (the console refreshes on `application_changed`). She adds a note with markup
-(shown as text), asks for an extra document, and hands back with the next step for the bot.
+grows (the console refreshes on `application_changed`). She adds a note with markup (shown as
+text) and sees an upload with view, download, accept and reject; asks for an extra document,
+and hands back with the next step for the bot.
 Screenshots: test-artifacts/browser/advisor-*.png.
 """
 
@@ -28,8 +29,11 @@ from playwright.sync_api import expect
 
 from desk.app import create_app
 from desk.seed import seed_demo_agents
+from desk.services import applications
 from desk.settings import DeskSettings
 from desk.store.database import Database
+from desk.store.models import ApplicationDocument
+from desk.store.types import utcnow
 from tests.browser.conftest import Actor
 from tests.desk.conftest import make_context
 from tests.desk.rasa_stand_in import RASA_TOKEN, RasaStandIn
@@ -86,6 +90,29 @@ class LoopbackDesk:
         asyncio.run_coroutine_threadsafe(stop(), self._loop).result(timeout=30)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)
+
+    def store_upload(self, reference: str, item: str, file_name: str) -> int:
+        """An upload waiting for review, as the documents part stores it; its id."""
+        database = Database(self.database_url)
+        try:
+            with database.session(write=True) as session:
+                application = applications.load(session, reference)
+                document = ApplicationDocument(
+                    item_key=item,
+                    file_name=file_name,
+                    content_type="application/pdf",
+                    size_bytes=48_213,
+                    sha256="b" * 64,
+                    storage_key=f"{reference}/{item}",
+                    state="uploaded",
+                    uploaded_at=utcnow(),
+                    uploaded_via="web_chat",
+                )
+                application.documents.append(document)
+                session.flush()
+                return document.id
+        finally:
+            database.dispose()
 
     def bot_post(self, path: str, body: dict[str, Any], **headers: str) -> dict[str, Any]:
         """POST as the bot (the bearer secret); the decoded answer."""
@@ -164,21 +191,41 @@ def test_an_advisor_works_the_case_from_the_screen_pop(desk: LoopbackDesk, actor
     )
     maya.shot("advisor-2-advice-recorded-checklist")
 
+    document_id = desk.store_upload(reference, "payslips", "<img src=x>.pdf")
     markup = "<b>not bold</b> & <script>alert(1)</script>"
     page.locator("#case-note").fill(markup)
     page.locator("#case-note-form button[type=submit]").click()
     note = page.locator("#case-timeline li[data-kind=advisor_note]")
     expect(note).to_contain_text(markup)  # as text, never as markup
     expect(note.locator("b, script")).to_have_count(0)
+    upload = page.locator(f"#case-documents li[data-document-id='{document_id}']")
+    expect(upload).to_contain_text("Last 3 payslips")
+    expect(upload).to_contain_text("<img src=x>.pdf")
+    expect(upload.locator("img")).to_have_count(0)
+    content = f"/api/documents/{document_id}/content"
+    expect(upload.get_by_role("link", name="View")).to_have_attribute("href", content)
+    expect(upload.get_by_role("link", name="Download")).to_have_attribute(
+        "href", content + "?download=1"
+    )
+    expect(upload.get_by_role("button", name="Accept")).to_be_visible()
+    upload.get_by_role("button", name="Reject…").click()
+    expect(upload.locator(".reject-form input")).to_be_focused()
+    upload.locator(".reject-form input").fill("The scan is blurry")
+    expect(page.locator("#case-checklist tr[data-item=payslips]")).to_have_attribute(
+        "data-state", "uploaded"
+    )
+    maya.shot("advisor-3-an-upload-to-review")
 
     page.locator("#case-request-item").select_option("pension_statement")
     page.locator("#case-request-form button[type=submit]").click()
     expect(rows).to_have_count(5)
     expect(rows.last).to_contain_text("Pension statement")
+    # The case was shown again; the reason being typed was kept.
+    expect(upload.locator(".reject-form input")).to_have_value("The scan is blurry")
 
     page.locator("#next-step").select_option("collect_documents")
     page.locator("#resolve-form button[type=submit]").click()
     handed_back = page.locator("#case-timeline li[data-kind=handed_back]")
     expect(handed_back).to_contain_text("next step: collect documents")
-    maya.shot("advisor-3-handed-back-with-next-step")
+    maya.shot("advisor-4-handed-back-with-next-step")
     assert [e for e in maya.errors if "Failed to load resource" not in e] == []

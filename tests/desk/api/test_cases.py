@@ -12,7 +12,8 @@ from aiohttp.test_utils import TestServer
 from desk.services import applications
 from desk.services.agents import create_agent
 from desk.store.database import Database
-from desk.store.models import AgentRole
+from desk.store.models import AgentRole, ApplicationDocument
+from desk.store.types import utcnow
 from tests.desk.conftest import PASSWORD, Browser, post_application, post_handoff
 from tests.support.applications import new_application_body
 
@@ -420,3 +421,55 @@ async def test_an_advisor_resolving_sets_the_next_step_and_a_bogus_one_is_refuse
     handed_back = (await case_of(maya, reference))["application"]["events"][-1]
     assert handed_back["kind"] == "handed_back"
     assert handed_back["detail"] == {"handoff_id": handoff_id, "next_step": "collect_documents"}
+
+
+async def test_the_case_lists_each_upload_with_its_review(
+    bot: Browser, maya: Browser, database: Database
+) -> None:
+    reference = await post_application(bot)
+    await maya.post(f"/api/cases/{reference}/advice", json={"outcome": "proceed"})
+    _upload(database, reference, "payslips", state="rejected", reason="Only 2 of the 3 months")
+    _upload(database, reference, "payslips", state="uploaded")
+
+    case = await case_of(maya, reference)
+
+    first, second = case["documents"]
+    assert (first["item"], first["state"], first["rejection_reason"]) == (
+        "payslips",
+        "rejected",
+        "Only 2 of the 3 months",
+    )
+    assert first["reviewed_by"] == "Maya"
+    assert (second["state"], second["file_name"], second["size_bytes"]) == (
+        "uploaded",
+        "payslips.pdf",
+        2048,
+    )
+    payslips = next(i for i in case["application"]["checklist"] if i["key"] == "payslips")
+    assert (payslips["state"], payslips["document_id"]) == ("uploaded", second["id"])
+    assert case["actions"]["can_review_documents"] is True
+
+
+def _upload(
+    database: Database, reference: str, item: str, *, state: str, reason: str | None = None
+) -> None:
+    """A stored upload, as the documents part writes it."""
+    with database.session(write=True) as session:
+        application = applications.load(session, reference)
+        count = len(application.documents)
+        application.documents.append(
+            ApplicationDocument(
+                item_key=item,
+                file_name=f"{item}.pdf",
+                content_type="application/pdf",
+                size_bytes=2048,
+                sha256="a" * 64,
+                storage_key=f"{reference}/{item}-{count}",
+                state=state,
+                uploaded_at=utcnow(),
+                uploaded_via="web_chat",
+                reviewed_by="Maya" if reason else None,
+                reviewed_at=utcnow() if reason else None,
+                rejection_reason=reason,
+            )
+        )
