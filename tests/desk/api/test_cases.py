@@ -15,6 +15,7 @@ from desk.store.database import Database
 from desk.store.models import AgentRole, ApplicationDocument
 from desk.store.types import utcnow
 from tests.desk.conftest import PASSWORD, Browser, post_application, post_handoff
+from tests.desk.workflows.test_events_published import record
 from tests.support.applications import new_application_body
 
 pytestmark = pytest.mark.filterwarnings("ignore:Dialect sqlite\\+pysqlite does \\*not\\*")
@@ -473,3 +474,19 @@ def _upload(
                 rejection_reason=reason,
             )
         )
+
+
+async def test_each_entry_of_a_step_is_published_and_a_refused_step_publishes_nothing(
+    server: TestServer, bot: Browser, maya: Browser
+) -> None:
+    reference = await post_application(bot)
+    published = record(server)
+
+    await maya.post(f"/api/cases/{reference}/advice", json={"outcome": "proceed"})
+    await maya.post(f"/api/cases/{reference}/notes", json={"text": ""})
+
+    assert [(e.NAME.value, e.payload()["kind"], e.payload()["stage"]) for e in published] == [
+        # The stage is the application's once the step is done.
+        ("application.event_recorded", "advice_outcome", "documents"),
+        ("application.event_recorded", "documents_requested", "documents"),
+    ]
