@@ -19,6 +19,7 @@ from desk.api import (
     appointments,
     bot,
     branch,
+    cases,
     console,
     live,
     pages,
@@ -41,6 +42,7 @@ from desk.api.runtime import (
     WAITING_ROOM,
     in_unit,
 )
+from desk.application_timeline import ApplicationTimeline
 from desk.background import BackgroundTasks
 from desk.bot_sync import BotSync
 from desk.bus import InProcessBus
@@ -111,6 +113,8 @@ def create_app(
         seen=SeenMessages(),
     )
     app[resume.CODE_SENDER] = code_sender or LogCodeSender(settings.demo_codes_file)
+    # After the others: a mortgage handoff's entries on its application's timeline.
+    ApplicationTimeline(app[DESK]).subscribe(app[BUS])
     # aiohttp 3.9's stubs type the signal's callbacks wrongly.
     app.on_startup.append(_start_waiting_room)  # type: ignore[arg-type]
     app.on_shutdown.append(_close_live)  # type: ignore[arg-type]
@@ -120,6 +124,7 @@ def create_app(
     applications.add_routes(app)
     appointments.add_routes(app)
     resume.add_routes(app)
+    cases.add_routes(app)
     sessions.add_routes(app)
     console.add_routes(app)
     branch.add_routes(app)

@@ -11,7 +11,11 @@ event bus and turns the desk's events into those messages:
   (`message.customer`);
 - `{"type": "customer_typing", "handoff_id", "sender_id", "typing"}` (`typing.customer`);
 - `{"type": "queue_changed", "queue", "handoff_id", "change"}` with `change` one of queued,
-  claimed, transferred_in, transferred_out, resolved, abandoned, expired: reload that queue.
+  claimed, transferred_in, transferred_out, resolved, abandoned, expired: reload that queue;
+- `{"type": "application_changed", "reference", "stage", "kind"}` to the case workers
+  (mortgage advisors, supervisors; `desk.services.case_access`) when a mortgage application
+  was opened (`kind` "opened") or its timeline got an entry (`kind`, the entry's): reload the
+  case if it is on screen. No personal data: the console reads the case itself.
 
 Each socket also knows the session it was opened with (its key and expiry): when that session
 ends, its consoles are closed with SESSION_ENDED_CODE (1008, policy violation) and the reason
@@ -36,6 +40,8 @@ from aiohttp import WSCloseCode, web
 
 from desk.bus import EventBus
 from desk.events import (
+    ApplicationEventRecorded,
+    ApplicationOpened,
     CustomerMessage,
     CustomerTyping,
     HandoffAbandoned,
@@ -47,6 +53,7 @@ from desk.events import (
     SessionEnded,
 )
 from desk.services.agents import Actor
+from desk.services.case_access import works_cases
 from desk.store.types import utcnow
 
 LOGGER = logging.getLogger(__name__)
@@ -85,6 +92,22 @@ class Audience:
         return actor.serves(self.queue) or (
             self.owner_id is not None and actor.agent_id == self.owner_id
         )
+
+
+@dataclass(frozen=True)
+class CaseWorkers:
+    """Who may receive a message about a mortgage application: those who work cases."""
+
+    def includes(self, actor: Actor) -> bool:
+        """Whether `actor` may receive it."""
+        return works_cases(actor)
+
+
+#: Who a message goes to: a handoff's audience, or the case workers.
+Recipients = Audience | CaseWorkers
+
+#: What an `application.opened` is called in `application_changed.kind`.
+APPLICATION_OPENED_KIND: Final = "opened"
 
 
 @dataclass
@@ -156,7 +179,7 @@ class LiveHub:
         """How many consoles are connected."""
         return len(self._sockets)
 
-    async def publish(self, message: Mapping[str, Any], audience: Audience) -> int:
+    async def publish(self, message: Mapping[str, Any], audience: Recipients) -> int:
         """Send `message` to every connected console in the audience; to how many it went.
 
         Consoles whose session has expired are closed first and receive nothing.
@@ -252,6 +275,8 @@ class ConsoleFeed:
         bus.subscribe(CustomerMessage, self.customer_message)
         bus.subscribe(CustomerTyping, self.customer_typing)
         bus.subscribe(SessionEnded, self.session_ended)
+        bus.subscribe(ApplicationOpened, self.application_changed)
+        bus.subscribe(ApplicationEventRecorded, self.application_changed)
 
     async def queued(self, event: HandoffQueued) -> None:
         """A new handoff waits: its queue's agents reload the queue."""
@@ -303,6 +328,19 @@ class ConsoleFeed:
             "typing": event.typing,
         }
         await self.hub.publish(message, Audience(event.queue, event.owner_id))
+
+    async def application_changed(
+        self, event: ApplicationOpened | ApplicationEventRecorded
+    ) -> None:
+        """A mortgage application was opened or changed: the case workers reload it if shown."""
+        kind = APPLICATION_OPENED_KIND if isinstance(event, ApplicationOpened) else event.kind
+        message = {
+            "type": "application_changed",
+            "reference": event.reference,
+            "stage": event.stage,
+            "kind": kind,
+        }
+        await self.hub.publish(message, CaseWorkers())
 
     async def session_ended(self, event: SessionEnded) -> None:
         """An agent logged out: close the consoles of that session (LOGGED_OUT)."""

@@ -7,11 +7,23 @@ so a client bug shows up as a 422 naming the field instead of silently doing som
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final
 
 from pydantic import BaseModel, Field, StrictBool, ValidationError, conint, constr, validator
 
+from contract.applications import (
+    NEXT_STEP_SLOT,
+    AdviceOutcome,
+    ApplicationEventKind,
+    ApplicationRecord,
+    NextStep,
+)
+from contract.documents import DocumentRecord
+from desk.services.advice import MAX_CASE_NOTE_CHARS
 from desk.services.agents import MAX_PASSWORD_LENGTH, Actor
+from desk.services.application_stages import stage_after
+from desk.services.errors import Conflict
 from desk.services.handoffs import (
     MAX_CALLBACK_CHARS,
     MAX_CSAT_COMMENT_CHARS,
@@ -35,6 +47,7 @@ if TYPE_CHECKING:
     Rating = int
     CsatComment = str
     CallbackMessage = str
+    CaseNoteText = str
 else:
     Username = constr(strict=True, min_length=1, max_length=64)
     Password = constr(strict=True, min_length=1, max_length=MAX_PASSWORD_LENGTH)
@@ -45,6 +58,7 @@ else:
     Rating = conint(strict=True, ge=1, le=5)
     CsatComment = constr(strict=True, max_length=MAX_CSAT_COMMENT_CHARS)
     CallbackMessage = constr(strict=True, min_length=1, max_length=MAX_CALLBACK_CHARS)
+    CaseNoteText = constr(strict=True, max_length=MAX_CASE_NOTE_CHARS)
 
 
 def error_list(error: ValidationError) -> list[str]:
@@ -116,6 +130,30 @@ class ResolveRequest(_Request):
         if len(slots) > MAX_SLOTS:
             raise ValueError(f"at most {MAX_SLOTS} slots")
         return slots
+
+    @validator("slots")
+    def _a_known_next_step(cls, slots: dict[str, Any]) -> dict[str, Any]:
+        # The bot acts on the advisor's next step; one it does not know would be ignored.
+        step = slots.get(NEXT_STEP_SLOT)
+        if step is not None and not (
+            isinstance(step, str) and step in {member.value for member in NextStep}
+        ):
+            allowed = ", ".join(member.value for member in NextStep)
+            raise ValueError(f"{NEXT_STEP_SLOT} must be one of: {allowed}")
+        return slots
+
+
+class AdviceRequest(_Request):
+    """POST /api/cases/{reference}/advice: the advisor's outcome, and a note."""
+
+    outcome: AdviceOutcome
+    note: CaseNoteText | None = None
+
+
+class CaseNoteRequest(_Request):
+    """POST /api/cases/{reference}/notes: an advisor's note on the application's timeline."""
+
+    text: CaseNoteText
 
 
 class CsatRequest(_Request):
@@ -471,3 +509,63 @@ class EventAccepted(BaseModel):
 
     accepted: bool
     handoff_id: str | None
+
+
+class CaseActionsOut(BaseModel):
+    """What a case worker may do with an application at its stage (the stage table's word)."""
+
+    can_record_advice: bool
+    can_request_documents: bool
+    can_review_documents: bool
+    can_book: bool
+    can_move_appointment: bool
+    can_cancel_appointment: bool
+    can_add_note: bool
+
+    @classmethod
+    def at(cls, stage: str) -> CaseActionsOut:
+        """The actions the stage table allows at `stage`."""
+        kind = ApplicationEventKind
+        return cls(
+            can_record_advice=_allowed(stage, kind.ADVICE_OUTCOME),
+            can_request_documents=_allowed(stage, kind.DOCUMENTS_REQUESTED),
+            can_review_documents=_allowed(stage, kind.DOCUMENT_ACCEPTED),
+            can_book=_allowed(stage, kind.APPOINTMENT_BOOKED),
+            can_move_appointment=_allowed(stage, kind.APPOINTMENT_RESCHEDULED),
+            can_cancel_appointment=_allowed(stage, kind.APPOINTMENT_CANCELLED),
+            can_add_note=_allowed(stage, kind.ADVISOR_NOTE),
+        )
+
+
+def _allowed(stage: str, kind: ApplicationEventKind) -> bool:
+    try:
+        stage_after(stage, kind)
+    except Conflict:
+        return False
+    return True
+
+
+class CaseOut(BaseModel):
+    """GET /api/cases/{reference}: the application (stage, checklist, appointment, timeline),
+    its uploaded documents (oldest first) and what may be done with it now."""
+
+    application: ApplicationRecord
+    documents: list[DocumentRecord]
+    actions: CaseActionsOut
+
+    class Config:
+        # Exact amounts, as the applications API sends them.
+        json_encoders = {Decimal: str}
+
+
+class CaseDocumentOut(BaseModel):
+    """A document the designers defined, for the advisor's "request documents" picker."""
+
+    key: str
+    title: str
+
+
+class CaseDocumentsOut(BaseModel):
+    """GET /api/case-documents."""
+
+    documents: list[CaseDocumentOut]

@@ -1,7 +1,8 @@
 /*
  * What the agent does with the open chat besides talking: private notes (POST .../notes),
  * transfer (POST .../transfer), resolve with a disposition and slot updates for the bot
- * (POST .../resolve), and retrying a hand-back the bot did not take (POST .../hand-back).
+ * (POST .../resolve; for a mortgage case also the bot's next step), and retrying a hand-back
+ * the bot did not take (POST .../hand-back).
  */
 import { byId, clear, el } from "./page.js";
 import { api, errorText, flash } from "./console-api.js";
@@ -10,6 +11,8 @@ import { forget } from "./console-mine.js";
 import { openHandoff, renderNotes } from "./console-pop.js";
 import { loadQueues } from "./console-queues.js";
 import { queueName, state } from "./console-state.js";
+
+var NEXT_STEP_SLOT = "mortgage_next_step";  // contract/applications.py NEXT_STEP_SLOT
 
 /** Adds a private note to the open chat. */
 export function addNote(text) {
@@ -76,7 +79,8 @@ function slotUpdates() {
   return { slots: slots, problems: problems };
 }
 
-/** Resolves the open chat with the disposition and slot updates, handing it back to the bot. */
+/** Resolves the open chat with the disposition and slot updates, handing it back to the bot
+ * (for a mortgage case, with the next step the bot takes: mortgage_next_step). */
 export function resolve() {
   var id = state.openId;
   var updates = slotUpdates();
@@ -84,6 +88,8 @@ export function resolve() {
     flash(updates.problems.join("; "));
     return Promise.resolve();
   }
+  var nextStep = byId("next-step").value;
+  if (!byId("next-step-row").hidden && nextStep) { updates.slots[NEXT_STEP_SLOT] = nextStep; }
   stopTyping();
   var body = { disposition: byId("disposition").value, slots: updates.slots };
   return api("POST", "/api/handoffs/" + id + "/resolve", body).then(function (result) {
@@ -98,6 +104,7 @@ export function resolve() {
         (result.body.hand_back_error || "unknown error"));
     }
     clear(byId("slot-rows"));
+    byId("next-step").value = "";
     forget(id);
     loadQueues();
     openHandoff(id);

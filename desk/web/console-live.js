@@ -1,11 +1,12 @@
 /*
  * The console's live updates: the websocket GET /api/live sends {"type": "connected" |
- * "queue_changed" | "customer_message" | "customer_typing", ...}. When the session ends
+ * "queue_changed" | "customer_message" | "customer_typing" | "application_changed", ...}. When the session ends
  * (logout, here or elsewhere, or expiry) the desk closes it with 1008 and the console goes to
  * the login page; otherwise it reconnects.
  */
 import { byId } from "./page.js";
 import { api } from "./console-api.js";
+import { caseChanged } from "./console-case.js";
 import { addLine, showCustomerTyping } from "./console-conversation.js";
 import { markUnread, refreshMine } from "./console-mine.js";
 import { openHandoff } from "./console-pop.js";
@@ -85,6 +86,9 @@ function onLive(message) {
       break;
     case "customer_typing":
       if (message.handoff_id === state.openId) { showCustomerTyping(message.typing === true); }
+      break;
+    case "application_changed":
+      caseChanged(message);  // the mortgage case on screen, if it is that one
       break;
     default:
       break;

@@ -1,9 +1,11 @@
 /*
  * The screen pop: opening a chat (GET /api/handoffs/{id}) shows its header, its context
- * (console-context.js), its notes, its live conversation, and what the agent may do with it.
+ * (console-context.js), a mortgage case it names (console-case.js), its notes, its live
+ * conversation, and what the agent may do with it.
  */
 import { byId, clear, el } from "./page.js";
 import { api, errorText, flash } from "./console-api.js";
+import { showCase } from "./console-case.js";
 import { renderContext } from "./console-context.js";
 import {
   loadConversation, renderConversation, showCustomerTyping, stopTyping
@@ -61,6 +63,7 @@ function renderPop(pop, changed) {
   byId("h-meta").textContent = meta;
 
   renderContext(context);
+  showCase(context);
   renderNotes(pop.notes || []);
   if (changed || !state.conversations[handoff.handoff_id]) {
     loadConversation(handoff.handoff_id, pop.events || []);

@@ -10,6 +10,8 @@
  *   console-queues.js       the queues, their ticking waiting times, claiming
  *   console-pop.js          the screen pop: opening a chat, its header, notes, allowed actions
  *   console-context.js      the handoff context: summary, trigger, attempts, slots, transcript
+ *   console-case.js         the mortgage case a handoff names: checklist, documents, timeline,
+ *                           advice, notes, document requests, branch appointment
  *   console-evidence.js     the evidence, from the labels and values sent with it
  *   console-conversation.js the live conversation, the reply and typing
  *   console-forms.js        notes, transfer, resolve, hand back again
@@ -18,11 +20,14 @@
  * Talks to the desk's JSON API with the session cookie: GET /api/console-config, GET
  * /api/queues, GET /api/my-handoffs, POST /api/handoffs/{id}/claim, GET /api/handoffs/{id}
  * (screen pop), GET .../conversation, POST .../messages, .../typing, .../notes, .../transfer,
- * .../resolve, .../hand-back, POST /api/logout. Queues also refresh every 10 s in case the
+ * .../resolve, .../hand-back, POST /api/logout; the mortgage case's routes (console-case.js). Queues also refresh every 10 s in case the
  * websocket is down.
  */
 import { byId, el } from "./page.js";
 import { api, errorText, flash } from "./console-api.js";
+import {
+  addCaseNote, bookAppointment, loadSlots, pickerChanged, recordAdvice, requestDocuments
+} from "./console-case.js";
 import { onReplyInput, sendReply, stopTyping } from "./console-conversation.js";
 import { addNote, resolve, retryHandBack, slotRow, transfer } from "./console-forms.js";
 import { connectLive } from "./console-live.js";
@@ -80,6 +85,24 @@ function wire() {
   byId("claim-open").addEventListener("click", function () {
     if (state.openId) { claim(state.openId, byId("claim-open")); }
   });
+  wireCase();
+}
+
+/** The mortgage case's forms (console-case.js). */
+function wireCase() {
+  var forms = {
+    "case-advice-form": recordAdvice, "case-note-form": addCaseNote,
+    "case-request-form": requestDocuments, "case-book-form": bookAppointment
+  };
+  Object.keys(forms).forEach(function (id) {
+    byId(id).addEventListener("submit", function (event) {
+      event.preventDefault();
+      forms[id]();
+    });
+  });
+  byId("case-request-item").addEventListener("change", pickerChanged);
+  byId("case-branch").addEventListener("change", loadSlots);
+  byId("case-day").addEventListener("change", loadSlots);
 }
 
 /** Who I am, the dispositions, then the queues, my chats and the live updates. */
