@@ -14,7 +14,8 @@ from typing import Final
 from aiohttp import web
 from sqlalchemy import text
 
-from desk.api import applications, bot, console, live, pages, sessions
+from desk.api import applications, bot, console, documents, live, pages, sessions
+from desk.api.documents import DOCUMENT_STORE
 from desk.api.middleware import auth_middleware, error_middleware, public
 from desk.api.runtime import (
     BOT_SYNC,
@@ -36,6 +37,7 @@ from desk.bot_sync import BotSync
 from desk.bus import InProcessBus
 from desk.console_hub import ConsoleFeed, LiveHub
 from desk.customer_link import CustomerLink
+from desk.document_store import LocalDiskStore
 from desk.rasa_client import RasaClient, RasaHandBack
 from desk.services.conversations import SeenMessages
 from desk.services.handoffs import HandBack
@@ -66,6 +68,7 @@ def create_app(settings: DeskSettings, *, hand_back: HandBack | None = None) -> 
     app[UNITS] = UnitRunner(app[DATABASE], app[EXECUTOR])
     app[RASA] = RasaClient.from_settings(settings)
     app[TASKS] = BackgroundTasks()
+    app[DOCUMENT_STORE] = LocalDiskStore(settings.documents_dir)
     app[BUS] = InProcessBus()
     app[LIVE] = LiveHub()
     app[CUSTOMER] = CustomerLink(app[RASA], average_handle_seconds=settings.average_handle_seconds)
@@ -102,6 +105,7 @@ def create_app(settings: DeskSettings, *, hand_back: HandBack | None = None) -> 
     sessions.add_routes(app)
     console.add_routes(app)
     live.add_routes(app)
+    documents.add_routes(app)
     pages.add_routes(app)
     return app
 

@@ -19,6 +19,7 @@ from contract.documents import (
     MAX_FILE_NAME_CHARS,
     DocumentRecord,
     DocumentReview,
+    ReviewDecision,
 )
 from desk.document_store import LocalDiskStore
 from desk.services import applications, documents
@@ -50,7 +51,7 @@ from tests.support.documents import (
 
 pytestmark = pytest.mark.filterwarnings("ignore:Dialect sqlite\\+pysqlite does \\*not\\*")
 
-ACCEPT = DocumentReview(decision="accept")
+ACCEPT = DocumentReview(decision=ReviewDecision.ACCEPT)
 BRANCH = "leeds_park_row"
 
 
@@ -403,7 +404,10 @@ def test_rejecting_a_document_keeps_the_reason_for_the_customer(
     reason = "The payslip is from 2019: please send the last 3 months."
 
     record = review(
-        database, people["maya"], document_id, DocumentReview(decision="reject", reason=reason)
+        database,
+        people["maya"],
+        document_id,
+        DocumentReview(decision=ReviewDecision.REJECT, reason=reason),
     )
 
     assert (record.state, record.rejection_reason) == ("rejected", reason)
@@ -420,7 +424,7 @@ def test_rejecting_a_document_keeps_the_reason_for_the_customer(
 @pytest.mark.parametrize("reason", [None, "", "   "])
 def test_a_rejection_needs_a_reason(reason: str | None) -> None:
     with pytest.raises(ValidationError, match="a rejection needs a reason"):
-        DocumentReview(decision="reject", reason=reason)
+        DocumentReview(decision=ReviewDecision.REJECT, reason=reason)
 
 
 def test_a_document_is_reviewed_once(
@@ -431,7 +435,12 @@ def test_a_document_is_reviewed_once(
     before = snapshot(database, reference)
 
     with pytest.raises(Conflict, match=f"document {document_id} was already accepted"):
-        review(database, people["sam"], document_id, DocumentReview(decision="reject", reason="No"))
+        review(
+            database,
+            people["sam"],
+            document_id,
+            DocumentReview(decision=ReviewDecision.REJECT, reason="No"),
+        )
 
     assert snapshot(database, reference) == before
 
