@@ -217,8 +217,9 @@ def content_disposition(disposition: str, file_name: str) -> str:
 
 async def post_document_review(request: web.Request) -> web.Response:
     """Accept or reject a document: 200 with its `DocumentRecord`."""
-    document_id = _document_id(request)
+    # The body is judged before the id, as for any route: a bad one is refused the same way.
     verdict = await parse(request, DocumentReview)
+    document_id = _document_id(request)
     record = await review_document(request.app[DESK], actor_of(request), document_id, verdict)
     return respond(record)
 
