@@ -123,16 +123,12 @@ async def read_upload_form(request: web.Request) -> UploadForm:
     except (ValueError, AssertionError, RuntimeError, web.RequestPayloadError) as error:
         # aiohttp's multipart reader reports a broken form with any of these.
         raise BadRequest(f"the form cannot be read: {str(error)[:200]}") from None
-    missing = [
-        name
-        for name in (*TEXT_FIELDS, FILE_FIELD)
-        if name not in fields and (name != FILE_FIELD or data is None)
-    ]
-    if missing:
-        raise InvalidInput([f"/{name}: missing from the form" for name in missing])
+    missing = [name for name in TEXT_FIELDS if name not in fields]
+    if missing or data is None:
+        absent = [*missing, *([FILE_FIELD] if data is None else [])]
+        raise InvalidInput([f"/{name}: missing from the form" for name in absent])
     if not SESSION_ID.match(fields["session_id"]):
         raise BadRequest("session_id must be 32 lowercase hexadecimal characters")
-    assert data is not None
     return UploadForm(
         fields["session_id"], fields["reference"], fields["item"], file_name, bytes(data)
     )

@@ -62,7 +62,10 @@ class _RememberedKeys:
 
     def forget_all(self) -> None:
         for key in self.written:
-            self._store.delete(key)
+            try:
+                self._store.delete(key)
+            except OSError:  # the caller's error is the one to report; this one is logged
+                LOGGER.exception("could not delete the file %s of a failed upload", key)
 
 
 async def upload_document(
@@ -101,8 +104,10 @@ async def upload_document(
         done, _ = await change_application(desk, reference, step)
     except ApplicationNotFoundError:
         raise PermissionDenied(documents.NOT_YOUR_APPLICATION) from None
-    except BaseException:
-        remembered.forget_all()  # the commit failed after the file was written
+    except Exception:
+        # The commit failed after the file was written. Not on cancellation: the unit of work
+        # goes on in its thread and may still commit, and a row must never lose its file.
+        remembered.forget_all()
         raise
     _let_the_bot_speak(desk, done, ACTION_DOCUMENT_RECEIVED)
     return done.document

@@ -342,16 +342,34 @@ async def test_a_body_that_is_not_a_multipart_form_is_415(
 
 
 @pytest.mark.usefixtures("nothing_kept")
-async def test_a_form_without_its_file_is_422(customer: Browser, reference: str) -> None:
-    body = FormData()
-    for name, value in (("session_id", CHAT_ID), ("reference", reference), ("item", "payslips")):
-        body.add_field(name, value)
-    body.add_field("note", "hello", filename="note.txt")  # forces multipart
+async def test_an_unexpected_field_is_422(customer: Browser, reference: str) -> None:
+    body = form(reference)
+    body.add_field("note", "hello", filename="note.txt")
 
     status, answer = await customer.post(UPLOADS, data=body)
 
     assert status == 422
     assert "unexpected field 'note'" in answer["error"]
+
+
+@pytest.mark.usefixtures("nothing_kept")
+async def test_a_form_without_its_file_is_422_naming_what_is_missing(
+    customer: Browser, reference: str
+) -> None:
+    boundary = "uploadboundary42"
+    fields = {"session_id": CHAT_ID, "reference": reference}
+    raw = "".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+        for name, value in fields.items()
+    )
+    headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+
+    status, answer = await customer.post(
+        UPLOADS, data=f"{raw}--{boundary}--\r\n".encode(), headers=headers
+    )
+
+    assert status == 422
+    assert answer["errors"] == ["/item: missing from the form", "/file: missing from the form"]
 
 
 @pytest.mark.usefixtures("nothing_kept")
