@@ -46,6 +46,15 @@ def minimal_pdf(text: str = "Payslip") -> bytes:
     return bytes(body)
 
 
+def padded_pdf(total_bytes: int) -> bytes:
+    """`minimal_pdf()` grown to exactly `total_bytes` by a comment after its header (readers
+    skip it; the cross-reference offsets no longer match, which the desk does not check)."""
+    pdf = minimal_pdf()
+    header = b"%PDF-1.4\n"
+    padding = total_bytes - len(pdf) - 2  # "%" and "\n" around the padding
+    return header + b"%" + b"0" * padding + b"\n" + pdf[len(header) :]
+
+
 def image_bytes(image_format: str = "PNG", size: tuple[int, int] = (40, 30)) -> bytes:
     """A small picture encoded as `image_format` (PNG or JPEG)."""
     buffer = io.BytesIO()

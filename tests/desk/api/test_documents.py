@@ -32,6 +32,7 @@ from tests.support.documents import (
     collecting_application,
     jpeg_bytes,
     minimal_pdf,
+    padded_pdf,
     png_bytes,
 )
 
@@ -231,9 +232,20 @@ async def test_an_empty_file_is_422(customer: Browser, reference: str) -> None:
     assert (status, answer["error"]) == (422, "the file is empty: choose the document again")
 
 
+async def test_a_file_of_exactly_the_limit_is_taken(
+    customer: Browser, reference: str, documents_dir: Path
+) -> None:
+    largest = padded_pdf(MAX_DOCUMENT_BYTES)
+
+    document = await upload(customer, reference, largest)
+
+    assert document["size_bytes"] == MAX_DOCUMENT_BYTES
+    assert [path.stat().st_size for path in stored(documents_dir)] == [MAX_DOCUMENT_BYTES]
+
+
 @pytest.mark.usefixtures("nothing_kept")
 async def test_a_file_over_the_limit_is_413(customer: Browser, reference: str) -> None:
-    too_big = b"%PDF-1.4\n" + b"0" * MAX_DOCUMENT_BYTES
+    too_big = padded_pdf(MAX_DOCUMENT_BYTES + 1)
 
     status, body = await customer.post(UPLOADS, data=form(reference, too_big))
 
