@@ -21,11 +21,13 @@ from desk.api import (
     branch,
     cases,
     console,
+    documents,
     live,
     pages,
     resume,
     sessions,
 )
+from desk.api.documents import DOCUMENT_STORE
 from desk.api.middleware import auth_middleware, error_middleware, public
 from desk.api.runtime import (
     BOT_SYNC,
@@ -49,6 +51,7 @@ from desk.bus import InProcessBus
 from desk.code_sender import CodeSender, LogCodeSender
 from desk.console_hub import ConsoleFeed, LiveHub
 from desk.customer_link import CustomerLink
+from desk.document_store import LocalDiskStore
 from desk.rasa_client import RasaClient, RasaHandBack
 from desk.services.conversations import SeenMessages
 from desk.services.handoffs import HandBack
@@ -86,6 +89,7 @@ def create_app(
     app[UNITS] = UnitRunner(app[DATABASE], app[EXECUTOR])
     app[RASA] = RasaClient.from_settings(settings)
     app[TASKS] = BackgroundTasks()
+    app[DOCUMENT_STORE] = LocalDiskStore(settings.documents_dir)
     app[BUS] = InProcessBus()
     app[LIVE] = LiveHub()
     app[CUSTOMER] = CustomerLink(app[RASA], average_handle_seconds=settings.average_handle_seconds)
@@ -129,6 +133,7 @@ def create_app(
     console.add_routes(app)
     branch.add_routes(app)
     live.add_routes(app)
+    documents.add_routes(app)
     pages.add_routes(app)
     return app
 

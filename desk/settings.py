@@ -25,6 +25,11 @@ def default_database_url() -> str:
     return f"sqlite:///{PROJECT_ROOT / 'var' / 'desk.db'}"
 
 
+def default_documents_dir() -> Path:
+    """Where customers' documents are kept by default: `var/documents`."""
+    return PROJECT_ROOT / "var" / "documents"
+
+
 class DeskDatabaseSettings(EnvironmentSettings):
     """Where the desk's database is: all the seed command and the migrations need."""
 
@@ -55,7 +60,14 @@ class DeskSettings(DeskDatabaseSettings):
     # The demo's outbox of resume codes: each one is also appended here as a JSON line (the
     # end-to-end tests read it); unset, codes go to the log only (desk.code_sender).
     demo_codes_file: Path | None = Field(None, env="DESK_DEMO_CODES_FILE")
+    # The local disk store of customers' documents (desk/document_store.py).
+    documents_dir: Path = Field(default_factory=default_documents_dir, env="DESK_DOCUMENTS_DIR")
 
     @validator("rasa_url")
     def _without_trailing_slash(cls, url: str) -> str:
         return url.rstrip("/")
+
+    @validator("documents_dir")
+    def _from_the_project_root(cls, directory: Path) -> Path:
+        # A relative path means the same place whichever directory the desk is started in.
+        return directory if directory.is_absolute() else PROJECT_ROOT / directory
