@@ -22,7 +22,7 @@ from typing import Final
 from aiohttp import web
 from sqlalchemy.orm import Session
 
-from contract.documents import DocumentRecord, DocumentRequest, document_requests_path
+from contract.documents import DocumentRequest, document_requests_path
 from desk.api.runtime import DESK, actor_of, in_unit, parse, respond
 from desk.api.schemas import (
     AdviceRequest,
@@ -37,7 +37,7 @@ from desk.services.agents import Actor
 from desk.services.applications import ApplicationNotFoundError
 from desk.services.case_access import ensure_case_worker
 from desk.services.checklists import document_checklists
-from desk.store.models import MortgageApplication
+from desk.services.documents import documents_of
 from desk.workflows import cases
 
 CASES_PATH: Final = "/api/cases"
@@ -73,32 +73,6 @@ def case_view(session: Session, actor: Actor, reference: str) -> CaseOut:
         documents=documents_of(application),
         actions=CaseActionsOut.at(application.stage),
     )
-
-
-def documents_of(application: MortgageApplication) -> list[DocumentRecord]:
-    """Every upload of the application, oldest first, with its review.
-
-    (The documents part may offer its own `desk.services.documents.documents_of`; this one
-    reads the same rows.)
-    """
-    return [
-        DocumentRecord(
-            id=document.id,
-            reference=application.reference,
-            item=document.item_key,
-            file_name=document.file_name,
-            content_type=document.content_type,
-            size_bytes=document.size_bytes,
-            sha256=document.sha256,
-            state=document.state,
-            uploaded_at=document.uploaded_at,
-            uploaded_via=document.uploaded_via,
-            reviewed_at=document.reviewed_at,
-            reviewed_by=document.reviewed_by,
-            rejection_reason=document.rejection_reason,
-        )
-        for document in application.documents
-    ]
 
 
 async def get_case(request: web.Request) -> web.Response:

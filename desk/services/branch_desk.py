@@ -32,13 +32,12 @@ from contract.applications import (
 )
 from contract.appointments import AppointmentRecord, AppointmentState, IdentityCheck
 from contract.documents import DocumentRecord, DocumentState
-from desk.services import applications
+from desk.services import applications, documents
 from desk.services.agents import Actor
 from desk.services.branches import branches
 from desk.services.case_access import ensure_visible, is_branch_staff
 from desk.services.errors import Conflict, NotFound, PermissionDenied
 from desk.store.models import (
-    ApplicationDocument,
     ApplicationEvent,
     BranchAppointment,
     MortgageApplication,
@@ -144,7 +143,7 @@ def case_for_branch(session: Session, actor: Actor, reference: str) -> BranchCas
     appointment = applications.current_appointment(application)
     return BranchCase(
         record=applications.record_of(application),
-        documents=tuple(_document_record(application, d) for d in application.documents),
+        documents=tuple(documents.documents_of(application)),
         identity_matched=None if appointment is None else identity_matched(appointment),
     )
 
@@ -364,24 +363,4 @@ def _day_appointment(appointment: BranchAppointment) -> DayAppointment:
         stage=application.stage,
         documents_accepted=sum(item.state == DocumentState.ACCEPTED.value for item in checklist),
         documents_required=len(checklist),
-    )
-
-
-def _document_record(
-    application: MortgageApplication, document: ApplicationDocument
-) -> DocumentRecord:
-    return DocumentRecord(
-        id=document.id,
-        reference=application.reference,
-        item=document.item_key,
-        file_name=document.file_name,
-        content_type=document.content_type,
-        size_bytes=document.size_bytes,
-        sha256=document.sha256,
-        state=document.state,
-        uploaded_at=document.uploaded_at,
-        uploaded_via=document.uploaded_via,
-        reviewed_at=document.reviewed_at,
-        reviewed_by=document.reviewed_by,
-        rejection_reason=document.rejection_reason,
     )

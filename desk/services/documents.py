@@ -389,9 +389,8 @@ def reference_of_document(session: Session, actor: Actor, document_id: int) -> s
 
 
 def documents_of(application: MortgageApplication) -> list[DocumentRecord]:
-    """Every upload of the application, newest first (for the case view)."""
-    newest_first = sorted(application.documents, key=lambda d: (d.uploaded_at, d.id), reverse=True)
-    return [document_record(document) for document in newest_first]
+    """Every upload of the application, oldest first like its timeline (for the case views)."""
+    return [document_record(document) for document in application.documents]
 
 
 def document_record(document: ApplicationDocument) -> DocumentRecord:

@@ -161,8 +161,9 @@ async def test_the_case_has_the_record_the_timeline_and_the_documents(
         "appointment_booked",
     ]
     assert [item["state"] for item in application["checklist"]] == ["accepted"] * 4
-    first = body["documents"][0]
-    assert first["document"]["item"] == "proof_of_identity"
+    uploaded = {entry["document"]["item"]: entry for entry in body["documents"]}
+    assert set(uploaded) == {item["key"] for item in application["checklist"]}
+    first = uploaded["proof_of_identity"]
     assert first["view_url"] == f"/api/documents/{first['document']['id']}/content"
     assert first["download_url"] == first["view_url"] + "?download=1"
     assert body["identity_matched"] is None

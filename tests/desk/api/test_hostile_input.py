@@ -64,6 +64,7 @@ VALID_BODIES: dict[tuple[str, str], Callable[[], Any]] = {
         "slots": {"order_id": "ORD-100005"},
     },
     ("POST", "/api/applications"): new_application_body,
+    ("POST", "/api/documents/{document_id}/review"): lambda: {"decision": "accept"},
     ("POST", "/api/applications/{reference}/events"): lambda: {
         "touchpoint": "desk",
         "kind": "note",
@@ -94,6 +95,8 @@ BODYLESS: frozenset[tuple[str, str]] = frozenset(
         ("POST", "/api/handoffs/{handoff_id}/claim"),
         ("POST", "/api/handoffs/{handoff_id}/hand-back"),
         ("POST", "/api/logout"),
+        # A multipart form (the customer's upload), never JSON: tests/desk/api/test_documents.py.
+        ("POST", "/chat/uploads"),
         ("DELETE", "/api/applications/{reference}/appointment"),
         # Branch staff only: the supervisor of these tests is refused before any body is read.
         ("POST", "/api/branch/appointments/{appointment_id}/identity-check"),
@@ -190,6 +193,7 @@ async def world(
 def _concrete(template: str, handoff_id: str, reference: str) -> str:
     path = template.replace("{handoff_id}", handoff_id).replace("{name}", "console.js")
     path = path.replace("{reference}", reference).replace("{appointment_id}", "1")
+    path = path.replace("{document_id}", "1")
     path = path.replace("{branch}", "leeds_park_row")
     return path + QUERIES.get(template, "")
 
@@ -338,6 +342,7 @@ async def test_valid_bodies_work(world: World) -> None:
         # The bot rates and calls back only resolved or waiting handoffs; this one is claimed.
         ("POST /api/handoffs/{handoff_id}/csat", 409),
         ("POST /api/handoffs/{handoff_id}/callback", 409),
+        ("POST /api/documents/{document_id}/review", 404),  # the world has no documents
         # The world's application is at intake: not ready to sign, and no code was sent.
         ("POST /api/applications/{reference}/appointment", 409),
         ("PUT /api/applications/{reference}/appointment", 409),

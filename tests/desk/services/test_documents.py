@@ -533,7 +533,7 @@ def test_branch_staff_read_the_documents_of_an_appointment_at_their_branch_only(
         read_as(database, people["mo"], document_id)
 
 
-def test_documents_of_lists_every_upload_newest_first(
+def test_documents_of_lists_every_upload_oldest_first(
     database: Database, store: LocalDiskStore, reference: str
 ) -> None:
     ids = [upload(database, store, reference, minimal_pdf(), item=i).id for i in ITEMS]
@@ -541,5 +541,5 @@ def test_documents_of_lists_every_upload_newest_first(
     with database.session() as session:
         listed = documents.documents_of(applications.load(session, reference))
 
-    assert [record.id for record in listed] == ids[::-1]
-    assert [record.item for record in listed] == list(ITEMS[::-1])
+    assert [record.id for record in listed] == ids
+    assert [record.item for record in listed] == list(ITEMS)
