@@ -347,6 +347,8 @@ class ValidateBranchBookingForm(GuardedFormValidationAction):
     async def validate_appointment_branch(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
+        if value is None:  # emptied by `action_start_booking` this turn: nothing was chosen
+            return {SLOT_APPOINTMENT_BRANCH: None}
         try:
             branch = _matching_branch(str(value or ""), await desk_client().branches())
         except DeskCallFailed:
@@ -361,7 +363,9 @@ class ValidateBranchBookingForm(GuardedFormValidationAction):
     async def validate_appointment_slot(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        text = str(value or "")
+        if value is None:
+            return {SLOT_APPOINTMENT_SLOT: None}
+        text = str(value)
         if text.startswith(LATER_PREFIX):
             return _later(text.removeprefix(LATER_PREFIX))
         branch = tracker.get_slot(SLOT_APPOINTMENT_BRANCH)

@@ -235,6 +235,8 @@ class ValidateResumeApplicationForm(GuardedFormValidationAction):
     async def validate_resume_reference(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
+        if value is None:  # emptied by an action this turn: nothing was typed
+            return {SLOT_RESUME_REFERENCE: None}
         reference = parse_reference(str(value or ""))
         if reference is None:
             dispatcher.utter_message(text=REFERENCE_HINT)
@@ -244,6 +246,8 @@ class ValidateResumeApplicationForm(GuardedFormValidationAction):
     async def validate_resume_email(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
+        if value is None:
+            return {SLOT_RESUME_EMAIL: None}
         reference = tracker.get_slot(SLOT_RESUME_REFERENCE)
         email = validate_email(str(value or ""))
         if email.error is not None or email.value is None or not reference:
@@ -269,7 +273,7 @@ class ValidateResumeApplicationForm(GuardedFormValidationAction):
     ) -> dict[str, Any]:
         # A code counts only as the answer to the code question, once a code was sent:
         # never one carried over from earlier, nor typed before it was asked for.
-        asked = tracker.get_slot(SLOT_REQUESTED) == SLOT_RESUME_CODE
+        asked = value is not None and tracker.get_slot(SLOT_REQUESTED) == SLOT_RESUME_CODE
         reference = tracker.get_slot(SLOT_RESUME_REFERENCE)
         if not (asked and reference and tracker.get_slot(SLOT_RESUME_EMAIL)):
             return {SLOT_RESUME_CODE: None}
@@ -357,8 +361,9 @@ class ActionContinueApplication(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        # `resume_verification` stays: the rule that ran this action matches on it, and every
+        # attempt sets it afresh before the form ends.
         finished: list[EventType] = [SlotSet(slot, None) for slot in RESUME_SLOTS]
-        finished.append(SlotSet(SLOT_RESUME_VERIFICATION, None))
         reference = tracker.get_slot(SLOT_APPLICATION_REFERENCE)
         if not reference:
             dispatcher.utter_message(text=NO_APPLICATION_IN_CHAT)

@@ -162,6 +162,7 @@ class JourneyDesk:
             return self._lock_answer(verification)
         email = self.in_applications(lambda s: _email_of(s, reference))
         if email is None or email.casefold() != start.email.strip().casefold():
+            verification.code = None
             self._fail(verification)
             if self._locked(verification):
                 return self._lock_answer(verification)
@@ -204,9 +205,10 @@ class JourneyDesk:
         )
 
     def _fail(self, verification: _Verification) -> None:
+        # A wrong code leaves the code sent valid: the customer may have mistyped it.
         verification.failures += 1
-        verification.code = None
         if verification.failures >= MAX_FAILED_ATTEMPTS:
+            verification.code = None  # after the lock, a new code is needed
             verification.locked_until = self.now() + timedelta(minutes=LOCKOUT_MINUTES)
 
     def _locked(self, verification: _Verification) -> bool:

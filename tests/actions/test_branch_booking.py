@@ -265,6 +265,16 @@ async def answer(conversation: Conversation, slot: str, value: str) -> ActionRes
 # --- The form: choosing ------------------------------------------------------------------------
 
 
+async def test_slots_emptied_by_starting_afresh_are_not_complained_about(ready: str) -> None:
+    conversation = booking(ready)
+    tracker = conversation.form_tracker(FORM, appointment_branch=None, appointment_slot=None)
+
+    events, messages = await run_action(ValidateBranchBookingForm(), tracker)
+
+    assert messages == []
+    assert slot_changes(events) == {"appointment_branch": None, "appointment_slot": None}
+
+
 @pytest.mark.parametrize("typed", [LEEDS, "Leeds", "leeds, park row", "  LEEDS  "])
 async def test_a_branch_is_taken_by_its_key_or_its_name(ready: str, typed: str) -> None:
     events, messages = await answer(booking(ready), "appointment_branch", typed)

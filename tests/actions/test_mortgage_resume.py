@@ -273,6 +273,12 @@ async def test_a_wrong_code_says_the_tries_left_and_asks_again(
     assert texts(messages) == ["That code doesn't match; 4 tries left."]
     assert slot_changes(events) == {"resume_code": None, "resume_attempts_left": 4.0}
     assert texts(asked.messages) == [CODE_AGAIN]
+    # The code sent still works: the customer had mistyped it.
+    code = endpoint.journey.last_code(reference)
+    assert code is not None
+    events, messages = await answer(conversation, "resume_code", code)
+    assert texts(messages) == [VERIFIED]
+    assert slot_changes(events)["application_reference"] == reference
 
 
 @pytest.mark.usefixtures("action_env")
@@ -326,6 +332,23 @@ async def test_an_unknown_reference_behaves_like_a_wrong_email(endpoint: Recordi
     assert slot_changes(events)["resume_email"] == "jane@example.com"
     events, messages = await answer(conversation, "resume_code", "123456")
     assert texts(messages) == [f"That code doesn't match; {MAX_FAILED_ATTEMPTS - 2} tries left."]
+
+
+@pytest.mark.usefixtures("action_env")
+async def test_slots_emptied_by_an_action_this_turn_are_not_complained_about(
+    endpoint: RecordingEndpoint,
+) -> None:
+    conversation = resuming()
+    conversation.user("continue my application", "resume_application")
+    tracker = conversation.form_tracker(
+        FORM, resume_reference=None, resume_email=None, resume_code=None
+    )
+
+    events, messages = await run_action(ValidateResumeApplicationForm(), tracker)
+
+    assert messages == []
+    assert set(slot_changes(events).values()) == {None}
+    assert endpoint.journey.verifications == {}
 
 
 @pytest.mark.usefixtures("action_env")
@@ -491,7 +514,7 @@ async def test_documents_still_needed_are_named_then_the_next_one_asked(
         "payslips and bank statements."
     ]
     assert _followups(events) == [ACTION_ASK_NEXT_DOCUMENT]
-    assert slot_changes(events)["resume_verification"] is None
+    assert slot_changes(events)["resume_reference"] is None
 
 
 @pytest.mark.usefixtures("action_env")
