@@ -63,7 +63,7 @@ CUSTOMER_TIME_ZONE: Final = ZoneInfo("Europe/London")
 
 ASK_REFERENCE: Final = "Of course. What's your application reference? It looks like MTG-7K3Q9."
 ASK_EMAIL: Final = (
-    "Thanks. To keep your application safe, what's the e-mail address we have on file for it?"
+    "To keep your application safe, what's the e-mail address we have on file for it?"
 )
 REFERENCE_HINT: Final = (
     "That doesn't look like an application reference. It's MTG followed by 5 letters or "
