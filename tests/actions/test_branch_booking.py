@@ -466,3 +466,25 @@ async def test_with_the_desk_down_the_appointment_still_stands(
     await endpoint.up()
     stored = endpoint.application(reference)
     assert stored is not None and stored.stage == "appointment_booked"
+
+
+async def test_with_no_free_times_later_days_are_offered(
+    ready: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    listing = await desk_client().free_slots(LEEDS, limit=1)
+
+    async def fully_booked(*_args: Any, **_kwargs: Any) -> SlotList:
+        return listing.copy(update={"slots": ()})
+
+    monkeypatch.setattr(desk_client(), "free_slots", fully_booked)
+    conversation = booking(ready, appointment_branch=LEEDS, appointment_slots_from="2026-12-07")
+
+    events, messages = await run_action(ActionAskAppointmentSlot(), conversation.tracker())
+
+    assert events == []
+    assert texts(messages) == [
+        "There are no free times at Leeds, Park Row in the 14 days from Mon 7 Dec. Try later days?"
+    ]
+    assert messages[0]["buttons"] == [
+        {"title": "Other days", "payload": '/choose_slot{"appointment_slot": "after:2026-12-21"}'}
+    ]

@@ -12,6 +12,8 @@ import pytest
 
 from actions.constants import ACTION_ASK_NEXT_DOCUMENT, ACTION_START_BOOKING
 from actions.mortgage_resume import (
+    ASK_EMAIL,
+    ASK_REFERENCE,
     CODE_AGAIN,
     CODE_HINT,
     CODE_SENT,
@@ -20,6 +22,8 @@ from actions.mortgage_resume import (
     REFERENCE_HINT,
     VERIFIED,
     ActionAskResumeCode,
+    ActionAskResumeEmail,
+    ActionAskResumeReference,
     ActionContinueApplication,
     ValidateResumeApplicationForm,
     locked_message,
@@ -621,3 +625,13 @@ async def test_with_the_desk_down_the_reference_and_the_next_step_are_kept(
     changes = slot_changes(events)
     assert "application_reference" not in changes
     assert "mortgage_next_step" not in changes
+
+
+async def test_the_reference_and_the_email_are_asked_in_plain_words() -> None:
+    reference = await run_action(ActionAskResumeReference(), resuming().tracker())
+    email = await run_action(ActionAskResumeEmail(), resuming().tracker())
+
+    assert texts(reference.messages) == [ASK_REFERENCE]
+    assert "MTG-7K3Q9" in ASK_REFERENCE
+    assert texts(email.messages) == [ASK_EMAIL]
+    assert (reference.events, email.events) == ([], [])
