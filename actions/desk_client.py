@@ -15,11 +15,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Any
-from urllib.parse import quote, urljoin
+from dataclasses import dataclass
+from datetime import date, datetime
+from http import HTTPStatus
+from typing import Any, TypeVar
+from urllib.parse import quote, urlencode, urljoin
 
 import aiohttp
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from contract.applications import (
     APPLICATIONS_PATH,
@@ -29,10 +32,30 @@ from contract.applications import (
     application_events_path,
     application_path,
 )
+from contract.appointments import (
+    BRANCHES_PATH,
+    BookAppointment,
+    Branch,
+    BranchList,
+    SlotList,
+    application_appointment_path,
+    branch_slots_path,
+)
+from contract.resume import (
+    ResumeGranted,
+    VerificationConfirm,
+    VerificationRefused,
+    VerificationStart,
+    VerificationStarted,
+    verification_confirm_path,
+    verification_path,
+)
 
 logger = logging.getLogger(__name__)
 
 MAX_ERROR_CHARS = 500
+
+BodyT = TypeVar("BodyT", bound=BaseModel)
 
 
 class DeskCallFailed(RuntimeError):
@@ -46,6 +69,31 @@ class DeskCallFailed(RuntimeError):
         """Keep the status beside the message."""
         super().__init__(message)
         self.status = status
+
+
+@dataclass(frozen=True)
+class Granted:
+    """The customer is verified: the application as it stands (this chat is now linked)."""
+
+    application: ApplicationRecord
+
+
+@dataclass(frozen=True)
+class Refused:
+    """The code (or the e-mail) did not match; `attempts_left` more failures lock resuming."""
+
+    attempts_left: int
+
+
+@dataclass(frozen=True)
+class Locked:
+    """Too many failures: resuming this application is locked until `locked_until` (UTC)."""
+
+    locked_until: datetime
+
+
+#: What the desk answers to a code.
+Verdict = Granted | Refused | Locked
 
 
 class DeskClient:
@@ -127,6 +175,106 @@ class DeskClient:
         url = self._desk_url(application_events_path(quote(reference, safe="")))
         return _record(url, *await self.send("POST", url, event.json()), expected=200)
 
+    # --- Resuming an application (contract.resume) ---------------------------------------------
+
+    async def start_verification(
+        self, reference: str, email: str, sender_id: str
+    ) -> VerificationStarted | Locked:
+        """Ask the desk to send a one-time code to the application's e-mail, if `email` is it.
+
+        The answer is the same whether or not the reference and e-mail matched (a mismatch
+        counts as a failed attempt); only a lock says more.
+
+        Raises:
+            DeskCallFailed: The desk is unreachable, slow, or answered with an error.
+        """
+        url = self._desk_url(verification_path(quote(reference, safe="")))
+        body = VerificationStart(email=email, sender_id=sender_id)
+        status, text = await self.send("POST", url, body.json())
+        if status == HTTPStatus.LOCKED:
+            return _locked(url, text)
+        return _body(VerificationStarted, url, status, text, expected=HTTPStatus.ACCEPTED)
+
+    async def confirm_verification(self, reference: str, code: str, sender_id: str) -> Verdict:
+        """Send the code the customer typed: granted (with the record), refused, or locked.
+
+        Raises:
+            DeskCallFailed: The desk is unreachable, slow, or answered with an error.
+        """
+        url = self._desk_url(verification_confirm_path(quote(reference, safe="")))
+        body = VerificationConfirm(code=code, sender_id=sender_id)
+        status, text = await self.send("POST", url, body.json())
+        if status == HTTPStatus.LOCKED:
+            return _locked(url, text)
+        if status == HTTPStatus.UNAUTHORIZED and _is_refusal(text):
+            refused = _body(VerificationRefused, url, status, text, expected=status)
+            return Refused(attempts_left=refused.attempts_left)
+        granted = _body(ResumeGranted, url, status, text, expected=HTTPStatus.OK)
+        return Granted(application=granted.application)
+
+    # --- Branch appointments (contract.appointments) --------------------------------------------
+
+    async def branches(self) -> tuple[Branch, ...]:
+        """The branches where customers sign, in the desk's order.
+
+        Raises:
+            DeskCallFailed: The desk is unreachable, slow, or answered with an error.
+        """
+        url = self._desk_url(BRANCHES_PATH)
+        status, text = await self.send("GET", url)
+        return _body(BranchList, url, status, text, expected=HTTPStatus.OK).branches
+
+    async def free_slots(
+        self, branch: str, *, start: date | None = None, days: int | None = None, limit: int = 6
+    ) -> SlotList:
+        """The branch's free slots from `start` (default: today), earliest first.
+
+        Raises:
+            DeskCallFailed: The desk is unreachable, slow, has no such branch (404), or
+                answered with an error.
+        """
+        query: dict[str, str] = {"limit": str(limit)}
+        if start is not None:
+            query["from"] = start.isoformat()
+        if days is not None:
+            query["days"] = str(days)
+        path = branch_slots_path(quote(branch, safe=""))
+        url = f"{self._desk_url(path)}?{urlencode(query)}"
+        status, text = await self.send("GET", url)
+        return _body(SlotList, url, status, text, expected=HTTPStatus.OK)
+
+    async def book_appointment(self, reference: str, slot: BookAppointment) -> ApplicationRecord:
+        """Book the slot for the application; the record, at stage `appointment_booked`.
+
+        Raises:
+            DeskCallFailed: status 409 when the slot was taken meanwhile or the application is
+                not ready to sign; otherwise the desk is unreachable, slow, or refused it.
+        """
+        url = self._desk_url(application_appointment_path(quote(reference, safe="")))
+        return _record(url, *await self.send("POST", url, slot.json()), expected=201)
+
+    async def reschedule_appointment(
+        self, reference: str, slot: BookAppointment
+    ) -> ApplicationRecord:
+        """Move the application's appointment to the slot (the old one is freed).
+
+        Raises:
+            DeskCallFailed: status 409 when the slot was taken meanwhile or there is no
+                appointment to move; otherwise as `book_appointment`.
+        """
+        url = self._desk_url(application_appointment_path(quote(reference, safe="")))
+        return _record(url, *await self.send("PUT", url, slot.json()), expected=200)
+
+    async def cancel_appointment(self, reference: str) -> ApplicationRecord:
+        """Cancel the application's appointment; the record, back at `ready_to_sign`.
+
+        Raises:
+            DeskCallFailed: status 409 when there is no appointment to cancel; otherwise as
+                `book_appointment`.
+        """
+        url = self._desk_url(application_appointment_path(quote(reference, safe="")))
+        return _record(url, *await self.send("DELETE", url), expected=200)
+
     # --- HTTP ------------------------------------------------------------------------------------
 
     async def send(
@@ -140,7 +288,7 @@ class DeskClient:
         """One request with the bearer secret: the status and the text of the answer.
 
         Args:
-            method: "GET" or "POST".
+            method: "GET", "POST", "PUT" or "DELETE".
             url: Where (a URL of the desk).
             body: A JSON body, already serialised.
             idempotency_key: Sent as `Idempotency-Key`, so a retry changes nothing at the desk.
@@ -185,12 +333,40 @@ def json_or_none(text: str) -> Any:
 
 def _record(url: str, status: int, text: str, *, expected: int) -> ApplicationRecord:
     """The application record the desk answered with, or a `DeskCallFailed` saying why not."""
+    _expect(url, status, text, expected)
+    try:
+        return ApplicationRecord.parse_raw(text)
+    except ValidationError as error:
+        raise DeskCallFailed(f"the desk's answer to {url} is not an application: {error}") from None
+
+
+def _body(kind: type[BodyT], url: str, status: int, text: str, *, expected: int) -> BodyT:
+    """The contract body the desk answered with, or a `DeskCallFailed` saying why not."""
+    _expect(url, status, text, expected)
+    try:
+        return kind.parse_raw(text)
+    except ValidationError as error:
+        message = f"the desk's answer to {url} is not a {kind.__name__}: {error}"
+        raise DeskCallFailed(message[:MAX_ERROR_CHARS], status) from None
+
+
+def _expect(url: str, status: int, text: str, expected: int) -> None:
+    """Raise a `DeskCallFailed` with the desk's own words unless it answered `expected`."""
     if status != expected:
         answer = json_or_none(text)
         detail = answer.get("error") if isinstance(answer, dict) else text
         message = f"the desk answered {status} to {url}: {detail}"
         raise DeskCallFailed(message[:MAX_ERROR_CHARS], status)
-    try:
-        return ApplicationRecord.parse_raw(text)
-    except ValidationError as error:
-        raise DeskCallFailed(f"the desk's answer to {url} is not an application: {error}") from None
+
+
+def _is_refusal(text: str) -> bool:
+    # A 401 without `attempts_left` is a wrong bearer secret, not a wrong code.
+    answer = json_or_none(text)
+    return isinstance(answer, dict) and "attempts_left" in answer
+
+
+def _locked(url: str, text: str) -> Locked:
+    refused = _body(VerificationRefused, url, HTTPStatus.LOCKED, text, expected=HTTPStatus.LOCKED)
+    if refused.locked_until is None:
+        raise DeskCallFailed(f"the desk's lock at {url} says no time", HTTPStatus.LOCKED)
+    return Locked(locked_until=refused.locked_until)

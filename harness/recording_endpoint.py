@@ -4,8 +4,10 @@ It behaves as the desk's contract says: a wrong or missing Bearer secret gets 40
 that does not validate against the committed schema gets 422 listing the errors, and it is
 idempotent on `handoff_id` (201 the first time, 200 with the stored handoff afterwards). The
 mortgage application routes (`contract.applications`) are the desk's own service, on an
-in-memory database of the endpoint's own. It records every request, can be made to fail or
-stall, and can stop listening ("down") and listen again on the same port ("up").
+in-memory database of the endpoint's own; resuming and branch appointments
+(`contract.resume`, `contract.appointments`) are `harness.journey_desk`'s, on that database.
+It records every request, can be made to fail or stall, and can stop listening ("down") and
+listen again on the same port ("up").
 
 In-process (pytest)::
 
@@ -48,6 +50,7 @@ from contract.applications import (
 from contract.schema import SCHEMA_PATH, validate_payload
 from desk.services import applications
 from desk.store.database import Database as DeskDatabase
+from harness.journey_desk import JourneyDesk
 from harness.stand_in import DEFAULT_WAIT_SECONDS, LoopbackStandIn
 
 T = TypeVar("T")
@@ -103,6 +106,8 @@ class RecordingEndpoint(LoopbackStandIn):
         self._open: dict[str, str] = {}
         #: The mortgage applications, created on the first call that needs them.
         self._applications: DeskDatabase | None = None
+        #: Resuming (verification codes) and branch appointments, on the same applications.
+        self.journey = JourneyDesk(secret=secret, in_applications=self._in_applications)
 
     def add_routes(self, app: web.Application) -> None:
         """The desk's handoff routes, the bot's feedback and application routes, a health check."""
@@ -115,6 +120,7 @@ class RecordingEndpoint(LoopbackStandIn):
         app.router.add_post(APPLICATIONS_PATH, self._post_application)
         app.router.add_get(application_path("{reference}"), self._get_application)
         app.router.add_post(application_events_path("{reference}"), self._post_application_event)
+        self.journey.add_routes(app)
         app.router.add_get("/health", self._health)
 
     async def close(self) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
+from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,12 +14,15 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from actions.desk_client import DeskCallFailed, DeskClient
+from actions.desk_client import DeskCallFailed, DeskClient, Granted, Locked, Refused
 from actions.handoff.delivery import HandoffClient
 from contract.applications import ApplicationEventRequest
+from contract.appointments import BookAppointment
+from contract.resume import MAX_FAILED_ATTEMPTS, VerificationStarted
 from desk.app import create_app
 from desk.settings import DeskSettings
 from desk.store.database import Database as DeskDatabase
+from harness.recording_endpoint import RecordingEndpoint
 from tests.desk.conftest import make_context
 from tests.support.applications import new_application
 
@@ -197,3 +201,172 @@ async def test_an_answer_that_is_not_an_application_fails_clearly() -> None:
     finally:
         await client.close()
         await server.close()
+
+
+# --- Resuming and branch appointments, against the desk's stand-in ---------------------------
+# The desk's own routes for these are built in parallel; the recording endpoint answers as
+# `contract.resume` and `contract.appointments` say (harness/journey_desk.py).
+
+
+@pytest.fixture
+async def stand_in() -> AsyncIterator[RecordingEndpoint]:
+    """The desk's stand-in, with its applications, codes and appointments."""
+    async with RecordingEndpoint(secret=SECRET) as running:
+        yield running
+
+
+@pytest.fixture
+async def journey_client(stand_in: RecordingEndpoint) -> AsyncIterator[DeskClient]:
+    """A client of the stand-in, closed after the test."""
+    desk_client = DeskClient(url=stand_in.url, secret=SECRET, timeout_seconds=2.0)
+    yield desk_client
+    await desk_client.close()
+
+
+async def _ready_to_sign(client: DeskClient, stand_in: RecordingEndpoint) -> str:
+    created = await client.create_application(new_application())
+    stand_in.journey.set_stage(created.reference, "ready_to_sign")
+    return created.reference
+
+
+async def test_the_code_sent_to_the_email_on_file_grants_resuming(
+    journey_client: DeskClient, stand_in: RecordingEndpoint
+) -> None:
+    created = await journey_client.create_application(new_application())
+
+    started = await journey_client.start_verification(
+        created.reference.lower(), "JANE@example.com", "new-chat"
+    )
+    code = stand_in.journey.last_code(created.reference)
+    assert code is not None
+    verdict = await journey_client.confirm_verification(created.reference, code, "new-chat")
+
+    assert isinstance(started, VerificationStarted) and started.expires_in_seconds > 0
+    assert isinstance(verdict, Granted)
+    assert verdict.application.reference == created.reference
+    assert verdict.application.events[-1].kind == "resumed"
+
+
+async def test_a_wrong_code_is_refused_with_the_tries_left_then_locked(
+    journey_client: DeskClient, stand_in: RecordingEndpoint
+) -> None:
+    created = await journey_client.create_application(new_application())
+    await journey_client.start_verification(created.reference, "jane@example.com", "chat")
+
+    verdicts = [
+        await journey_client.confirm_verification(created.reference, "000000", "chat")
+        for _ in range(MAX_FAILED_ATTEMPTS)
+    ]
+
+    assert verdicts[:2] == [Refused(attempts_left=4), Refused(attempts_left=3)]
+    assert isinstance(verdicts[-1], Locked)
+    assert verdicts[-1].locked_until > datetime.now(timezone.utc)
+    # Locked: even a new code request says so.
+    again = await journey_client.start_verification(created.reference, "jane@example.com", "c")
+    assert isinstance(again, Locked)
+
+
+async def test_a_wrong_email_sends_no_code_and_an_unknown_reference_answers_the_same(
+    journey_client: DeskClient, stand_in: RecordingEndpoint
+) -> None:
+    created = await journey_client.create_application(new_application())
+
+    wrong = await journey_client.start_verification(created.reference, "eve@example.com", "c")
+    unknown = await journey_client.start_verification("MTG-00000", "jane@example.com", "c")
+
+    assert wrong == unknown
+    assert stand_in.journey.last_code(created.reference) is None
+
+
+async def test_a_wrong_secret_at_the_confirmation_is_a_failure_not_a_refusal(
+    stand_in: RecordingEndpoint,
+) -> None:
+    client = DeskClient(url=stand_in.url, secret="wrong", timeout_seconds=2)
+    try:
+        with pytest.raises(DeskCallFailed, match="401") as failed:
+            await client.confirm_verification("MTG-7K3Q9", "123456", "chat")
+    finally:
+        await client.close()
+
+    assert failed.value.status == 401
+
+
+async def test_branches_and_their_free_slots(journey_client: DeskClient) -> None:
+    branches = await journey_client.branches()
+    offer = await journey_client.free_slots(branches[0].key, days=14, limit=4)
+
+    assert [branch.key for branch in branches] == ["leeds_park_row", "manchester_king_street"]
+    assert offer.branch == branches[0]
+    assert 0 < len(offer.slots) <= 4
+    assert all(slot.starts_at > datetime.now(timezone.utc) for slot in offer.slots)
+    assert [slot.starts_at for slot in offer.slots] == sorted(s.starts_at for s in offer.slots)
+
+
+async def test_an_unknown_branch_fails_with_the_status(journey_client: DeskClient) -> None:
+    with pytest.raises(DeskCallFailed, match="404") as failed:
+        await journey_client.free_slots("../applications")
+
+    assert failed.value.status == 404
+
+
+async def test_an_appointment_is_booked_moved_and_cancelled(
+    journey_client: DeskClient, stand_in: RecordingEndpoint
+) -> None:
+    reference = await _ready_to_sign(journey_client, stand_in)
+    first, second = (await journey_client.free_slots("leeds_park_row", limit=2)).slots
+
+    booked = await journey_client.book_appointment(
+        reference, BookAppointment(branch="leeds_park_row", starts_at=first.starts_at)
+    )
+    moved = await journey_client.reschedule_appointment(
+        reference, BookAppointment(branch="leeds_park_row", starts_at=second.starts_at)
+    )
+    cancelled = await journey_client.cancel_appointment(reference)
+
+    assert booked.stage == "appointment_booked"
+    assert booked.appointment is not None and booked.appointment.label == first.label
+    assert moved.appointment is not None and moved.appointment.starts_at == second.starts_at
+    assert (cancelled.stage, cancelled.appointment) == ("ready_to_sign", None)
+    assert [e.kind for e in cancelled.events][-3:] == [
+        "appointment_booked",
+        "appointment_rescheduled",
+        "appointment_cancelled",
+    ]
+
+
+async def test_a_slot_taken_meanwhile_is_a_conflict_and_nothing_is_booked(
+    journey_client: DeskClient, stand_in: RecordingEndpoint
+) -> None:
+    reference = await _ready_to_sign(journey_client, stand_in)
+    (slot,) = (await journey_client.free_slots("leeds_park_row", limit=1)).slots
+    stand_in.journey.take_slot("leeds_park_row", slot.starts_at)
+
+    with pytest.raises(DeskCallFailed, match="409") as failed:
+        await journey_client.book_appointment(
+            reference, BookAppointment(branch="leeds_park_row", starts_at=slot.starts_at)
+        )
+
+    assert failed.value.status == 409
+    after = await journey_client.get_application(reference)
+    assert after is not None and (after.stage, after.appointment) == ("ready_to_sign", None)
+
+
+async def test_the_new_calls_fail_clearly_when_the_desk_is_down() -> None:
+    client = DeskClient(url=NOWHERE, secret=SECRET, timeout_seconds=2)
+    slot = BookAppointment(branch="leeds_park_row", starts_at=datetime.now(timezone.utc))
+    calls = [
+        client.start_verification("MTG-7K3Q9", "jane@example.com", "chat"),
+        client.confirm_verification("MTG-7K3Q9", "123456", "chat"),
+        client.branches(),
+        client.free_slots("leeds_park_row"),
+        client.book_appointment("MTG-7K3Q9", slot),
+        client.reschedule_appointment("MTG-7K3Q9", slot),
+        client.cancel_appointment("MTG-7K3Q9"),
+    ]
+    try:
+        for call in calls:
+            with pytest.raises(DeskCallFailed) as failed:
+                await call
+            assert failed.value.status is None
+    finally:
+        await client.close()
