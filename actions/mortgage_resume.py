@@ -29,8 +29,6 @@ from rasa_sdk.types import DomainDict
 from actions.constants import (
     ACTION_ASK_NEXT_DOCUMENT,
     ACTION_ASK_RESUME_CODE,
-    ACTION_ASK_RESUME_EMAIL,
-    ACTION_ASK_RESUME_REFERENCE,
     ACTION_CONTINUE_APPLICATION,
     ACTION_START_BOOKING,
     INTENT_BOOK_APPOINTMENT,
@@ -54,6 +52,7 @@ from actions.desk_client import DeskCallFailed, Granted, Locked, Refused
 from actions.failsafe import GuardedFormValidationAction, apologise_on_failure
 from actions.handoff.delivery import desk_client
 from actions.mortgage_intake import validate_email
+from actions.prompts import SlotPrompt
 from contract.applications import ApplicationRecord, ApplicationStage, NextStep
 from contract.appointments import AppointmentState
 from contract.resume import CODE_DIGITS
@@ -61,10 +60,6 @@ from contract.resume import CODE_DIGITS
 #: Times are told in the bank's own time, like the branches' (all in the UK).
 CUSTOMER_TIME_ZONE: Final = ZoneInfo("Europe/London")
 
-ASK_REFERENCE: Final = "Of course. What's your application reference? It looks like MTG-7K3Q9."
-ASK_EMAIL: Final = (
-    "To keep your application safe, what's the e-mail address we have on file for it?"
-)
 REFERENCE_HINT: Final = (
     "That doesn't look like an application reference. It's MTG followed by 5 letters or "
     "digits, for example MTG-7K3Q9."
@@ -305,32 +300,16 @@ def _granted(verdict: Granted, dispatcher: CollectingDispatcher) -> dict[str, An
     }
 
 
-class ActionAskResumeReference(Action):
-    """Asks for the application's reference."""
+class ActionAskResumeReference(SlotPrompt):
+    """Asks for the application's reference (the designers' words)."""
 
-    def name(self) -> str:
-        return ACTION_ASK_RESUME_REFERENCE
-
-    @apologise_on_failure
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
-        dispatcher.utter_message(text=ASK_REFERENCE)
-        return []
+    slot = SLOT_RESUME_REFERENCE
 
 
-class ActionAskResumeEmail(Action):
-    """Asks for the e-mail on file (the desk sends the code there)."""
+class ActionAskResumeEmail(SlotPrompt):
+    """Asks for the e-mail on file, where the desk sends the code (the designers' words)."""
 
-    def name(self) -> str:
-        return ACTION_ASK_RESUME_EMAIL
-
-    @apologise_on_failure
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
-        dispatcher.utter_message(text=ASK_EMAIL)
-        return []
+    slot = SLOT_RESUME_EMAIL
 
 
 class ActionAskResumeCode(Action):

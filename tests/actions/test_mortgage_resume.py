@@ -12,8 +12,6 @@ import pytest
 
 from actions.constants import ACTION_ASK_NEXT_DOCUMENT, ACTION_START_BOOKING
 from actions.mortgage_resume import (
-    ASK_EMAIL,
-    ASK_REFERENCE,
     CODE_AGAIN,
     CODE_HINT,
     CODE_SENT,
@@ -31,6 +29,7 @@ from actions.mortgage_resume import (
     parse_reference,
     where_things_stand,
 )
+from actions.prompts import load_prompts
 from contract.applications import ApplicationRecord
 from contract.appointments import AppointmentRecord
 from contract.documents import ChecklistItem
@@ -631,7 +630,8 @@ async def test_the_reference_and_the_email_are_asked_in_plain_words() -> None:
     reference = await run_action(ActionAskResumeReference(), resuming().tracker())
     email = await run_action(ActionAskResumeEmail(), resuming().tracker())
 
-    assert texts(reference.messages) == [ASK_REFERENCE]
-    assert "MTG-7K3Q9" in ASK_REFERENCE
-    assert texts(email.messages) == [ASK_EMAIL]
+    prompts = load_prompts()
+    assert texts(reference.messages) == [prompts["resume_reference"]["text"]]
+    assert "MTG-7K3Q9" in texts(reference.messages)[0]
+    assert texts(email.messages) == [prompts["resume_email"]["text"]]
     assert (reference.events, email.events) == ([], [])

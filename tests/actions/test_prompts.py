@@ -48,7 +48,9 @@ def test_only_the_step_question_is_custom() -> None:
         if not isinstance(registered_actions()[f"action_ask_{slot}"], SlotPrompt)
     }
 
-    assert custom == {"step_answer"}  # it depends on the tree being walked
+    # The step depends on the tree being walked; the code, whether a code was sent or tried;
+    # the branch and the slot, the desk's branches and free slots.
+    assert custom == {"step_answer", "resume_code", "appointment_branch", "appointment_slot"}
 
 
 def test_every_prompt_belongs_to_a_form_slot() -> None:
