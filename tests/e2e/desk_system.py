@@ -46,6 +46,8 @@ class DeskStack:
     desk_url: str
     desk_database_url: str
     password: str
+    #: Where the desk writes the one-time codes it "e-mails" (DESK_DEMO_CODES_FILE).
+    codes_file: Path
 
     @property
     def rasa_url(self) -> str:
@@ -84,6 +86,7 @@ def running_desk_stack(root: Path, **settings: str) -> Iterator[DeskStack]:
     desk_database_url = sqlite_url(root / "desk.db")
     password = secrets.token_urlsafe(16)
     prepare_demo_desk(desk_database_url, password)
+    codes_file = root / "demo-codes.jsonl"
 
     process_env = {
         **env.env,
@@ -93,11 +96,13 @@ def running_desk_stack(root: Path, **settings: str) -> Iterator[DeskStack]:
         "DESK_DEMO_PASSWORD": password,
         "RASA_URL": env.rasa_url,
         "HANDOFF_URL": f"{desk_url}/api/handoffs",
+        "DESK_DOCUMENTS_DIR": str(root / "documents"),
+        "DESK_DEMO_CODES_FILE": str(codes_file),
         **settings,
     }
     services = [desk_server(desk_port), env.action_server(), env.rasa_server()]
     with running_stack(services, root / "logs", process_env) as stack:
-        yield DeskStack(env, stack, desk_url, desk_database_url, password)
+        yield DeskStack(env, stack, desk_url, desk_database_url, password, codes_file)
 
 
 async def eventually(
@@ -217,12 +222,14 @@ class SocketCustomer:
     in `notices`, in order), `notice` waits for one.
     """
 
-    def __init__(self, system: DeskStack, prefix: str) -> None:
+    def __init__(self, system: DeskStack, prefix: str, sender: str | None = None) -> None:
         self.system = system
-        self.sender = new_sender(prefix)
+        self.sender = sender or new_sender(prefix)
         self.page = ChatClient()
         self.http = aiohttp.ClientSession()
         self.notices: list[str] = []
+        #: Every bot message `turn` read, in order (with buttons and metadata).
+        self.said: list[dict[str, Any]] = []
         self._held: list[dict[str, Any]] = []  # other bot messages read while seeking a notice
 
     async def connect(self) -> SocketCustomer:
@@ -262,6 +269,7 @@ class SocketCustomer:
             and (e.get("metadata") or {}).get(DESK_NOTICE_KEY) not in _STATUS_NOTICES
         ]
         replies = [await self.bot_message() for _ in range(sum(map(_messages, bot_events)))]
+        self.said.extend(replies)
         return [str(reply.get("text", "")) for reply in replies]
 
     async def bot_message(self) -> dict[str, Any]:
