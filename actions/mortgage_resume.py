@@ -31,6 +31,7 @@ from actions.constants import (
     ACTION_ASK_RESUME_CODE,
     ACTION_CONTINUE_APPLICATION,
     ACTION_START_BOOKING,
+    ACTION_SUBMIT_CSAT,
     INTENT_BOOK_APPOINTMENT,
     INTENT_CANCEL_APPOINTMENT,
     INTENT_RESCHEDULE_APPOINTMENT,
@@ -187,10 +188,13 @@ def where_things_stand(record: ApplicationRecord) -> str:
     "Welcome back, Jane. Your application MTG-7K3Q9: 2 documents still needed: last 3
     payslips and bank statements."
     """
-    return (
-        f"Welcome back, {_first_name(record)}. Your application {record.reference}: "
-        f"{_stage_sentence(record)}"
-    )
+    return f"Welcome back, {_first_name(record)}. {application_status(record)}"
+
+
+def application_status(record: ApplicationRecord) -> str:
+    """Where the application stands: "Your application MTG-7K3Q9: 2 documents still needed:
+    last 3 payslips and bank statements." """
+    return f"Your application {record.reference}: {_stage_sentence(record)}"
 
 
 # --- The resume form -------------------------------------------------------------------------
@@ -356,7 +360,12 @@ class ActionContinueApplication(Action):
         if record is None:
             dispatcher.utter_message(text=f"I can't find application {reference} any more.")
             return [*finished, SlotSet(SLOT_APPLICATION_REFERENCE, None)]
-        dispatcher.utter_message(text=where_things_stand(record))
+        if tracker.latest_action_name != ACTION_SUBMIT_CSAT:
+            dispatcher.utter_message(text=where_things_stand(record))  # a returning customer
+        elif record.stage != ApplicationStage.DOCUMENTS.value:
+            # Right after rating the advisor: no welcome back; the request for the next
+            # document says what is still needed itself.
+            dispatcher.utter_message(text=application_status(record))
         next_step = tracker.get_slot(SLOT_MORTGAGE_NEXT_STEP)
         return [
             *finished,

@@ -635,3 +635,29 @@ async def test_the_reference_and_the_email_are_asked_in_plain_words() -> None:
     assert "MTG-7K3Q9" in texts(reference.messages)[0]
     assert texts(email.messages) == [prompts["resume_email"]["text"]]
     assert (reference.events, email.events) == ([], [])
+
+
+@pytest.mark.usefixtures("action_env")
+async def test_right_after_the_rating_the_documents_are_asked_for_without_a_welcome_back(
+    endpoint: RecordingEndpoint, reference: str
+) -> None:
+    endpoint.journey.add_checklist(reference, "Payslips", "Bank statements")
+    conversation = Conversation().slots(application_reference=reference).ran("action_submit_csat")
+
+    events, messages = await run_action(ActionContinueApplication(), conversation.tracker())
+
+    assert texts(messages) == []  # the request for the next document names what is needed
+    assert _followups(events) == [ACTION_ASK_NEXT_DOCUMENT]
+
+
+@pytest.mark.usefixtures("action_env")
+async def test_right_after_the_rating_other_stages_are_told_without_a_welcome_back(
+    endpoint: RecordingEndpoint, reference: str
+) -> None:
+    endpoint.journey.set_stage(reference, "ready_to_sign")
+    conversation = Conversation().slots(application_reference=reference).ran("action_submit_csat")
+
+    _, messages = await run_action(ActionContinueApplication(), conversation.tracker())
+
+    assert texts(messages)[0].startswith(f"Your application {reference}: ")
+    assert "Welcome back" not in " ".join(texts(messages))
