@@ -311,7 +311,7 @@ async def test_every_desk_route_never_answers_5xx(
         assert response.status == 201
     # Logging out (a listed route) must not end the session the barrage uses.
     routes = [r for r in desk_routes if r.template != "/api/logout"]
-    assert {(r.method, r.template) for r in desk_routes if r.method == "POST"} == {
+    assert {(r.method, r.template) for r in desk_routes if r.method != "GET"} == {
         *VALID_BODIES,
         *BODYLESS,
     }, "a new desk route: list its body in tests/desk/api/test_hostile_input.py"
