@@ -19,7 +19,7 @@ import re
 import threading
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,6 @@ import pytest
 from aiohttp import web
 from playwright.sync_api import expect
 
-from contract.appointments import BookAppointment, Branch, BranchList, Slot, SlotList
 from desk.app import create_app
 from desk.seed import seed_demo_agents
 from desk.services import applications
@@ -51,12 +50,10 @@ PASSWORD = "advisor browser password"
 class LoopbackDesk:
     """The desk app and a Rasa stand-in served from one event loop in a thread."""
 
-    def __init__(
-        self, root: Path, extra_routes: Callable[[web.Application], None] | None = None
-    ) -> None:
+    def __init__(self, root: Path) -> None:
         self.database_url = f"sqlite:///{root / 'desk.db'}"
+        self.documents_dir = root / "documents"
         self.url = ""
-        self._extra_routes = extra_routes
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._runner: web.AppRunner | None = None
@@ -79,10 +76,9 @@ class LoopbackDesk:
             rasa_url=self._rasa.url,
             rasa_timeout_seconds=2.0,
             average_handle_seconds=240.0,
+            documents_dir=self.documents_dir,
         )
         app = create_app(settings)
-        if self._extra_routes is not None:
-            self._extra_routes(app)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -132,6 +128,15 @@ class LoopbackDesk:
         finally:
             database.dispose()
 
+    def bot_get(self, path: str) -> dict[str, Any]:
+        """GET as the bot (the bearer secret); the decoded answer."""
+        request = urllib.request.Request(
+            self.url + path, headers={"Authorization": f"Bearer {SECRET}"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            answer: dict[str, Any] = json.loads(response.read())
+            return answer
+
     def bot_post(self, path: str, body: dict[str, Any], **headers: str) -> dict[str, Any]:
         """POST as the bot (the bearer secret); the decoded answer."""
         request = urllib.request.Request(
@@ -155,59 +160,6 @@ def desk(tmp_path: Path) -> Iterator[LoopbackDesk]:
     running.start()
     yield running
     running.stop()
-
-
-class BookingStandIn:
-    """The appointments part's routes for a desk user, as `contract.appointments` describes
-    them (its own tests are the appointments engineer's): the branches, a branch's free slots
-    from a day, and a booking that is only recorded here."""
-
-    def __init__(self) -> None:
-        self.bookings: list[dict[str, Any]] = []
-        self.slot_queries: list[dict[str, str]] = []
-
-    def add_routes(self, app: web.Application) -> None:
-        app.router.add_get("/api/case-branches", self.branch_list)
-        app.router.add_get("/api/case-branches/{branch}/slots", self.slots)
-        app.router.add_post("/api/cases/{reference}/appointment", self.book)
-
-    async def branch_list(self, _request: web.Request) -> web.Response:
-        listed = [
-            Branch(key=b.key, name=b.name, address=b.address, timezone=str(b.zone))
-            for b in branches().values()
-        ]
-        return web.Response(
-            text=BranchList(branches=tuple(listed)).json(), content_type="application/json"
-        )
-
-    async def slots(self, request: web.Request) -> web.Response:
-        self.slot_queries.append(dict(request.query))
-        branch = branches()[request.match_info["branch"]]
-        day = date.fromisoformat(request.query["from"])
-        starts = [
-            start for offset in range(7) for start in branch.slots_on(day + timedelta(offset))
-        ]
-        slots = tuple(
-            Slot(
-                branch=branch.key,
-                starts_at=start,
-                ends_at=start + branch.slot,
-                label=branch.label(start),
-                free_desks=branch.desks,
-            )
-            for start in starts[:3]
-        )
-        listed = SlotList(
-            branch=Branch(
-                key=branch.key, name=branch.name, address=branch.address, timezone=str(branch.zone)
-            ),
-            slots=slots,
-        )
-        return web.Response(text=listed.json(), content_type="application/json")
-
-    async def book(self, request: web.Request) -> web.Response:
-        self.bookings.append({"reference": request.match_info["reference"], **await request.json()})
-        return web.json_response({"stage": "appointment_booked"}, status=201)
 
 
 def deliver_mortgage_handoff(desk: LoopbackDesk) -> tuple[str, str]:
@@ -302,23 +254,7 @@ def test_an_advisor_works_the_case_from_the_screen_pop(desk: LoopbackDesk, actor
     assert [e for e in maya.errors if "Failed to load resource" not in e] == []
 
 
-@pytest.fixture
-def booking() -> BookingStandIn:
-    return BookingStandIn()
-
-
-@pytest.fixture
-def desk_with_booking(tmp_path: Path, booking: BookingStandIn) -> Iterator[LoopbackDesk]:
-    running = LoopbackDesk(tmp_path, booking.add_routes)
-    running.start()
-    yield running
-    running.stop()
-
-
-def test_an_advisor_books_a_branch_slot_for_the_customer(
-    desk_with_booking: LoopbackDesk, booking: BookingStandIn, actors: Any
-) -> None:
-    desk = desk_with_booking
+def test_an_advisor_books_a_branch_slot_for_the_customer(desk: LoopbackDesk, actors: Any) -> None:
     reference, handoff_id = deliver_mortgage_handoff(desk)
     desk.set_stage(reference, "ready_to_sign")
     maya: Actor = actors("advisor-maya-booking")
@@ -334,16 +270,25 @@ def test_an_advisor_books_a_branch_slot_for_the_customer(
     expect(page.locator("#case-advice-form")).to_be_hidden()  # the advice is over
     expect(page.locator("#case-branch option")).to_have_count(len(branches()))
     page.locator("#case-branch").select_option("leeds_park_row")
-    page.locator("#case-day").fill("2030-01-07")  # a Monday
+    leeds = branches()["leeds_park_row"]
+    today = date.today()
+    monday = today + timedelta(days=7 + (7 - today.weekday()) % 7)  # a Monday ahead
+    first_start = leeds.slots_on(monday)[0]
+    page.locator("#case-day").fill(monday.isoformat())
     page.locator("#case-day").dispatch_event("change")
     slot = page.locator("#case-slot option").first
-    expect(slot).to_have_text("Mon 7 Jan, 09:00")
+    expect(slot).to_have_text(leeds.label(first_start))  # the desk's free slots, Leeds' time
     maya.shot("advisor-5-booking-a-slot")
     page.locator("#case-book").click()
     expect(page.locator("#flash")).to_have_text("Appointment booked.")
 
-    (booked,) = booking.bookings
-    body = BookAppointment(**{k: v for k, v in booked.items() if k != "reference"})
-    assert (booked["reference"], body.branch) == (reference, "leeds_park_row")
-    assert body.starts_at == datetime.fromisoformat("2030-01-07T09:00:00+00:00")
-    assert booking.slot_queries[-1] == {"days": "7", "limit": "30", "from": "2030-01-07"}
+    record = desk.bot_get(f"/api/applications/{reference}")
+    appointment = record["appointment"]
+    assert (record["stage"], appointment["branch"]) == ("appointment_booked", "leeds_park_row")
+    assert datetime.fromisoformat(appointment["starts_at"]) == first_start
+    booked = record["events"][-1]
+    assert (booked["kind"], booked["touchpoint"], booked["actor_kind"]) == (
+        "appointment_booked",
+        "desk",
+        "agent",
+    )
