@@ -8,16 +8,19 @@ a handoff, it gets `handed_back` (desk, the agent by name, with the next step th
 for the bot, the resolve's `mortgage_next_step` slot).
 
 The entries go through `change_application`, so they are published like any other. This is
-bookkeeping beside the handoff: a failure (the application unknown, the stage table refusing,
-e.g. for a withdrawn application, the database) is logged and never fails the handoff.
+bookkeeping beside the handoff, so it runs in the background (`desk.tasks`): the bus awaits
+its subscribers, and the claim, the hand-back and the customer's next message must not wait
+for a read of the handoff and a write of the application. A failure (the application unknown,
+the stage table refusing, e.g. for a withdrawn application, the database) is logged and never
+fails the handoff.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -39,6 +42,8 @@ from desk.workflows.applications import change_application
 from desk.workflows.context import Desk
 
 LOGGER = logging.getLogger(__name__)
+
+E = TypeVar("E", HandoffQueued, HandoffResolved)
 
 
 @dataclass(frozen=True)
@@ -73,9 +78,18 @@ class ApplicationTimeline:
         self.desk = desk
 
     def subscribe(self, bus: EventBus) -> None:
-        """Follow handoffs being queued and resolved."""
-        bus.subscribe(HandoffQueued, self.handed_to_advisor)
-        bus.subscribe(HandoffResolved, self.handed_back)
+        """Follow handoffs being queued and resolved (the entries are written in the
+        background)."""
+        bus.subscribe(HandoffQueued, self._later(self.handed_to_advisor))
+        bus.subscribe(HandoffResolved, self._later(self.handed_back))
+
+    def _later(
+        self, write: Callable[[E], Coroutine[Any, Any, None]]
+    ) -> Callable[[E], Awaitable[None]]:
+        async def spawn(event: E) -> None:
+            self.desk.tasks.spawn(write(event), name=f"timeline of {event.NAME.value}")
+
+        return spawn
 
     async def handed_to_advisor(self, event: HandoffQueued) -> None:
         """The bot handed a conversation about an application to the desk."""

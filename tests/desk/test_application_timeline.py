@@ -12,6 +12,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from desk.application_timeline import ApplicationTimeline, mortgage_reference, next_step_of
+from desk.api.runtime import TASKS
 from desk.bus import InProcessBus
 from desk.events import ApplicationEventRecorded, HandoffResolved
 from desk.services import applications
@@ -35,7 +36,13 @@ async def claimed_mortgage_handoff(
     return handoff_id
 
 
+async def settled(bot: Browser) -> None:
+    """Wait for the desk's background work: the timeline is written there."""
+    await bot.server.app[TASKS].settle()
+
+
 async def record_of(bot: Browser, reference: str) -> dict[str, Any]:
+    await settled(bot)
     status, record = await bot.get(f"/api/applications/{reference}")
     assert status == 200, record
     return dict(record)
@@ -117,6 +124,7 @@ async def test_a_withdrawn_application_is_logged_and_the_handoff_goes_on(
     caplog.set_level(logging.INFO, logger="desk.application_timeline")
 
     handoff_id = await claimed_mortgage_handoff(bot, sam, context_factory, reference)
+    await settled(bot)
 
     assert any("handed_to_advisor not recorded" in r.getMessage() for r in caplog.records)
     record = await record_of(bot, reference)
@@ -131,6 +139,7 @@ async def test_an_unknown_application_is_logged_and_the_handoff_is_taken(
     caplog.set_level(logging.INFO, logger="desk.application_timeline")
 
     handoff_id = await post_handoff(bot, mortgage_context(context_factory, "MTG-ZZZZZ"))
+    await settled(bot)
 
     assert handoff_id
     assert any("no application MTG-ZZZZZ" in r.getMessage() for r in caplog.records)
@@ -166,6 +175,7 @@ async def test_each_entry_is_published_for_the_consoles(
     published = record(server)
 
     await post_handoff(bot, mortgage_context(context_factory, reference))
+    await settled(bot)
 
     recorded = [e for e in published if isinstance(e, ApplicationEventRecorded)]
     assert [(e.reference, e.kind, e.stage) for e in recorded] == [
@@ -178,6 +188,7 @@ async def test_the_advisor_sees_the_hand_over_in_the_case(
 ) -> None:
     reference = await post_application(bot)
     await post_handoff(bot, mortgage_context(context_factory, reference))
+    await settled(bot)
 
     case = await case_of(sam, reference)
 
