@@ -6,7 +6,7 @@ desk's database first (`tests.support.mortgage_cases`: advice given, every docum
 an appointment at Leeds, Park Row today); then Bea (seeded branch staff at Leeds) logs in,
 lands on the branch page, opens the case, sees its whole timeline, records the identity check
 and the signing, and sees the application signed. Screenshots of each step go to
-results/screenshots/.
+test-artifacts/browser/.
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ from desk.services.branches import branches
 from desk.store.database import Database
 from desk.store.models import MortgageApplication
 from harness.loopback import free_ports, sqlite_url
-from launcher.stack import PROJECT_ROOT, desk_server, running_stack
+from launcher.stack import desk_server, running_stack
+from tests.browser.conftest import ARTIFACTS
 from tests.support.mortgage_cases import application_at
 
 pytestmark = [
@@ -37,7 +38,7 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:Dialect sqlite\\+pysqlite does \\*not\\*"),
 ]
 
-SCREENSHOTS: Final = PROJECT_ROOT / "results" / "screenshots"
+SCREENSHOTS: Final = ARTIFACTS  # with the other pages' screenshots
 BEA: Final = "Bea (Leeds branch)"
 APPLICANT: Final = "Priya Raman"
 
@@ -106,7 +107,7 @@ def stored(database_url: str, reference: str) -> tuple[str, list[tuple[str, str,
 
 
 def shot(page: Page, step: str) -> Path:
-    """A full-page screenshot in results/screenshots/branch-signing-<step>.png."""
+    """A full-page screenshot in test-artifacts/browser/branch-signing-<step>.png."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"branch-signing-{step}.png"
     page.screenshot(path=str(path), full_page=True)
