@@ -11,8 +11,8 @@ from typing import Any, cast
 import pytest
 from aiohttp.test_utils import TestServer
 
-from desk.application_timeline import ApplicationTimeline, mortgage_reference, next_step_of
 from desk.api.runtime import TASKS
+from desk.application_timeline import ApplicationTimeline, mortgage_reference, next_step_of
 from desk.bus import InProcessBus
 from desk.events import ApplicationEventRecorded, HandoffResolved
 from desk.services import applications
