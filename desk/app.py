@@ -8,7 +8,9 @@ before serving, tests migrate their own databases.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from typing import Final
 
 from aiohttp import web
@@ -30,6 +32,7 @@ from desk.api import (
 from desk.api.documents import DOCUMENT_STORE
 from desk.api.middleware import auth_middleware, error_middleware, public
 from desk.api.runtime import (
+    APPLICATION_EXPIRY,
     BOT_SYNC,
     BUS,
     CUSTOMER,
@@ -45,7 +48,7 @@ from desk.api.runtime import (
     in_unit,
 )
 from desk.application_timeline import ApplicationTimeline
-from desk.background import BackgroundTasks
+from desk.background import BackgroundTasks, Periodic
 from desk.bot_sync import BotSync
 from desk.bus import InProcessBus
 from desk.code_sender import CodeSender, LogCodeSender
@@ -57,12 +60,16 @@ from desk.services.conversations import SeenMessages
 from desk.services.handoffs import HandBack
 from desk.settings import DeskSettings
 from desk.store.database import Database, UnitRunner
+from desk.store.types import utcnow
 from desk.waiting_room import WaitingRoom
+from desk.workflows.applications import expire_idle
 from desk.workflows.context import Desk
 
 # The largest body any route accepts; a handoff context with a long transcript stays well below.
 MAX_BODY_BYTES: Final = 1024 * 1024
 DB_THREADS: Final = 16
+#: How often idle applications are looked for (their idleness is counted in days).
+EXPIRY_INTERVAL_SECONDS: Final = 3600.0
 
 
 def create_app(
@@ -119,6 +126,11 @@ def create_app(
     app[resume.CODE_SENDER] = code_sender or LogCodeSender(settings.demo_codes_file)
     # After the others: a mortgage handoff's entries on its application's timeline.
     ApplicationTimeline(app[DESK]).subscribe(app[BUS])
+    app[APPLICATION_EXPIRY] = Periodic(
+        _expiring(app[DESK], timedelta(days=settings.application_idle_days)),
+        EXPIRY_INTERVAL_SECONDS,
+        "expire idle applications",
+    )
     # aiohttp 3.9's stubs type the signal's callbacks wrongly.
     app.on_startup.append(_start_waiting_room)  # type: ignore[arg-type]
     app.on_shutdown.append(_close_live)  # type: ignore[arg-type]
@@ -148,14 +160,23 @@ async def health(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
+def _expiring(desk: Desk, idle: timedelta) -> Callable[[], Awaitable[list[str]]]:
+    async def expire() -> list[str]:
+        return await expire_idle(desk, now=utcnow(), idle=idle)
+
+    return expire
+
+
 async def _start_waiting_room(app: web.Application) -> None:
     app[WAITING_ROOM].start()
     app[BOT_SYNC].start()
+    app[APPLICATION_EXPIRY].start()
 
 
 async def _close_live(app: web.Application) -> None:
     await app[WAITING_ROOM].stop()
     await app[BOT_SYNC].stop()
+    await app[APPLICATION_EXPIRY].stop()
     await app[LIVE].close_all()
 
 

@@ -57,6 +57,9 @@ class DeskSettings(DeskDatabaseSettings):
     # The estimated wait told to a waiting customer is position * this (see
     # desk/live.py); a rough figure a support lead tunes to the team's real average.
     average_handle_seconds: float = positive_field(300.0, "DESK_AVERAGE_HANDLE_SECONDS")
+    # A mortgage application nobody touched for this long expires (its timeline says so); a
+    # bank's own rule, e.g. how long an offer or an affordability check stays valid.
+    application_idle_days: float = positive_field(90.0, "DESK_APPLICATION_IDLE_DAYS")
     # The demo's outbox of resume codes: each one is also appended here as a JSON line (the
     # end-to-end tests read it); unset, codes go to the log only (desk.code_sender).
     demo_codes_file: Path | None = Field(None, env="DESK_DEMO_CODES_FILE")

@@ -29,7 +29,7 @@ from aiohttp import web
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from desk.background import BackgroundTasks
+from desk.background import BackgroundTasks, Periodic
 from desk.bot_sync import BotSync
 from desk.bus import InProcessBus
 from desk.console_hub import LiveHub
@@ -56,6 +56,8 @@ CUSTOMER: Final = web.AppKey("customer", CustomerLink)
 BOT_SYNC: Final = web.AppKey("bot_sync", BotSync)
 BUS: Final = web.AppKey("bus", InProcessBus)
 TASKS: Final = web.AppKey("tasks", BackgroundTasks)
+#: Expires the applications nobody touched for DESK_APPLICATION_IDLE_DAYS, every hour.
+APPLICATION_EXPIRY: Final = web.AppKey("application_expiry", Periodic)
 #: What the workflows work with (`desk.workflows`).
 DESK: Final = web.AppKey("desk", Desk)
 

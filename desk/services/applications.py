@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from contract.applications import (
+    TERMINAL_STAGES,
     ActorKind,
     ApplicationEventKind,
     ApplicationEventRecord,
@@ -208,6 +209,21 @@ def record_application_event(
     )
     session.flush()
     return record_of(application)
+
+
+def idle_references(session: Session, *, untouched_since: datetime) -> list[str]:
+    """The applications still under way that nothing happened to since `untouched_since`,
+    oldest first (each timeline entry touches its application)."""
+    open_stages = [stage.value for stage in ApplicationStage if stage not in TERMINAL_STAGES]
+    statement = (
+        select(MortgageApplication.reference)
+        .where(
+            MortgageApplication.stage.in_(open_stages),
+            MortgageApplication.updated_at < untouched_since,
+        )
+        .order_by(MortgageApplication.updated_at)
+    )
+    return list(session.scalars(statement))
 
 
 def link_chat(application: MortgageApplication, sender_id: str, how: str) -> None:

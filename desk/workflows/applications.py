@@ -8,16 +8,28 @@ and the branch's page refresh on them; the customer link tells the chat about re
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from sqlalchemy.orm import Session
 
-from contract.applications import ApplicationEventRequest, ApplicationRecord, NewApplication
+from contract.applications import (
+    ActorKind,
+    ApplicationEventKind,
+    ApplicationEventRequest,
+    ApplicationRecord,
+    NewApplication,
+    Touchpoint,
+)
 from desk.events import ApplicationEventRecorded, ApplicationOpened
 from desk.services import applications
+from desk.services.errors import Conflict
 from desk.store.models import MortgageApplication
 from desk.workflows.context import Desk
+
+LOGGER = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -107,3 +119,38 @@ async def record_event(
 
     _, record = await change_application(desk, reference, step)
     return record
+
+
+async def expire_idle(desk: Desk, *, now: datetime, idle: timedelta) -> list[str]:
+    """Expire every application under way that nothing happened to for `idle`: an `expired`
+    entry (the system, with how long it was idle) on each; their references.
+
+    One unit of work per application, so one that moves on meanwhile (a step between the
+    listing and its expiry: the stage table then refuses) is left as it is.
+    """
+    references = await desk.units(
+        lambda session: applications.idle_references(session, untouched_since=now - idle)
+    )
+    expired = []
+    for reference in references:
+
+        def step(session: Session, application: MortgageApplication) -> None:
+            if application.updated_at >= now - idle:
+                raise Conflict(f"{application.reference} moved on meanwhile")
+            applications.append_entry(
+                application,
+                ApplicationEventKind.EXPIRED,
+                touchpoint=Touchpoint.SYSTEM,
+                actor_kind=ActorKind.SYSTEM,
+                detail={"idle_days": round(idle.total_seconds() / 86400, 2)},
+            )
+
+        try:
+            await change_application(desk, reference, step)
+        except Conflict as moved_on:
+            LOGGER.info("not expired: %s", moved_on.message)
+            continue
+        expired.append(reference)
+    if expired:
+        LOGGER.info("expired %d idle applications", len(expired))
+    return expired

@@ -3,12 +3,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from aiohttp.test_utils import TestServer
 
+from desk.api.runtime import DESK
 from desk.events import MASK
+from desk.services import applications
+from desk.store.database import Database
+from desk.workflows.applications import expire_idle
 from tests.desk.conftest import Browser, post_application
 from tests.desk.workflows.test_events_published import record
 
@@ -87,3 +91,65 @@ async def test_an_entry_for_no_application_publishes_nothing(
 
     assert status == 404
     assert published == []
+
+
+# --- Idle applications expire ---------------------------------------------------------------
+
+IDLE = timedelta(days=90)
+NOW = datetime(2027, 6, 1, 12, 0, tzinfo=timezone.utc)
+
+
+def untouched_since(database: Database, reference: str, moment: datetime, stage: str) -> None:
+    """Make the application look as if nothing happened to it since `moment`, at `stage`."""
+    with database.session(write=True) as session:
+        application = applications.load(session, reference)
+        application.updated_at = moment
+        application.stage = stage
+
+
+async def test_an_application_nobody_touched_for_the_idle_time_expires(
+    server: TestServer, bot: Browser, database: Database
+) -> None:
+    idle = await post_application(bot)
+    recent = await post_application(bot)
+    untouched_since(database, idle, NOW - IDLE - timedelta(minutes=1), "documents")
+    untouched_since(database, recent, NOW - IDLE + timedelta(minutes=1), "documents")
+    published = record(server)
+
+    expired = await expire_idle(server.app[DESK], now=NOW, idle=IDLE)
+
+    assert expired == [idle]
+    status, body = await bot.get(f"/api/applications/{idle}")
+    assert (status, body["stage"]) == (200, "expired")
+    entry = body["events"][-1]
+    assert (entry["kind"], entry["touchpoint"], entry["actor_kind"]) == (
+        "expired",
+        "system",
+        "system",
+    )
+    assert entry["detail"] == {"idle_days": 90.0}
+    assert (await bot.get(f"/api/applications/{recent}"))[1]["stage"] == "documents"
+    assert [(e.reference, e.kind) for e in published] == [(idle, "expired")]
+
+
+@pytest.mark.parametrize("stage", ["signed", "withdrawn", "expired"])
+async def test_an_application_that_has_ended_never_expires_again(
+    server: TestServer, bot: Browser, database: Database, stage: str
+) -> None:
+    reference = await post_application(bot)
+    untouched_since(database, reference, NOW - 10 * IDLE, stage)
+
+    assert await expire_idle(server.app[DESK], now=NOW, idle=IDLE) == []
+    status, body = await bot.get(f"/api/applications/{reference}")
+    assert (status, body["stage"], len(body["events"])) == (200, stage, 2)
+
+
+async def test_the_idle_ones_are_found_oldest_first(bot: Browser, database: Database) -> None:
+    newer, older = await post_application(bot), await post_application(bot)
+    untouched_since(database, newer, NOW - IDLE - timedelta(days=1), "advice")
+    untouched_since(database, older, NOW - IDLE - timedelta(days=30), "ready_to_sign")
+
+    with database.session() as session:
+        found = applications.idle_references(session, untouched_since=NOW - IDLE)
+
+    assert found == [older, newer]
