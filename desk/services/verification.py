@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Final
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from contract.applications import ActorKind, ApplicationEventKind, Touchpoint
@@ -35,7 +36,7 @@ from contract.resume import (
 )
 from desk.code_sender import CodeSender
 from desk.services import applications
-from desk.store.models import MortgageApplication, ResumeCode
+from desk.store.models import MortgageApplication, ResumeCode, ResumeDecoy
 
 CODE_TTL: Final = timedelta(minutes=CODE_TTL_MINUTES)
 LOCKOUT: Final = timedelta(minutes=LOCKOUT_MINUTES)
@@ -70,9 +71,29 @@ def started() -> VerificationStarted:
     return VerificationStarted(expires_in_seconds=int(CODE_TTL.total_seconds()))
 
 
-def unknown_reference_refusal() -> VerificationRefused:
-    """The answer to a code for no application: that of a first wrong code."""
-    return VerificationRefused(error=WRONG_CODE, attempts_left=MAX_FAILED_ATTEMPTS - 1)
+def start_unknown(session: Session, reference: str, *, now: datetime) -> VerificationStarted:
+    """`start` for a reference no application has: counted like a wrong e-mail.
+
+    Raises:
+        ResumeLocked: As many failures on this reference as lock a real application.
+    """
+    decoy = _decoy(session, reference)
+    _ensure_unlocked(decoy, now)
+    _count_decoy_failure(decoy, now, WRONG_CODE)
+    return started()
+
+
+def confirm_unknown(session: Session, reference: str, *, now: datetime) -> VerificationRefused:
+    """`confirm` for a reference no application has: refused like a wrong code, with the
+    same count of tries left and the same lock, so guesses learn nothing.
+
+    Raises:
+        ResumeLocked: As many failures on this reference as lock a real application.
+    """
+    decoy = _decoy(session, reference)
+    _ensure_unlocked(decoy, now)
+    hmac.compare_digest(_NO_DIGEST, _NO_DIGEST)  # the same work as a real comparison
+    return _count_decoy_failure(decoy, now, WRONG_CODE)
 
 
 def start(
@@ -90,7 +111,7 @@ def start(
     """
     application = _find(session, reference)
     if application is None:
-        return started()
+        return start_unknown(session, reference, now=now)
     return start_for(session, application, request, sender=sender, now=now)
 
 
@@ -137,8 +158,7 @@ def confirm(
     """
     application = _find(session, reference)
     if application is None:
-        hmac.compare_digest(code_digest(request.code), _NO_DIGEST)
-        return unknown_reference_refusal()
+        return confirm_unknown(session, reference, now=now)
     return confirm_for(session, application, request, now=now)
 
 
@@ -218,15 +238,43 @@ def _hold(session: Session, application: MortgageApplication) -> None:
     )
 
 
-def _ensure_unlocked(application: MortgageApplication, now: datetime) -> None:
+def _ensure_unlocked(counted: MortgageApplication | ResumeDecoy, now: datetime) -> None:
     """Refuse while locked; a lock that has run out starts a fresh count of failures."""
-    locked_until = application.resume_locked_until
+    locked_until = counted.resume_locked_until
     if locked_until is None:
         return
     if locked_until > now:
         raise ResumeLocked(locked_until)
-    application.resume_locked_until = None
-    application.failed_verifications = 0
+    counted.resume_locked_until = None
+    counted.failed_verifications = 0
+
+
+def _decoy(session: Session, reference: str) -> ResumeDecoy:
+    """The failures counted on a reference no application has (row locked, made if new)."""
+    key = (applications.normalize_reference(reference) or reference)[:16]
+    decoy = session.get(ResumeDecoy, key, with_for_update=True)
+    if decoy is not None:
+        return decoy
+    try:
+        # A savepoint: a first guess at the same moment may insert it first.
+        with session.begin_nested():
+            decoy = ResumeDecoy(reference=key, failed_verifications=0)
+            session.add(decoy)
+    except IntegrityError:
+        decoy = session.get(ResumeDecoy, key, with_for_update=True, populate_existing=True)
+        if decoy is None:
+            raise
+    return decoy
+
+
+def _count_decoy_failure(decoy: ResumeDecoy, now: datetime, error: str) -> VerificationRefused:
+    """`_count_failure` for a reference no application has (no timeline to write)."""
+    decoy.failed_verifications += 1
+    failures = decoy.failed_verifications
+    if failures < MAX_FAILED_ATTEMPTS:
+        return VerificationRefused(error=error, attempts_left=MAX_FAILED_ATTEMPTS - failures)
+    decoy.resume_locked_until = now + LOCKOUT
+    return ResumeLocked(decoy.resume_locked_until).refusal()
 
 
 def _latest_code(

@@ -537,3 +537,23 @@ class ResumeCode(Base):
     created_at: Mapped[datetime] = Column(UTCDateTime, nullable=False, default=utcnow)
     expires_at: Mapped[datetime] = Column(UTCDateTime, nullable=False)
     used_at: Mapped[datetime | None] = Column(UTCDateTime, nullable=True)
+
+
+class ResumeDecoy(Base):
+    """The failed resume attempts on a reference no application has.
+
+    Counted and locked exactly like a real application's (`MortgageApplication`'s
+    `failed_verifications`, `resume_locked_until`), so that the answers to guesses never tell
+    a reference that exists from one that does not.
+    """
+
+    __tablename__ = "resume_decoys"
+    __table_args__ = (
+        CheckConstraint("failed_verifications >= 0", name="failed_verifications_not_negative"),
+    )
+
+    reference: Mapped[str] = Column(String(16), primary_key=True)
+    failed_verifications: Mapped[int] = Column(
+        Integer, nullable=False, default=0, server_default=text("0")
+    )
+    resume_locked_until: Mapped[datetime | None] = Column(UTCDateTime, nullable=True)

@@ -1,8 +1,9 @@
 """Resuming an application in a new chat: start a verification, confirm its code.
 
 Both run through `change_application`, so a failure, a lock or the resume itself is published
-like every timeline entry. An unknown reference is answered like a wrong e-mail or code, and
-nothing is published for it.
+like every timeline entry. An unknown reference is answered like a wrong e-mail or code, its
+failures counted and locked the same way (`verification.start_unknown`), and nothing is
+published for it.
 """
 
 from __future__ import annotations
@@ -40,7 +41,10 @@ async def start_verification(
     try:
         answer, _ = await change_application(desk, reference, step)
     except ApplicationNotFoundError:
-        return verification.started()
+        return await desk.units(
+            lambda session: verification.start_unknown(session, reference, now=utcnow()),
+            write=True,
+        )
     return answer
 
 
@@ -61,5 +65,8 @@ async def confirm_verification(
     try:
         answer, _ = await change_application(desk, reference, step)
     except ApplicationNotFoundError:
-        return verification.unknown_reference_refusal()
+        return await desk.units(
+            lambda session: verification.confirm_unknown(session, reference, now=utcnow()),
+            write=True,
+        )
     return answer

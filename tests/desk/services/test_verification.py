@@ -204,7 +204,7 @@ def test_a_wrong_email_sends_nothing_and_counts_a_failure_without_the_typed_emai
     assert "mallory" not in json.dumps(entry.detail)
 
 
-def test_an_unknown_reference_is_answered_like_a_wrong_email_and_writes_nothing(
+def test_an_unknown_reference_is_answered_like_a_wrong_email_and_touches_no_application(
     database: Database, reference: str, sender: RecordingSender
 ) -> None:
     def counts() -> tuple[int, int]:
@@ -222,8 +222,9 @@ def test_an_unknown_reference_is_answered_like_a_wrong_email_and_writes_nothing(
     assert unknown == garbage == wrong_email
     assert sender.sent == []
     assert counts() == (before[0] + 1, 0)  # only the wrong e-mail's failure
+    # Counted alike: a wrong e-mail, then a wrong code, on either.
     assert confirm(database, "MTG-00000", "123456") == VerificationRefused(
-        error=WRONG_CODE, attempts_left=MAX_FAILED_ATTEMPTS - 1
+        error=WRONG_CODE, attempts_left=MAX_FAILED_ATTEMPTS - 2
     )
     assert confirm(database, reference, "123456") == VerificationRefused(
         error=WRONG_CODE, attempts_left=MAX_FAILED_ATTEMPTS - 2
@@ -414,7 +415,30 @@ def test_mask_email_keeps_only_a_hint(email: str, masked: str) -> None:
 def test_every_application_row_is_untouched_by_an_unknown_reference(database: Database) -> None:
     with database.session() as session:
         assert session.scalar(select(func.count()).select_from(MortgageApplication)) == 0
-    assert confirm(database, "MTG-00000", "000000") == verification.unknown_reference_refusal()
+    assert confirm(database, "MTG-00000", "000000") == VerificationRefused(
+        error=WRONG_CODE, attempts_left=MAX_FAILED_ATTEMPTS - 1
+    )
+    with database.session() as session:
+        assert session.scalar(select(func.count()).select_from(MortgageApplication)) == 0
+
+
+def test_guesses_at_an_unknown_reference_count_and_lock_like_a_real_one(
+    database: Database, reference: str, sender: RecordingSender
+) -> None:
+    real, made_up = [], []
+    for attempt in range(MAX_FAILED_ATTEMPTS):
+        later = NOW + timedelta(seconds=attempt)
+        real.append(confirm(database, reference, "000000", now=later))
+        made_up.append(confirm(database, "MTG-ZZZZZ", "000000", now=later))
+
+    assert made_up == real
+    assert [answer.attempts_left for answer in real] == [4, 3, 2, 1, 0]
+    assert real[-1].locked_until == NOW + timedelta(seconds=4, minutes=LOCKOUT_MINUTES)
+    for guessed in (reference, "MTG-ZZZZZ"):
+        with pytest.raises(ResumeLocked):
+            start(database, guessed, sender, now=NOW + timedelta(minutes=1))
+    after_the_lock = NOW + timedelta(minutes=LOCKOUT_MINUTES, seconds=5)
+    assert confirm(database, "MTG-ZZZZZ", "000000", now=after_the_lock).attempts_left == 4
 
 
 def _at_once(count: int, attempt: Callable[[], Any]) -> list[Any]:
