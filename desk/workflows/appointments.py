@@ -6,6 +6,9 @@ published (`application.event_recorded`): the advisor's console and the branch's
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from sqlalchemy.orm import Session
 
 from contract.applications import ApplicationRecord
@@ -27,20 +30,7 @@ async def book_appointment(
         ApplicationNotFoundError, NotFound (branch), InvalidInput (not a future slot),
         Conflict (not ready to sign, or the slot was just taken): nothing is written.
     """
-
-    def step(session: Session, application: MortgageApplication) -> None:
-        appointments.book(
-            session,
-            application,
-            booking,
-            touchpoint=by.touchpoint,
-            actor_kind=by.actor_kind,
-            actor=by.actor,
-            now=utcnow(),
-        )
-
-    _, record = await change_application(desk, reference, step)
-    return record
+    return await _change_appointment(desk, reference, by, appointments.book, booking)
 
 
 async def reschedule_appointment(
@@ -51,20 +41,7 @@ async def reschedule_appointment(
     Raises:
         As `book_appointment`; a full new slot is a Conflict and the old booking stays.
     """
-
-    def step(session: Session, application: MortgageApplication) -> None:
-        appointments.reschedule(
-            session,
-            application,
-            booking,
-            touchpoint=by.touchpoint,
-            actor_kind=by.actor_kind,
-            actor=by.actor,
-            now=utcnow(),
-        )
-
-    _, record = await change_application(desk, reference, step)
-    return record
+    return await _change_appointment(desk, reference, by, appointments.reschedule, booking)
 
 
 async def cancel_appointment(desk: Desk, reference: str, by: Booker) -> ApplicationRecord:
@@ -73,11 +50,23 @@ async def cancel_appointment(desk: Desk, reference: str, by: Booker) -> Applicat
     Raises:
         ApplicationNotFoundError; Conflict when nothing is booked.
     """
+    return await _change_appointment(desk, reference, by, appointments.cancel)
+
+
+async def _change_appointment(
+    desk: Desk,
+    reference: str,
+    by: Booker,
+    change: Callable[..., Any],
+    *arguments: BookAppointment,
+) -> ApplicationRecord:
+    """Run one of the appointment service's changes as `by`, now, in one unit of work."""
 
     def step(session: Session, application: MortgageApplication) -> None:
-        appointments.cancel(
+        change(
             session,
             application,
+            *arguments,
             touchpoint=by.touchpoint,
             actor_kind=by.actor_kind,
             actor=by.actor,
