@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestServer
 
+from desk.api.runtime import TASKS
 from desk.services import applications
 from desk.services.agents import create_agent
 from desk.store.database import Database
@@ -75,7 +76,9 @@ def mortgage_context(
 
 
 async def case_of(browser: Browser, reference: str) -> dict[str, Any]:
-    """The case view (asserting it is shown)."""
+    """The case view (asserting it is shown), once the desk's background work is done (a
+    handoff's hand-over and hand-back are written to the timeline there)."""
+    await browser.server.app[TASKS].settle()
     status, body = await browser.get(f"/api/cases/{reference}")
     assert status == 200, body
     return dict(body)
