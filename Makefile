@@ -58,7 +58,7 @@ validate: install ## Check the training data, the designers' content files and t
 lint: install ## ruff and mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy actions contract assistant launcher rasa_sdk_plugins benchmarks desk sqlsupport settingsupport harness contentsupport
+	$(VENV)/bin/mypy analytics actions contract assistant launcher rasa_sdk_plugins benchmarks desk sqlsupport settingsupport harness contentsupport
 
 unit: install ## Unit and contract tests (no processes started)
 	$(PY) -m pytest -m "not e2e" -q
@@ -90,10 +90,13 @@ e2e: install train db browser node-clients ## End-to-end tests: real servers on 
 
 test: lint validate unit stories e2e ## Run every check
 
+analytics: install ## Fold new conversations and handoffs into the supervisors' facts now
+	$(PY) -m analytics
+
 bench: install train db ## Speed benchmarks (numbers go in the README)
 	$(PY) -m benchmarks.run
 
 clean: ## Remove the trained model, results and local state
 	rm -rf models results var
 
-.PHONY: help install train db run shell validate lint unit stories e2e test bench clean browser node-clients
+.PHONY: help install train db run shell validate lint unit stories e2e test bench clean browser node-clients analytics

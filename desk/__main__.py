@@ -6,6 +6,8 @@ import logging
 
 from aiohttp import web
 
+from analytics.settings import AnalyticsSettings
+from analytics.store.database import FactsDatabase
 from desk.app import create_app
 from desk.settings import DeskSettings
 from desk.store.database import Database
@@ -15,13 +17,14 @@ def main() -> None:
     """Read the settings (failing fast on a missing secret), migrate, serve."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = DeskSettings.from_env()
-    database = Database(settings.database_url)
-    try:
-        database.migrate()
-    finally:
-        database.dispose()
+    analytics = AnalyticsSettings.from_env()
+    for database in (Database(settings.database_url), FactsDatabase(analytics.database_url)):
+        try:
+            database.migrate()
+        finally:
+            database.dispose()
     web.run_app(
-        create_app(settings),
+        create_app(settings, analytics=analytics),
         host=settings.host,
         port=settings.port,
         print=lambda message: print(message, flush=True),

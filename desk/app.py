@@ -16,6 +16,8 @@ from typing import Final
 from aiohttp import web
 from sqlalchemy import text
 
+from analytics.settings import AnalyticsSettings
+from desk.analytics_host import AnalyticsHost
 from desk.api import (
     applications,
     appointments,
@@ -32,6 +34,7 @@ from desk.api import (
 from desk.api.documents import DOCUMENT_STORE
 from desk.api.middleware import auth_middleware, error_middleware, public
 from desk.api.runtime import (
+    ANALYTICS,
     APPLICATION_EXPIRY,
     BOT_SYNC,
     BUS,
@@ -77,6 +80,7 @@ def create_app(
     *,
     hand_back: HandBack | None = None,
     code_sender: CodeSender | None = None,
+    analytics: AnalyticsSettings | None = None,
 ) -> web.Application:
     """Build the desk application.
 
@@ -86,6 +90,8 @@ def create_app(
             HTTP API at RASA_URL (`RasaHandBack`). Unit tests may pass a stand-in.
         code_sender: Sends resume codes to customers; by default the demo's log outbox
             (`LogCodeSender`, also writing DESK_DEMO_CODES_FILE when set).
+        analytics: Where the analytics' facts and sources are; by default read from the
+            environment (`AnalyticsSettings`). The facts database must be migrated.
     """
     app = web.Application(
         middlewares=[error_middleware, auth_middleware], client_max_size=MAX_BODY_BYTES
@@ -126,6 +132,7 @@ def create_app(
     app[resume.CODE_SENDER] = code_sender or LogCodeSender(settings.demo_codes_file)
     # After the others: a mortgage handoff's entries on its application's timeline.
     ApplicationTimeline(app[DESK]).subscribe(app[BUS])
+    app[ANALYTICS] = AnalyticsHost(analytics or AnalyticsSettings.from_env(), app[EXECUTOR])
     app[APPLICATION_EXPIRY] = Periodic(
         _expiring(app[DESK], timedelta(days=settings.application_idle_days)),
         EXPIRY_INTERVAL_SECONDS,
@@ -171,12 +178,14 @@ async def _start_waiting_room(app: web.Application) -> None:
     app[WAITING_ROOM].start()
     app[BOT_SYNC].start()
     app[APPLICATION_EXPIRY].start()
+    app[ANALYTICS].timer.start()
 
 
 async def _close_live(app: web.Application) -> None:
     await app[WAITING_ROOM].stop()
     await app[BOT_SYNC].stop()
     await app[APPLICATION_EXPIRY].stop()
+    await app[ANALYTICS].timer.stop()
     await app[LIVE].close_all()
 
 
@@ -184,4 +193,5 @@ async def _close(app: web.Application) -> None:
     await app[TASKS].close()
     await app[RASA].close()
     app[EXECUTOR].shutdown(wait=True)
+    app[ANALYTICS].close()
     app[DATABASE].dispose()

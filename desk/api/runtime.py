@@ -29,6 +29,7 @@ from aiohttp import web
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
+from desk.analytics_host import AnalyticsHost
 from desk.background import BackgroundTasks, Periodic
 from desk.bot_sync import BotSync
 from desk.bus import InProcessBus
@@ -58,6 +59,7 @@ BUS: Final = web.AppKey("bus", InProcessBus)
 TASKS: Final = web.AppKey("tasks", BackgroundTasks)
 #: Expires the applications nobody touched for DESK_APPLICATION_IDLE_DAYS, every hour.
 APPLICATION_EXPIRY: Final = web.AppKey("application_expiry", Periodic)
+ANALYTICS: Final = web.AppKey("analytics", AnalyticsHost)
 #: What the workflows work with (`desk.workflows`).
 DESK: Final = web.AppKey("desk", Desk)
 

@@ -1,0 +1,1 @@
+"""The analytics' own database: fact tables, watermarks, build runs (see `models`)."""
