@@ -151,7 +151,8 @@ def append_entry(
     detail: Mapping[str, Any] | None = None,
     stage: ApplicationStage | None = None,
 ) -> ApplicationEvent:
-    """Append one timeline entry and move the stage as the entry's kind allows.
+    """Append one timeline entry and move the stage as the entry's kind allows; the entry
+    records the stage after it.
 
     `stage` overrides where the kind alone would take the application (a step that knows
     more, e.g. "every document is now accepted"); it is still checked against the table.
@@ -160,7 +161,8 @@ def append_entry(
         Conflict: The kind is not allowed at the application's stage; nothing is appended.
         ValueError: The detail is not JSON-serialisable.
     """
-    moved = stage_after(application.stage, kind)
+    moved = stage_after(application.stage, kind)  # refuses a kind not allowed here
+    after = (stage or moved).value
     entry = ApplicationEvent(
         occurred_at=utcnow(),
         touchpoint=touchpoint.value,
@@ -168,9 +170,10 @@ def append_entry(
         actor_kind=actor_kind.value,
         actor=actor,
         detail=_json_object(detail),
+        stage=after,
     )
     application.events.append(entry)
-    application.stage = (stage or moved).value
+    application.stage = after
     # The timeline changed even if no column of the application did.
     application.updated_at = entry.occurred_at
     return entry
@@ -333,6 +336,7 @@ def _new_application(
                 actor_kind=ActorKind.CUSTOMER.value,
                 actor=None,
                 detail={"origin_channel": origin_channel},
+                stage=ApplicationStage.INTAKE.value,
             )
         )
     link_chat(application, origin_sender_id, LINKED_AT_ORIGIN)

@@ -85,6 +85,7 @@ class EventKind(str, enum.Enum):
     CALLBACK_RECEIVED = "callback_received"
     CHOICE_OFFERED = "choice_offered"
     KEPT_WAITING = "kept_waiting"
+    CALLBACK_DONE = "callback_done"
 
 
 AGENT_ROLES: Final[tuple[str, ...]] = tuple(role.value for role in AgentRole)
@@ -230,11 +231,20 @@ class Handoff(Base):
     csat_rating: Mapped[int | None] = Column(Integer, nullable=True)
     csat_comment: Mapped[str | None] = Column(Text, nullable=True)
     callback_message: Mapped[str | None] = Column(Text, nullable=True)
+    # When and by whom the callback the customer asked for was marked done. NULL: still open
+    # (or no callback). The agent stays NULL if their account is deleted; the time stays.
+    callback_done_at: Mapped[datetime | None] = Column(UTCDateTime, nullable=True)
+    callback_done_by: Mapped[int | None] = Column(
+        Integer, ForeignKey("agents.id", ondelete="SET NULL"), nullable=True
+    )
     transfer_count: Mapped[int] = Column(
         Integer, nullable=False, default=0, server_default=text("0")
     )
 
-    agent: Mapped[Agent | None] = relationship("Agent")
+    agent: Mapped[Agent | None] = relationship("Agent", foreign_keys=[agent_id])
+    callback_done_agent: Mapped[Agent | None] = relationship(
+        "Agent", foreign_keys=[callback_done_by]
+    )
 
 
 class HandoffEvent(Base):
@@ -391,6 +401,9 @@ class ApplicationEvent(Base):
     )
     actor: Mapped[str | None] = Column(String(255), nullable=True)
     detail: Mapped[dict[str, Any]] = Column(JSON, nullable=False, default=dict)
+    #: The application's stage after this entry (NULL: written before the desk kept it, and
+    #: not recoverable by replaying the timeline; see migration 0007).
+    stage: Mapped[str | None] = Column(String(32), nullable=True)
 
     application: Mapped[MortgageApplication] = relationship(
         "MortgageApplication", back_populates="events"
