@@ -91,7 +91,7 @@ e2e: install train db browser node-clients ## End-to-end tests: real servers on 
 test: lint validate unit stories e2e ## Run every check
 
 analytics: install ## Fold new conversations and handoffs into the supervisors' facts now
-	$(PY) -m analytics
+	$(PY) -m analytics $(ARGS)
 
 bench: install train db ## Speed benchmarks (numbers go in the README)
 	$(PY) -m benchmarks.run

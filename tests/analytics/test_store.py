@@ -65,3 +65,25 @@ def test_every_desk_column_read_exists_in_the_desk_models() -> None:
 def test_every_tracker_column_read_is_rasas() -> None:
     rasa_columns = set(SQLTrackerStore.SQLEvent.__table__.columns.keys())
     assert set(TRACKER.tables["events"].columns.keys()) == rasa_columns
+
+
+def test_the_same_history_gives_the_same_report_with_the_facts_on_postgresql(
+    world: Any, postgres_url: str
+) -> None:
+    from analytics.build import Builder
+    from tests.analytics.test_build import _history
+
+    _history(world)
+    world.build()
+    on_sqlite = world.report()
+    facts = FactsDatabase(postgres_url)
+    facts.migrate()
+    try:
+        Builder(facts, world.tracker_engine, world.builder.desk, world.settings).run()
+        world.facts, sqlite_facts = facts, world.facts
+        on_postgres = world.report()
+        world.facts = sqlite_facts
+    finally:
+        facts.dispose()
+    assert on_postgres.dict(exclude={"freshness"}) == on_sqlite.dict(exclude={"freshness"})
+    assert on_postgres.trends[0].engaged > 0
