@@ -23,6 +23,7 @@ from desk.api import (
     appointments,
     bot,
     branch,
+    callbacks,
     cases,
     console,
     documents,
@@ -150,6 +151,7 @@ def create_app(
     cases.add_routes(app)
     sessions.add_routes(app)
     console.add_routes(app)
+    callbacks.add_routes(app)
     branch.add_routes(app)
     live.add_routes(app)
     documents.add_routes(app)

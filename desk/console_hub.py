@@ -12,6 +12,8 @@ event bus and turns the desk's events into those messages:
 - `{"type": "customer_typing", "handoff_id", "sender_id", "typing"}` (`typing.customer`);
 - `{"type": "queue_changed", "queue", "handoff_id", "change"}` with `change` one of queued,
   claimed, transferred_in, transferred_out, resolved, abandoned, expired: reload that queue;
+- `{"type": "callbacks_changed", "queue", "handoff_id", "change"}` with `change` left (a
+  customer left a message) or done (an agent marked it done): reload the callbacks;
 - `{"type": "application_changed", "reference", "stage", "kind"}` to the case workers
   (mortgage advisors, supervisors; `desk.services.case_access`) when a mortgage application
   was opened (`kind` "opened") or its timeline got an entry (`kind`, the entry's): reload the
@@ -45,6 +47,8 @@ from desk.events import (
     CustomerMessage,
     CustomerTyping,
     HandoffAbandoned,
+    HandoffCallbackDone,
+    HandoffCallbackLeft,
     HandoffClaimed,
     HandoffExpired,
     HandoffQueued,
@@ -101,6 +105,13 @@ class CaseWorkers:
     def includes(self, actor: Actor) -> bool:
         """Whether `actor` may receive it."""
         return works_cases(actor)
+
+
+class CallbackChange(str, enum.Enum):
+    """Why a console should reload its callbacks (`callbacks_changed.change`)."""
+
+    LEFT = "left"
+    DONE = "done"
 
 
 #: Who a message goes to: a handoff's audience, or the case workers.
@@ -272,6 +283,8 @@ class ConsoleFeed:
         bus.subscribe(HandoffResolved, self.resolved)
         bus.subscribe(HandoffAbandoned, self.left_queue)
         bus.subscribe(HandoffExpired, self.left_queue)
+        bus.subscribe(HandoffCallbackLeft, self.callbacks_changed)
+        bus.subscribe(HandoffCallbackDone, self.callbacks_changed)
         bus.subscribe(CustomerMessage, self.customer_message)
         bus.subscribe(CustomerTyping, self.customer_typing)
         bus.subscribe(SessionEnded, self.session_ended)
@@ -306,6 +319,17 @@ class ConsoleFeed:
         abandoned = isinstance(event, HandoffAbandoned)
         change = QueueChange.ABANDONED if abandoned else QueueChange.EXPIRED
         await self._queue_changed(event.queue, event.handoff_id, change, None)
+
+    async def callbacks_changed(self, event: HandoffCallbackLeft | HandoffCallbackDone) -> None:
+        """A callback was left or marked done: the queue's agents reload their callbacks."""
+        done = isinstance(event, HandoffCallbackDone)
+        message = {
+            "type": "callbacks_changed",
+            "queue": event.queue,
+            "handoff_id": event.handoff_id,
+            "change": (CallbackChange.DONE if done else CallbackChange.LEFT).value,
+        }
+        await self.hub.publish(message, Audience(event.queue))
 
     async def customer_message(self, event: CustomerMessage) -> None:
         """What the customer said, for the agents who may see the handoff."""

@@ -36,6 +36,7 @@ class EventName(str, enum.Enum):
     HANDOFF_NOTE_ADDED = "handoff.note_added"
     HANDOFF_RATED = "handoff.rated"
     HANDOFF_CALLBACK_LEFT = "handoff.callback_left"
+    HANDOFF_CALLBACK_DONE = "handoff.callback_done"
     CONVERSATION_RESUMED = "conversation.resumed"
     MESSAGE_CUSTOMER = "message.customer"
     MESSAGE_AGENT = "message.agent"
@@ -176,6 +177,18 @@ class HandoffCallbackLeft(AboutHandoff):
 
 
 @dataclass(frozen=True)
+class HandoffCallbackDone(AboutHandoff):
+    """An agent marked the customer's callback done (`done_at`, ISO 8601); `queue` is the
+    one the handoff expired in."""
+
+    NAME = EventName.HANDOFF_CALLBACK_DONE
+
+    agent_id: int
+    agent_name: str
+    done_at: str
+
+
+@dataclass(frozen=True)
 class ConversationResumed(AboutHandoff):
     """The bot has the conversation again and ran `action` (`contract.bot_actions`)."""
 
@@ -292,6 +305,7 @@ EVENT_TYPES: Final[Mapping[str, type[DeskEvent]]] = MappingProxyType(
             HandoffNoteAdded,
             HandoffRated,
             HandoffCallbackLeft,
+            HandoffCallbackDone,
             ConversationResumed,
             CustomerMessage,
             AgentMessage,

@@ -32,7 +32,7 @@ from desk.services.handoffs import (
     MAX_SLOTS,
     ScreenPop,
 )
-from desk.services.queues import QueueView, WaitingHandoff
+from desk.services.queues import QueueView, WaitingHandoff, team_name
 from desk.store.models import Agent, Disposition, Handoff, HandoffEvent, HandoffNote
 
 SLOT_NAME_PATTERN: Final = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
@@ -312,12 +312,15 @@ class HandoffOut(BaseModel):
     handed_back_at: datetime | None
     abandoned_at: datetime | None
     expired_at: datetime | None
+    callback_done_at: datetime | None
+    callback_done_by: AgentRef | None
 
     @classmethod
     def of(cls, handoff: Handoff, *, position: int | None = None) -> HandoffOut:
         """From a handoff row, inside its unit of work (its agent is loaded to name them)."""
         agent: Agent | None = handoff.agent
         agent_ref = None if agent is None else AgentRef(id=agent.id, name=agent.display_name)
+        done_by: Agent | None = handoff.callback_done_agent
         return cls(
             handoff_id=handoff.handoff_id,
             sender_id=handoff.sender_id,
@@ -343,7 +346,60 @@ class HandoffOut(BaseModel):
             handed_back_at=handoff.handed_back_at,
             abandoned_at=handoff.abandoned_at,
             expired_at=handoff.expired_at,
+            callback_done_at=handoff.callback_done_at,
+            callback_done_by=None
+            if done_by is None
+            else AgentRef(id=done_by.id, name=done_by.display_name),
         )
+
+
+class CallbackOut(BaseModel):
+    """A callback: the message a customer left instead of waiting, and whether it is done.
+
+    `queue` is the one the handoff expired in; `done_by` is None while it is open (or when
+    the agent who marked it done is no longer known).
+    """
+
+    handoff_id: str
+    queue: str
+    team_name: str
+    reason_code: str
+    customer_label: str | None
+    message: str
+    queued_at: datetime
+    expired_at: datetime | None
+    done_at: datetime | None
+    done_by: AgentRef | None
+
+    @classmethod
+    def of(cls, handoff: Handoff) -> CallbackOut:
+        """From an expired handoff with a callback message, inside its unit of work."""
+        agent: Agent | None = handoff.callback_done_agent
+        return cls(
+            handoff_id=handoff.handoff_id,
+            queue=handoff.queue,
+            team_name=team_name(handoff.queue),
+            reason_code=handoff.reason_code,
+            customer_label=handoff.customer_label,
+            message=handoff.callback_message or "",
+            queued_at=handoff.queued_at,
+            expired_at=handoff.expired_at,
+            done_at=handoff.callback_done_at,
+            done_by=None if agent is None else AgentRef(id=agent.id, name=agent.display_name),
+        )
+
+
+class CallbacksOut(BaseModel):
+    """GET /api/callbacks: the open callbacks of the agent's queues, oldest first, at most
+    `desk.services.callbacks.MAX_LISTED`; `open_count` is how many are open in all."""
+
+    callbacks: list[CallbackOut]
+    open_count: int
+
+    @classmethod
+    def of(cls, handoffs: list[Handoff], open_count: int) -> CallbacksOut:
+        """From the service's list and count."""
+        return cls(callbacks=[CallbackOut.of(h) for h in handoffs], open_count=open_count)
 
 
 class NoteOut(BaseModel):

@@ -12,6 +12,8 @@ illegal transition raises the action's `Conflict`, with the message the API repo
       │  └──transfer────┘ (and queued → queued: to another queue)
       ├──abandon──► abandoned        ("never mind")
       └──expire───► expired          (the customer leaves a message instead)
+
+An expired handoff's callback (the message left) is later marked done; its status stays.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ class Action(str, enum.Enum):
     OFFER_CHOICE = "offer_choice"
     RATE = "rate"
     LEAVE_CALLBACK = "leave_callback"
+    MARK_CALLBACK_DONE = "mark_callback_done"
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,10 @@ TABLE: Final[Mapping[Action, Rule]] = MappingProxyType(
         Action.LEAVE_CALLBACK: Rule(
             {QUEUED: EXPIRED, EXPIRED: EXPIRED},
             "a {status} handoff does not take a callback message",
+        ),
+        Action.MARK_CALLBACK_DONE: Rule(
+            {EXPIRED: EXPIRED},
+            "handoff {handoff_id} has no callback to mark done (it is {status})",
         ),
     }
 )

@@ -1,11 +1,13 @@
 /*
  * The console's live updates: the websocket GET /api/live sends {"type": "connected" |
- * "queue_changed" | "customer_message" | "customer_typing" | "application_changed", ...}. When the session ends
- * (logout, here or elsewhere, or expiry) the desk closes it with 1008 and the console goes to
- * the login page; otherwise it reconnects.
+ * "queue_changed" | "customer_message" | "customer_typing" | "callbacks_changed" |
+ * "application_changed", ...}. When the session ends (logout, here or elsewhere, or expiry)
+ * the desk closes it with 1008 and the console goes to the login page; otherwise it
+ * reconnects.
  */
 import { byId } from "./page.js";
 import { api } from "./console-api.js";
+import { loadCallbacks } from "./console-callbacks.js";
 import { caseChanged } from "./console-case.js";
 import { addLine, showCustomerTyping } from "./console-conversation.js";
 import { markUnread, refreshMine } from "./console-mine.js";
@@ -61,6 +63,7 @@ function onLive(message) {
     case "connected":
       setLive("online", "Live");
       loadQueues();
+      loadCallbacks();
       refreshMine();
       break;
     case "queue_changed":
@@ -86,6 +89,9 @@ function onLive(message) {
       break;
     case "customer_typing":
       if (message.handoff_id === state.openId) { showCustomerTyping(message.typing === true); }
+      break;
+    case "callbacks_changed":
+      loadCallbacks();  // a callback was left, or marked done (here or elsewhere)
       break;
     case "application_changed":
       caseChanged(message);  // the mortgage case on screen, if it is that one

@@ -8,6 +8,7 @@
  *   console-tables.js       tables and key/value lists of records
  *   console-mine.js         "My chats"
  *   console-queues.js       the queues, their ticking waiting times, claiming
+ *   console-callbacks.js    the messages customers left (callbacks), marking one done
  *   console-pop.js          the screen pop: opening a chat, its header, notes, allowed actions
  *   console-context.js      the handoff context: summary, trigger, attempts, slots, transcript
  *   console-case.js         the mortgage case a handoff names: checklist, documents, timeline,
@@ -20,11 +21,13 @@
  * Talks to the desk's JSON API with the session cookie: GET /api/console-config, GET
  * /api/queues, GET /api/my-handoffs, POST /api/handoffs/{id}/claim, GET /api/handoffs/{id}
  * (screen pop), GET .../conversation, POST .../messages, .../typing, .../notes, .../transfer,
- * .../resolve, .../hand-back, POST /api/logout; the mortgage case's routes (console-case.js). Queues also refresh every 10 s in case the
- * websocket is down.
+ * .../resolve, .../hand-back, GET /api/callbacks, POST .../callback-done, POST /api/logout;
+ * the mortgage case's routes (console-case.js). Queues and callbacks also refresh every 10 s
+ * in case the websocket is down.
  */
 import { byId, el } from "./page.js";
 import { api, errorText, flash } from "./console-api.js";
+import { loadCallbacks } from "./console-callbacks.js";
 import {
   addCaseNote, bookAppointment, loadSlots, pickerChanged, recordAdvice, requestDocuments
 } from "./console-case.js";
@@ -120,8 +123,9 @@ function start() {
     });
     renderMine();
     loadQueues();
+    loadCallbacks();
     connectLive();
-    window.setInterval(loadQueues, QUEUE_REFRESH_MS);
+    window.setInterval(function () { loadQueues(); loadCallbacks(); }, QUEUE_REFRESH_MS);
     window.setInterval(tick, TICK_MS);
     refreshMine().then(function () {
       var ids = Object.keys(state.mine);

@@ -11,6 +11,7 @@ where the console hub, the customer link, the waiting room and the bot sync reac
 - `closing`: resolve, hand back (and a retried hand-back);
 - `customer`: what the customer does: their messages and typing, cancelling the wait,
   choosing a wait option (keep waiting / leave a message), the rating and the callback message;
+- `callbacks`: an agent marks the message a customer left (a callback) done;
 - `sessions`: an agent logging out (their consoles close);
 - `applications`: a mortgage application opened, an entry appended to its history.
 

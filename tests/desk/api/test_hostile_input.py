@@ -94,6 +94,7 @@ BODYLESS: frozenset[tuple[str, str]] = frozenset(
     {
         ("POST", "/api/handoffs/{handoff_id}/claim"),
         ("POST", "/api/handoffs/{handoff_id}/hand-back"),
+        ("POST", "/api/handoffs/{handoff_id}/callback-done"),
         ("POST", "/api/logout"),
         # A multipart form (the customer's upload), never JSON: tests/desk/api/test_documents.py.
         ("POST", "/chat/uploads"),

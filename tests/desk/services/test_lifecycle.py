@@ -75,6 +75,12 @@ def test_every_illegal_transition_is_refused(action: Action, status: HandoffStat
             "a claimed handoff does not take a callback message",
             Conflict,
         ),
+        (
+            Action.MARK_CALLBACK_DONE,
+            "queued",
+            "handoff h-1 has no callback to mark done (it is queued)",
+            Conflict,
+        ),
     ],
 )
 def test_a_refusal_says_what_the_api_always_said(
