@@ -53,6 +53,7 @@ validate: install ## Check the training data, the designers' content files and t
 	$(PY) -m actions.troubleshooting_trees
 	$(PY) -m desk.services.checklists
 	$(PY) -m desk.services.branches
+	$(PY) -m desk.services.service_levels
 	$(PY) -m contract.schema --check
 
 lint: install ## ruff and mypy

@@ -27,12 +27,16 @@ from desk.api import (
     cases,
     console,
     documents,
+    floor,
     live,
+    metrics,
     pages,
     resume,
     sessions,
 )
 from desk.api.documents import DOCUMENT_STORE
+from desk.api.floor import FLOOR
+from desk.api.metrics import METRICS
 from desk.api.middleware import auth_middleware, error_middleware, public
 from desk.api.runtime import (
     ANALYTICS,
@@ -59,9 +63,12 @@ from desk.code_sender import CodeSender, LogCodeSender
 from desk.console_hub import ConsoleFeed, LiveHub
 from desk.customer_link import CustomerLink
 from desk.document_store import LocalDiskStore
+from desk.floor import LiveFloor
+from desk.prometheus import DeskMetrics
 from desk.rasa_client import RasaClient, RasaHandBack
 from desk.services.conversations import SeenMessages
 from desk.services.handoffs import HandBack
+from desk.services.service_levels import load_service_levels
 from desk.settings import DeskSettings
 from desk.store.database import Database, UnitRunner
 from desk.store.types import utcnow
@@ -93,7 +100,12 @@ def create_app(
             (`LogCodeSender`, also writing DESK_DEMO_CODES_FILE when set).
         analytics: Where the analytics' facts and sources are; by default read from the
             environment (`AnalyticsSettings`). The facts database must be migrated.
+
+    Raises:
+        ServiceLevelFileError: DESK_SERVICE_LEVELS names a file that is missing or wrong.
     """
+    # Read first, so a broken service level file stops the desk before anything is opened.
+    levels = load_service_levels(settings.service_levels_path)
     app = web.Application(
         middlewares=[error_middleware, auth_middleware], client_max_size=MAX_BODY_BYTES
     )
@@ -115,12 +127,15 @@ def create_app(
         claim_timeout_seconds=settings.claim_timeout_seconds,
     )
     app[BOT_SYNC] = BotSync(app[UNITS], app[RASA], app[TASKS])
+    app[FLOOR] = LiveFloor(app[UNITS], app[LIVE], levels, app[TASKS])
+    app[METRICS] = DeskMetrics(app[DATABASE], app[LIVE].agents_online, app[EXECUTOR])
     # Subscribers of one event run in this order: the customer hears an agent join before the
     # consoles reload, and the places in the queue are told after both.
     app[CUSTOMER].subscribe(app[BUS])
     ConsoleFeed(app[LIVE]).subscribe(app[BUS])
     app[WAITING_ROOM].subscribe(app[BUS])
     app[BOT_SYNC].subscribe(app[BUS])
+    app[FLOOR].subscribe(app[BUS])
     app[DESK] = Desk(
         units=app[UNITS],
         bus=app[BUS],
@@ -155,6 +170,8 @@ def create_app(
     branch.add_routes(app)
     live.add_routes(app)
     documents.add_routes(app)
+    floor.add_routes(app)
+    metrics.add_routes(app)
     pages.add_routes(app)
     return app
 
@@ -181,6 +198,7 @@ async def _start_waiting_room(app: web.Application) -> None:
     app[BOT_SYNC].start()
     app[APPLICATION_EXPIRY].start()
     app[ANALYTICS].timer.start()
+    app[FLOOR].start()
 
 
 async def _close_live(app: web.Application) -> None:
@@ -188,6 +206,7 @@ async def _close_live(app: web.Application) -> None:
     await app[BOT_SYNC].stop()
     await app[APPLICATION_EXPIRY].stop()
     await app[ANALYTICS].timer.stop()
+    await app[FLOOR].stop()
     await app[LIVE].close_all()
 
 

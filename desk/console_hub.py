@@ -18,6 +18,8 @@ event bus and turns the desk's events into those messages:
   (mortgage advisors, supervisors; `desk.services.case_access`) when a mortgage application
   was opened (`kind` "opened") or its timeline got an entry (`kind`, the entry's): reload the
   case if it is on screen. No personal data: the console reads the case itself.
+- `{"type": "floor", ...}` to the supervisors (`send_to_supervisors`): the live strip
+  (`desk.floor`), whenever it may have changed.
 
 Each socket also knows the session it was opened with (its key and expiry): when that session
 ends, its consoles are closed with SESSION_ENDED_CODE (1008, policy violation) and the reason
@@ -114,8 +116,17 @@ class CallbackChange(str, enum.Enum):
     DONE = "done"
 
 
-#: Who a message goes to: a handoff's audience, or the case workers.
-Recipients = Audience | CaseWorkers
+@dataclass(frozen=True)
+class Supervisors:
+    """Who may receive the supervisors' own messages (the live strip): supervisors only."""
+
+    def includes(self, actor: Actor) -> bool:
+        """Whether `actor` may receive it."""
+        return actor.is_supervisor
+
+
+#: Who a message goes to: a handoff's audience, the case workers, or the supervisors.
+Recipients = Audience | CaseWorkers | Supervisors
 
 #: What an `application.opened` is called in `application_changed.kind`.
 APPLICATION_OPENED_KIND: Final = "opened"
@@ -141,6 +152,16 @@ class LiveHub:
         self._closing: set[asyncio.Task[Any]] = set()
         # How the hub asked for a socket to be closed, until its route closes it (`finish`).
         self._endings: dict[web.WebSocketResponse, tuple[int, str]] = {}
+        self._watchers: list[Callable[[], None]] = []
+
+    def watch(self, changed: Callable[[], None]) -> None:
+        """Call `changed` (in the event loop, without waiting) whenever a console connects or
+        stops receiving: who is online may have changed."""
+        self._watchers.append(changed)
+
+    def _consoles_changed(self) -> None:
+        for changed in self._watchers:
+            changed()
 
     def add(
         self,
@@ -160,12 +181,16 @@ class LiveHub:
             delay = max(0.0, (expires_at - self.clock()).total_seconds())
             timer = asyncio.get_running_loop().call_later(delay, self._expire, socket)
         self._sockets[socket] = _Console(actor, session_key, expires_at, timer)
+        self._consoles_changed()
 
     def remove(self, socket: web.WebSocketResponse) -> None:
         """Stop sending to `socket`."""
         console = self._sockets.pop(socket, None)
-        if console is not None and console.timer is not None:
+        if console is None:
+            return
+        if console.timer is not None:
             console.timer.cancel()
+        self._consoles_changed()
 
     async def finish(self, socket: web.WebSocketResponse) -> None:
         """The route's last word on its socket, once it stops reading: forget the socket, and
@@ -185,6 +210,21 @@ class LiveHub:
         return {
             console.actor.agent_id for socket, console in self._sockets.items() if not socket.closed
         }
+
+    def agents_online(self) -> int:
+        """How many distinct agents have a console connected.
+
+        Safe to call from another thread (the metrics scrape's): it counts a copy of the
+        consoles, and copying a dict is one step under the interpreter lock.
+        """
+        consoles = self._sockets.copy()
+        return len(
+            {console.actor.agent_id for socket, console in consoles.items() if not socket.closed}
+        )
+
+    def supervisors_connected(self) -> bool:
+        """Whether any supervisor has a console connected (is anyone there to tell?)."""
+        return any(console.actor.is_supervisor for console in self._sockets.values())
 
     def __len__(self) -> int:
         """How many consoles are connected."""
@@ -212,6 +252,10 @@ class LiveHub:
             else:
                 sent += 1
         return sent
+
+    async def send_to_supervisors(self, message: Mapping[str, Any]) -> int:
+        """Send `message` to every connected supervisor's console (no one else); to how many."""
+        return await self.publish(message, Supervisors())
 
     def end_session(self, session_key: str, reason: str = LOGGED_OUT) -> int:
         """Close the consoles opened with this session (SESSION_ENDED_CODE); how many.

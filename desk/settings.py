@@ -30,6 +30,11 @@ def default_documents_dir() -> Path:
     return PROJECT_ROOT / "var" / "documents"
 
 
+def default_service_levels_path() -> Path:
+    """The shipped claim service levels: `content/service_levels.yml`."""
+    return PROJECT_ROOT / "content" / "service_levels.yml"
+
+
 class DeskDatabaseSettings(EnvironmentSettings):
     """Where the desk's database is: all the seed command and the migrations need."""
 
@@ -65,12 +70,19 @@ class DeskSettings(DeskDatabaseSettings):
     demo_codes_file: Path | None = Field(None, env="DESK_DEMO_CODES_FILE")
     # The local disk store of customers' documents (desk/document_store.py).
     documents_dir: Path = Field(default_factory=default_documents_dir, env="DESK_DOCUMENTS_DIR")
+    # The claim service levels per queue (desk/services/service_levels.py), read at start-up.
+    service_levels_path: Path = Field(
+        default_factory=default_service_levels_path, env="DESK_SERVICE_LEVELS"
+    )
+    # The bearer token Prometheus scrapes GET /metrics with (desk/prometheus.py). Unset, the
+    # desk serves no metrics (404): nothing is exposed that nobody asked for.
+    metrics_token: str | None = Field(None, env="DESK_METRICS_TOKEN", repr=False)
 
     @validator("rasa_url")
     def _without_trailing_slash(cls, url: str) -> str:
         return url.rstrip("/")
 
-    @validator("documents_dir")
-    def _from_the_project_root(cls, directory: Path) -> Path:
+    @validator("documents_dir", "service_levels_path")
+    def _from_the_project_root(cls, path: Path) -> Path:
         # A relative path means the same place whichever directory the desk is started in.
-        return directory if directory.is_absolute() else PROJECT_ROOT / directory
+        return path if path.is_absolute() else PROJECT_ROOT / path

@@ -83,6 +83,8 @@ class E2EEnvironment:
     rasa_auth_token: str
     action_server_token: str
     handoff_secret: str
+    #: Prometheus' bearer token for the desk's GET /metrics (DESK_METRICS_TOKEN).
+    metrics_token: str
     app_database_url: str
     tracker_store_url: str
     handoff_record_file: Path
@@ -143,7 +145,8 @@ def build_environment(root: Path) -> E2EEnvironment:
     record_file = root / "handoffs.jsonl"
     record_file.touch()
     secret = {
-        name: secrets.token_urlsafe(24) for name in ("rasa", "actions", "handoff", "desk_demo")
+        name: secrets.token_urlsafe(24)
+        for name in ("rasa", "actions", "handoff", "desk_demo", "metrics")
     }
 
     overrides = {
@@ -166,6 +169,7 @@ def build_environment(root: Path) -> E2EEnvironment:
         "DESK_PORT": str(desk_port),
         "DESK_URL": f"http://127.0.0.1:{desk_port}",
         "DESK_DEMO_PASSWORD": secret["desk_demo"],
+        "DESK_METRICS_TOKEN": secret["metrics"],
     }
     # The documented defaults for anything not set above, then ours; never the developer's
     # .env values (`make e2e` exports them), which point at the ports of `make run`.
@@ -185,6 +189,7 @@ def build_environment(root: Path) -> E2EEnvironment:
         rasa_auth_token=secret["rasa"],
         action_server_token=secret["actions"],
         handoff_secret=secret["handoff"],
+        metrics_token=secret["metrics"],
         app_database_url=app_database_url,
         tracker_store_url=tracker_store_url,
         handoff_record_file=record_file,

@@ -11,6 +11,7 @@ import pytest
 from aiohttp import ClientWebSocketResponse, WSMsgType
 from aiohttp.test_utils import TestServer
 
+from contract.analytics_report import FLOOR_MESSAGE
 from contract.desk_notices import DESK_NOTICE_KEY
 from desk.api.runtime import TASKS
 from desk.workflows import customer as customer_workflows
@@ -53,8 +54,12 @@ async def connect(browser: Browser) -> ClientWebSocketResponse:
 
 
 async def next_message(socket: ClientWebSocketResponse) -> dict[str, Any]:
-    message: dict[str, Any] = await socket.receive_json(timeout=WAIT)
-    return message
+    """The next message about handoffs (a supervisor's live strip, pushed whenever it may
+    have changed, is skipped)."""
+    while True:
+        message: dict[str, Any] = await socket.receive_json(timeout=WAIT)
+        if message["type"] != FLOOR_MESSAGE:
+            return message
 
 
 def user_event(text: str, intent: str = "inform") -> dict[str, Any]:
