@@ -21,15 +21,18 @@ written out below by hand from docs/metrics.md, not computed by the code under t
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import func, select
 
+from analytics.store.database import FactsDatabase
+from analytics.store.models import ConversationFact, FailurePoint, HandlePart, HandoffFact
 from contract.analytics_report import Distribution, Report
+from harness.loopback import sqlite_url
 from harness.scripted_traffic import (
     SCRIPTS,
     ConversationRun,
@@ -44,7 +47,7 @@ pytestmark = pytest.mark.e2e
 
 #: The reporting zone (ANALYTICS_TIMEZONE's default, which the system here runs with).
 ZONE = ZoneInfo("Europe/London")
-FACT_TABLES = ("conversation_facts", "handoff_facts", "handle_parts", "failure_points")
+FACT_MODELS = (ConversationFact, HandoffFact, HandlePart, FailurePoint)
 ENGAGED = 9
 HANDED_OFF = 6
 
@@ -93,9 +96,17 @@ async def report(sam: DeskAgent) -> Report:
 
 def fact_rows(system: DeskStack) -> dict[str, int]:
     """Rows in each fact table of the desk's analytics database."""
-    path = system.env.root / "analytics.db"
-    with sqlite3.connect(path) as facts:
-        return {t: facts.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in FACT_TABLES}
+    facts = FactsDatabase(sqlite_url(system.env.root / "analytics.db"))
+    try:
+        with facts.session() as session:
+            return {
+                model.__tablename__: session.execute(
+                    select(func.count()).select_from(model)
+                ).scalar_one()
+                for model in FACT_MODELS
+            }
+    finally:
+        facts.dispose()
 
 
 def ordered(distribution: Distribution, count: int) -> None:
@@ -128,6 +139,8 @@ async def test_the_report_counts_exactly_what_the_conversations_did(
     assert containment is not None and handoff_rate is not None
     assert containment + handoff_rate == pytest.approx(1.0)
     assert sum(point.engaged for point in found.trends) == ENGAGED
+    # Durable resolution waits for ANALYTICS_DURABLE_DAYS after each contained conversation.
+    assert kpi(found, "durable_containment") == (None, 0)
 
     # Handoffs by reason code and journey: shares of the engaged, summing to the handoff rate.
     by_reason = {share.key: share.handoffs for share in found.handoffs_by_reason}
