@@ -5,14 +5,18 @@ to start, and the summary. Playing the scripts is tested end to end
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+from typing import Any
 
 import pytest
+from aiohttp import web
 
-from harness.loopback import free_ports
-from harness.scripted_traffic import SCRIPTS, ConversationRun
-from launcher.demo_traffic import DemoTrafficSettings, down, main, summary
+from harness.loopback import free_ports, sqlite_url
+from harness.scripted_traffic import SCRIPTS, ConversationRun, TrafficError
+from harness.stand_in import LoopbackStandIn
+from launcher.demo_traffic import BUILD_PATH, DemoTrafficSettings, build_now, down, main, summary
 from settingsupport.environment import MissingSettingError
 
 SECRETS = {"RASA_AUTH_TOKEN": "rasa-token", "DESK_DEMO_PASSWORD": "desk-password"}
@@ -107,3 +111,84 @@ def test_the_summary_lists_each_conversation_and_where_to_look() -> None:
     assert "handoff 4f1c2d3e, agent rated 5" in lines[2]
     assert "120 tracker events (2 conversations), 1 handoffs." in text
     assert "http://127.0.0.1:8080/supervisor (log in as sam" in text
+
+
+class BuildingDesk(LoopbackStandIn):
+    """The desk's login, console socket and build route, answering the build as told."""
+
+    name = "building desk"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.build_status = 200
+        self.builds = 0
+
+    def add_routes(self, app: web.Application) -> None:
+        app.router.add_post("/api/login", self._login)
+        app.router.add_get("/api/live", self._live)
+        app.router.add_post(BUILD_PATH, self._build)
+
+    def recorded(self) -> str:
+        return f"{self.builds} builds"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def _login(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        if (body["username"], body["password"]) != ("sam", "desk-password"):
+            return web.json_response({"error": "wrong username or password"}, status=401)
+        return web.json_response({"username": "sam"})
+
+    async def _live(self, request: web.Request) -> web.WebSocketResponse:
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        await socket.send_json({"type": "connected"})
+        async for _message in socket:
+            pass
+        return socket
+
+    async def _build(self, _request: web.Request) -> web.Response:
+        self.builds += 1
+        if self.build_status != 200:
+            return web.json_response({"error": "no"}, status=self.build_status)
+        return web.json_response({"tracker_events": 7, "conversations": 1, "handoffs": 0})
+
+
+@pytest.fixture
+async def building_desk() -> AsyncIterator[BuildingDesk]:
+    async with BuildingDesk() as desk:
+        yield desk
+
+
+async def test_the_desk_builds_the_analytics(building_desk: BuildingDesk) -> None:
+    built = await build_now(building_desk.url, "desk-password")
+    assert built == {"tracker_events": 7, "conversations": 1, "handoffs": 0}
+    assert building_desk.builds == 1
+
+
+async def test_a_desk_without_the_build_route_gets_the_build_make_analytics_does(
+    building_desk: BuildingDesk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    building_desk.build_status = 404
+    for name, file in (
+        ("ANALYTICS_DATABASE_URL", "analytics.db"),
+        ("TRACKER_STORE_URL", "tracker.db"),
+        ("DESK_DATABASE_URL", "desk.db"),
+    ):
+        monkeypatch.setenv(name, sqlite_url(tmp_path / file))
+
+    built: dict[str, Any] = await build_now(building_desk.url, "desk-password")
+
+    # Empty sources: nothing to fold, but the facts database exists and the build ran.
+    assert (built["tracker_events"], built["conversations"], built["handoffs"]) == (0, 0, 0)
+    assert (tmp_path / "analytics.db").exists()
+
+
+async def test_a_failed_build_stops_the_demo_with_the_desks_answer(
+    building_desk: BuildingDesk,
+) -> None:
+    building_desk.build_status = 503
+    with pytest.raises(TrafficError, match="answered 503"):
+        await build_now(building_desk.url, "desk-password")
