@@ -94,10 +94,13 @@ test: lint validate unit stories e2e ## Run every check
 analytics: install ## Fold new conversations and handoffs into the supervisors' facts now
 	$(PY) -m analytics $(ARGS)
 
+demo-traffic: install ## Play scripted conversations through the running system (`make run`), then build the analytics
+	$(PY) -m launcher.demo_traffic
+
 bench: install train db ## Speed benchmarks (numbers go in the README)
 	$(PY) -m benchmarks.run
 
 clean: ## Remove the trained model, results and local state
 	rm -rf models results var
 
-.PHONY: help install train db run shell validate lint unit stories e2e test bench clean browser node-clients analytics
+.PHONY: help install train db run shell validate lint unit stories e2e test bench clean browser node-clients analytics demo-traffic

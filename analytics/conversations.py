@@ -275,6 +275,10 @@ class ConversationFold:
             step = label if isinstance(label, str) and label else f"step {index + 1}"
             helped = attempt.get("outcome") == STEP_RESOLVED
             self._fail(conversation, event, FailureKind.STEP, f"{tree}/{step}", helped=helped)
+        if len(attempts) > seen:
+            # The answer was taken: the form's next `step_answer` asks about the next step,
+            # a new question, not the same one again.
+            state.pop("asked", None)
         state["steps_seen"] = len(attempts)
 
     def _fail(

@@ -98,6 +98,8 @@ def running_desk_stack(root: Path, **settings: str) -> Iterator[DeskStack]:
         "HANDOFF_URL": f"{desk_url}/api/handoffs",
         "DESK_DOCUMENTS_DIR": str(root / "documents"),
         "DESK_DEMO_CODES_FILE": str(codes_file),
+        # The desk's analytics keep their facts here, not in the developer's var/analytics.db.
+        "ANALYTICS_DATABASE_URL": sqlite_url(root / "analytics.db"),
         **settings,
     }
     services = [desk_server(desk_port), env.action_server(), env.rasa_server()]
