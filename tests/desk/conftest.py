@@ -18,6 +18,8 @@ import pytest
 from aiohttp import ClientResponse, ClientSession, ClientWebSocketResponse, CookieJar
 from aiohttp.test_utils import TestServer
 
+from analytics.settings import AnalyticsSettings
+from analytics.store.database import FactsDatabase
 from desk.app import create_app
 from desk.services.agents import Actor, create_agent
 from desk.services.queues import QUEUES
@@ -172,11 +174,30 @@ def settings(database_url: str, rasa: RasaStandIn) -> DeskSettings:
 
 
 @pytest.fixture
+def analytics_settings(tmp_path: Path, database_url: str) -> AnalyticsSettings:
+    """The analytics beside the test database: an empty, migrated facts database (never the
+    one under var/) and no tracker store."""
+    settings = AnalyticsSettings(
+        database_url=f"sqlite:///{tmp_path / 'analytics.db'}",
+        tracker_store_url=f"sqlite:///{tmp_path / 'tracker.db'}",
+        desk_database_url=database_url,
+        timezone="Europe/London",
+    )
+    facts = FactsDatabase(settings.database_url)
+    facts.migrate()
+    facts.dispose()
+    return settings
+
+
+@pytest.fixture
 async def server(
-    settings: DeskSettings, database: Database, actors: dict[str, Actor]
+    settings: DeskSettings,
+    database: Database,
+    actors: dict[str, Actor],
+    analytics_settings: AnalyticsSettings,
 ) -> AsyncIterator[TestServer]:
     """The desk app on a loopback port, its database migrated and holding the test agents."""
-    test_server = TestServer(create_app(settings))
+    test_server = TestServer(create_app(settings, analytics=analytics_settings))
     await test_server.start_server()
     yield test_server
     await test_server.close()
