@@ -17,6 +17,7 @@ import pytest
 from analytics.settings import AnalyticsSettings
 from contract.analytics_report import TABLE_COLUMNS, Report
 from desk.api.analytics import MAX_PERIOD_DAYS, csv_cell
+from desk.api.pages import WEB_DIR
 from desk.services.agents import create_agent
 from desk.store.database import Database
 from desk.store.models import AgentRole
@@ -90,6 +91,9 @@ async def test_the_dashboard_page_is_for_supervisors(
     assert '<script src="/static/chart.umd.min.js"></script>' in html[1]
     for name in ("supervisor.js", "supervisor.css", "chart.umd.min.js"):
         assert (await anonymous.raw("GET", f"/static/{name}")).status == 200, name
+    # Chart.js is vendored with its licence (not served: the repository keeps it).
+    assert (WEB_DIR / "chart.umd.min.js").read_text().startswith("/*!\n * Chart.js v4.5.1\n")
+    assert (WEB_DIR / "chart.js.LICENSE.md").read_text().startswith("The MIT License (MIT)")
 
 
 async def test_the_report_of_a_period(sam: Browser) -> None:
