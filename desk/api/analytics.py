@@ -10,8 +10,9 @@ its tables alone as JSON or CSV (the BI exports), and a build on demand.
 - `POST /api/analytics/build`: fold what is new into the facts now; answers the build's counts.
 
 Agents and branch staff get a 403, no session a 401 (the middleware). A query that is not one
-(bad dates, end before start, a period over MAX_PERIOD_DAYS, an unknown grain, a cut that is
-not a plain name, an unknown or repeated parameter) gets a 400 naming the parameter.
+(a bad date or one outside EARLIEST..LATEST, end before start, a period over MAX_PERIOD_DAYS,
+an unknown grain, a cut that is not a plain name, an unknown or repeated parameter) gets a 400
+naming the parameter.
 
 A CSV cell is opened by spreadsheets as a formula when it starts with `=`, `+`, `-`, `@`, a tab
 or a carriage return; such text cells get a leading `'` (OWASP's advice). Numbers are written as
@@ -42,6 +43,10 @@ from sqlsupport.types import utcnow
 DEFAULT_DAYS: Final = 30
 #: The longest period one report covers (a leap year).
 MAX_PERIOD_DAYS: Final = 366
+#: The dates a query may name: the report counts back a whole period before its start and
+#: steps a day past its end, which the calendar's ends (years 1 and 9999) do not allow.
+EARLIEST: Final = date(1970, 1, 1)
+LATEST: Final = date(9998, 12, 31)
 #: A cut's value: a plain name as the bot and the desk write them (queue, journey, reason code,
 #: channel), never free text.
 CUT_VALUE: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -129,9 +134,12 @@ def _date(values: Mapping[str, str], name: str) -> date | None:
     try:
         if not _ISO_DATE.match(text):
             raise ValueError(text)
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise BadQuery(f"{name} must be a date as YYYY-MM-DD") from None
+    if not EARLIEST <= day <= LATEST:
+        raise BadQuery(f"{name} must be a date from {EARLIEST} to {LATEST}")
+    return day
 
 
 def _today(request: web.Request) -> date:

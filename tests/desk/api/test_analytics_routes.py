@@ -143,6 +143,8 @@ async def test_the_default_period_is_the_last_30_local_days(sam: Browser) -> Non
         ("start=2026-13-01", "start must be a date as YYYY-MM-DD"),
         ("start=20261101", "start must be a date as YYYY-MM-DD"),
         ("end=yesterday", "end must be a date as YYYY-MM-DD"),
+        ("end=0001-01-05", "end must be a date from 1970-01-01 to 9998-12-31"),
+        ("start=9999-12-31", "start must be a date from 1970-01-01 to 9998-12-31"),
         ("start=2026-11-08&end=2026-11-01", "end (2026-11-01) is before start (2026-11-08)"),
         ("start=2025-01-01&end=2026-01-02", f"the period is longer than {MAX_PERIOD_DAYS} days"),
         ("grain=month", "grain must be one of day, week"),
