@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import datetime, timedelta
@@ -173,20 +174,30 @@ def settings(database_url: str, rasa: RasaStandIn) -> DeskSettings:
     )
 
 
+@pytest.fixture(scope="session")
+def empty_facts_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty, migrated facts database, made once (each test gets a copy: migrating takes
+    half a second)."""
+    path = tmp_path_factory.mktemp("facts") / "analytics.db"
+    facts = FactsDatabase(f"sqlite:///{path}")
+    facts.migrate()
+    facts.dispose()
+    return path
+
+
 @pytest.fixture
-def analytics_settings(tmp_path: Path, database_url: str) -> AnalyticsSettings:
-    """The analytics beside the test database: an empty, migrated facts database (never the
-    one under var/) and no tracker store."""
-    settings = AnalyticsSettings(
+def analytics_settings(
+    tmp_path: Path, database_url: str, empty_facts_file: Path
+) -> AnalyticsSettings:
+    """The analytics beside the test database: an empty, migrated facts database of its own
+    (never the one under var/) and no tracker store."""
+    shutil.copyfile(empty_facts_file, tmp_path / "analytics.db")
+    return AnalyticsSettings(
         database_url=f"sqlite:///{tmp_path / 'analytics.db'}",
         tracker_store_url=f"sqlite:///{tmp_path / 'tracker.db'}",
         desk_database_url=database_url,
         timezone="Europe/London",
     )
-    facts = FactsDatabase(settings.database_url)
-    facts.migrate()
-    facts.dispose()
-    return settings
 
 
 @pytest.fixture
