@@ -18,6 +18,7 @@ from sqlalchemy import text
 
 from analytics.settings import AnalyticsSettings
 from desk.analytics_host import AnalyticsHost
+from desk.api import analytics as analytics_routes
 from desk.api import (
     applications,
     appointments,
@@ -172,6 +173,7 @@ def create_app(
     documents.add_routes(app)
     floor.add_routes(app)
     metrics.add_routes(app)
+    analytics_routes.add_routes(app)
     pages.add_routes(app)
     return app
 

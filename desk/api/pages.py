@@ -17,6 +17,8 @@ Session (the middleware's default: a logged-in agent, else a redirect to /login)
   queue);
 - `GET /branch`: the branch staff's page, the day's signing appointments and each case (anyone
   else is sent to /console);
+- `GET /supervisor`: the supervisors' dashboard (desk.api.analytics has its data; agents are
+  sent to /console, branch staff to /branch);
 - `GET /api/console-config`: the known queues (for transfer) and dispositions (not for branch
   staff: 403, they serve no queue).
 
@@ -49,6 +51,7 @@ from desk.store.repositories import HandoffRepository
 WEB_DIR: Final = Path(__file__).resolve().parent.parent / "web"
 CONSOLE_PAGE: Final = "/console"
 BRANCH_PAGE: Final = "/branch"
+SUPERVISOR_PAGE: Final = "/supervisor"
 
 #: A web chat session id as chat.js makes it: 16 random bytes in lowercase hex.
 SESSION_ID: Final = re.compile(r"^[0-9a-f]{32}$")
@@ -167,6 +170,16 @@ async def branch_page(request: web.Request) -> web.FileResponse:
     return _page("branch.html")
 
 
+async def supervisor_page(request: web.Request) -> web.FileResponse:
+    """The supervisors' dashboard; branch staff are sent to their page, agents to the console."""
+    actor = actor_of(request)
+    if is_branch_staff(actor):
+        raise web.HTTPFound(BRANCH_PAGE)
+    if not actor.is_supervisor:
+        raise web.HTTPFound(CONSOLE_PAGE)
+    return _page("supervisor.html")
+
+
 async def console_config(request: web.Request) -> web.Response:
     """Who is logged in, every known queue (transfer targets) and the dispositions; branch staff
     get a 403 (they use the branch page)."""
@@ -210,5 +223,6 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/login", login_page)
     app.router.add_get(CONSOLE_PAGE, console_page)
     app.router.add_get(BRANCH_PAGE, branch_page)
+    app.router.add_get(SUPERVISOR_PAGE, supervisor_page)
     app.router.add_get("/api/console-config", console_config)
     app.router.add_get("/static/{name}", static_file)

@@ -117,6 +117,7 @@ function start() {
     state.me = result.body.agent;
     byId("me").textContent = state.me.display_name +
       (state.me.role === "supervisor" ? " · supervisor (all queues)" : "");
+    byId("dashboard-link").hidden = state.me.role !== "supervisor";
     var disposition = byId("disposition");
     (state.config.dispositions || []).forEach(function (value) {
       disposition.appendChild(el("option", { value: value, text: value.replace(/_/g, " ") }));

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import datetime, timedelta
@@ -18,6 +19,8 @@ import pytest
 from aiohttp import ClientResponse, ClientSession, ClientWebSocketResponse, CookieJar
 from aiohttp.test_utils import TestServer
 
+from analytics.settings import AnalyticsSettings
+from analytics.store.database import FactsDatabase
 from desk.app import create_app
 from desk.services.agents import Actor, create_agent
 from desk.services.queues import QUEUES
@@ -171,12 +174,41 @@ def settings(database_url: str, rasa: RasaStandIn) -> DeskSettings:
     )
 
 
+@pytest.fixture(scope="session")
+def empty_facts_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty, migrated facts database, made once (each test gets a copy: migrating takes
+    half a second)."""
+    path = tmp_path_factory.mktemp("facts") / "analytics.db"
+    facts = FactsDatabase(f"sqlite:///{path}")
+    facts.migrate()
+    facts.dispose()
+    return path
+
+
+@pytest.fixture
+def analytics_settings(
+    tmp_path: Path, database_url: str, empty_facts_file: Path
+) -> AnalyticsSettings:
+    """The analytics beside the test database: an empty, migrated facts database of its own
+    (never the one under var/) and no tracker store."""
+    shutil.copyfile(empty_facts_file, tmp_path / "analytics.db")
+    return AnalyticsSettings(
+        database_url=f"sqlite:///{tmp_path / 'analytics.db'}",
+        tracker_store_url=f"sqlite:///{tmp_path / 'tracker.db'}",
+        desk_database_url=database_url,
+        timezone="Europe/London",
+    )
+
+
 @pytest.fixture
 async def server(
-    settings: DeskSettings, database: Database, actors: dict[str, Actor]
+    settings: DeskSettings,
+    database: Database,
+    actors: dict[str, Actor],
+    analytics_settings: AnalyticsSettings,
 ) -> AsyncIterator[TestServer]:
     """The desk app on a loopback port, its database migrated and holding the test agents."""
-    test_server = TestServer(create_app(settings))
+    test_server = TestServer(create_app(settings, analytics=analytics_settings))
     await test_server.start_server()
     yield test_server
     await test_server.close()

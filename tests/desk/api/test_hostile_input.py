@@ -97,6 +97,8 @@ BODYLESS: frozenset[tuple[str, str]] = frozenset(
         ("POST", "/api/handoffs/{handoff_id}/hand-back"),
         ("POST", "/api/handoffs/{handoff_id}/callback-done"),
         ("POST", "/api/logout"),
+        # A build of the analytics' facts now (supervisors).
+        ("POST", "/api/analytics/build"),
         # A multipart form (the customer's upload), never JSON: tests/desk/api/test_documents.py.
         ("POST", "/chat/uploads"),
         ("DELETE", "/api/applications/{reference}/appointment"),
@@ -197,6 +199,7 @@ def _concrete(template: str, handoff_id: str, reference: str) -> str:
     path = path.replace("{reference}", reference).replace("{appointment_id}", "1")
     path = path.replace("{document_id}", "1")
     path = path.replace("{branch}", "leeds_park_row")
+    path = path.replace("{table}", "kpis")
     return path + QUERIES.get(template, "")
 
 
