@@ -170,6 +170,8 @@ def build_environment(root: Path) -> E2EEnvironment:
         "DESK_URL": f"http://127.0.0.1:{desk_port}",
         "DESK_DEMO_PASSWORD": secret["desk_demo"],
         "DESK_METRICS_TOKEN": secret["metrics"],
+        # The analytics' facts of this system's own history, never the developer's var/.
+        "ANALYTICS_DATABASE_URL": sqlite_url(root / "analytics.db"),
     }
     # The documented defaults for anything not set above, then ours; never the developer's
     # .env values (`make e2e` exports them), which point at the ports of `make run`.
