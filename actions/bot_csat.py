@@ -16,9 +16,13 @@ over too. The re-ask count is read from the events since the form asked, for the
 
 Skipping is free: deny and cancel ("no thanks", "never mind", the Skip button) and words such
 as "skip" end the form without a rating. A new request instead of a rating ("where is my
-order?") is not an answer (the domain's mapping leaves it out), so the form is rejected and
-the request served as usual; if the conversation then comes back to the form, the moment
-has passed and the form ends without asking again.
+order?", thanks, a person) is not an answer, so the form is rejected and the request served
+as usual; if the conversation then comes back to the form, the moment has passed and the
+form ends without asking again.
+
+The answer is read by the validation action itself (the slot's mapping is `custom`): Rasa's
+own mappings would record the raw answer in the rating slot before validation, and the
+analytics would count "skip" as a rating given.
 """
 
 from __future__ import annotations
@@ -38,6 +42,11 @@ from actions.constants import (
     ACTION_OFFER_BOT_CSAT,
     ACTION_SUBMIT_BOT_CSAT,
     FORM_BOT_CSAT,
+    INTENT_AFFIRM,
+    INTENT_CANCEL,
+    INTENT_DENY,
+    INTENT_INFORM,
+    INTENT_NLU_FALLBACK,
     SLOT_BOT_CSAT_DUE,
     SLOT_BOT_CSAT_RATING,
     SLOT_CLOSED_HANDOFF_ID,
@@ -46,14 +55,21 @@ from actions.constants import (
     VALIDATE_BOT_CSAT_FORM,
 )
 from actions.conversation import HELP_HINT
+from actions.dialogue import latest_intent, latest_user_text
 from actions.failsafe import GuardedFormValidationAction, apologise_on_failure
 from actions.handback import parse_rating
 from actions.prompts import SlotPrompt, ask, load_prompts
 
 logger = logging.getLogger(__name__)
 
-#: The value domain.yml's mapping gives the rating for deny and cancel while the form asks.
+#: The answer a deny or cancel ("no thanks", the Skip button) stands for.
 SKIPPED = "skip"
+SKIP_INTENTS = frozenset({INTENT_DENY, INTENT_CANCEL})
+#: The intents of messages that answer the question; any other is a new request (a journey,
+#: a person, thanks, a greeting), served by its own rules instead.
+ANSWER_INTENTS = frozenset({INTENT_INFORM, INTENT_AFFIRM, INTENT_NLU_FALLBACK, *SKIP_INTENTS})
+#: The rating buttons' payloads, answers whatever NLU makes of them.
+BUTTON_RATINGS = frozenset({"1", "2", "3", "4", "5"})
 #: Typed answers that skip the rating, whatever intent NLU gives them ("skip it" reads as
 #: affirm, "skip" as a misunderstanding).
 SKIP_PHRASES = frozenset(
@@ -79,7 +95,8 @@ SKIP_PHRASES = frozenset(
         "-",
     }
 )
-#: Answers that are not a rating before the form stops asking: the first gets one re-ask.
+#: The form stops at the second answer since the question if that is no rating either: the
+#: first unusable answer gets one re-ask.
 ANSWERS_BEFORE_GIVING_UP = 2
 REASK_TEXT = (
     "Sorry, I need a number from 1 (poor) to 5 (excellent). Or tap Skip if you'd rather not say."
@@ -123,14 +140,15 @@ def rating_due(tracker: Tracker) -> bool:
 
 
 def answers_since_asked(tracker: Tracker) -> int:
-    """How many messages the customer sent since the form asked for the rating."""
+    """How many messages the customer sent since the form asked for the rating (none while
+    the form is being activated: its activation is not in the tracker yet)."""
     answers = 0
     for event in reversed(tracker.events):
         if event.get("event") == "active_loop" and event.get("name") == FORM_BOT_CSAT:
             return answers
         if event.get("event") == "user":
             answers += 1
-    return answers
+    return 0
 
 
 def moved_on(tracker: Tracker) -> bool:
@@ -156,8 +174,9 @@ class ActionOfferBotCsat(Action):
     ) -> list[EventType]:
         if not rating_due(tracker):
             return [SlotSet(SLOT_BOT_CSAT_DUE, False)]
-        # An earlier rating must not fill the form before it asks.
-        return [SlotSet(SLOT_BOT_CSAT_RATING, None), SlotSet(SLOT_BOT_CSAT_DUE, True)]
+        # No rating is left in the slot to fill the form before it asks: the form records only
+        # ratings, and action_submit_bot_csat empties the slot after each.
+        return [SlotSet(SLOT_BOT_CSAT_DUE, True)]
 
 
 class ActionAskBotCsatRating(SlotPrompt):
@@ -194,6 +213,21 @@ class ValidateBotCsatForm(GuardedFormValidationAction):
         """Nothing once the customer moved on: back at the form after serving their new
         request, it ends instead of asking again."""
         return [] if moved_on(tracker) else domain_slots
+
+    async def extract_bot_csat_rating(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """The customer's answer while the form asks (a skip as `SKIPPED`); nothing for a new
+        request, so that the form is rejected and the request served."""
+        if tracker.get_slot(SLOT_REQUESTED) != SLOT_BOT_CSAT_RATING:
+            return {}  # being activated: the message before the question is no answer
+        intent = latest_intent(tracker)
+        text = latest_user_text(tracker)
+        if intent in SKIP_INTENTS:
+            return {SLOT_BOT_CSAT_RATING: SKIPPED}
+        if intent in ANSWER_INTENTS or text.strip() in BUTTON_RATINGS:
+            return {SLOT_BOT_CSAT_RATING: text}
+        return {}
 
     async def validate_bot_csat_rating(
         self,

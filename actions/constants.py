@@ -212,6 +212,9 @@ class AppointmentRequest(str, enum.Enum):
 # the form's activation counts as "asked", a rating in the slot as "rated".
 FORM_BOT_CSAT: Final = conversation_marks.FORM_BOT_CSAT
 SLOT_BOT_CSAT_RATING: Final = conversation_marks.SLOT_BOT_CSAT_RATING
+#: With affirm, deny and nlu_fallback, the intents a message answering the rating may have.
+INTENT_INFORM: Final = "inform"
+INTENT_CANCEL: Final = "cancel"
 #: Whether `action_offer_bot_csat` decided to ask (True) or not (False); the rules start the
 #: form on it, so it influences the conversation. Set afresh at every resolved end.
 SLOT_BOT_CSAT_DUE: Final = "bot_csat_due"
