@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from typing import Final
 
-from contract import applications, bot_actions, handoff_opened
+from contract import applications, bot_actions, conversation_marks, handoff_opened
 
 # --- Intents -------------------------------------------------------------------------------
 INTENT_AFFIRM: Final = "affirm"
@@ -205,3 +205,20 @@ class AppointmentRequest(str, enum.Enum):
     CANCEL = "cancel"
     RESUME_FIRST = "resume_first"  # no application known in this chat: verify it first
     REFUSED = "refused"  # not possible at the application's stage (the customer was told why)
+
+
+# === The bot-only rating at the end of a resolved journey (issue 11, actions/bot_csat.py) ====
+# The form's and the rating slot's names are the analytics' marks (`contract.conversation_marks`):
+# the form's activation counts as "asked", a rating in the slot as "rated".
+FORM_BOT_CSAT: Final = conversation_marks.FORM_BOT_CSAT
+SLOT_BOT_CSAT_RATING: Final = conversation_marks.SLOT_BOT_CSAT_RATING
+#: With affirm, deny and nlu_fallback, the intents a message answering the rating may have.
+INTENT_INFORM: Final = "inform"
+INTENT_CANCEL: Final = "cancel"
+#: Whether `action_offer_bot_csat` decided to ask (True) or not (False); the rules start the
+#: form on it, so it influences the conversation. Set afresh at every resolved end.
+SLOT_BOT_CSAT_DUE: Final = "bot_csat_due"
+ACTION_OFFER_BOT_CSAT: Final = "action_offer_bot_csat"
+ACTION_ASK_BOT_CSAT_RATING: Final = f"action_ask_{SLOT_BOT_CSAT_RATING}"
+ACTION_SUBMIT_BOT_CSAT: Final = "action_submit_bot_csat"
+VALIDATE_BOT_CSAT_FORM: Final = f"validate_{FORM_BOT_CSAT}"

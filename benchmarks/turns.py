@@ -49,9 +49,16 @@ BOT_ONLY = Scenario(
 )
 ORDER_LOOKUP = Scenario(
     key="order_lookup",
-    title="Order lookup turn (ORD-100002: form validation + action_order_status)",
+    title="Order lookup turn (ORD-100002: form validation + action_order_status + rating asked)",
     message="where is my order ORD-100002?",
-    expected_actions=("order_form", "action_order_status", "action_listen"),
+    # A resolved order ends with the bot-only rating's question (actions/bot_csat.py).
+    expected_actions=(
+        "order_form",
+        "action_order_status",
+        "action_offer_bot_csat",
+        "bot_csat_form",
+        "action_listen",
+    ),
     expected_text="ORD-100002 has shipped",
 )
 LONG_MESSAGE = Scenario(
