@@ -38,6 +38,8 @@ def upgrade() -> None:
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("first_message_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("last_event_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_event_ts", sa.Float(), nullable=False),
+        sa.Column("returned_ts", sa.Float(), nullable=True),
         sa.Column("day", sa.Date(), nullable=True),
         sa.Column("channel", sa.String(length=64), nullable=True),
         sa.Column("journey", sa.String(length=32), nullable=False),
