@@ -35,13 +35,23 @@ Report
     call as the desk opens one per request (`AnalyticsHost.report`). `--reports` measured rounds
     (default 20) after 2 discarded, the three queries and the baseline in a shuffled order each
     round. Baseline: `SELECT 1` through a session opened the same way. Target: p95 <= 1 s.
+
+Report over HTTP
+    Then a real desk process (`python -m desk`, on a free loopback port) on the same databases,
+    the demo users seeded into the synthetic desk database (after the builds): Sam, the
+    supervisor, logs in and `GET /api/analytics/report` is timed for the same three queries,
+    from sending the request to having read the JSON (`requests`, one keep-alive connection),
+    with `GET /health` as the same rounds' baseline. A desk that does not serve the route
+    (404) is reported as such and not timed.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
+import secrets
 import shutil
 import sqlite3
 import sys
@@ -54,6 +64,7 @@ from datetime import time as clock_time
 from pathlib import Path
 from typing import Any, Final
 
+import requests
 from sqlalchemy import func, select, text
 
 from analytics.build import Builder, source_engine
@@ -66,6 +77,9 @@ from benchmarks.machine import cpu_snapshot, other_cpu_share
 from benchmarks.stats import Summary, summarise
 from benchmarks.synthetic_history import HistorySize, generate
 from contract.analytics_report import Grain, ReportQuery
+from desk.seed import prepare_demo_desk
+from harness.loopback import free_ports
+from launcher.stack import desk_server, running_stack
 
 #: Tracker events per second of a full build.
 BUILD_TARGET_EVENTS_PER_S: Final = 20_000.0
@@ -75,6 +89,10 @@ REPORT_TARGET_P95_MS: Final = 1000.0
 NEW_SHARE: Final = 0.01
 REPORT_WARMUP: Final = 2
 BASELINE_KEY: Final = "select_1"
+HTTP_BASELINE_KEY: Final = "health"
+REPORT_ROUTE: Final = "/api/analytics/report"
+#: The demo supervisor (desk/seed.py), who may read the analytics.
+SUPERVISOR: Final = "sam"
 
 
 @dataclass(frozen=True)
@@ -91,6 +109,12 @@ REPORT_MEASURES: Final = (
     ReportMeasure("journey_cut", "Report, journey = order_status, by day", True),
     ReportMeasure("weekly", "Report, whole period, by week", True),
     ReportMeasure(BASELINE_KEY, "`SELECT 1` through a session (baseline)", False),
+)
+HTTP_MEASURES: Final = (
+    ReportMeasure("full_period", "GET /api/analytics/report, whole period, by day", True),
+    ReportMeasure("journey_cut", "GET /api/analytics/report, journey = order_status", True),
+    ReportMeasure("weekly", "GET /api/analytics/report, whole period, by week", True),
+    ReportMeasure(HTTP_BASELINE_KEY, "GET /health, same rounds (baseline)", False),
 )
 
 
@@ -156,6 +180,8 @@ class AnalyticsResult:
     nothing_new: BuildFigure
     new_events: BuildFigure
     reports: list[ReportResult]
+    #: The report through a desk process; None when that desk does not serve the route.
+    http_reports: list[ReportResult] | None
     #: Share of all CPUs other processes used during the builds and the reports (None: unknown).
     other_cpu_share: float | None
 
@@ -182,7 +208,8 @@ class AnalyticsResult:
     def missed(self) -> list[str]:
         """The measures that miss their target."""
         missed = [] if self.build_met else ["analytics build throughput"]
-        return missed + [r.measure.title for r in self.reports if r.met is False]
+        timed = self.reports + (self.http_reports or [])
+        return missed + [r.measure.title for r in timed if r.met is False]
 
 
 # --- the build ---------------------------------------------------------------------------------
@@ -286,6 +313,14 @@ def time_reports(
 
     calls: dict[str, Callable[[], Any]] = {key: report(q) for key, q in queries.items()}
     calls[BASELINE_KEY] = baseline
+    return _interleaved(calls, rounds, rng)
+
+
+def _interleaved(
+    calls: dict[str, Callable[[], Any]], rounds: int, rng: random.Random
+) -> dict[str, list[float]]:
+    """`rounds` measured rounds (after the warm-up) of every call, each round in a new shuffled
+    order; milliseconds by key."""
     samples: dict[str, list[float]] = {key: [] for key in calls}
     keys = list(calls)
     for round_number in range(REPORT_WARMUP + rounds):
@@ -299,13 +334,77 @@ def time_reports(
     return samples
 
 
+def time_http_reports(
+    workdir: Path,
+    settings: AnalyticsSettings,
+    queries: dict[str, ReportQuery],
+    rounds: int,
+    rng: random.Random,
+) -> dict[str, list[float]] | None:
+    """Time the report route of a real desk on the bench's databases (see the module doc);
+    None when the desk answers the route with a 404."""
+    password = secrets.token_hex(16)
+    prepare_demo_desk(settings.desk_database_url, password)
+    (port,) = free_ports(1)
+    url = f"http://127.0.0.1:{port}"
+    variables = {
+        **os.environ,
+        "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+        "DESK_PORT": str(port),
+        "DESK_URL": url,
+        "DESK_DATABASE_URL": settings.desk_database_url,
+        "DESK_DEMO_PASSWORD": password,
+        "DESK_DOCUMENTS_DIR": str(workdir / "documents"),
+        "HANDOFF_SECRET": secrets.token_hex(32),
+        "RASA_AUTH_TOKEN": secrets.token_hex(32),
+        "TRACKER_STORE_URL": settings.tracker_store_url,
+        "ANALYTICS_DATABASE_URL": settings.database_url,
+        # The facts are built: no timer build while the report is timed.
+        "ANALYTICS_INTERVAL_SECONDS": "86400",
+    }
+    with (
+        running_stack([desk_server(port)], workdir / "logs", variables),
+        requests.Session() as client,
+    ):
+        login = client.post(
+            f"{url}/api/login",
+            json={"username": SUPERVISOR, "password": password},
+            timeout=30,
+        )
+        login.raise_for_status()
+        probe = client.get(f"{url}{REPORT_ROUTE}", timeout=60)
+        if probe.status_code == 404:
+            return None
+        probe.raise_for_status()
+
+        def get(path: str, parameters: dict[str, str]) -> Callable[[], Any]:
+            def call() -> Any:
+                answer = client.get(f"{url}{path}", params=parameters, timeout=60)
+                answer.raise_for_status()
+                return answer.content
+
+            return call
+
+        calls = {key: get(REPORT_ROUTE, route_parameters(q)) for key, q in queries.items()}
+        calls[HTTP_BASELINE_KEY] = get("/health", {})
+        return _interleaved(calls, rounds, rng)
+
+
+def route_parameters(query: ReportQuery) -> dict[str, str]:
+    return {
+        name: value.value if isinstance(value, Grain) else str(value)
+        for name, value in query.dict(exclude_none=True).items()
+    }
+
+
 # --- the whole benchmark ------------------------------------------------------------------------
 
 
 def run_analytics(
-    workdir: Path, size: HistorySize, rounds: int, *, seed: int = 11
+    workdir: Path, size: HistorySize, rounds: int, *, seed: int = 11, http: bool = True
 ) -> AnalyticsResult:
-    """Generate the history in `workdir`, time the builds and the reports."""
+    """Generate the history in `workdir`, time the builds and the reports (through a desk
+    process too, unless not `http`)."""
     print(
         f"Analytics: writing {size.conversations} conversations and {size.handoffs} handoffs "
         f"over {size.days} days...",
@@ -353,6 +452,13 @@ def run_analytics(
         )
     finally:
         facts.dispose()
+    http_samples = None
+    if http:
+        print("Analytics: timing the report through a desk process...", flush=True)
+        queries = report_queries(history.first_day, history.last_day)
+        http_samples = time_http_reports(workdir, settings, queries, rounds, random.Random(seed))
+        if http_samples is None:
+            print(f"Analytics: this desk does not serve {REPORT_ROUTE} (404): not timed.")
     other = other_cpu_share(start, cpu_snapshot())
     return AnalyticsResult(
         size=size,
@@ -369,6 +475,12 @@ def run_analytics(
         new_events=new_events,
         reports=[
             ReportResult(m, samples[m.key], summarise(samples[m.key])) for m in REPORT_MEASURES
+        ],
+        http_reports=None
+        if http_samples is None
+        else [
+            ReportResult(m, http_samples[m.key], summarise(http_samples[m.key]))
+            for m in HTTP_MEASURES
         ],
         other_cpu_share=other,
     )
@@ -483,7 +595,7 @@ def analytics_table(result: AnalyticsResult) -> str:
             INFO,
         ],
     ]
-    for report in result.reports:
+    for report in result.reports + (result.http_reports or []):
         s = report.summary
         target = f"p95 ≤ {REPORT_TARGET_P95_MS:.0f} ms" if report.measure.has_target else "—"
         rows.append(
@@ -540,16 +652,21 @@ def analytics_json(result: AnalyticsResult) -> dict[str, Any]:
         ),
         "nothing_new": result.nothing_new.to_json(),
         "new_events": result.new_events.to_json(),
-        "reports": {
-            r.measure.key: {
-                "title": r.measure.title,
-                "target_p95_ms": REPORT_TARGET_P95_MS if r.measure.has_target else None,
-                "met": r.met,
-                "summary_ms": r.summary.to_json(),
-                "samples_ms": [round(value, 3) for value in r.samples_ms],
-            }
-            for r in result.reports
-        },
+        "reports": _reports_json(result.reports),
+        "http_reports": None if result.http_reports is None else _reports_json(result.http_reports),
+    }
+
+
+def _reports_json(reports: Sequence[ReportResult]) -> dict[str, Any]:
+    return {
+        r.measure.key: {
+            "title": r.measure.title,
+            "target_p95_ms": REPORT_TARGET_P95_MS if r.measure.has_target else None,
+            "met": r.met,
+            "summary_ms": r.summary.to_json(),
+            "samples_ms": [round(value, 3) for value in r.samples_ms],
+        }
+        for r in reports
     }
 
 
@@ -564,11 +681,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--handoffs", type=int, default=20_000)
     parser.add_argument("--reports", type=int, default=20, metavar="N")
     parser.add_argument("--keep", type=Path, metavar="DIR", help="work here and keep the files")
+    parser.add_argument("--no-http", action="store_true", help="do not start a desk process")
     args = parser.parse_args(argv)
     size = HistorySize(args.days, args.conversations, args.handoffs)
     workdir = args.keep or Path(tempfile.mkdtemp(prefix="support-assistant-analytics-"))
     try:
-        result = run_analytics(workdir, size, args.reports)
+        result = run_analytics(workdir, size, args.reports, http=not args.no_http)
     finally:
         if args.keep is None:
             shutil.rmtree(workdir, ignore_errors=True)

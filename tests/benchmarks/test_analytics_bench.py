@@ -32,6 +32,8 @@ from benchmarks.analytics_bench import (
     hold_back,
     read_baseline,
     release,
+    report_queries,
+    route_parameters,
     run_analytics,
 )
 from benchmarks.report import Results, ScenarioResult, markdown_report, to_json, verdict_lines
@@ -318,7 +320,8 @@ def test_the_read_baseline_reads_every_row(history: SyntheticHistory) -> None:
 @pytest.fixture(scope="module")
 def bench(tmp_path_factory: pytest.TempPathFactory) -> AnalyticsResult:
     size = HistorySize(days=2, conversations=100, handoffs=20)
-    return run_analytics(tmp_path_factory.mktemp("bench"), size, rounds=3)
+    # No desk process in a unit test; the route's timing runs in `make bench`.
+    return run_analytics(tmp_path_factory.mktemp("bench"), size, rounds=3, http=False)
 
 
 def test_the_bench_builds_everything_once_and_then_only_what_is_new(
@@ -335,6 +338,7 @@ def test_the_bench_times_every_report_and_the_baseline(bench: AnalyticsResult) -
     assert [r.measure.key for r in bench.reports] == [m.key for m in REPORT_MEASURES]
     assert all(r.summary.count == 3 for r in bench.reports)
     assert bench.report(BASELINE_KEY).met is None
+    assert bench.http_reports is None
     table = analytics_table(bench)
     assert "Full build" in table and "Report, journey = order_status, by day" in table
     results = analytics_json(bench)
@@ -396,6 +400,7 @@ def made_result(*, build_seconds: float, report_ms: list[float]) -> AnalyticsRes
         nothing_new=BuildFigure(0, 0.004, 0.003),
         new_events=BuildFigure(10_000, 0.5, 0.25),
         reports=reports,
+        http_reports=None,
         other_cpu_share=0.01,
     )
 
@@ -432,3 +437,14 @@ def test_the_analytics_table_and_results_join_the_benchmark_s() -> None:
     assert document["analytics"]["full_build"]["events_per_second"] == 10_000.0
     assert document["analytics"]["build_met"] is False
     assert to_json(Results(None, turns, 0.02, {}))["analytics"] is None
+
+
+def test_the_route_is_asked_the_same_queries_as_the_function() -> None:
+    queries = report_queries(date(2026, 11, 1), date(2026, 11, 30))
+    assert route_parameters(queries["full_period"]) == {
+        "start": "2026-11-01",
+        "end": "2026-11-30",
+        "grain": "day",
+    }
+    assert route_parameters(queries["journey_cut"])["journey"] == "order_status"
+    assert route_parameters(queries["weekly"])["grain"] == "week"
