@@ -339,11 +339,14 @@ def test_the_bench_times_every_report_and_the_baseline(bench: AnalyticsResult) -
     assert all(r.summary.count == 3 for r in bench.reports)
     assert bench.report(BASELINE_KEY).met is None
     assert bench.http_reports is None
+    full_period = bench.report("full_period")
+    assert full_period.cpu_ms is not None and len(full_period.cpu_ms) == 3
     table = analytics_table(bench)
     assert "Full build" in table and "Report, journey = order_status, by day" in table
     results = analytics_json(bench)
     assert set(results["reports"]) == {m.key for m in REPORT_MEASURES}
     assert len(results["reports"]["weekly"]["samples_ms"]) == 3
+    assert len(results["reports"]["weekly"]["cpu_samples_ms"]) == 3
 
 
 def test_the_analytics_options() -> None:
