@@ -207,13 +207,15 @@ def _conversation_days(
         )
         for row in rows
     }
+    # Counted per day and score in SQL: tens of rows instead of one per rated conversation
+    # (csat() only counts and sums them, so their order does not matter).
     ratings = session.execute(
-        select(C.c.day, C.c.bot_csat_rating).where(
-            *cuts, contained, C.c.bot_csat_asked.is_(True), C.c.bot_csat_rating.is_not(None)
-        )
+        select(C.c.day, C.c.bot_csat_rating, func.count())
+        .where(*cuts, contained, C.c.bot_csat_asked.is_(True), C.c.bot_csat_rating.is_not(None))
+        .group_by(C.c.day, C.c.bot_csat_rating)
     ).all()
-    for day, rating in ratings:
-        days.setdefault(day, DayCounts()).bot_ratings.append(int(rating))
+    for day, rating, count in ratings:
+        days.setdefault(day, DayCounts()).bot_ratings.extend([int(rating)] * count)
     return days
 
 
