@@ -207,13 +207,15 @@ def _conversation_days(
         )
         for row in rows
     }
+    # Counted per day and score in SQL: tens of rows instead of one per rated conversation
+    # (csat() only counts and sums them, so their order does not matter).
     ratings = session.execute(
-        select(C.c.day, C.c.bot_csat_rating).where(
-            *cuts, contained, C.c.bot_csat_asked.is_(True), C.c.bot_csat_rating.is_not(None)
-        )
+        select(C.c.day, C.c.bot_csat_rating, func.count())
+        .where(*cuts, contained, C.c.bot_csat_asked.is_(True), C.c.bot_csat_rating.is_not(None))
+        .group_by(C.c.day, C.c.bot_csat_rating)
     ).all()
-    for day, rating in ratings:
-        days.setdefault(day, DayCounts()).bot_ratings.append(int(rating))
+    for day, rating, count in ratings:
+        days.setdefault(day, DayCounts()).bot_ratings.extend([int(rating)] * count)
     return days
 
 
@@ -246,6 +248,9 @@ def _handoff_cuts(query: ReportQuery) -> list[ColumnElement[bool]]:
 
 
 def _handoffs(session: Session, query: ReportQuery, start: date, end: date) -> list[HandoffRow]:
+    # The moments only tested for NULL come back as booleans, and rows are unpacked by
+    # position: converting every timestamp and reading a Row's attributes cost more than the
+    # query itself over a month of handoffs.
     rows = session.execute(
         select(
             H.c.day,
@@ -257,12 +262,12 @@ def _handoffs(session: Session, query: ReportQuery, start: date, end: date) -> l
             H.c.queued_at,
             H.c.first_claimed_at,
             H.c.first_agent_reply_at,
-            H.c.abandoned_at,
-            H.c.expired_at,
+            H.c.abandoned_at.is_not(None),
+            H.c.expired_at.is_not(None),
             H.c.callback_left,
-            H.c.callback_done_at,
+            H.c.callback_done_at.is_(None),
             H.c.transfers,
-            H.c.handed_back_at,
+            H.c.handed_back_at.is_not(None),
             H.c.csat_rating,
             C.c.turns_before_handoff,
         )
@@ -271,24 +276,42 @@ def _handoffs(session: Session, query: ReportQuery, start: date, end: date) -> l
     ).all()
     return [
         HandoffRow(
-            day=r.day,
-            reason_code=r.reason_code,
-            journey=r.journey,
-            status=r.status,
-            system_ms=r.system_ms,
-            wait_s=r.wait_s,
-            queued_at=r.queued_at,
-            first_claimed_at=r.first_claimed_at,
-            first_agent_reply_at=r.first_agent_reply_at,
-            abandoned=r.abandoned_at is not None,
-            expired=r.expired_at is not None,
-            callback_open=bool(r.callback_left) and r.callback_done_at is None,
-            transferred=r.transfers > 0,
-            asked=r.handed_back_at is not None,
-            rating=r.csat_rating,
-            person_only=r.turns_before_handoff == 0,
+            day=day,
+            reason_code=reason_code,
+            journey=journey,
+            status=status,
+            system_ms=system_ms,
+            wait_s=wait_s,
+            queued_at=queued_at,
+            first_claimed_at=first_claimed_at,
+            first_agent_reply_at=first_agent_reply_at,
+            abandoned=bool(abandoned),
+            expired=bool(expired),
+            callback_open=bool(callback_left) and bool(callback_not_done),
+            transferred=transfers > 0,
+            asked=bool(handed_back),
+            rating=rating,
+            person_only=turns_before_handoff == 0,
         )
-        for r in rows
+        for (
+            day,
+            reason_code,
+            journey,
+            status,
+            system_ms,
+            wait_s,
+            queued_at,
+            first_claimed_at,
+            first_agent_reply_at,
+            abandoned,
+            expired,
+            callback_left,
+            callback_not_done,
+            transfers,
+            handed_back,
+            rating,
+            turns_before_handoff,
+        ) in rows
     ]
 
 
@@ -309,7 +332,10 @@ def _parts(session: Session, query: ReportQuery, start: date, end: date) -> list
     rows = session.execute(
         select(P.c.day, P.c.agent, P.c.queue, P.c.seconds).select_from(joined).where(*cuts)
     ).all()
-    return [dict(row._mapping) for row in rows]
+    return [
+        {"day": day, "agent": agent, "queue": queue, "seconds": seconds}
+        for day, agent, queue, seconds in rows
+    ]
 
 
 def _latency(handoffs: Sequence[HandoffRow]) -> Latency:

@@ -8,6 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from benchmarks.analytics_bench import (
+    AnalyticsResult,
+    analytics_json,
+    analytics_lines,
+    analytics_table,
+)
 from benchmarks.desk_latency import DESK_MEASURES, DeskMeasure, DeskSamples
 from benchmarks.mortgage_latency import (
     BOT_ONLY_BASELINE,
@@ -188,6 +194,8 @@ class Results:
     desk: DeskResult | None = None
     #: The mortgage journey's benchmark (None: skipped).
     mortgage: MortgageResult | None = None
+    #: The analytics' build and report over a synthetic month (None: skipped).
+    analytics: AnalyticsResult | None = None
 
     def turn(self, key: str) -> ScenarioResult:
         """The result of the scenario with this key."""
@@ -208,6 +216,8 @@ class Results:
             missed += self.desk.missed
         if self.mortgage is not None:
             missed += self.mortgage.missed
+        if self.analytics is not None:
+            missed += self.analytics.missed
         return missed
 
 
@@ -281,12 +291,15 @@ def _paths_table(title: str, measures: Sequence[DeskMeasureResult]) -> str:
 
 
 def markdown_report(results: Results) -> str:
-    """The turns' table and, when measured, the desk's and the mortgage journey's below it."""
+    """The turns' table and, when measured, the desk's, the mortgage journey's and the
+    analytics' below it."""
     report = markdown_table(results)
     if results.desk is not None:
         report += "\n\n" + desk_table(results.desk)
     if results.mortgage is not None:
         report += "\n\n" + mortgage_table(results.mortgage)
+    if results.analytics is not None:
+        report += "\n\n" + analytics_table(results.analytics)
     return report
 
 
@@ -338,6 +351,8 @@ def verdict_lines(results: Results) -> list[str]:
                 f"WARNING: mortgage: {results.mortgage.stale_case_fetches} GET /api/cases "
                 "answers after application_changed did not list the document yet (time included)"
             )
+    if results.analytics is not None:
+        lines += analytics_lines(results.analytics)[:-1]  # its verdict is in the one below
     if results.missed:
         lines.append("MISSED: " + "; ".join(results.missed))
     else:
@@ -428,6 +443,7 @@ def to_json(results: Results) -> dict[str, Any]:
         "order_lookup_to_bot_only_p50_ratio": round(results.order_to_bot_ratio, 3),
         "desk": None if results.desk is None else desk_json(results.desk),
         "mortgage": None if results.mortgage is None else mortgage_json(results.mortgage),
+        "analytics": None if results.analytics is None else analytics_json(results.analytics),
         "missed": results.missed,
     }
 

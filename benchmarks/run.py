@@ -3,6 +3,9 @@
     python -m benchmarks.run [--train-runs N] [--turns N] [--warmup N] [--skip-train]
                              [--desk-rounds N] [--desk-warmup N] [--skip-desk]
                              [--mortgage-rounds N] [--mortgage-warmup N] [--skip-mortgage]
+                             [--analytics-days N] [--analytics-conversations N]
+                             [--analytics-handoffs N] [--analytics-reports N]
+                             [--skip-analytics]
                              [--model PATH] [--json PATH] [--keep-workdir]
 
 (`make bench` runs it after installing, training and seeding.) The exit code is 0 whether
@@ -86,6 +89,17 @@ Mortgage journey
 
     benchmarks/mortgage_latency.py describes exactly where each t0 and t1 is taken.
 
+Analytics
+    Last (unless `--skip-analytics`), with no server: a synthetic history in the work
+    directory (`--analytics-days` 30 days of `--analytics-conversations` 100,000 conversations,
+    `--analytics-handoffs` 20,000 of them handed off; benchmarks/synthetic_history.py), the
+    full build of the supervisors' facts from it, then an incremental build with nothing new
+    and one with 1% new events; then the dashboard's report over the whole period, cut by
+    journey and by week, `--analytics-reports` rounds (default 20). Targets: the build folds
+    >= 20,000 tracker events per second; the report's p95 <= 1 s. Baselines in the same run:
+    reading the same rows (SELECT and json.loads) and `SELECT 1` through a session.
+    benchmarks/analytics_bench.py describes the method.
+
 Reading the numbers
 -------------------
 The turn targets are on the median (p50), the desk's on the 95th percentile (p95). p95 and
@@ -121,6 +135,7 @@ from typing import Any
 import aiohttp
 import requests
 
+from benchmarks.analytics_bench import run_analytics
 from benchmarks.desk_latency import run_desk_rounds
 from benchmarks.environment import (
     BenchEnvironment,
@@ -141,6 +156,7 @@ from benchmarks.report import (
     write_json,
 )
 from benchmarks.stats import summarise
+from benchmarks.synthetic_history import HistorySize
 from benchmarks.training import TrainingFailed, time_trainings
 from benchmarks.turns import SCENARIOS, RestClient, Samples, UnexpectedBehaviour, measure, warm_up
 from launcher.stack import PROJECT_ROOT, ServiceFailedToStart, running_stack
@@ -188,6 +204,31 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--skip-mortgage", action="store_true", help="do not time the mortgage journey"
     )
     parser.add_argument(
+        "--analytics-days", type=_positive, default=30, metavar="N", help="days of history"
+    )
+    parser.add_argument(
+        "--analytics-conversations",
+        type=_positive,
+        default=100_000,
+        metavar="N",
+        help="synthetic conversations for the analytics",
+    )
+    parser.add_argument(
+        "--analytics-handoffs",
+        type=_non_negative,
+        default=20_000,
+        metavar="N",
+        help="how many of them are handed off",
+    )
+    parser.add_argument(
+        "--analytics-reports",
+        type=_positive,
+        default=20,
+        metavar="N",
+        help="measured rounds of the dashboard's report",
+    )
+    parser.add_argument("--skip-analytics", action="store_true", help="do not time the analytics")
+    parser.add_argument(
         "--model",
         type=Path,
         help="model to serve (default: the one just trained, else models/support-assistant)",
@@ -196,7 +237,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--keep-workdir", action="store_true", help="keep the logs and databases of the run"
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.analytics_handoffs > args.analytics_conversations:
+        parser.error("--analytics-handoffs cannot be more than --analytics-conversations")
+    return args
 
 
 def _non_negative(text: str) -> int:
@@ -338,6 +382,7 @@ def _context(args: argparse.Namespace, model: Path) -> dict[str, Any]:
             "mortgage_rounds": None
             if args.skip_desk or args.skip_mortgage
             else args.mortgage_rounds,
+            "analytics_reports": None if args.skip_analytics else args.analytics_reports,
         },
     }
 
@@ -358,7 +403,13 @@ def run(args: argparse.Namespace, workdir: Path) -> Results:
     if not args.skip_desk:
         desk_environment = create_desk_environment(workdir / "desk-system", model)
         desk, mortgage = run_desk(desk_environment, args)
-    return Results(training, turns, other, _context(args, model), desk, mortgage)
+    analytics = None
+    if not args.skip_analytics:
+        size = HistorySize(
+            args.analytics_days, args.analytics_conversations, args.analytics_handoffs
+        )
+        analytics = run_analytics(workdir / "analytics", size, args.analytics_reports)
+    return Results(training, turns, other, _context(args, model), desk, mortgage, analytics)
 
 
 def report(results: Results, json_path: Path) -> None:
