@@ -248,6 +248,7 @@ class Builder:
                     for c in returns
                 ],
             )
+        _copy_to_handoffs(session, conversations)
         if fold.failures:
             session.execute(
                 insert(FailurePoint.__table__),
@@ -290,6 +291,7 @@ class Builder:
                     delete(HandlePart.__table__).where(HandlePart.handoff_id.in_(chunk))
                 )
             if facts:
+                _copy_from_conversations(session, facts)
                 session.execute(insert(HandoffFact.__table__), facts)
                 # A conversation the tracker could not place in a journey is in its handoff's.
                 conversations = ConversationFact.__table__
@@ -473,6 +475,38 @@ def _open_conversations(session: Session, senders: set[str]) -> dict[str, Conver
             conversation = Conversation.of_row(row._mapping)
             found[conversation.sender_id] = conversation
     return found
+
+
+def _copy_to_handoffs(session: Session, conversations: Sequence[Conversation]) -> None:
+    """Give each conversation's first handoff the conversation's channel and the bot's turns
+    before it (the report then reads handoffs without a join)."""
+    linked = [c for c in conversations if c.handoff_id]
+    if not linked:
+        return
+    table = HandoffFact.__table__
+    session.execute(
+        update(table)
+        .where(table.c.handoff_id == bindparam("b_handoff"))
+        .values(channel=bindparam("b_channel"), turns_before_handoff=bindparam("b_turns")),
+        [
+            {"b_handoff": c.handoff_id, "b_channel": c.channel, "b_turns": c.turns_before_handoff}
+            for c in linked
+        ],
+    )
+
+
+def _copy_from_conversations(session: Session, facts: Sequence[dict[str, Any]]) -> None:
+    """The same, for handoff facts built after their conversation."""
+    table = ConversationFact.__table__
+    by_id = {fact["handoff_id"]: fact for fact in facts}
+    for chunk in _chunks(sorted(by_id)):
+        for handoff_id, channel, turns in session.execute(
+            select(table.c.handoff_id, table.c.channel, table.c.turns_before_handoff).where(
+                table.c.handoff_id.in_(chunk)
+            )
+        ):
+            by_id[handoff_id]["channel"] = channel
+            by_id[handoff_id]["turns_before_handoff"] = turns
 
 
 def _journeys_of_handoffs(session: Session, conversations: Sequence[Conversation]) -> None:

@@ -85,6 +85,7 @@ def handoff_fact(
     first_claim = next((e for e in history if e.kind == CLAIMED), None)
     transfers = [e for e in history if e.kind == TRANSFERRED]
     trigger = triggered_at(handoff["context"])
+    reply: datetime | None = handoff["first_agent_reply_at"]
     first_queue = str(transfers[0].detail.get("from") or handoff["queue"]) if transfers else None
     fact = {
         "handoff_id": handoff["handoff_id"],
@@ -109,7 +110,11 @@ def handoff_fact(
         "transfers": max(int(handoff["transfer_count"] or 0), len(transfers)),
         "system_ms": (queued_at - trigger).total_seconds() * 1000 if trigger else None,
         "wait_s": (first_claim.at - queued_at).total_seconds() if first_claim else None,
+        "first_reply_s": _seconds(queued_at, reply),
+        "claim_to_reply_s": _seconds(first_claim.at if first_claim else None, reply),
         "csat_rating": handoff["csat_rating"],
+        "channel": None,
+        "turns_before_handoff": None,
     }
     return fact, handle_parts(handoff, history, agent_names, local_day)
 
@@ -146,6 +151,10 @@ def handle_parts(
         if entry.kind == TRANSFERRED:
             queue = str(entry.detail.get("to") or queue)
     return parts
+
+
+def _seconds(start: datetime | None, end: datetime | None) -> float | None:
+    return (end - start).total_seconds() if start is not None and end is not None else None
 
 
 def _first_queue(handoff: Mapping[str, Any], history: Sequence[HistoryEntry]) -> str:

@@ -16,9 +16,10 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any, Final
 
-from sqlalchemy import and_, case, func, not_, or_, select
+from sqlalchemy import Integer, String, and_, case, func, not_, or_, select, type_coerce
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
@@ -88,7 +89,7 @@ class DayCounts:
         self.bot_ratings += other.bot_ratings
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class HandoffRow:
     """What the report reads of one handoff."""
 
@@ -98,9 +99,9 @@ class HandoffRow:
     status: str
     system_ms: float | None
     wait_s: float | None
-    queued_at: datetime
-    first_claimed_at: datetime | None
-    first_agent_reply_at: datetime | None
+    first_reply_s: float | None
+    claim_to_reply_s: float | None
+    claimed: bool
     abandoned: bool
     expired: bool
     callback_open: bool
@@ -137,6 +138,7 @@ def build_report(
     before_counts = _sum(days, prev_start, prev_end)
     now_parts = [p for p in parts if p["day"] >= query.start]
     before_parts = [p for p in parts if p["day"] < query.start]
+    by_reason, by_journey = _shares(session, query, now_counts)
     return Report(
         period=Period(
             start=query.start,
@@ -152,8 +154,8 @@ def build_report(
         trends=_trends(query, days, current, now_parts),
         latency=_latency(current),
         wait_distribution=_wait_distribution(current),
-        handoffs_by_reason=_shares(session, query, C.c.handoff_id, H.c.reason_code, now_counts),
-        handoffs_by_journey=_shares(session, query, C.c.handoff_id, C.c.journey, now_counts),
+        handoffs_by_reason=by_reason,
+        handoffs_by_journey=by_journey,
         handle_time_by_agent=_handle_times(now_parts, "agent"),
         handle_time_by_queue=_handle_times(now_parts, "queue"),
         csat=_csat(now_counts, current),
@@ -243,7 +245,7 @@ def _handoff_cuts(query: ReportQuery) -> list[ColumnElement[bool]]:
     if query.reason_code:
         cuts.append(H.c.reason_code == query.reason_code)
     if query.channel:
-        cuts.append(C.c.channel == query.channel)
+        cuts.append(H.c.channel == query.channel)
     return cuts
 
 
@@ -251,40 +253,40 @@ def _handoffs(session: Session, query: ReportQuery, start: date, end: date) -> l
     # The moments only tested for NULL come back as booleans, and rows are unpacked by
     # position: converting every timestamp and reading a Row's attributes cost more than the
     # query itself over a month of handoffs.
+    # Days and flags come back raw (no per-row type processing; `_day_of` parses each
+    # distinct day once).
     rows = session.execute(
         select(
-            H.c.day,
+            _raw(H.c.day),
             H.c.reason_code,
             H.c.journey,
             H.c.status,
             H.c.system_ms,
             H.c.wait_s,
-            H.c.queued_at,
-            H.c.first_claimed_at,
-            H.c.first_agent_reply_at,
-            H.c.abandoned_at.is_not(None),
-            H.c.expired_at.is_not(None),
-            H.c.callback_left,
-            H.c.callback_done_at.is_(None),
+            H.c.first_reply_s,
+            H.c.claim_to_reply_s,
+            _flag(H.c.first_claimed_at.is_not(None)),
+            _flag(H.c.abandoned_at.is_not(None)),
+            _flag(H.c.expired_at.is_not(None)),
+            _flag(H.c.callback_left),
+            _flag(H.c.callback_done_at.is_(None)),
             H.c.transfers,
-            H.c.handed_back_at.is_not(None),
+            _flag(H.c.handed_back_at.is_not(None)),
             H.c.csat_rating,
-            C.c.turns_before_handoff,
-        )
-        .select_from(H.outerjoin(C, C.c.handoff_id == H.c.handoff_id))
-        .where(H.c.day.between(start, end), *_handoff_cuts(query))
+            H.c.turns_before_handoff,
+        ).where(H.c.day.between(start, end), *_handoff_cuts(query))
     ).all()
     return [
         HandoffRow(
-            day=day,
+            day=_day_of(day),
             reason_code=reason_code,
             journey=journey,
             status=status,
             system_ms=system_ms,
             wait_s=wait_s,
-            queued_at=queued_at,
-            first_claimed_at=first_claimed_at,
-            first_agent_reply_at=first_agent_reply_at,
+            first_reply_s=first_reply_s,
+            claim_to_reply_s=claim_to_reply_s,
+            claimed=bool(claimed),
             abandoned=bool(abandoned),
             expired=bool(expired),
             callback_open=bool(callback_left) and bool(callback_not_done),
@@ -300,9 +302,9 @@ def _handoffs(session: Session, query: ReportQuery, start: date, end: date) -> l
             status,
             system_ms,
             wait_s,
-            queued_at,
-            first_claimed_at,
-            first_agent_reply_at,
+            first_reply_s,
+            claim_to_reply_s,
+            claimed,
             abandoned,
             expired,
             callback_left,
@@ -327,31 +329,37 @@ def _parts(session: Session, query: ReportQuery, start: date, end: date) -> list
         if query.reason_code:
             cuts.append(H.c.reason_code == query.reason_code)
         if query.channel:
-            joined = joined.outerjoin(C, C.c.handoff_id == H.c.handoff_id)
-            cuts.append(C.c.channel == query.channel)
+            cuts.append(H.c.channel == query.channel)
     rows = session.execute(
-        select(P.c.day, P.c.agent, P.c.queue, P.c.seconds).select_from(joined).where(*cuts)
+        select(_raw(P.c.day), P.c.agent, P.c.queue, P.c.seconds).select_from(joined).where(*cuts)
     ).all()
     return [
-        {"day": day, "agent": agent, "queue": queue, "seconds": seconds}
+        {"day": _day_of(day), "agent": agent, "queue": queue, "seconds": seconds}
         for day, agent, queue, seconds in rows
     ]
+
+
+def _raw(column: Any) -> Any:
+    """A column read as the driver returns it (an ISO string on SQLite, a date on PostgreSQL)."""
+    return type_coerce(column, String)
+
+
+def _flag(condition: Any) -> Any:
+    """A condition read as the driver returns it (0/1 on SQLite, a bool on PostgreSQL)."""
+    return type_coerce(condition, Integer)
+
+
+@lru_cache(maxsize=4096)
+def _day_of(value: str | date) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(value)
 
 
 def _latency(handoffs: Sequence[HandoffRow]) -> Latency:
     waits = [h.wait_s for h in handoffs if h.wait_s is not None]
     totals = [t for h in handoffs if (t := h.total_s) is not None]
     systems = [h.system_ms for h in handoffs if h.system_ms is not None]
-    replies = [
-        (h.first_agent_reply_at - h.queued_at).total_seconds()
-        for h in handoffs
-        if h.first_agent_reply_at is not None
-    ]
-    claim_replies = [
-        (h.first_agent_reply_at - h.first_claimed_at).total_seconds()
-        for h in handoffs
-        if h.first_agent_reply_at is not None and h.first_claimed_at is not None
-    ]
+    replies = [h.first_reply_s for h in handoffs if h.first_reply_s is not None]
+    claim_replies = [h.claim_to_reply_s for h in handoffs if h.claim_to_reply_s is not None]
     return Latency(
         system_ms=distribution(systems, excluded=len(handoffs) - len(systems)),
         wait_s=distribution(waits, excluded=len(handoffs) - len(waits)),
@@ -376,13 +384,10 @@ def _wait_distribution(handoffs: Sequence[HandoffRow]) -> list[WaitBucket]:
 
 
 def _shares(
-    session: Session,
-    query: ReportQuery,
-    link: Any,
-    key: Any,
-    counts: DayCounts,
-) -> list[ReasonShare]:
-    """Engaged, handed-off conversations of the period by their first handoff's `key`."""
+    session: Session, query: ReportQuery, counts: DayCounts
+) -> tuple[list[ReasonShare], list[ReasonShare]]:
+    """Engaged, handed-off conversations of the period by their first handoff's reason code
+    (`unknown` while the desk's record of it is not built) and by journey: one query."""
     cuts = [
         *_conversation_cuts(query),
         C.c.handed_off.is_(True),
@@ -392,14 +397,26 @@ def _shares(
         cuts.append(H.c.first_queue == query.queue)
     if query.reason_code:
         cuts.append(H.c.reason_code == query.reason_code)
+    reason = func.coalesce(H.c.reason_code, "unknown")
     rows = session.execute(
-        select(func.coalesce(key, "unknown"), func.count())
-        .select_from(C.outerjoin(H, H.c.handoff_id == link))
+        select(reason, C.c.journey, func.count())
+        .select_from(C.outerjoin(H, H.c.handoff_id == C.c.handoff_id))
         .where(*cuts)
-        .group_by(func.coalesce(key, "unknown"))
+        .group_by(reason, C.c.journey)
     ).all()
-    shares = [ReasonShare(key=k, handoffs=n, rate=rate(n, counts.engaged)) for k, n in rows]
-    return sorted(shares, key=lambda s: (-s.handoffs, s.key))
+    by_reason: dict[str, int] = defaultdict(int)
+    by_journey: dict[str, int] = defaultdict(int)
+    for reason_code, journey, count in rows:
+        by_reason[reason_code] += count
+        by_journey[journey] += count
+
+    def shares(totals: dict[str, int]) -> list[ReasonShare]:
+        found = [
+            ReasonShare(key=k, handoffs=n, rate=rate(n, counts.engaged)) for k, n in totals.items()
+        ]
+        return sorted(found, key=lambda s: (-s.handoffs, s.key))
+
+    return shares(by_reason), shares(by_journey)
 
 
 def _handle_times(parts: Sequence[dict[str, Any]], by: str) -> list[HandleTime]:
@@ -441,7 +458,7 @@ def _segment(name: str, asked: int, ratings: Sequence[int]) -> CsatSegment:
 def _outcomes(handoffs: Sequence[HandoffRow]) -> WaitOutcomes:
     return WaitOutcomes(
         handoffs=len(handoffs),
-        claimed=sum(1 for h in handoffs if h.first_claimed_at is not None),
+        claimed=sum(1 for h in handoffs if h.claimed),
         abandoned=sum(1 for h in handoffs if h.abandoned),
         expired=sum(1 for h in handoffs if h.expired),
         transferred=sum(1 for h in handoffs if h.transferred),

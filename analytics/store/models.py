@@ -128,7 +128,15 @@ class HandoffFact(Base):
     system_ms: Mapped[float | None] = Column(Float, nullable=True)
     #: Seconds from queued to the first claim (None: never claimed).
     wait_s: Mapped[float | None] = Column(Float, nullable=True)
+    #: Seconds from queued, and from the first claim, to the first agent reply (None: none).
+    first_reply_s: Mapped[float | None] = Column(Float, nullable=True)
+    claim_to_reply_s: Mapped[float | None] = Column(Float, nullable=True)
     csat_rating: Mapped[int | None] = Column(Integer, nullable=True)
+    #: Copied from the conversation the handoff was the first of (None until the tracker's
+    #: side is built, or for a conversation's later handoffs): its channel, and its engaged
+    #: customer messages before the trigger (0: a person-only journey).
+    channel: Mapped[str | None] = Column(String(64), nullable=True)
+    turns_before_handoff: Mapped[int | None] = Column(Integer, nullable=True)
 
 
 class HandlePart(Base):
@@ -171,7 +179,10 @@ class FailurePoint(Base):
     a form question asked again. Keyed by the tracker event that showed it."""
 
     __tablename__ = "failure_points"
-    __table_args__ = (Index("ix_failure_points_day_kind", "day", "kind"),)
+    # Covers the report's GROUP BY (kind, subject) over a range of days.
+    __table_args__ = (
+        Index("ix_failure_points_day_kind_subject_helped", "day", "kind", "subject", "helped"),
+    )
 
     event_id: Mapped[int] = Column(Integer, primary_key=True)
     kind: Mapped[str] = Column(String(16), primary_key=True)

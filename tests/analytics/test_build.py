@@ -159,3 +159,19 @@ def test_a_conversation_that_grows_between_builds_is_folded_on(world: World) -> 
     with world.facts.session() as session:
         (fact,) = session.execute(select(ConversationFact)).scalars()
     assert (fact.handoff_id, fact.turns_before_handoff, fact.customer_messages) == (handoff, 1, 2)
+
+
+def test_a_handoff_built_before_its_conversation_still_gets_its_channel_and_segment(
+    world: World,
+) -> None:
+    handoff = world.desk.handoff("early", queued_at=T0 + 2 * S, trigger_at=T0 + S)
+    world.desk.update(handoff, handed_back_at=T0 + 60 * S, csat_rating=5)
+    world.build()  # the desk's side first: no conversation yet
+    world.tracker.session("early", T0)
+    world.tracker.user("early", T0 + S, "request_human", channel="rest")
+    world.tracker.handoff("early", T0 + 2 * S, handoff)
+    world.build()
+    by_segment = {s.segment: (s.asked, s.rated) for s in world.report(channel="rest").csat}
+    assert by_segment["person_only"] == (1, 1)
+    assert by_segment["hybrid"] == (0, 0)
+    assert world.report(channel="socketio").wait_outcomes.handoffs == 0
