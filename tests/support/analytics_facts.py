@@ -112,6 +112,7 @@ def _handoff(
     system_ms: float,
     rating: int | None,
     sender: int,
+    turns_before_handoff: int,
 ) -> HandoffFact:
     queued = _at(day)
     claimed = queued + timedelta(seconds=wait_s)
@@ -138,7 +139,12 @@ def _handoff(
         transfers=0,
         system_ms=system_ms,
         wait_s=wait_s,
+        first_reply_s=wait_s + 15,
+        claim_to_reply_s=15.0,
         csat_rating=rating,
+        # As the build copies them from the handoff's conversation (same sender number).
+        channel="socketio",
+        turns_before_handoff=turns_before_handoff,
     )
 
 
@@ -196,6 +202,7 @@ def facts() -> list[Any]:
             system_ms=800.0,
             rating=4,
             sender=4,
+            turns_before_handoff=2,
         ),
         _handoff(
             H2,
@@ -207,6 +214,7 @@ def facts() -> list[Any]:
             system_ms=1200.0,
             rating=2,
             sender=5,
+            turns_before_handoff=0,
         ),
         _handoff(
             H0,
@@ -218,6 +226,7 @@ def facts() -> list[Any]:
             system_ms=1000.0,
             rating=None,
             sender=20,
+            turns_before_handoff=1,
         ),
         _part(H1, d + timedelta(days=3), "olivia", "order_support", 300.0),
         _part(H2, d + timedelta(days=4), "maya", "mortgage_advisors", 600.0),
