@@ -1,13 +1,15 @@
 """The short, skippable rating at the end of a journey the bot resolved on its own.
 
 Hybrid and person-only conversations are asked for a rating at hand-back (`actions.handback`);
-this asks the bot-only ones, so the supervisors can compare the three. The rules run
-`action_offer_bot_csat` after a resolved end (an order reported as fine, a troubleshooting
-step that fixed it). It decides whether the rating is due and says so in `bot_csat_due`; when
-it is, the rules start `bot_csat_form`, which asks for `bot_csat_rating` (1 to 5, or skip).
-`action_submit_bot_csat` thanks the customer. The rating stays in the tracker, where the
-analytics read it (`contract.conversation_marks`): the form's activation is "asked", a
-rating in the slot is "rated".
+this asks the bot-only ones, so the supervisors can compare the three. The action that ends
+a resolved journey asks itself, in the same turn and with no further call to the action
+server (`offer_rating`): `action_order_status` for an order reported as fine, and
+`action_offer_bot_csat`, which the rules run after a troubleshooting step that fixed it. When
+the rating is due, it asks the question and starts `bot_csat_form` waiting for
+`bot_csat_rating` (1 to 5, or skip), as `action_welcome_back` does for the hand-back rating.
+The form handles the answer; `action_submit_bot_csat` thanks the customer. The rating stays
+in the tracker, where the analytics read it (`contract.conversation_marks`): the form's
+activation is "asked", a rating in the slot is "rated".
 
 Once per conversation session, and never after a person: "asked" and "handed off" are read
 from this session's events rather than kept in slots, because the domain carries slots over
@@ -32,7 +34,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import ActionExecuted, ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.interfaces import Action
 from rasa_sdk.types import DomainDict
@@ -47,10 +49,10 @@ from actions.constants import (
     INTENT_DENY,
     INTENT_INFORM,
     INTENT_NLU_FALLBACK,
-    SLOT_BOT_CSAT_DUE,
     SLOT_BOT_CSAT_RATING,
     SLOT_CLOSED_HANDOFF_ID,
     SLOT_HANDOFF_ID,
+    SLOT_MORTGAGE_INTERRUPTED,
     SLOT_REQUESTED,
     VALIDATE_BOT_CSAT_FORM,
 )
@@ -162,8 +164,29 @@ def moved_on(tracker: Tracker) -> bool:
     return False
 
 
+#: Logged after the question, as if the form had run and asked: a predicted action that starts
+#: a form is followed by the form itself (Rasa's loop rules), which would take the message that
+#: ended the journey for an answer; after the form's own run, the rules listen. The tracker
+#: reads as it did when the form asked by itself (analytics, test stories).
+FORM_ASKED = ActionExecuted(FORM_BOT_CSAT)
+
+
+def offer_rating(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+    """At a resolved end: when the rating is due, asks for it and returns the events that start
+    `bot_csat_form` waiting for the answer; nothing otherwise. Mid mortgage intake (an order
+    question in between) the intake resumes instead, and nothing is asked."""
+    if tracker.get_slot(SLOT_MORTGAGE_INTERRUPTED) or not rating_due(tracker):
+        return []
+    # Started by events, the form does not ask its first question itself. No rating is left in
+    # the slot to fill it: the form records only ratings, and action_submit_bot_csat empties
+    # the slot after each.
+    ask(dispatcher, SLOT_BOT_CSAT_RATING)
+    return [ActiveLoop(FORM_BOT_CSAT), SlotSet(SLOT_REQUESTED, SLOT_BOT_CSAT_RATING), FORM_ASKED]
+
+
 class ActionOfferBotCsat(Action):
-    """At a resolved end, decides whether the rating is due; the rules then ask or listen."""
+    """After a troubleshooting step that fixed the problem: asks for the rating when it is due
+    (`offer_rating`); the conversation then waits for the customer either way."""
 
     def name(self) -> str:
         return ACTION_OFFER_BOT_CSAT
@@ -172,11 +195,7 @@ class ActionOfferBotCsat(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        if not rating_due(tracker):
-            return [SlotSet(SLOT_BOT_CSAT_DUE, False)]
-        # No rating is left in the slot to fill the form before it asks: the form records only
-        # ratings, and action_submit_bot_csat empties the slot after each.
-        return [SlotSet(SLOT_BOT_CSAT_DUE, True)]
+        return offer_rating(dispatcher, tracker)
 
 
 class ActionAskBotCsatRating(SlotPrompt):
@@ -268,4 +287,4 @@ class ActionSubmitBotCsat(Action):
             dispatcher.utter_message(text=f"No problem. {HELP_HINT}")
         # The rating's SlotSet event above is the record. Emptied now, the slot is not carried
         # into the next session, where it would read as a rating given there.
-        return [SlotSet(SLOT_BOT_CSAT_RATING, None), SlotSet(SLOT_BOT_CSAT_DUE, None)]
+        return [SlotSet(SLOT_BOT_CSAT_RATING, None)]

@@ -215,9 +215,6 @@ SLOT_BOT_CSAT_RATING: Final = conversation_marks.SLOT_BOT_CSAT_RATING
 #: With affirm, deny and nlu_fallback, the intents a message answering the rating may have.
 INTENT_INFORM: Final = "inform"
 INTENT_CANCEL: Final = "cancel"
-#: Whether `action_offer_bot_csat` decided to ask (True) or not (False); the rules start the
-#: form on it, so it influences the conversation. Set afresh at every resolved end.
-SLOT_BOT_CSAT_DUE: Final = "bot_csat_due"
 ACTION_OFFER_BOT_CSAT: Final = "action_offer_bot_csat"
 ACTION_ASK_BOT_CSAT_RATING: Final = f"action_ask_{SLOT_BOT_CSAT_RATING}"
 ACTION_SUBMIT_BOT_CSAT: Final = "action_submit_bot_csat"

@@ -12,6 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.interfaces import Action
 from rasa_sdk.types import DomainDict
 
+from actions.bot_csat import offer_rating
 from actions.constants import (
     ACTION_ORDER_STATUS,
     FLOW_ORDER_STATUS,
@@ -195,7 +196,8 @@ def describe_order_status(record: dict[str, Any]) -> str:
 
 
 class ActionOrderStatus(Action):
-    """Reports the order found by the form, or offers a human after failed lookups."""
+    """Reports the order found by the form (then asks for the bot-only rating when it is due,
+    `actions.bot_csat.offer_rating`), or offers a human after failed lookups."""
 
     def name(self) -> str:
         return ACTION_ORDER_STATUS
@@ -231,7 +233,12 @@ class ActionOrderStatus(Action):
                 SlotSet(SLOT_ORDER_OUTCOME, ORDER_OUTCOME_ESCALATE),
                 SlotSet(SLOT_HANDOFF_REASON, reason),
             ]
-        return [*reset, SlotSet(SLOT_ORDER_OUTCOME, ORDER_OUTCOME_REPORTED)]
+        # A resolved journey: the bot-only rating's question may follow in this same action.
+        return [
+            *reset,
+            SlotSet(SLOT_ORDER_OUTCOME, ORDER_OUTCOME_REPORTED),
+            *offer_rating(dispatcher, tracker),
+        ]
 
 
 # --- What the handoff gets from this journey ---------------------------------------------------

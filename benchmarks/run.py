@@ -46,8 +46,8 @@ Turns
     - bot_only: "hi" -> utter_greet. NLU and policies only, no action-server call.
       Target: p50 <= 30 ms.
     - order_lookup: "where is my order ORD-100002?" -> order_form (validate_order_form on
-      the action server, with a database lookup) -> action_order_status (a second call) ->
-      action_offer_bot_csat and bot_csat_form (the rating's question: three more calls).
+      the action server, with a database lookup) -> action_order_status (a second call),
+      which also asks the bot-only rating's question and starts its form (no more calls).
       Target: p50 <= 60 ms.
     - long_message: 10,000 characters. The NLU screen cuts it to 1,000 characters before the
       costly components and it ends in action_nlu_fallback (one action-server call). For

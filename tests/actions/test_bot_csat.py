@@ -5,7 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from rasa.shared.core.events import ActionExecuted, ActionExecutionRejected, SessionStarted
+from rasa.shared.core.events import (
+    ActionExecuted,
+    ActionExecutionRejected,
+    ActiveLoop,
+    SessionStarted,
+    SlotSet,
+)
+from rasa_sdk.executor import CollectingDispatcher
 
 from actions.bot_csat import (
     REASK_TEXT,
@@ -13,6 +20,7 @@ from actions.bot_csat import (
     ActionOfferBotCsat,
     ActionSubmitBotCsat,
     ValidateBotCsatForm,
+    offer_rating,
 )
 from actions.conversation import HELP_HINT
 from contract.conversation_marks import INTENT_REQUEST_HUMAN, JOURNEY_MARKS
@@ -27,6 +35,12 @@ from tests.actions.conftest import (
 FORM = "bot_csat_form"
 SLOT = "bot_csat_rating"
 QUESTION = "Before you go: how did I do, from 1 (poor) to 5 (excellent)? You can skip this."
+#: The events that start the form waiting for the answer, logged as if it had run and asked.
+ASKED = [
+    {"event": "active_loop", "name": FORM},
+    slot_event("requested_slot", SLOT),
+    {"event": "action", "name": FORM, "policy": None, "confidence": None},
+]
 
 
 def resolved_order() -> Conversation:
@@ -41,11 +55,9 @@ def resolved_order() -> Conversation:
 
 def asking() -> Conversation:
     """The resolved order, and the rating form asking."""
-    return (
-        resolved_order()
-        .ran("action_offer_bot_csat", [slot_event("bot_csat_due", True)])
-        .form(FORM, SLOT)
-    )
+    conversation = resolved_order()
+    conversation._add(ActiveLoop(FORM), SlotSet("requested_slot", SLOT), ActionExecuted(FORM))
+    return conversation
 
 
 def new_session(conversation: Conversation, **carried: Any) -> Conversation:
@@ -56,10 +68,16 @@ def new_session(conversation: Conversation, **carried: Any) -> Conversation:
     return conversation
 
 
-async def offer(conversation: Conversation) -> dict[str, Any]:
+async def offer(conversation: Conversation) -> bool:
+    """Whether the action at a resolved end asks: the question and the form's start, or
+    neither."""
     result = await run_action(ActionOfferBotCsat(), conversation.tracker())
-    assert result.messages == []  # the form asks, not the offer
-    return {event["name"]: event["value"] for event in plain(result.events)}
+    if not result.events:
+        assert result.messages == []
+        return False
+    assert texts(result.messages) == [QUESTION]
+    assert plain(result.events) == ASKED
+    return True
 
 
 async def validate(conversation: Conversation) -> list[dict[str, Any]]:
@@ -74,7 +92,7 @@ async def validate(conversation: Conversation) -> list[dict[str, Any]]:
 
 
 async def test_a_journey_the_bot_resolved_alone_gets_the_rating() -> None:
-    assert await offer(resolved_order()) == {"bot_csat_due": True}
+    assert await offer(resolved_order()) is True
 
 
 @pytest.mark.parametrize(
@@ -83,7 +101,7 @@ async def test_a_journey_the_bot_resolved_alone_gets_the_rating() -> None:
     ids=["a person has the chat", "just handed back"],
 )
 async def test_not_asked_when_a_person_is_part_of_the_conversation(slots: dict[str, str]) -> None:
-    assert await offer(resolved_order().slots(**slots)) == {"bot_csat_due": False}
+    assert await offer(resolved_order().slots(**slots)) is False
 
 
 async def test_not_asked_after_a_handoff_earlier_in_the_session() -> None:
@@ -96,7 +114,7 @@ async def test_not_asked_after_a_handoff_earlier_in_the_session() -> None:
         .ran("action_order_status", [slot_event("order_outcome", "reported")])
     )
 
-    assert await offer(conversation) == {"bot_csat_due": False}
+    assert await offer(conversation) is False
 
 
 async def test_a_handoff_in_an_earlier_session_does_not_count() -> None:
@@ -106,7 +124,7 @@ async def test_a_handoff_in_an_earlier_session_does_not_count() -> None:
         "action_order_status", [slot_event("order_outcome", "reported")]
     )
 
-    assert (await offer(conversation))["bot_csat_due"] is True
+    assert await offer(conversation) is True
 
 
 async def test_asked_at_most_once_per_session() -> None:
@@ -115,16 +133,31 @@ async def test_asked_at_most_once_per_session() -> None:
         "utter_troubleshooting_resolved"
     )
 
-    assert await offer(conversation) == {"bot_csat_due": False}
+    assert await offer(conversation) is False
 
 
 async def test_asked_again_in_a_new_session_whatever_the_slots_carried_over() -> None:
     # Slots carry over (domain.yml), so "asked" is read from this session's events instead.
-    conversation = new_session(asking().user("4"), bot_csat_due=True, bot_csat_rating=4.0)
+    conversation = new_session(asking().user("4"), bot_csat_rating=4.0)
     conversation.user("where is my order?", "check_order_status").form("order_form", None)
     conversation.ran("action_order_status", [slot_event("order_outcome", "reported")])
 
-    assert await offer(conversation) == {"bot_csat_due": True}
+    assert await offer(conversation) is True
+
+
+async def test_not_asked_when_the_order_question_interrupted_a_mortgage_intake() -> None:
+    # The intake resumes instead (data/rules/mortgage.yml).
+    assert await offer(resolved_order().slots(mortgage_interrupted=True)) is False
+
+
+async def test_the_question_is_asked_in_the_same_call_that_ends_the_journey() -> None:
+    dispatcher = CollectingDispatcher()
+
+    events = offer_rating(dispatcher, resolved_order().tracker())
+
+    assert texts(dispatcher.messages) == [QUESTION]
+    assert [button["title"] for button in dispatcher.messages[0]["buttons"]][-1] == "Skip"
+    assert plain(events) == ASKED
 
 
 # --- The question -----------------------------------------------------------------------------
@@ -230,7 +263,7 @@ async def test_the_message_before_the_question_is_not_taken_for_an_answer() -> N
     # Activation: the form is not active yet, and "step 2" is not a rating of 2.
     conversation = Conversation().user("yes, step 2 fixed it", "affirm")
     conversation.ran("utter_troubleshooting_resolved")
-    conversation.ran("action_offer_bot_csat", [slot_event("bot_csat_due", True)])
+    conversation.ran("action_offer_bot_csat")
 
     assert await validate(conversation) == []
 
@@ -255,7 +288,7 @@ async def test_a_rating_is_thanked_and_left_in_the_tracker_only() -> None:
 
     assert texts(result.messages) == [f"Thank you! {HELP_HINT}"]
     # The form's SlotSet is the record; emptied, the slot does not carry into a new session.
-    assert plain(result.events) == [slot_event(SLOT, None), slot_event("bot_csat_due", None)]
+    assert plain(result.events) == [slot_event(SLOT, None)]
 
 
 async def test_a_skip_gets_a_word_and_no_thanks_for_a_rating() -> None:

@@ -263,7 +263,7 @@ async def test_every_status_is_reported_with_number_and_carrier(
 
     events, messages = await run_action(ActionOrderStatus(), conversation.tracker())
 
-    [text] = texts(messages)
+    text, *rest = texts(messages)
     assert number in text
     assert (record["carrier"] or "the carrier") in text
     if status in {"processing", "shipped", "delayed"}:
@@ -278,13 +278,33 @@ async def test_every_status_is_reported_with_number_and_carrier(
         slot_event("human_offered", None),
     ]
     if status in REPORTED:
-        expected.append(slot_event("order_outcome", "reported"))
+        # Resolved by the bot alone: the same action asks for the bot-only rating and starts its
+        # form (actions/bot_csat.py), with no further call to the action server.
+        expected += [
+            slot_event("order_outcome", "reported"),
+            {"event": "active_loop", "name": "bot_csat_form"},
+            slot_event("requested_slot", "bot_csat_rating"),
+            {"event": "action", "name": "bot_csat_form", "policy": None, "confidence": None},
+        ]
+        assert [line.split(":")[0] for line in rest] == ["Before you go"]
     else:
         expected += [
             slot_event("order_outcome", "escalate"),
             slot_event("handoff_reason", f"order_{status}"),
         ]
+        assert rest == []
     assert plain(events) == expected
+
+
+async def test_no_rating_is_asked_when_the_order_question_interrupted_a_mortgage_intake() -> None:
+    conversation = await lookup_done("ORD-100002")
+    conversation.slots(mortgage_interrupted=True)
+
+    events, messages = await run_action(ActionOrderStatus(), conversation.tracker())
+
+    assert len(messages) == 1  # the status only: the intake resumes next
+    assert slot_event("order_outcome", "reported") in plain(events)
+    assert all(event["event"] == "slot" for event in events)
 
 
 async def test_delayed_and_lost_orders_apologise() -> None:
