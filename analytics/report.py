@@ -32,6 +32,7 @@ from analytics.store.models import (
     FailurePoint,
     HandlePart,
     HandoffFact,
+    HandoffField,
     UnparseableEvent,
 )
 from contract.analytics_report import (
@@ -45,6 +46,9 @@ from contract.analytics_report import (
     Latency,
     Period,
     ReasonShare,
+    RepeatExample,
+    RepeatField,
+    Repeats,
     Report,
     ReportQuery,
     StepOutcome,
@@ -161,6 +165,77 @@ def build_report(
         csat=_csat(now_counts, current),
         wait_outcomes=_outcomes(current),
         failures=_failures(session, query),
+        repeats=_repeats(session, query),
+    )
+
+
+# --- repeats (docs/metrics.md, "Repeat rate") -------------------------------------------------
+
+
+def _repeats(session: Session, query: ReportQuery) -> Repeats:
+    """The period's claimed handoffs (in the handoff cuts), per journey and field."""
+    F = HandoffField.__table__
+    claimed = [
+        H.c.day.between(query.start, query.end),
+        H.c.first_claimed_at.is_not(None),
+        *_handoff_cuts(query),
+    ]
+    handoffs = session.execute(select(func.count()).select_from(H).where(*claimed)).scalar() or 0
+    repeated = F.c.first_repeat_at.is_not(None)
+    with_repeat = (
+        session.execute(
+            select(func.count(func.distinct(F.c.handoff_id)))
+            .select_from(F.join(H, H.c.handoff_id == F.c.handoff_id))
+            .where(*claimed, F.c.carried.is_(True), repeated)
+        ).scalar()
+        or 0
+    )
+    fields = []
+    for journey, name, carried, with_field, restated, asked, missing in session.execute(
+        select(
+            H.c.journey,
+            F.c.field,
+            _count(F.c.carried.is_(True)),
+            _count(and_(F.c.carried.is_(True), repeated)),
+            func.sum(case((F.c.carried.is_(True), F.c.restated), else_=0)),
+            func.sum(case((F.c.carried.is_(True), F.c.asked), else_=0)),
+            _count(and_(F.c.carried.is_(False), F.c.asked > 0)),
+        )
+        .select_from(F.join(H, H.c.handoff_id == F.c.handoff_id))
+        .where(*claimed)
+        .group_by(H.c.journey, F.c.field)
+        .order_by(H.c.journey, F.c.field)
+    ):
+        fields.append(
+            RepeatField(
+                journey=journey,
+                field=name,
+                handoffs=carried or 0,
+                repeated=with_field or 0,
+                rate=rate(with_field or 0, carried or 0),
+                restated=restated or 0,
+                asked=asked or 0,
+                missing=missing or 0,
+            )
+        )
+    examples = [
+        RepeatExample(handoff_id=h, journey=j, field=f, kind=k, at=at)
+        for h, j, f, k, at in session.execute(
+            select(
+                H.c.handoff_id, H.c.journey, F.c.field, F.c.first_repeat_kind, F.c.first_repeat_at
+            )
+            .select_from(F.join(H, H.c.handoff_id == F.c.handoff_id))
+            .where(*claimed, F.c.carried.is_(True), repeated)
+            .order_by(F.c.first_repeat_at.desc(), H.c.handoff_id, F.c.field)
+            .limit(TOP)
+        )
+    ]
+    return Repeats(
+        handoffs=handoffs,
+        with_repeat=with_repeat,
+        rate=rate(with_repeat, handoffs),
+        fields=fields,
+        examples=examples,
     )
 
 

@@ -194,6 +194,41 @@ class Latency(_Model):
     claim_to_reply_s: Distribution
 
 
+class RepeatField(_Model):
+    """Repeats of one field in one journey (docs/metrics.md, "Repeat rate")."""
+
+    journey: str
+    field: str
+    handoffs: int = Field(..., description="Claimed handoffs whose context carried the field.")
+    repeated: int = Field(..., description="Of those, handoffs with a repeat of the field.")
+    rate: float | None
+    restated: int = Field(..., description="Customer messages restating the field.")
+    asked: int = Field(..., description="Agent messages asking for the field.")
+    missing: int = Field(
+        ..., description="Claimed handoffs whose agent asked for it, the context lacking it."
+    )
+
+
+class RepeatExample(_Model):
+    """A handoff with a repeat the lead can open: its first repeat of the field."""
+
+    handoff_id: str
+    journey: str
+    field: str
+    kind: str = Field(..., description='"restated" (the customer) or "asked" (an agent).')
+    at: datetime
+
+
+class Repeats(_Model):
+    """The repeat rate: overall, per journey and field, with examples (newest first)."""
+
+    handoffs: int = Field(..., description="Claimed handoffs in the period.")
+    with_repeat: int
+    rate: float | None
+    fields: list[RepeatField]
+    examples: list[RepeatExample]
+
+
 class Report(_Model):
     """Everything the dashboard shows for one period and cut."""
 
@@ -211,6 +246,7 @@ class Report(_Model):
     csat: list[CsatSegment]
     wait_outcomes: WaitOutcomes
     failures: Failures
+    repeats: Repeats
 
 
 class QueueFloor(_Model):
@@ -256,7 +292,129 @@ TABLE_MODELS: Final[dict[str, type[_Model]]] = {
     "fallback_intents": FallbackIntent,
     "troubleshooting_steps": StepOutcome,
     "form_reasks": FormReask,
+    "repeat_fields": RepeatField,
+    "repeat_examples": RepeatExample,
 }
 TABLE_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
     name: tuple(model.__fields__) for name, model in TABLE_MODELS.items()
 }
+
+
+# --- The planning views (docs/planning-views.md): journey map, service blueprint, FMEA --------
+
+
+class Outcome(str, enum.Enum):
+    """Which journeys a planning view shows, by how they ended."""
+
+    ALL = "all"
+    BOT_ONLY = "bot_only"
+    HANDED_OFF = "handed_off"
+    LOW_CSAT = "low_csat"
+    ABANDONED = "abandoned"
+
+
+class PlanningQuery(_Model):
+    """A period (inclusive local dates) of journeys started in it, one journey, and filters."""
+
+    start: date
+    end: date
+    journey: str
+    queue: str | None = None
+    outcome: Outcome = Outcome.ALL
+
+
+class MapStage(_Model):
+    """One column of the journey map."""
+
+    stage: str
+    label: str
+    final: bool = Field(..., description="Reaching it completes the journey (no drop-off).")
+    reached: int
+    dropped_off: int = Field(..., description="Reached this stage and no later one.")
+    to_next_s: Distribution = Field(..., description="Time to the next stage reached.")
+    next_stages: dict[str, int] = Field(..., description="Where those who went on went next.")
+    sentiment: float | None = Field(
+        ..., description="Mean VADER compound of the customer turns in this stage."
+    )
+    sentiment_turns: int
+
+
+class JourneyMap(_Model):
+    """The stages of one journey, from the events: reached, drop-off, time, sentiment."""
+
+    journey: str
+    label: str
+    unit: str = Field(..., description='"conversation" or "application".')
+    units: int = Field(..., description="Conversations (or applications) in the map.")
+    period: Period
+    query: PlanningQuery
+    stages: list[MapStage]
+
+
+class BlueprintLane(_Model):
+    """A swimlane; `line_after` names the line drawn below it, if any."""
+
+    lane: str
+    label: str
+    line_after: str | None = Field(
+        None, description='"interaction", "visibility" or "internal interaction".'
+    )
+
+
+class BlueprintStep(_Model):
+    """One step in its lane, timed from the real events: the time to reach `stage`."""
+
+    step: str
+    label: str
+    lane: str
+    actor: str
+    stage: str
+    column: int = Field(..., description="Its column, left to right (steps may share one).")
+    count: int
+    duration_s: Distribution
+    failure_modes: list[str] = Field(..., description="FMEA modes pinned to this step.")
+
+
+class Blueprint(_Model):
+    """The service blueprint of one journey."""
+
+    journey: str
+    label: str
+    period: Period
+    query: PlanningQuery
+    lanes: list[BlueprintLane]
+    steps: list[BlueprintStep]
+
+
+class FmeaMode(_Model):
+    """One failure mode ranked: RPN = severity x occurrence x detection."""
+
+    mode: str
+    label: str
+    effect: str
+    cause: str
+    step: str | None = Field(..., description="The blueprint step it happens at.")
+    journeys: list[str]
+    severity: int
+    occurrences: int = Field(..., description="Counted in the period.")
+    exposure: int = Field(..., description="What it could have happened to (its denominator).")
+    per_thousand: float | None
+    occurrence: int = Field(..., description="1-10 from `per_thousand` (the catalog's bands).")
+    detection: int = Field(..., description="1-10: 1 when a watch sees it at once.")
+    detected_by: list[str]
+    rpn: int
+    previous_occurrences: int
+    previous_rpn: int
+    examples: list[str] = Field(..., description="Handoff ids (or application ids) to open.")
+
+
+class Fmea(_Model):
+    """The handoff FMEA for a period, highest RPN first."""
+
+    period: Period
+    handoffs: int
+    modes: list[FmeaMode]
+
+
+#: The FMEA's CSV columns (`GET /api/analytics/fmea?format=csv`).
+FMEA_COLUMNS: Final[tuple[str, ...]] = tuple(FmeaMode.__fields__)

@@ -195,3 +195,47 @@ class FailurePoint(Base):
     subject: Mapped[str] = Column(String(200), nullable=False)
     #: A troubleshooting step's answer helped.
     helped: Mapped[bool | None] = Column(Boolean, nullable=True)
+
+
+class StageFact(Base):
+    """A journey stage one unit reached (the first time): a conversation (`c<id>`), or a
+    mortgage application across its touchpoints (`a<id>`). Attributed, for the period, to the
+    unit's start (`day`: every stage of a unit carries the day of its first)."""
+
+    __tablename__ = "stage_facts"
+    __table_args__ = (Index("ix_stage_facts_journey_day_stage", "journey", "day", "stage"),)
+
+    unit: Mapped[str] = Column(String(24), primary_key=True)
+    stage: Mapped[str] = Column(String(64), primary_key=True)
+    journey: Mapped[str] = Column(String(32), nullable=False)
+    #: Its place among the unit's stages, in the order they were reached (0 first).
+    position: Mapped[int] = Column(Integer, nullable=False)
+    reached_at: Mapped[datetime] = Column(UTCDateTime, nullable=False)
+    day: Mapped[date] = Column(Date, nullable=False)
+    #: The stage the unit reached next, and how long after (None: none yet).
+    next_stage: Mapped[str | None] = Column(String(64), nullable=True)
+    seconds_to_next: Mapped[float | None] = Column(Float, nullable=True)
+    #: VADER compound scores of the customer turns while this was the unit's latest stage.
+    sentiment_sum: Mapped[float] = Column(Float, nullable=False)
+    sentiment_turns: Mapped[int] = Column(Integer, nullable=False)
+    conversation_id: Mapped[int | None] = Column(Integer, nullable=True, index=True)
+    application_id: Mapped[int | None] = Column(Integer, nullable=True)
+
+
+class HandoffField(Base):
+    """One field of one handoff for the repeat rate (docs/metrics.md, "Repeat rate"): whether
+    the context carried it, and how often it was restated by the customer or asked for by an
+    agent after the handoff. Only fields carried, or asked for, have a row."""
+
+    __tablename__ = "handoff_fields"
+
+    handoff_id: Mapped[str] = Column(String(36), primary_key=True)
+    field: Mapped[str] = Column(String(32), primary_key=True)
+    conversation_id: Mapped[int] = Column(Integer, nullable=False)
+    carried: Mapped[bool] = Column(Boolean, nullable=False)
+    restated: Mapped[int] = Column(Integer, nullable=False)
+    asked: Mapped[int] = Column(Integer, nullable=False)
+    #: The first repeat: when, which kind, and the tracker event that showed it.
+    first_repeat_at: Mapped[datetime | None] = Column(UTCDateTime, nullable=True)
+    first_repeat_kind: Mapped[str | None] = Column(String(16), nullable=True)
+    first_repeat_event_id: Mapped[int | None] = Column(Integer, nullable=True)

@@ -71,6 +71,8 @@ TABLE_ROWS: Final[Mapping[str, Callable[[Report], Sequence[BaseModel]]]] = {
     "fallback_intents": lambda report: report.failures.fallback_intents,
     "troubleshooting_steps": lambda report: report.failures.troubleshooting_steps,
     "form_reasks": lambda report: report.failures.form_reasks,
+    "repeat_fields": lambda report: report.repeats.fields,
+    "repeat_examples": lambda report: report.repeats.examples,
 }
 assert set(TABLE_ROWS) == set(TABLE_COLUMNS), "every exported table has its rows"
 
