@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any, Final
 
 from analytics.store.database import FactsDatabase
-from analytics.store.models import HandoffField, StageFact
+from analytics.store.models import ConversationFact, HandoffFact, HandoffField, StageFact
 from tests.support import analytics_facts as facts
 
 #: A stage and the seconds from the stage before it to it (the first's is ignored).
@@ -60,6 +60,57 @@ def path(
             )
         )
     return rows
+
+
+def conversation(
+    number: int,
+    day: date,
+    *,
+    journey: str = "order_status",
+    handoff_id: str | None = None,
+    bot_rating: int | None = None,
+) -> ConversationFact:
+    """A conversation fact (handed off when it has a handoff id; rated by the bot if given)."""
+    return facts._conversation(
+        number,
+        day,
+        journey,
+        handoff_id=handoff_id,
+        turns_before_handoff=1 if handoff_id else None,
+        rating=bot_rating,
+        asked=bot_rating is not None,
+    )
+
+
+def handoff(
+    handoff_id: str,
+    number: int,
+    day: date,
+    *,
+    queue: str = "order_support",
+    rating: int | None = None,
+    abandoned: bool = False,
+) -> HandoffFact:
+    """The first handoff of conversation `number`, first queued in `queue`; an abandoned one
+    was never claimed."""
+    row = facts._handoff(
+        handoff_id,
+        day,
+        journey="order_status",
+        queue=queue,
+        reason_code="order_delayed",
+        wait_s=30.0,
+        system_ms=500.0,
+        rating=rating,
+        sender=number,
+        turns_before_handoff=1,
+    )
+    if abandoned:
+        row.abandoned_at = row.queued_at + timedelta(seconds=90)
+        row.first_claimed_at = row.first_agent_reply_at = row.resolved_at = None
+        row.handed_back_at = row.wait_s = row.first_reply_s = row.claim_to_reply_s = None
+        row.status = "abandoned"
+    return row
 
 
 #: The order_status stages of conversations 1, 2 (reported by the bot) and 4 (handed off, H1).
