@@ -21,22 +21,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from analytics.blueprints import LANES, Blueprints, blueprints
+from analytics.journey_map import UnknownJourney, planning_period
 from analytics.metrics import distribution
-from analytics.periods import previous
 from analytics.planning_filters import S, unit_filter
 from analytics.stages import StageCatalog, stage_catalog
-from contract.analytics_report import (
-    Blueprint,
-    BlueprintLane,
-    BlueprintStep,
-    Grain,
-    Period,
-    PlanningQuery,
-)
-
-
-class UnknownJourney(ValueError):
-    """The query names a journey the stage catalog does not have."""
+from contract.analytics_report import Blueprint, BlueprintLane, BlueprintStep, PlanningQuery
 
 
 def blueprint(
@@ -51,19 +40,19 @@ def blueprint(
     """The blueprint of `query.journey` over the units `query` selects (see the module doc).
 
     Raises:
-        UnknownJourney: The stage catalog has no such journey.
+        UnknownJourney: The stage catalog has no such journey (`analytics.journey_map`'s).
     """
     catalog = catalog or stage_catalog()
     stages = catalog.of(query.journey)
     if stages is None:
-        raise UnknownJourney(f"no journey {query.journey!r}; one of {', '.join(catalog.journeys)}")
+        raise UnknownJourney(query.journey)
     journey_steps = (steps or blueprints()).of(query.journey)
     definitions = journey_steps.steps if journey_steps else ()
     used = sorted({step.stage for step in definitions}, key=stages.position)
     column_of = {stage: column for column, stage in enumerate(used)}
     final = {stage.id for stage in stages.stages if stage.final}
 
-    where = unit_filter(query, catalog=catalog)
+    where = unit_filter(query)
     reached: dict[str, int] = {
         stage: count
         for stage, count in session.execute(
@@ -78,18 +67,10 @@ def blueprint(
     ):
         durations[stage].append(seconds)
 
-    start, end = previous(query.start, query.end)
     return Blueprint(
         journey=query.journey,
         label=stages.label,
-        period=Period(
-            start=query.start,
-            end=query.end,
-            previous_start=start,
-            previous_end=end,
-            grain=Grain.DAY,
-            timezone=timezone,
-        ),
+        period=planning_period(query, timezone),
         query=query,
         lanes=[
             BlueprintLane(lane=lane.id, label=lane.label, line_after=lane.line_after)

@@ -1,76 +1,53 @@
-"""Which units a planning view counts: the period, the journey, the queue and the outcome of a
-`PlanningQuery`, as conditions on `stage_facts` (the journey map and the service blueprint
-share them).
+"""Which units a planning view shows (`contract.analytics_report.PlanningQuery`): the journey,
+units started in the period, and the queue and outcome filters, as conditions on
+`stage_facts`. One place for the journey map and the service blueprint.
 
-- period: units that started in it (`StageFact.day` is the unit's start day on all its rows);
-- queue: units whose conversation's first handoff was first queued in that queue;
-- outcome (`Outcome`): `bot_only`, the conversation was not handed off; `handed_off`, it was;
-  `low_csat`, its handoff was rated 2 or less, or the bot was; `abandoned`, the customer left
-  its handoff's queue before a claim.
-
-Queue and outcome go through the conversation and its first handoff (`ConversationFact.
-handoff_id`), so they apply to conversation units only: an application unit (the mortgage)
-is filtered by its period alone (`filters_apply` says which).
+- queue: conversations whose first handoff was first queued in that queue;
+- outcome: `bot_only` (never handed off), `handed_off`, `low_csat` (a rating of 2 or less, the
+  bot's or the person's), `abandoned` (the customer left the queue).
+Applications (the mortgage's units) have no conversation: a queue or outcome filter leaves
+none of them (they are filtered by period only when both are unset).
 """
 
 from __future__ import annotations
 
 from typing import Final
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.sql import ColumnElement
 
-from analytics.stages import APPLICATION, StageCatalog, stage_catalog
 from analytics.store.models import ConversationFact, HandoffFact, StageFact
 from contract.analytics_report import Outcome, PlanningQuery
+
+#: A rating at or below this is a low one.
+LOW_CSAT: Final = 2
 
 S = StageFact.__table__
 C = ConversationFact.__table__
 H = HandoffFact.__table__
 
-#: A rating of this or less is a low CSAT (of 1-5).
-LOW_CSAT: Final = 2
 
-
-def filters_apply(query: PlanningQuery, catalog: StageCatalog | None = None) -> bool:
-    """Whether the queue and outcome filters can apply to the query's journey (its units are
-    conversations)."""
-    stages = (catalog or stage_catalog()).of(query.journey)
-    return stages is None or stages.unit != APPLICATION
-
-
-def unit_filter(
-    query: PlanningQuery, *, catalog: StageCatalog | None = None
-) -> list[ColumnElement[bool]]:
-    """The conditions on `stage_facts` rows of the units `query` selects (see the module doc)."""
+def unit_filter(query: PlanningQuery) -> list[ColumnElement[bool]]:
+    """Conditions on `stage_facts` selecting the query's units."""
     conditions: list[ColumnElement[bool]] = [
         S.c.journey == query.journey,
         S.c.day.between(query.start, query.end),
     ]
-    chosen = conversation_conditions(query)
-    if chosen and filters_apply(query, catalog):
-        conversations = (
-            select(C.c.id)
-            .select_from(C.outerjoin(H, H.c.handoff_id == C.c.handoff_id))
-            .where(*chosen)
-        )
-        conditions.append(S.c.conversation_id.in_(conversations))
-    return conditions
-
-
-def conversation_conditions(query: PlanningQuery) -> list[ColumnElement[bool]]:
-    """The queue and outcome as conditions on a conversation outer-joined to its first
-    handoff (empty: every conversation)."""
-    conditions: list[ColumnElement[bool]] = []
+    handoff: list[ColumnElement[bool]] = []
+    conversation: list[ColumnElement[bool]] = []
     if query.queue:
-        conditions.append(H.c.first_queue == query.queue)
-    outcome = query.outcome
-    if outcome is Outcome.BOT_ONLY:
-        conditions.append(C.c.handed_off.is_(False))
-    elif outcome is Outcome.HANDED_OFF:
-        conditions.append(C.c.handed_off.is_(True))
-    elif outcome is Outcome.LOW_CSAT:
-        conditions.append((H.c.csat_rating <= LOW_CSAT) | (C.c.bot_csat_rating <= LOW_CSAT))
-    elif outcome is Outcome.ABANDONED:
-        conditions.append(H.c.abandoned_at.is_not(None))
+        handoff.append(H.c.first_queue == query.queue)
+    if query.outcome is Outcome.BOT_ONLY:
+        conversation.append(C.c.handed_off.is_(False))
+    elif query.outcome is Outcome.HANDED_OFF:
+        conversation.append(C.c.handed_off.is_(True))
+    elif query.outcome is Outcome.LOW_CSAT:
+        rated_low = select(H.c.handoff_id).where(H.c.csat_rating <= LOW_CSAT)
+        conversation.append(or_(C.c.bot_csat_rating <= LOW_CSAT, C.c.handoff_id.in_(rated_low)))
+    elif query.outcome is Outcome.ABANDONED:
+        handoff.append(H.c.abandoned_at.is_not(None))
+    if handoff:
+        conversation.append(C.c.handoff_id.in_(select(H.c.handoff_id).where(and_(*handoff))))
+    if conversation:
+        conditions.append(S.c.conversation_id.in_(select(C.c.id).where(*conversation)))
     return conditions
