@@ -74,19 +74,19 @@ def render(blueprint: Blueprint) -> str:
         y += height
         if lane.line_after:
             parts.append(_line(width, y, LINE_NAMES.get(lane.line_after, lane.line_after)))
-    height = y + 16
+    total = y + 16
 
     parts.extend(_arrows(blueprint, boxes))
     header = _header(blueprint, width, columns)
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         f'<svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="{width:g}" '
-        f'height="{height:g}" viewBox="0 0 {width:g} {height:g}" font-family="{_escape(FONT)}" '
+        f'height="{total:g}" viewBox="0 0 {width:g} {total:g}" font-family="{_escape(FONT)}" '
         f'role="img" aria-label="{_escape("Service blueprint: " + blueprint.label)}">\n'
         '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" '
         'markerWidth="7" markerHeight="7" orient="auto-start-reverse">'
         '<path d="M0,0 L10,5 L0,10 z" fill="#455a64"/></marker></defs>\n'
-        + _rect(0, 0, width, height, fill="#ffffff", stroke="none", rx=0)
+        + _rect(0, 0, width, total, fill="#ffffff", stroke="none", rx=0)
         + header
         + "".join(parts)
         + "</svg>\n"

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 
 from analytics.blueprint import UnknownJourney, blueprint
 from analytics.store.database import FactsDatabase
-from contract.analytics_report import Blueprint, Outcome, PlanningQuery
+from contract.analytics_report import Blueprint, BlueprintStep, Outcome, PlanningQuery
 from tests.support.planning_facts import conversation, handoff, path
 
 D = date(2026, 11, 2)
@@ -54,14 +55,14 @@ def seeded(facts_db: FactsDatabase) -> FactsDatabase:
 
 
 def compute(
-    database: FactsDatabase, modes: dict[str, list[str]] | None = None, **values: object
+    database: FactsDatabase, modes: dict[str, list[str]] | None = None, **values: Any
 ) -> Blueprint:
     query = PlanningQuery(start=D, end=D + timedelta(days=6), journey="order_status", **values)
     with database.session() as session:
         return blueprint(session, query, timezone="Europe/London", modes_by_step=modes or {})
 
 
-def step(result: Blueprint, name: str):  # type: ignore[no-untyped-def]
+def step(result: Blueprint, name: str) -> BlueprintStep:
     return next(s for s in result.steps if s.step == name)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from datetime import date
+from typing import Any
 
 from analytics.blueprint_svg import duration_text, render
 from contract.analytics_report import (
@@ -11,6 +12,7 @@ from contract.analytics_report import (
     BlueprintLane,
     BlueprintStep,
     Distribution,
+    Grain,
     Period,
     PlanningQuery,
 )
@@ -25,21 +27,26 @@ def blueprint_of(steps: list[BlueprintStep]) -> Blueprint:
         journey="order_status",
         label="Orders & <returns>",
         period=Period(
-            start=day, end=day, previous_start=day, previous_end=day, grain="day", timezone="UTC"
+            start=day,
+            end=day,
+            previous_start=day,
+            previous_end=day,
+            grain=Grain.DAY,
+            timezone="UTC",
         ),
         query=PlanningQuery(start=day, end=day, journey="order_status"),
         lanes=[
             BlueprintLane(lane="customer", label="Customer actions", line_after="interaction"),
             BlueprintLane(lane="frontstage", label="Frontstage", line_after="visibility"),
             BlueprintLane(lane="backstage", label="Backstage", line_after="internal interaction"),
-            BlueprintLane(lane="support", label="Support systems"),
+            BlueprintLane(lane="support", label="Support systems", line_after=None),
         ],
         steps=steps,
     )
 
 
-def a_step(name: str, lane: str, column: int, **values: object) -> BlueprintStep:
-    fields: dict[str, object] = {
+def a_step(name: str, lane: str, column: int, **values: Any) -> BlueprintStep:
+    fields: dict[str, Any] = {
         "step": name,
         "label": f"Step {name}",
         "lane": lane,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -45,7 +46,7 @@ def seeded(facts_db: FactsDatabase) -> FactsDatabase:
     return facts_db
 
 
-def units(database: FactsDatabase, **values: object) -> set[str]:
+def units(database: FactsDatabase, **values: Any) -> set[str]:
     query = PlanningQuery(start=D, end=D + timedelta(days=6), **values)
     with database.session() as session:
         return set(session.scalars(select(S.c.unit).distinct().where(*unit_filter(query))))
@@ -66,7 +67,7 @@ def units(database: FactsDatabase, **values: object) -> set[str]:
     ],
 )
 def test_order_status_units_by_filter(
-    seeded: FactsDatabase, values: dict[str, object], expected: set[str]
+    seeded: FactsDatabase, values: dict[str, Any], expected: set[str]
 ) -> None:
     assert units(seeded, journey="order_status", **values) == expected
 
