@@ -369,6 +369,9 @@ class BlueprintStep(_Model):
     lane: str
     actor: str
     stage: str
+    final: bool = Field(
+        False, description="Its stage completes the journey (no arrow on to a later branch)."
+    )
     column: int = Field(..., description="Its column, left to right (steps may share one).")
     count: int
     duration_s: Distribution

@@ -4,22 +4,31 @@ report the supervisors' routes ask for.
 `AnalyticsHost` owns the facts database (ANALYTICS_DATABASE_URL) and a `Builder` on Rasa's
 tracker store and the desk's own database. The build and the report are synchronous SQL work:
 both run in the desk's database thread pool, never on the event loop; one build at a time.
-The timer (`Periodic`, every ANALYTICS_INTERVAL_SECONDS) starts with the application; a failed
-build is logged and the next one still comes.
+The planning views (the journey map, the service blueprint with the FMEA catalog's modes on
+its steps) are read the same way. The timer (`Periodic`, every ANALYTICS_INTERVAL_SECONDS)
+starts with the application; a failed build is logged and the next one still comes.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from concurrent.futures import Executor
 from datetime import datetime
+from typing import TypeVar
 
+from sqlalchemy.orm import Session
+
+from analytics.blueprint import blueprint
 from analytics.build import Builder, BuildReport
+from analytics.journey_map import journey_map
 from analytics.report import build_report
 from analytics.settings import AnalyticsSettings
 from analytics.store.database import FactsDatabase
-from contract.analytics_report import Report, ReportQuery
+from contract.analytics_report import Blueprint, JourneyMap, PlanningQuery, Report, ReportQuery
 from desk.background import Periodic
+
+T = TypeVar("T")
 
 
 class AnalyticsHost:
@@ -56,6 +65,33 @@ class AnalyticsHost:
                     durable_days=self.settings.durable_days,
                     now=now,
                 )
+
+        return await asyncio.get_running_loop().run_in_executor(self._executor, read)
+
+    async def journey_map(self, query: PlanningQuery) -> JourneyMap:
+        """The journey map for `query`."""
+        return await self._read(
+            lambda session: journey_map(session, query, timezone=self.settings.timezone)
+        )
+
+    async def blueprint(self, query: PlanningQuery) -> Blueprint:
+        """The service blueprint for `query`, with the FMEA catalog's modes on its steps."""
+
+        def read(session: Session) -> Blueprint:
+            # The FMEA catalog (content/handoff_fmea.yml) pins its modes to blueprint steps.
+            from analytics.fmea_catalog import fmea_catalog
+
+            modes = fmea_catalog().modes_by_step()
+            return blueprint(session, query, timezone=self.settings.timezone, modes_by_step=modes)
+
+        return await self._read(read)
+
+    async def _read(self, work: Callable[[Session], T]) -> T:
+        """`work` on a session of the facts, in the thread pool."""
+
+        def read() -> T:
+            with self.facts.session() as session:
+                return work(session)
 
         return await asyncio.get_running_loop().run_in_executor(self._executor, read)
 

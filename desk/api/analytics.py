@@ -7,7 +7,13 @@ its tables alone as JSON or CSV (the BI exports), and a build on demand.
 - `GET /api/analytics/tables/{table}?format=json|csv&...`: one table of that report
   (`TABLE_COLUMNS` names them): JSON `{"table", "columns", "rows"}` (each row an object with
   those keys), or a CSV attachment `<table>-<start>-<end>.csv` with those columns as its header;
-- `POST /api/analytics/build`: fold what is new into the facts now; answers the build's counts.
+- `POST /api/analytics/build`: fold what is new into the facts now; answers the build's counts;
+- `GET /api/analytics/journey-map?start=&end=&journey=&queue=&outcome=`: the
+  `contract.analytics_report.JourneyMap` of one journey over the units started in the period
+  (a `PlanningQuery`: the journey is required, one of the stage catalog's; the queue one of
+  the routing file's; the outcome one of `Outcome`);
+- `GET /api/analytics/blueprint?...&format=json|svg`: the `Blueprint` of the same query, or
+  its SVG drawing as an attachment `blueprint-<journey>-<start>-<end>.svg`.
 
 Agents and branch staff get a 403, no session a 401 (the middleware). A query that is not one
 (a bad date or one outside EARLIEST..LATEST, end before start, a period over MAX_PERIOD_DAYS,
@@ -26,7 +32,7 @@ import dataclasses
 import io
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any, Final
 
@@ -34,9 +40,19 @@ from aiohttp import web
 from multidict import MultiMapping
 from pydantic import BaseModel
 
-from contract.analytics_report import TABLE_COLUMNS, Grain, Report, ReportQuery
+from analytics.blueprint_svg import render
+from analytics.stages import stage_catalog
+from contract.analytics_report import (
+    TABLE_COLUMNS,
+    Grain,
+    Outcome,
+    PlanningQuery,
+    Report,
+    ReportQuery,
+)
 from desk.api.runtime import ANALYTICS, BadRequest, actor_of, respond
 from desk.services.errors import PermissionDenied
+from desk.services.queues import QUEUES
 from sqlsupport.types import utcnow
 
 #: The default period: this many local days, ending today.
@@ -53,6 +69,8 @@ CUT_VALUE: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 CUTS: Final = ("journey", "queue", "reason_code", "channel")
 QUERY_PARAMETERS: Final = frozenset({"start", "end", "grain", *CUTS})
 FORMATS: Final = ("json", "csv")
+PLANNING_PARAMETERS: Final = frozenset({"start", "end", "journey", "queue", "outcome"})
+BLUEPRINT_FORMATS: Final = ("json", "svg")
 #: Text that a spreadsheet would run as a formula.
 _FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")
 _ISO_DATE: Final = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -100,21 +118,8 @@ def report_query(
     Raises:
         BadQuery: An unknown or repeated parameter, or a value that does not fit.
     """
-    for name in parameters:
-        if name not in allowed:
-            raise BadQuery(f"unknown parameter {name[:64]!r}; known: {', '.join(sorted(allowed))}")
-    values: dict[str, str] = {}
-    for name in set(parameters):
-        given = parameters.getall(name)
-        if len(given) > 1:
-            raise BadQuery(f"{name} is given more than once")
-        values[name] = given[0]
-    end = _date(values, "end") or today
-    start = _date(values, "start") or end - timedelta(days=DEFAULT_DAYS - 1)
-    if end < start:
-        raise BadQuery(f"end ({end}) is before start ({start})")
-    if (end - start).days + 1 > MAX_PERIOD_DAYS:
-        raise BadQuery(f"the period is longer than {MAX_PERIOD_DAYS} days")
+    values = _values(parameters, allowed)
+    start, end = _period(values, today)
     grain = values.get("grain") or Grain.DAY.value
     if grain not in {g.value for g in Grain}:
         raise BadQuery(f"grain must be one of {', '.join(g.value for g in Grain)}")
@@ -127,6 +132,68 @@ def report_query(
             )
         cuts[name] = value
     return ReportQuery(start=start, end=end, grain=Grain(grain), **cuts)
+
+
+def planning_query(
+    parameters: MultiMapping[str],
+    today: date,
+    *,
+    journeys: Collection[str],
+    allowed: frozenset[str] = PLANNING_PARAMETERS,
+) -> PlanningQuery:
+    """The planning query of a query string: the period as `report_query` reads it, a journey
+    of `journeys` (required), a known queue, an outcome (default all).
+
+    Raises:
+        BadQuery: An unknown or repeated parameter, or a value that does not fit.
+    """
+    values = _values(parameters, allowed)
+    start, end = _period(values, today)
+    journey = values.get("journey", "")
+    if journey not in journeys:
+        raise BadQuery(f"journey must be one of {', '.join(journeys)}")
+    queue = values.get("queue") or None
+    if queue is not None and queue not in QUEUES:
+        raise BadQuery(f"queue must be one of {', '.join(QUEUES)}")
+    outcome = values.get("outcome") or Outcome.ALL.value
+    if outcome not in {o.value for o in Outcome}:
+        raise BadQuery(f"outcome must be one of {', '.join(o.value for o in Outcome)}")
+    return PlanningQuery(
+        start=start, end=end, journey=journey, queue=queue, outcome=Outcome(outcome)
+    )
+
+
+def _values(parameters: MultiMapping[str], allowed: frozenset[str]) -> dict[str, str]:
+    """Each parameter's one value.
+
+    Raises:
+        BadQuery: An unknown or repeated parameter.
+    """
+    for name in parameters:
+        if name not in allowed:
+            raise BadQuery(f"unknown parameter {name[:64]!r}; known: {', '.join(sorted(allowed))}")
+    values: dict[str, str] = {}
+    for name in set(parameters):
+        given = parameters.getall(name)
+        if len(given) > 1:
+            raise BadQuery(f"{name} is given more than once")
+        values[name] = given[0]
+    return values
+
+
+def _period(values: Mapping[str, str], today: date) -> tuple[date, date]:
+    """start and end (by default the DEFAULT_DAYS ending today).
+
+    Raises:
+        BadQuery: A bad date, end before start, or a period over MAX_PERIOD_DAYS.
+    """
+    end = _date(values, "end") or today
+    start = _date(values, "start") or end - timedelta(days=DEFAULT_DAYS - 1)
+    if end < start:
+        raise BadQuery(f"end ({end}) is before start ({start})")
+    if (end - start).days + 1 > MAX_PERIOD_DAYS:
+        raise BadQuery(f"the period is longer than {MAX_PERIOD_DAYS} days")
+    return start, end
 
 
 def _date(values: Mapping[str, str], name: str) -> date | None:
@@ -218,6 +285,40 @@ def csv_cell(value: Any) -> str | int | float:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
+def _planning_query(request: web.Request, allowed: frozenset[str]) -> PlanningQuery:
+    ensure_supervisor(request)
+    journeys = list(stage_catalog().journeys)
+    return planning_query(request.query, _today(request), journeys=journeys, allowed=allowed)
+
+
+async def journey_map(request: web.Request) -> web.Response:
+    """The journey map of the query's journey, period and filters."""
+    query = _planning_query(request, PLANNING_PARAMETERS)
+    return respond(await request.app[ANALYTICS].journey_map(query))
+
+
+async def blueprint(request: web.Request) -> web.Response:
+    """The service blueprint of the query's journey, as JSON or as an SVG attachment."""
+    query = _planning_query(request, PLANNING_PARAMETERS | {"format"})
+    output = request.query.get("format", "json")
+    if output not in BLUEPRINT_FORMATS:
+        raise BadQuery(f"format must be one of {', '.join(BLUEPRINT_FORMATS)}")
+    drawn = await request.app[ANALYTICS].blueprint(query)
+    if output == "json":
+        return respond(drawn)
+    filename = f"blueprint-{query.journey}-{query.start.isoformat()}-{query.end.isoformat()}.svg"
+    return web.Response(
+        body=render(drawn).encode("utf-8"),
+        content_type="image/svg+xml",
+        charset="utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
 async def build(request: web.Request) -> web.Response:
     """Fold new events into the facts now; what the build read and wrote."""
     ensure_supervisor(request)
@@ -230,3 +331,5 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/analytics/report", report)
     app.router.add_get("/api/analytics/tables/{table}", table)
     app.router.add_post("/api/analytics/build", build)
+    app.router.add_get("/api/analytics/journey-map", journey_map)
+    app.router.add_get("/api/analytics/blueprint", blueprint)

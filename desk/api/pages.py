@@ -18,7 +18,8 @@ Session (the middleware's default: a logged-in agent, else a redirect to /login)
 - `GET /branch`: the branch staff's page, the day's signing appointments and each case (anyone
   else is sent to /console);
 - `GET /supervisor`: the supervisors' dashboard (desk.api.analytics has its data; agents are
-  sent to /console, branch staff to /branch);
+  sent to /console, branch staff to /branch); `GET /supervisor/planning` likewise, their
+  planning views (journey map, service blueprint, FMEA);
 - `GET /api/console-config`: the known queues (for transfer) and dispositions (not for branch
   staff: 403, they serve no queue).
 
@@ -52,6 +53,7 @@ WEB_DIR: Final = Path(__file__).resolve().parent.parent / "web"
 CONSOLE_PAGE: Final = "/console"
 BRANCH_PAGE: Final = "/branch"
 SUPERVISOR_PAGE: Final = "/supervisor"
+PLANNING_PAGE: Final = "/supervisor/planning"
 
 #: A web chat session id as chat.js makes it: 16 random bytes in lowercase hex.
 SESSION_ID: Final = re.compile(r"^[0-9a-f]{32}$")
@@ -172,12 +174,22 @@ async def branch_page(request: web.Request) -> web.FileResponse:
 
 async def supervisor_page(request: web.Request) -> web.FileResponse:
     """The supervisors' dashboard; branch staff are sent to their page, agents to the console."""
+    return _supervisors_page(request, "supervisor.html")
+
+
+async def planning_page(request: web.Request) -> web.FileResponse:
+    """The supervisors' planning views (journey map, service blueprint, FMEA); as the
+    dashboard, for supervisors only."""
+    return _supervisors_page(request, "planning.html")
+
+
+def _supervisors_page(request: web.Request, name: str) -> web.FileResponse:
     actor = actor_of(request)
     if is_branch_staff(actor):
         raise web.HTTPFound(BRANCH_PAGE)
     if not actor.is_supervisor:
         raise web.HTTPFound(CONSOLE_PAGE)
-    return _page("supervisor.html")
+    return _page(name)
 
 
 async def console_config(request: web.Request) -> web.Response:
@@ -224,5 +236,6 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get(CONSOLE_PAGE, console_page)
     app.router.add_get(BRANCH_PAGE, branch_page)
     app.router.add_get(SUPERVISOR_PAGE, supervisor_page)
+    app.router.add_get(PLANNING_PAGE, planning_page)
     app.router.add_get("/api/console-config", console_config)
     app.router.add_get("/static/{name}", static_file)

@@ -18,6 +18,7 @@
  *   console-forms.js        notes, transfer, resolve, hand back again
  *   console-live.js         the websocket GET /api/live
  *
+ * /console#handoff=<id> opens that handoff (the supervisors' examples link there).
  * Talks to the desk's JSON API with the session cookie: GET /api/console-config, GET
  * /api/queues, GET /api/my-handoffs, POST /api/handoffs/{id}/claim, GET /api/handoffs/{id}
  * (screen pop), GET .../conversation, POST .../messages, .../typing, .../notes, .../transfer,
@@ -108,6 +109,13 @@ function wireCase() {
   byId("case-day").addEventListener("change", loadSlots);
 }
 
+/** The handoff a link asked to open (/console#handoff=<id>, e.g. from the supervisors'
+ * examples), or null. */
+function askedHandoff() {
+  var found = /^#handoff=([0-9a-f-]{36})$/i.exec(window.location.hash);
+  return found ? found[1] : null;
+}
+
 /** Who I am, the dispositions, then the queues, my chats and the live updates. */
 function start() {
   wire();
@@ -129,8 +137,9 @@ function start() {
     window.setInterval(function () { loadQueues(); loadCallbacks(); }, QUEUE_REFRESH_MS);
     window.setInterval(tick, TICK_MS);
     refreshMine().then(function () {
+      var asked = askedHandoff();
       var ids = Object.keys(state.mine);
-      if (ids.length && !state.openId) { openHandoff(ids[0]); }
+      if (asked) { openHandoff(asked); } else if (ids.length && !state.openId) { openHandoff(ids[0]); }
     });
   });
 }

@@ -9,7 +9,8 @@
  *   supervisor.js          this module: the period and cuts, the report, tiles and tables
  *
  * Talks to the desk with the session cookie: GET /api/console-config (who I am, the queues),
- * GET /api/analytics/report?<query>, POST /api/analytics/build (Refresh), and links every
+ * GET /api/analytics/report?<query> (the repeat rate's examples link to /console#handoff=<id>),
+ * POST /api/analytics/build (Refresh), and links every
  * chart and table to GET /api/analytics/tables/<table>?format=csv&<query>. The query is also
  * the page's own (/supervisor?start=...), so a view can be bookmarked or shared.
  */
@@ -166,6 +167,7 @@ function renderTiles(kpis) {
 
 function seconds(value) { return value === null || value === undefined ? NONE : clock(value); }
 function ratio(value) { return formatValue(value, "ratio"); }
+function label(value) { return String(value).replace(/_/g, " "); }
 function plain(value) {
   if (value === null || value === undefined) { return NONE; }
   return typeof value === "number" && !Number.isInteger(value) ? value.toFixed(2) : String(value);
@@ -203,7 +205,12 @@ var TABLES = {
     ["tree", "Tree", plain], ["step", "Step", plain], ["answers", "Answers", plain],
     ["not_helped", "Did not help", plain], ["not_helped_share", "Share", ratio]
   ],
-  form_reasks: [["form", "Form", plain], ["slot", "Question", plain], ["reasks", "Asked again", plain]]
+  form_reasks: [["form", "Form", plain], ["slot", "Question", plain], ["reasks", "Asked again", plain]],
+  repeat_fields: [
+    ["journey", "Journey", label], ["field", "Field", label], ["handoffs", "Handoffs", plain],
+    ["repeated", "Repeated", plain], ["rate", "Rate", ratio], ["restated", "Restated", plain],
+    ["asked", "Asked", plain], ["missing", "Missing", plain]
+  ]
 };
 
 var LATENCY = [
@@ -251,6 +258,26 @@ function renderTables(report) {
   table("fallback_intents", report.failures.fallback_intents);
   table("troubleshooting_steps", report.failures.troubleshooting_steps);
   table("form_reasks", report.failures.form_reasks);
+  table("repeat_fields", report.repeats.fields);
+  renderRepeats(report.repeats, report.period.timezone);
+}
+
+/** The repeat rate and its examples, each opening its handoff in the console. */
+function renderRepeats(repeats, zone) {
+  byId("repeat-rate").textContent = formatValue(repeats.rate, "ratio") + " of " +
+    repeats.handoffs + " claimed handoffs had a repeat (" + repeats.with_repeat + ").";
+  var list = byId("repeat-examples");
+  clear(list);
+  if (!repeats.examples.length) {
+    list.appendChild(el("li", { className: "muted", text: "No repeats in this period." }));
+  }
+  repeats.examples.forEach(function (example) {
+    list.appendChild(el("li", { "data-handoff-id": example.handoff_id }, [
+      el("a", { href: "/console#handoff=" + example.handoff_id, text: label(example.journey) + ": " + label(example.field) }),
+      " " + (example.kind === "asked" ? "asked by the agent" : "restated by the customer") +
+        ", " + moment(example.at, zone)
+    ]));
+  });
 }
 
 // --- Refresh, start --------------------------------------------------------------------------

@@ -273,3 +273,12 @@ def world(tmp_path: Path, migrated: Path) -> Iterator[World]:
 def kpi(report: Report, key: str) -> Any:
     """The value of one tile."""
     return next(tile for tile in report.kpis if tile.key == key).value
+
+
+@pytest.fixture
+def facts_db(tmp_path: Path, migrated: Path) -> Iterator[FactsDatabase]:
+    """An empty, migrated facts database of its own, for rows written directly."""
+    shutil.copyfile(migrated / "facts.db", tmp_path / "facts.db")
+    database = FactsDatabase(f"sqlite:///{tmp_path / 'facts.db'}")
+    yield database
+    database.dispose()

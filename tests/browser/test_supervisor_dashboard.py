@@ -18,11 +18,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import re
-import secrets
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -31,10 +28,9 @@ import pytest
 from playwright.sync_api import expect
 
 from contract.analytics_report import FLOOR_MESSAGE, Breach, Floor, QueueFloor
-from desk.seed import prepare_demo_desk
-from harness.loopback import free_ports, sqlite_url
-from launcher.stack import desk_server, running_stack
 from tests.browser.conftest import Actor
+from tests.browser.desk_alone import Desk, offline, running_desk
+from tests.browser.desk_alone import log_in as log_in_at
 from tests.support import analytics_facts as facts
 
 pytestmark = pytest.mark.e2e
@@ -42,68 +38,15 @@ pytestmark = pytest.mark.e2e
 PERIOD = f"start={facts.PERIOD_START}&end={facts.PERIOD_END}"
 
 
-@dataclass(frozen=True)
-class Desk:
-    """The running desk and the demo users' password."""
-
-    url: str
-    password: str
-
-
 @pytest.fixture(scope="module")
 def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
     """The desk alone, on fresh databases, with the hand-counted facts."""
-    root = tmp_path_factory.mktemp("dashboard")
-    (port,) = free_ports(1)
-    (nobody,) = free_ports(1)  # Rasa: nothing listens there, the dashboard needs no bot
-    password = secrets.token_urlsafe(16)
-    desk_database_url = sqlite_url(root / "desk.db")
-    prepare_demo_desk(desk_database_url, password)
-    facts_url = sqlite_url(root / "analytics.db")
-    facts.seed_facts(facts_url)
-    env = {
-        **os.environ,
-        "DESK_PORT": str(port),
-        "DESK_DATABASE_URL": desk_database_url,
-        "DESK_DEMO_PASSWORD": password,
-        "DESK_DOCUMENTS_DIR": str(root / "documents"),
-        "HANDOFF_SECRET": secrets.token_urlsafe(24),
-        "RASA_AUTH_TOKEN": secrets.token_urlsafe(24),
-        "RASA_URL": f"http://127.0.0.1:{nobody}",
-        "ANALYTICS_DATABASE_URL": facts_url,
-        "TRACKER_STORE_URL": sqlite_url(root / "tracker.db"),
-        "ANALYTICS_TIMEZONE": "Europe/London",
-        # Builds only when the test presses Refresh.
-        "ANALYTICS_INTERVAL_SECONDS": "86400",
-    }
-    with running_stack([desk_server(port)], root / "logs", env):
-        yield Desk(f"http://127.0.0.1:{port}", password)
-
-
-def offline(actor: Actor, desk: Desk) -> list[str]:
-    """Let the actor's browser reach the desk only; the other requests, aborted, are listed."""
-    elsewhere: list[str] = []
-
-    def only_the_desk(route: Any) -> None:
-        url = route.request.url
-        if url.startswith(desk.url + "/") or url.startswith("data:"):
-            route.continue_()
-        else:
-            elsewhere.append(url)
-            route.abort()
-
-    actor.context.route("**/*", only_the_desk)
-    return elsewhere
+    with running_desk(tmp_path_factory.mktemp("dashboard"), facts.seed_facts) as running:
+        yield running
 
 
 def log_in(actor: Actor, desk: Desk, username: str) -> Any:
-    page = actor.page
-    page.goto(f"{desk.url}/supervisor?{PERIOD}")
-    expect(page).to_have_url(re.compile(r"/login$"))
-    page.locator("#username").fill(username)
-    page.locator("#password").fill(desk.password)
-    page.locator("#login-button").click()
-    return page
+    return log_in_at(actor, desk, username, f"/supervisor?{PERIOD}")
 
 
 def tile(page: Any, key: str, part: str) -> Any:
