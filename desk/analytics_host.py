@@ -12,22 +12,31 @@ from __future__ import annotations
 
 import asyncio
 from concurrent.futures import Executor
-from datetime import datetime
+from datetime import date, datetime
 
 from analytics.build import Builder, BuildReport
+from analytics.fmea import ClaimLevels, fmea
 from analytics.report import build_report
 from analytics.settings import AnalyticsSettings
 from analytics.store.database import FactsDatabase
-from contract.analytics_report import Report, ReportQuery
+from contract.analytics_report import Fmea, Report, ReportQuery
 from desk.background import Periodic
 
 
 class AnalyticsHost:
     """The desk's analytics: its facts, its builder, its timer."""
 
-    def __init__(self, settings: AnalyticsSettings, executor: Executor) -> None:
-        """Open (lazily) the facts database and the sources the settings name."""
+    def __init__(
+        self,
+        settings: AnalyticsSettings,
+        executor: Executor,
+        *,
+        service_levels: ClaimLevels | None = None,
+    ) -> None:
+        """Open (lazily) the facts database and the sources the settings name; the FMEA
+        compares waits with `service_levels` (default: the desk's file)."""
         self.settings = settings
+        self.service_levels = service_levels
         self.facts = FactsDatabase(settings.database_url)
         self.builder = Builder.from_settings(settings, self.facts)
         self._executor = executor
@@ -54,6 +63,22 @@ class AnalyticsHost:
                     query,
                     timezone=self.settings.timezone,
                     durable_days=self.settings.durable_days,
+                    now=now,
+                )
+
+        return await asyncio.get_running_loop().run_in_executor(self._executor, read)
+
+    async def fmea(self, start: date, end: date, now: datetime) -> Fmea:
+        """The handoff FMEA of the period from the facts as they are."""
+
+        def read() -> Fmea:
+            with self.facts.session() as session:
+                return fmea(
+                    session,
+                    start,
+                    end,
+                    timezone=self.settings.timezone,
+                    service_levels=self.service_levels,
                     now=now,
                 )
 

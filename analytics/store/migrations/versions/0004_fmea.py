@@ -58,9 +58,7 @@ def upgrade() -> None:
         sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("day", sa.Date(), nullable=False),
     )
-    op.create_index(
-        "ix_application_outcomes_day_kind", "application_outcomes", ["day", "kind"]
-    )
+    op.create_index("ix_application_outcomes_day_kind", "application_outcomes", ["day", "kind"])
     op.create_index(
         "ix_application_outcomes_application_id", "application_outcomes", ["application_id"]
     )
