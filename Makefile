@@ -56,6 +56,7 @@ validate: install ## Check the training data, the designers' content files and t
 	$(PY) -m desk.services.service_levels
 	$(PY) -m analytics.stages
 	$(PY) -m analytics.blueprints
+	$(PY) -m analytics.fmea_catalog
 	$(PY) -m contract.schema --check
 
 lint: install ## ruff and mypy

@@ -26,6 +26,7 @@ from sqlalchemy.engine import Connection, Engine, create_engine
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
+from analytics.application_outcomes import outcome_rows
 from analytics.conversations import Conversation, ConversationFold, field_rows, stage_rows
 from analytics.handoffs import HistoryEntry, handoff_fact
 from analytics.settings import AnalyticsSettings
@@ -33,6 +34,7 @@ from analytics.sources import AGENTS, APPLICATION_EVENTS, EVENTS, HANDOFF_EVENTS
 from analytics.stages import APPLICATION, StageCatalog, stage_catalog
 from analytics.store.database import FactsDatabase
 from analytics.store.models import (
+    ApplicationOutcome,
     BuildRun,
     ConversationFact,
     FailurePoint,
@@ -412,6 +414,9 @@ class Builder:
             if changes:
                 session.execute(insert(StageChange.__table__), changes)
             self._application_stages(session, rows, changes)
+            outcomes = outcome_rows(rows, self._day)
+            if outcomes:
+                session.execute(insert(ApplicationOutcome.__table__), outcomes)
             _move(session, STAGE_SOURCE, rows[-1].id)
         report.stage_changes += len(changes)
         return len(rows) == HANDOFF_BATCH
@@ -623,6 +628,7 @@ def rebuild(facts: FactsDatabase) -> None:
     """Forget every fact and watermark, so the next build reads the sources from the start."""
     with facts.session(write=True) as session:
         for model in (
+            ApplicationOutcome,
             ConversationFact,
             FailurePoint,
             HandoffFact,

@@ -19,9 +19,12 @@ from typing import Any, Final
 from analytics.tracker import Unparseable
 
 #: Handoff history kinds the facts read (desk.store.models.EventKind values).
+QUEUED: Final = "queued"
 CLAIMED: Final = "claimed"
 TRANSFERRED: Final = "transferred"
 RESOLVED: Final = "resolved"
+DUPLICATE_SUPPRESSED: Final = "duplicate_suppressed"
+HAND_BACK_REFUSED: Final = "hand_back_refused"
 #: The transcript speaker of a customer turn (contract.handoff_context.Speaker).
 CUSTOMER: Final = "customer"
 
@@ -115,8 +118,25 @@ def handoff_fact(
         "csat_rating": handoff["csat_rating"],
         "channel": None,
         "turns_before_handoff": None,
+        **fmea_columns(handoff, history),
     }
     return fact, handle_parts(handoff, history, agent_names, local_day)
+
+
+def fmea_columns(handoff: Mapping[str, Any], history: Sequence[HistoryEntry]) -> dict[str, Any]:
+    """What the FMEA counts of one handoff (docs/metrics.md, "FMEA occurrence"): duplicates
+    intake suppressed in its favour, hand-backs Rasa refused, agents of its queue online at
+    intake (None when the `queued` entry does not say), and seconds from the bot building the
+    context to queued (None without `requested_at`)."""
+    queued = next((e for e in history if e.kind == QUEUED), None)
+    online = queued.detail.get("agents_online") if queued else None
+    requested: datetime | None = handoff.get("requested_at")
+    return {
+        "duplicates_suppressed": sum(1 for e in history if e.kind == DUPLICATE_SUPPRESSED),
+        "hand_back_refusals": sum(1 for e in history if e.kind == HAND_BACK_REFUSED),
+        "agents_online_at_queue": online if type(online) is int else None,
+        "delivery_s": _seconds(requested, handoff["queued_at"]),
+    }
 
 
 def handle_parts(

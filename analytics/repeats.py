@@ -13,6 +13,7 @@ digest) that live in the fold's state between builds instead of the values thems
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -31,9 +32,13 @@ REFERENCE: Final = "reference"
 
 #: Context slots holding each field (the bot's slot names).
 AMOUNT_SLOTS: Final = ("property_value", "loan_amount", "deposit_amount", "annual_income")
-#: The field each slot the detector reads holds.
+#: The field each slot the detector reads holds. The bot clears `order_number` once it has
+#: looked the order up: the context then carries it in the order found (`order_record`) and
+#: the numbers tried (`order_lookups`).
 SLOT_FIELDS: Final[Mapping[str, str]] = {
     "order_number": ORDER_NUMBER,
+    "order_record": ORDER_NUMBER,
+    "order_lookups": ORDER_NUMBER,
     "error_code": ERROR_CODE,
     "email": EMAIL,
     "application_reference": REFERENCE,
@@ -91,9 +96,11 @@ def slot_values(slot: str, value: Any) -> set[str]:
         return _emails(value)
     if field == NAME:
         return _words(value)
-    return _all(
-        _ORDER if field == ORDER_NUMBER else _ERROR if field == ERROR_CODE else _REFERENCE, value
-    )
+    pattern = _ORDER if field == ORDER_NUMBER else _ERROR if field == ERROR_CODE else _REFERENCE
+    if isinstance(value, (Mapping, list)):
+        # A record or a list of attempts: every number written anywhere in it.
+        value = json.dumps(value, default=str)
+    return _all(pattern, value)
 
 
 def known_values(context: Mapping[str, Any]) -> dict[str, set[str]]:

@@ -37,6 +37,7 @@ HANDOFFS = Table(
     Column("flow", String(32)),
     Column("context", Text),
     Column("status", String(16)),
+    Column("requested_at", UTCDateTime),
     Column("queued_at", UTCDateTime),
     Column("first_agent_reply_at", UTCDateTime),
     Column("resolved_at", UTCDateTime),
@@ -76,4 +77,5 @@ APPLICATION_EVENTS = Table(
     Column("touchpoint", String(32)),
     Column("kind", String(64)),
     Column("stage", String(32)),
+    Column("detail", JSON),
 )

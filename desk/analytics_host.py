@@ -14,18 +14,27 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from concurrent.futures import Executor
-from datetime import datetime
+from datetime import date, datetime
 from typing import TypeVar
 
 from sqlalchemy.orm import Session
 
 from analytics.blueprint import blueprint
 from analytics.build import Builder, BuildReport
+from analytics.fmea import ClaimLevels, fmea
+from analytics.fmea_catalog import fmea_catalog
 from analytics.journey_map import journey_map
 from analytics.report import build_report
 from analytics.settings import AnalyticsSettings
 from analytics.store.database import FactsDatabase
-from contract.analytics_report import Blueprint, JourneyMap, PlanningQuery, Report, ReportQuery
+from contract.analytics_report import (
+    Blueprint,
+    Fmea,
+    JourneyMap,
+    PlanningQuery,
+    Report,
+    ReportQuery,
+)
 from desk.background import Periodic
 
 T = TypeVar("T")
@@ -34,9 +43,17 @@ T = TypeVar("T")
 class AnalyticsHost:
     """The desk's analytics: its facts, its builder, its timer."""
 
-    def __init__(self, settings: AnalyticsSettings, executor: Executor) -> None:
-        """Open (lazily) the facts database and the sources the settings name."""
+    def __init__(
+        self,
+        settings: AnalyticsSettings,
+        executor: Executor,
+        *,
+        service_levels: ClaimLevels | None = None,
+    ) -> None:
+        """Open (lazily) the facts database and the sources the settings name; the FMEA
+        compares waits with `service_levels` (default: the desk's file)."""
         self.settings = settings
+        self.service_levels = service_levels
         self.facts = FactsDatabase(settings.database_url)
         self.builder = Builder.from_settings(settings, self.facts)
         self._executor = executor
@@ -56,17 +73,15 @@ class AnalyticsHost:
     async def report(self, query: ReportQuery, now: datetime) -> Report:
         """The report for `query` from the facts as they are."""
 
-        def read() -> Report:
-            with self.facts.session() as session:
-                return build_report(
-                    session,
-                    query,
-                    timezone=self.settings.timezone,
-                    durable_days=self.settings.durable_days,
-                    now=now,
-                )
-
-        return await asyncio.get_running_loop().run_in_executor(self._executor, read)
+        return await self._read(
+            lambda session: build_report(
+                session,
+                query,
+                timezone=self.settings.timezone,
+                durable_days=self.settings.durable_days,
+                now=now,
+            )
+        )
 
     async def journey_map(self, query: PlanningQuery) -> JourneyMap:
         """The journey map for `query`."""
@@ -77,14 +92,26 @@ class AnalyticsHost:
     async def blueprint(self, query: PlanningQuery) -> Blueprint:
         """The service blueprint for `query`, with the FMEA catalog's modes on its steps."""
 
-        def read(session: Session) -> Blueprint:
-            # The FMEA catalog (content/handoff_fmea.yml) pins its modes to blueprint steps.
-            from analytics.fmea_catalog import fmea_catalog
+        # The FMEA catalog (content/handoff_fmea.yml) pins its modes to blueprint steps.
+        modes = fmea_catalog().modes_by_step()
+        return await self._read(
+            lambda session: blueprint(
+                session, query, timezone=self.settings.timezone, modes_by_step=modes
+            )
+        )
 
-            modes = fmea_catalog().modes_by_step()
-            return blueprint(session, query, timezone=self.settings.timezone, modes_by_step=modes)
-
-        return await self._read(read)
+    async def fmea(self, start: date, end: date, now: datetime) -> Fmea:
+        """The handoff FMEA of the period from the facts as they are."""
+        return await self._read(
+            lambda session: fmea(
+                session,
+                start,
+                end,
+                timezone=self.settings.timezone,
+                service_levels=self.service_levels,
+                now=now,
+            )
+        )
 
     async def _read(self, work: Callable[[Session], T]) -> T:
         """`work` on a session of the facts, in the thread pool."""

@@ -149,7 +149,9 @@ def create_app(
     app[resume.CODE_SENDER] = code_sender or LogCodeSender(settings.demo_codes_file)
     # After the others: a mortgage handoff's entries on its application's timeline.
     ApplicationTimeline(app[DESK]).subscribe(app[BUS])
-    app[ANALYTICS] = AnalyticsHost(analytics or AnalyticsSettings.from_env(), app[EXECUTOR])
+    app[ANALYTICS] = AnalyticsHost(
+        analytics or AnalyticsSettings.from_env(), app[EXECUTOR], service_levels=levels
+    )
     app[APPLICATION_EXPIRY] = Periodic(
         _expiring(app[DESK], timedelta(days=settings.application_idle_days)),
         EXPIRY_INTERVAL_SECONDS,

@@ -137,6 +137,16 @@ class HandoffFact(Base):
     #: customer messages before the trigger (0: a person-only journey).
     channel: Mapped[str | None] = Column(String(64), nullable=True)
     turns_before_handoff: Mapped[int | None] = Column(Integer, nullable=True)
+    #: For the FMEA (docs/metrics.md, "FMEA occurrence"): other handoffs of the conversation
+    #: intake answered with this one; hand-backs Rasa refused; agents of its queue online at
+    #: intake (None: queued before the desk recorded it); seconds from the bot building the
+    #: context (`requested_at`) to queued.
+    duplicates_suppressed: Mapped[int] = Column(
+        Integer, nullable=False, default=0, server_default="0"
+    )
+    hand_back_refusals: Mapped[int] = Column(Integer, nullable=False, default=0, server_default="0")
+    agents_online_at_queue: Mapped[int | None] = Column(Integer, nullable=True)
+    delivery_s: Mapped[float | None] = Column(Float, nullable=True)
 
 
 class HandlePart(Base):
@@ -203,7 +213,21 @@ class StageFact(Base):
     unit's start (`day`: every stage of a unit carries the day of its first)."""
 
     __tablename__ = "stage_facts"
-    __table_args__ = (Index("ix_stage_facts_journey_day_stage", "journey", "day", "stage"),)
+    # Covers the planning views' reads (migration 0005): answered from the index alone.
+    __table_args__ = (
+        Index(
+            "ix_stage_facts_planning",
+            "journey",
+            "day",
+            "stage",
+            "next_stage",
+            "seconds_to_next",
+            "sentiment_sum",
+            "sentiment_turns",
+            "position",
+            "conversation_id",
+        ),
+    )
 
     unit: Mapped[str] = Column(String(24), primary_key=True)
     stage: Mapped[str] = Column(String(64), primary_key=True)
@@ -239,3 +263,21 @@ class HandoffField(Base):
     first_repeat_at: Mapped[datetime | None] = Column(UTCDateTime, nullable=True)
     first_repeat_kind: Mapped[str | None] = Column(String(16), nullable=True)
     first_repeat_event_id: Mapped[int | None] = Column(Integer, nullable=True)
+
+
+class ApplicationOutcome(Base):
+    """A mortgage timeline entry that ends a document review or a branch appointment: a
+    document accepted or rejected (with its checklist item), an appointment signed at or
+    missed. The FMEA counts documents rejected twice and appointments missed from these."""
+
+    __tablename__ = "application_outcomes"
+    __table_args__ = (Index("ix_application_outcomes_day_kind", "day", "kind"),)
+
+    #: The timeline entry (application_events.id).
+    event_id: Mapped[int] = Column(Integer, primary_key=True)
+    application_id: Mapped[int] = Column(Integer, nullable=False, index=True)
+    kind: Mapped[str] = Column(String(64), nullable=False)
+    #: The checklist item of a document review (None for an appointment).
+    item: Mapped[str | None] = Column(String(64), nullable=True)
+    occurred_at: Mapped[datetime] = Column(UTCDateTime, nullable=False)
+    day: Mapped[date] = Column(Date, nullable=False)

@@ -7,13 +7,16 @@ its tables alone as JSON or CSV (the BI exports), and a build on demand.
 - `GET /api/analytics/tables/{table}?format=json|csv&...`: one table of that report
   (`TABLE_COLUMNS` names them): JSON `{"table", "columns", "rows"}` (each row an object with
   those keys), or a CSV attachment `<table>-<start>-<end>.csv` with those columns as its header;
-- `POST /api/analytics/build`: fold what is new into the facts now; answers the build's counts;
 - `GET /api/analytics/journey-map?start=&end=&journey=&queue=&outcome=`: the
   `contract.analytics_report.JourneyMap` of one journey over the units started in the period
   (a `PlanningQuery`: the journey is required, one of the stage catalog's; the queue one of
   the routing file's; the outcome one of `Outcome`);
 - `GET /api/analytics/blueprint?...&format=json|svg`: the `Blueprint` of the same query, or
-  its SVG drawing as an attachment `blueprint-<journey>-<start>-<end>.svg`.
+  its SVG drawing as an attachment `blueprint-<journey>-<start>-<end>.svg`;
+- `GET /api/analytics/fmea?start=&end=&format=json|csv`: the handoff FMEA of a period
+  (`contract.analytics_report.Fmea`), or its modes as a CSV attachment
+  `fmea-<start>-<end>.csv` with the columns `FMEA_COLUMNS` (lists joined with `;`);
+- `POST /api/analytics/build`: fold what is new into the facts now; answers the build's counts.
 
 Agents and branch staff get a 403, no session a 401 (the middleware). A query that is not one
 (a bad date or one outside EARLIEST..LATEST, end before start, a period over MAX_PERIOD_DAYS,
@@ -43,6 +46,7 @@ from pydantic import BaseModel
 from analytics.blueprint_svg import render
 from analytics.stages import stage_catalog
 from contract.analytics_report import (
+    FMEA_COLUMNS,
     TABLE_COLUMNS,
     Grain,
     Outcome,
@@ -68,6 +72,7 @@ LATEST: Final = date(9998, 12, 31)
 CUT_VALUE: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 CUTS: Final = ("journey", "queue", "reason_code", "channel")
 QUERY_PARAMETERS: Final = frozenset({"start", "end", "grain", *CUTS})
+FMEA_PARAMETERS: Final = frozenset({"start", "end", "format"})
 FORMATS: Final = ("json", "csv")
 PLANNING_PARAMETERS: Final = frozenset({"start", "end", "journey", "queue", "outcome"})
 BLUEPRINT_FORMATS: Final = ("json", "svg")
@@ -244,6 +249,12 @@ async def table(request: web.Request) -> web.Response:
     if output == "json":
         return web.json_response({"table": name, "columns": list(columns), "rows": rows})
     filename = f"{name}-{full.period.start.isoformat()}-{full.period.end.isoformat()}.csv"
+    return _csv_attachment(filename, columns, rows)
+
+
+def _csv_attachment(
+    filename: str, columns: Sequence[str], rows: Sequence[Mapping[str, Any]]
+) -> web.Response:
     return web.Response(
         body=table_csv(columns, rows).encode("utf-8"),
         content_type="text/csv",
@@ -254,6 +265,24 @@ async def table(request: web.Request) -> web.Response:
             "X-Content-Type-Options": "nosniff",
         },
     )
+
+
+async def fmea(request: web.Request) -> web.Response:
+    """The handoff FMEA of the period the query names, as JSON or as a CSV attachment."""
+    ensure_supervisor(request)
+    query = report_query(request.query, _today(request), allowed=FMEA_PARAMETERS)
+    output = request.query.get("format", "json")
+    if output not in FORMATS:
+        raise BadQuery(f"format must be one of {', '.join(FORMATS)}")
+    found = await request.app[ANALYTICS].fmea(query.start, query.end, utcnow())
+    if output == "json":
+        return respond(found)
+    rows = [
+        {key: ";".join(value) if isinstance(value, list) else value for key, value in row.items()}
+        for row in (_plain(mode) for mode in found.modes)
+    ]
+    filename = f"fmea-{query.start.isoformat()}-{query.end.isoformat()}.csv"
+    return _csv_attachment(filename, FMEA_COLUMNS, rows)
 
 
 def _plain(row: BaseModel) -> dict[str, Any]:
@@ -330,6 +359,7 @@ def add_routes(app: web.Application) -> None:
     """Register the analytics routes."""
     app.router.add_get("/api/analytics/report", report)
     app.router.add_get("/api/analytics/tables/{table}", table)
+    app.router.add_get("/api/analytics/fmea", fmea)
     app.router.add_post("/api/analytics/build", build)
     app.router.add_get("/api/analytics/journey-map", journey_map)
     app.router.add_get("/api/analytics/blueprint", blueprint)

@@ -12,6 +12,7 @@ from contract.conversation_events import EVENTS_PATH, ConversationEvent
 from desk.api.middleware import bot_facing
 from desk.api.runtime import (
     DESK,
+    LIVE,
     BadRequest,
     decode_json,
     handoff_id_of,
@@ -44,7 +45,12 @@ async def post_handoff(request: web.Request) -> web.Response:
     key = request.headers.get("Idempotency-Key")
     if key is not None and isinstance(payload, dict) and key != str(payload.get("handoff_id")):
         raise BadRequest("the Idempotency-Key header must equal handoff_id")
-    received = await intake.receive_handoff(request.app[DESK], payload, raw=body.decode("utf-8"))
+    received = await intake.receive_handoff(
+        request.app[DESK],
+        payload,
+        raw=body.decode("utf-8"),
+        connected_agents=request.app[LIVE].agent_ids(),
+    )
     answer = HandoffAccepted(
         handoff_id=received.handoff_id,
         status=received.status,

@@ -333,6 +333,15 @@ def mark_handed_back(session: Session, handoff_id: str, *, now: datetime | None 
     return _reloaded(handoffs, handoff_id)
 
 
+def record_hand_back_refused(
+    session: Session, handoff_id: str, detail: Mapping[str, Any], *, now: datetime | None = None
+) -> None:
+    """Record that a hand-back failed (`detail` says why, in codes: never Rasa's text)."""
+    HandoffRepository(session).add_event(
+        handoff_id, EventKind.HAND_BACK_REFUSED.value, at=now or utcnow(), detail=dict(detail)
+    )
+
+
 # --- What the customer does (reported by the bot) ----------------------------------------------
 
 

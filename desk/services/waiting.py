@@ -112,6 +112,19 @@ def online_queues(
     return AgentRepository(session).queues_of({*connected_agent_ids, *seen})
 
 
+def agents_online_for(
+    session: Session,
+    queue: str,
+    connected_agent_ids: Collection[int],
+    *,
+    now: datetime | None = None,
+) -> int:
+    """How many agents serving `queue` are online (as `online_queues` counts them): 0 is the
+    waiting room's "nobody of the queue online"."""
+    seen = online_agent_ids(session, within_seconds=ONLINE_SECONDS, now=now)
+    return AgentRepository(session).count_serving(queue, {*connected_agent_ids, *seen})
+
+
 def offers_due(
     session: Session,
     *,

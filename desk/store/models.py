@@ -86,6 +86,11 @@ class EventKind(str, enum.Enum):
     CHOICE_OFFERED = "choice_offered"
     KEPT_WAITING = "kept_waiting"
     CALLBACK_DONE = "callback_done"
+    #: Intake answered a second handoff of the conversation with this open one (detail: the
+    #: suppressed handoff's id and reason code).
+    DUPLICATE_SUPPRESSED = "duplicate_suppressed"
+    #: Rasa did not take the conversation back after the resolve (detail: why, no text).
+    HAND_BACK_REFUSED = "hand_back_refused"
 
 
 AGENT_ROLES: Final[tuple[str, ...]] = tuple(role.value for role in AgentRole)

@@ -68,6 +68,21 @@ class AgentRepository:
         )
         return set(self._session.execute(statement).scalars())
 
+    def count_serving(self, queue: str, agent_ids: Collection[int]) -> int:
+        """How many of the given active agents serve `queue`."""
+        if not agent_ids:
+            return 0
+        statement = (
+            select(func.count(func.distinct(AgentQueue.agent_id)))
+            .join(Agent, Agent.id == AgentQueue.agent_id)
+            .where(
+                AgentQueue.queue == queue,
+                AgentQueue.agent_id.in_(sorted(agent_ids)),
+                Agent.active.is_(True),
+            )
+        )
+        return int(self._session.execute(statement).scalar_one())
+
     def display_names(self, agent_ids: Collection[int]) -> dict[int, str]:
         """Display name of each agent id."""
         if not agent_ids:

@@ -81,27 +81,35 @@ async def hand_back(
     handed back and publish `handoff.handed_back` and `conversation.resumed` (the page shows
     the bot again).
 
-    A failure leaves the handoff resolved (the resolution is stored) and is reported in
-    `hand_back_error`; `retry_hand_back` tries again.
+    A failure leaves the handoff resolved (the resolution is stored), is recorded in its
+    history (`hand_back_refused`, with why: no text) and is reported in `hand_back_error`;
+    `retry_hand_back` tries again.
     """
     handoff_id = resolution.handoff_id
     error: str | None = None
+    refusal: dict[str, Any] = {}
     try:
         handed_back = await desk.hand_back(resolution)
+        if not handed_back:
+            error, refusal = "the bot did not take the conversation back", {"reason": "declined"}
     except RasaUnavailable as failure:
         LOGGER.error("handing %s back to the bot failed: %s", handoff_id, failure)
         handed_back, error = False, failure.message
+        refusal = {"reason": "rasa_unavailable", "status": failure.status}
     except Exception:
         LOGGER.exception("handing %s back to the bot failed", handoff_id)
         handed_back, error = False, "unexpected error handing back; it has been logged"
+        refusal = {"reason": "unexpected_error"}
 
     def work(session: Session) -> tuple[T, str]:
         if handed_back:
             handoffs.mark_handed_back(session, handoff_id)
+        else:
+            handoffs.record_hand_back_refused(session, handoff_id, refusal)
         handoff = handoffs.get_existing(session, handoff_id)
         return present(handoff), handoff.queue
 
-    answer, queue = await desk.units(work, write=handed_back)
+    answer, queue = await desk.units(work, write=True)
     if handed_back:
         sender_id = resolution.sender_id
         await desk.bus.publish(HandoffHandedBack(handoff_id, sender_id, queue))

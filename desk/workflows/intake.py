@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,8 +24,11 @@ class Intake:
     created: bool
 
 
-async def receive_handoff(desk: Desk, payload: Any, *, raw: str) -> Intake:
-    """Store a handoff context (schema-checked, idempotent; see `desk.services.intake`).
+async def receive_handoff(
+    desk: Desk, payload: Any, *, raw: str, connected_agents: Collection[int] = ()
+) -> Intake:
+    """Store a handoff context (schema-checked, idempotent; see `desk.services.intake`);
+    `connected_agents` are the agents with a console open (who is online at intake).
 
     A new handoff publishes `handoff.queued`: the consoles of its queue reload it, the customer
     learns their place (with nobody of the queue online, the wait choice follows at once) and
@@ -33,7 +37,7 @@ async def receive_handoff(desk: Desk, payload: Any, *, raw: str) -> Intake:
     """
 
     def work(session: Session) -> tuple[Intake, HandoffQueued | None]:
-        received = intake.receive(session, payload, raw=raw)
+        received = intake.receive(session, payload, raw=raw, connected_agents=connected_agents)
         handoff = received.handoff
         answer = Intake(
             handoff_id=handoff.handoff_id,

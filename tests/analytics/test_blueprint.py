@@ -95,11 +95,13 @@ def test_columns_follow_the_stages_and_shared_stages_share_one(seeded: FactsData
         "report": 2,
         "escalate": 3,
         "intake": 4,
-        "queue_wait": 5,
-        "claim": 5,
-        "agent_work": 6,
-        "hand_back": 7,
-        "rate": 8,
+        "give_up": 5,
+        "leave_message": 6,
+        "queue_wait": 7,
+        "claim": 7,
+        "agent_work": 8,
+        "hand_back": 9,
+        "rate": 10,
     }
     assert step(result, "report").final and not step(result, "escalate").final
     assert [lane.lane for lane in result.lanes] == [

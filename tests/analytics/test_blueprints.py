@@ -22,6 +22,8 @@ ORDER_STATUS_STEPS = [
     "report",
     "escalate",
     "intake",
+    "give_up",
+    "leave_message",
     "queue_wait",
     "claim",
     "agent_work",

@@ -36,7 +36,10 @@ def order_handoff(
     t.session(sender, T0)
     t.user(sender, T0 + 1 * S, "check_order_status", text="where is my order ORD-100005")
     t.slot(sender, T0 + 1 * S, "order_number", "ORD-100005")
+    t.slot(sender, T0 + 1 * S, "order_record", {"order_number": "ORD-100005", "status": "late"})
     t.action(sender, T0 + 3 * S, "action_order_status")
+    # As the bot does: the number is cleared once looked up; the record keeps it.
+    t.slot(sender, T0 + 3 * S, "order_number", None)
     t.slot(sender, T0 + 3 * S, "order_outcome", "escalate")
     t.handoff(sender, T0 + 4 * S, handoff)
     t.user(sender, T0 + 30 * S, "inform", text=ANGRY)
@@ -46,6 +49,7 @@ def order_handoff(
     during()
     t.notice(sender, T0 + 184 * S, "agent_left")
     t.resume(sender, T0 + 185 * S)
+    t.action(sender, T0 + 185 * S, "action_welcome_back")
     if rate is not None:
         t.slot(sender, T0 + 200 * S, "csat_rating", rate)
 
@@ -118,8 +122,10 @@ def test_troubleshooting_cycles_are_stages(world: World) -> None:
     t = world.tracker
     t.session("tr", T0)
     t.user("tr", T0 + S, "report_error_code", text="E-1234 again")
-    t.slot("tr", T0 + S, "troubleshooting_tree", "e1234")
-    for cycle in (1, 2, 3):
+    # As the bot does: cycle 1 is set before the tree is known.
+    t.slot("tr", T0 + S, "troubleshooting_cycle", 1)
+    t.slot("tr", T0 + 2 * S, "troubleshooting_tree", "e1234")
+    for cycle in (2, 3):
         t.slot("tr", T0 + (10 * cycle) * S, "troubleshooting_cycle", cycle)
     t.handoff("tr", T0 + 40 * S, "h-tr")
     world.build()
@@ -128,14 +134,13 @@ def test_troubleshooting_cycles_are_stages(world: World) -> None:
     assert reached == [
         "asked",
         "tree_chosen",
-        "cycle_1",
         "cycle_2",
         "cycle_3",
         "escalated",
         "queued",
     ]
-    cycle_1 = next(s for s in found.stages if s.stage == "cycle_1")
-    assert cycle_1.to_next_s.p50 == 10.0
+    tree = next(s for s in found.stages if s.stage == "tree_chosen")
+    assert (tree.to_next_s.p50, tree.next_stages) == (18.0, {"cycle_2": 1})
 
 
 def test_small_batches_record_the_same_stages_as_one_build(tmp_path: Path, world: World) -> None:

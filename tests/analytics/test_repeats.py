@@ -109,3 +109,18 @@ def test_the_customer_giving_their_name_again_is_a_repeat_but_not_inside_their_e
     assert find_repeats(known, turns(("customer", "write to jane.doe@example.com"))) == [
         Repeat("email", 0, "restated")
     ]
+
+
+def test_an_order_number_the_bot_cleared_after_the_lookup_is_still_carried() -> None:
+    context = {
+        "slots": {
+            "order_number": None,
+            "order_record": {"order_number": "ORD-100005", "status": "delayed"},
+            "order_lookups": [{"label": "ORD-999999", "outcome": "not_found"}],
+        }
+    }
+    known = known_values(context)
+    assert known == {"order_number": {"100005", "999999"}}
+    assert find_repeats(known, turns(("customer", "it's ORD-999999"))) == [
+        Repeat("order_number", 0, "restated")
+    ]

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from analytics.settings import AnalyticsSettings
-from contract.analytics_report import TABLE_COLUMNS, Report
+from contract.analytics_report import FMEA_COLUMNS, TABLE_COLUMNS, Fmea, Report
 from desk.api.analytics import MAX_PERIOD_DAYS, csv_cell
 from desk.api.pages import WEB_DIR
 from desk.services.agents import create_agent
@@ -63,6 +63,8 @@ ROUTES = [
     ("GET", "/api/analytics/tables/kpis?" + PERIOD),
     ("GET", "/api/analytics/tables/kpis?format=csv&" + PERIOD),
     ("POST", "/api/analytics/build"),
+    ("GET", "/api/analytics/fmea?" + PERIOD),
+    ("GET", "/api/analytics/fmea?format=csv&" + PERIOD),
 ]
 
 
@@ -280,3 +282,64 @@ async def test_a_build_on_demand_answers_its_counts(sam: Browser) -> None:
     assert report["freshness"]["built_at"] > facts.BUILT_AT.isoformat()  # this build's
     # The facts already there stay.
     assert {k["key"]: k["count"] for k in report["kpis"]}["containment"] == 5
+
+
+# --- The handoff FMEA ----------------------------------------------------------------------
+
+
+async def test_the_fmea_of_a_period(sam: Browser) -> None:
+    status, body = await sam.get("/api/analytics/fmea?" + PERIOD)
+    assert status == 200, body
+    found = Fmea.parse_obj(body)
+    assert (found.period.start, found.period.previous_start) == (
+        facts.PERIOD_START,
+        date(2026, 10, 26),
+    )
+    assert found.handoffs == 2
+    assert len(found.modes) == 10
+    rpns = [mode.rpn for mode in found.modes]
+    assert rpns == sorted(rpns, reverse=True)
+    modes = {mode.mode: mode for mode in found.modes}
+    # h2 waited 400 s for mortgage_advisors (level 600 s): in time; h1 45 s of 120 s.
+    slow = modes["nobody_claims_in_time"]
+    assert (slow.occurrences, slow.exposure, slow.previous_occurrences) == (0, 2, 0)
+    # h1 is hybrid and rated 4; h2 (rated 2) is person-only.
+    low = modes["low_csat_after_hybrid"]
+    assert (low.occurrences, low.exposure) == (0, 1)
+
+
+async def test_the_fmea_as_csv(sam: Browser) -> None:
+    path = "/api/analytics/fmea?format=csv&" + PERIOD
+    response = await sam.raw("GET", path)
+    assert response.status == 200
+    assert response.content_type == "text/csv"
+    assert response.headers["Content-Disposition"] == (
+        'attachment; filename="fmea-2026-11-02-2026-11-08.csv"'
+    )
+    rows = list(csv.reader(io.StringIO((await sam.get(path))[1])))
+    assert tuple(rows[0]) == FMEA_COLUMNS
+    assert len(rows) == 11
+    by_mode = {row[0]: dict(zip(FMEA_COLUMNS, row, strict=True)) for row in rows[1:]}
+    repeats = by_mode["customer_repeats_information"]
+    assert repeats["journeys"] == "order_status;troubleshooting;mortgage"
+    assert repeats["detected_by"] == "dashboard_repeat_rate"
+    assert by_mode["duplicate_handoff_suppressed"]["detected_by"] == ""
+
+
+@pytest.mark.parametrize(
+    ("query", "error"),
+    [
+        ("start=2026-13-01", "start must be a date as YYYY-MM-DD"),
+        ("end=%3Dcmd", "end must be a date as YYYY-MM-DD"),
+        ("start=2026-11-08&end=2026-11-01", "end (2026-11-01) is before start (2026-11-08)"),
+        ("start=2025-01-01&end=2026-01-02", f"the period is longer than {MAX_PERIOD_DAYS} days"),
+        ("format=xlsx", "format must be one of json, csv"),
+        ("journey=mortgage", "unknown parameter 'journey'"),
+        ("start=2026-11-01&start=2026-11-02", "start is given more than once"),
+        ("%3Cscript%3E=1", "unknown parameter '<script>'"),
+    ],
+)
+async def test_a_bad_fmea_query_is_a_400_naming_it(sam: Browser, query: str, error: str) -> None:
+    status, body = await sam.get("/api/analytics/fmea?" + query)
+    assert status == 400, body
+    assert body["error"].startswith(error), body

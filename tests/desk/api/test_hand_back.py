@@ -9,10 +9,12 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from desk.app import create_app
+from desk.rasa_client import RasaUnavailable
 from desk.services.agents import Actor
 from desk.services.handoffs import Resolution
 from desk.settings import DeskSettings
 from desk.store.database import Database
+from desk.store.repositories import HandoffRepository
 from tests.desk.conftest import HANDOFF_SECRET, Browser, post_handoff
 
 ContextFactory = Callable[..., dict[str, Any]]
@@ -21,12 +23,15 @@ ContextFactory = Callable[..., dict[str, Any]]
 class RecordingHandBack:
     """Remembers resolutions; answers True (handed back) or fails, as told."""
 
-    def __init__(self, *, fail: bool = False) -> None:
+    def __init__(self, *, fail: bool = False, refusal: Exception | None = None) -> None:
         self.fail = fail
+        self.refusal = refusal
         self.resolutions: list[Resolution] = []
 
     async def __call__(self, resolution: Resolution) -> bool:
         self.resolutions.append(resolution)
+        if self.refusal is not None:
+            raise self.refusal
         if self.fail:
             raise ConnectionError("Rasa is down")
         return True
@@ -94,3 +99,45 @@ async def test_a_failed_hand_back_leaves_the_handoff_resolved(
 
     assert status == 200
     assert (body["handed_back"], body["handoff"]["status"]) == (False, "resolved")
+
+
+def _refusals(database: Database, handoff_id: str) -> list[dict[str, Any]]:
+    with database.session() as session:
+        events = HandoffRepository(session).events(handoff_id)
+    return [e.detail for e in events if e.kind == "hand_back_refused"]
+
+
+@pytest.mark.parametrize(
+    ("hand_back", "detail"),
+    [
+        (RecordingHandBack(fail=True), {"reason": "unexpected_error"}),
+        (
+            RecordingHandBack(refusal=RasaUnavailable("Rasa answered 500 (secret)", status=500)),
+            {"reason": "rasa_unavailable", "status": 500},
+        ),
+    ],
+)
+async def test_a_refused_hand_back_is_recorded_without_rasas_text(
+    started: Callable[[RecordingHandBack], Any],
+    context_factory: ContextFactory,
+    database: Database,
+    hand_back: RecordingHandBack,
+    detail: dict[str, Any],
+) -> None:
+    bot, olivia = await started(hand_back)
+
+    status, body = await _resolve(bot, olivia, context_factory())
+
+    assert (status, body["handed_back"]) == (200, False)
+    assert _refusals(database, body["handoff"]["handoff_id"]) == [detail]
+
+
+async def test_a_successful_hand_back_records_no_refusal(
+    started: Callable[[RecordingHandBack], Any], context_factory: ContextFactory, database: Database
+) -> None:
+    bot, olivia = await started(RecordingHandBack())
+
+    status, body = await _resolve(bot, olivia, context_factory())
+
+    assert (status, body["handed_back"]) == (200, True)
+    assert _refusals(database, body["handoff"]["handoff_id"]) == []

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 
 from desk.services import handoffs, intake
+from desk.services.agents import Actor
 from desk.services.errors import InvalidHandoff
 from desk.store.database import Database
 from desk.store.repositories import HandoffRepository
@@ -45,7 +46,7 @@ def test_a_new_context_is_stored_and_queued(
     with database.session() as session:
         events = HandoffRepository(session).events(handoff.handoff_id)
     assert [(e.kind, e.detail) for e in events] == [
-        ("queued", {"queue": "order_support", "priority": "high"})
+        ("queued", {"queue": "order_support", "priority": "high", "agents_online": 0})
     ]
 
 
@@ -63,6 +64,48 @@ def test_the_same_handoff_twice_is_one_handoff(
     assert again.handoff.handoff_id == first.handoff.handoff_id
     assert json.loads(again.handoff.context)["summary"] == payload["summary"]
     assert len(events) == 1
+
+
+def test_the_queued_entry_counts_the_queues_agents_online(
+    database: Database, context_factory: ContextFactory, actors: dict[str, Actor]
+) -> None:
+    olivia, leo = actors["olivia"].agent_id, actors["leo"].agent_id
+    connected = {"orders": {olivia, leo}, "tech": {olivia}, "none": set()}
+    online = {}
+    for name, agents in connected.items():
+        queue = "tech_support_l2" if name == "tech" else "order_support"
+        payload = context_factory(sender_id=f"web-{name}", queue=queue)
+        with database.session(write=True) as session:
+            intake.receive(session, payload, now=at(1), connected_agents=agents)
+            (queued,) = HandoffRepository(session).events(payload["handoff_id"])
+            online[name] = queued.detail["agents_online"]
+
+    # Olivia serves order_support, Leo tech_support_l2 (the FMEA's "no agent online").
+    assert online == {"orders": 1, "tech": 0, "none": 0}
+
+
+def test_a_suppressed_duplicate_is_recorded_on_the_open_handoff_once(
+    database: Database, context_factory: ContextFactory
+) -> None:
+    first = context_factory(sender_id="web-twice")
+    second = context_factory(sender_id="web-twice")
+    second["trigger"]["reason_code"] = "customer_request"
+    with database.session(write=True) as session:
+        intake.receive(session, first, now=at(1))
+    for moment in (2, 3):  # the bot's outbox may deliver the second one again
+        with database.session(write=True) as session:
+            intake.receive(session, second, now=at(moment))
+    with database.session(write=True) as session:
+        intake.receive(session, first, now=at(4))  # the same handoff again: no duplicate
+        events = HandoffRepository(session).events(first["handoff_id"])
+
+    assert [(e.kind, e.detail, e.occurred_at) for e in events[1:]] == [
+        (
+            "duplicate_suppressed",
+            {"handoff_id": second["handoff_id"], "reason_code": "customer_request"},
+            at(2),
+        )
+    ]
 
 
 def test_an_invalid_context_names_the_fields(
