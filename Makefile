@@ -60,7 +60,7 @@ validate: install ## Check the training data, the designers' content files and t
 lint: install ## ruff and mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy analytics actions contract assistant launcher rasa_sdk_plugins benchmarks desk sqlsupport settingsupport harness contentsupport
+	$(VENV)/bin/mypy analytics actions contract assistant launcher rasa_sdk_plugins benchmarks desk sqlsupport settingsupport sentimentsupport harness contentsupport
 
 unit: install ## Unit and contract tests (no processes started)
 	$(PY) -m pytest -m "not e2e" -q

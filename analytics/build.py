@@ -26,10 +26,11 @@ from sqlalchemy.engine import Connection, Engine, create_engine
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
-from analytics.conversations import Conversation, ConversationFold
+from analytics.conversations import Conversation, ConversationFold, field_rows, stage_rows
 from analytics.handoffs import HistoryEntry, handoff_fact
 from analytics.settings import AnalyticsSettings
 from analytics.sources import AGENTS, APPLICATION_EVENTS, EVENTS, HANDOFF_EVENTS, HANDOFFS
+from analytics.stages import APPLICATION, StageCatalog, stage_catalog
 from analytics.store.database import FactsDatabase
 from analytics.store.models import (
     BuildRun,
@@ -37,7 +38,9 @@ from analytics.store.models import (
     FailurePoint,
     HandlePart,
     HandoffFact,
+    HandoffField,
     StageChange,
+    StageFact,
     UnparseableEvent,
     Watermark,
 )
@@ -98,6 +101,7 @@ class Builder:
         tracker: Rasa's tracker store; None to skip it.
         desk: The desk's database; None to skip it.
         settings: The reporting zone and batch size.
+        catalog: The journeys' stages (default: the designers' file).
     """
 
     def __init__(
@@ -106,12 +110,14 @@ class Builder:
         tracker: Engine | None,
         desk: Engine | None,
         settings: AnalyticsSettings,
+        catalog: StageCatalog | None = None,
     ) -> None:
         self.facts = facts
         self.tracker = tracker
         self.desk = desk
         self.settings = settings
         self.zone = settings.zone
+        self.catalog = catalog or stage_catalog()
 
     @classmethod
     def from_settings(cls, settings: AnalyticsSettings, facts: FactsDatabase) -> Builder:
@@ -173,7 +179,7 @@ class Builder:
                 ).all()
             if not rows:
                 return False
-            fold = ConversationFold(self.zone)
+            fold = ConversationFold(self.zone, self.catalog)
             # Rows unpacked in the columns' order: a SQLAlchemy Row's attribute access costs
             # ten times more, which shows at millions of events.
             senders = {row[1] for row in rows if row[1]}
@@ -249,6 +255,20 @@ class Builder:
                 ],
             )
         _copy_to_handoffs(session, conversations)
+        _replace(
+            session,
+            StageFact,
+            StageFact.unit,
+            [f"c{c.id}" for c in fold.staged.values()],
+            [row for c in fold.staged.values() for row in stage_rows(c, self.zone)],
+        )
+        _replace(
+            session,
+            HandoffField,
+            HandoffField.handoff_id,
+            sorted({h for c in fold.watched.values() for h in c.state.get("watches", {})}),
+            [row for c in fold.watched.values() for row in field_rows(c)],
+        )
         if fold.failures:
             session.execute(
                 insert(FailurePoint.__table__),
@@ -391,9 +411,71 @@ class Builder:
                 last_stage[row.application_id] = row.stage
             if changes:
                 session.execute(insert(StageChange.__table__), changes)
+            self._application_stages(session, rows, changes)
             _move(session, STAGE_SOURCE, rows[-1].id)
         report.stage_changes += len(changes)
         return len(rows) == HANDOFF_BATCH
+
+    def _application_stages(
+        self, session: Session, rows: Sequence[Any], changes: Sequence[dict[str, Any]]
+    ) -> None:
+        """The journey stages applications reached (`stage_facts`, units `a<id>`): each
+        timeline entry's kind, and each stage it moved the application to, as marks."""
+        journeys = self.catalog.for_unit(APPLICATION)
+        if not journeys:
+            return
+        journey = journeys[0]
+        moved = {change["event_id"]: change["to_stage"] for change in changes}
+        reached: dict[int, list[list[Any]]] = {}
+        units = sorted({f"a{row.application_id}" for row in rows})
+        for chunk in _chunks(units):
+            for unit, stage, at in session.execute(
+                select(StageFact.unit, StageFact.stage, StageFact.reached_at)
+                .where(StageFact.unit.in_(chunk))
+                .order_by(StageFact.unit, StageFact.position)
+            ):
+                reached.setdefault(int(unit[1:]), []).append([stage, at])
+        touched: set[int] = set()
+        for row in rows:
+            marks = [("event", row.kind)]
+            if row.id in moved:
+                marks.append(("stage", moved[row.id]))
+            stage = journey.stage(marks)
+            path = reached.setdefault(row.application_id, [])
+            if stage is not None and all(s != stage for s, _ in path):
+                path.append([stage, row.occurred_at])
+                touched.add(row.application_id)
+        facts = []
+        for application_id in sorted(touched):
+            path = reached[application_id]
+            day = self._day(path[0][1])
+            for position, (stage, at) in enumerate(path):
+                following = path[position + 1] if position + 1 < len(path) else None
+                facts.append(
+                    {
+                        "unit": f"a{application_id}",
+                        "stage": stage,
+                        "journey": journey.journey,
+                        "position": position,
+                        "reached_at": at,
+                        "day": day,
+                        "next_stage": following[0] if following else None,
+                        "seconds_to_next": (
+                            (following[1] - at).total_seconds() if following else None
+                        ),
+                        "sentiment_sum": 0.0,
+                        "sentiment_turns": 0,
+                        "conversation_id": None,
+                        "application_id": application_id,
+                    }
+                )
+        _replace(
+            session,
+            StageFact,
+            StageFact.unit,
+            [f"a{application_id}" for application_id in sorted(touched)],
+            facts,
+        )
 
     @staticmethod
     def _stages_before(
@@ -522,6 +604,16 @@ def _journeys_of_handoffs(session: Session, conversations: Sequence[Conversation
             unplaced[handoff_id].journey = journey
 
 
+def _replace(
+    session: Session, model: Any, key: Any, keys: Sequence[Any], rows: Sequence[dict[str, Any]]
+) -> None:
+    """Replace the rows of `model` whose `key` is in `keys` with `rows`."""
+    for chunk in _chunks(sorted(keys)):
+        session.execute(delete(model.__table__).where(key.in_(chunk)))
+    if rows:
+        session.execute(insert(model.__table__), list(rows))
+
+
 def _chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), CHUNK):
         yield items[start : start + CHUNK]
@@ -535,7 +627,9 @@ def rebuild(facts: FactsDatabase) -> None:
             FailurePoint,
             HandoffFact,
             HandlePart,
+            HandoffField,
             StageChange,
+            StageFact,
             UnparseableEvent,
             Watermark,
         ):

@@ -6,20 +6,30 @@ builds (the active form, the question it asked last, the troubleshooting answers
 `ConversationFold.feed` takes one event of a sender and that sender's open conversation and
 returns the conversation open after it: a new session starts a new conversation. Pure: no
 database; the build loads and stores what it folds.
+
+Besides the conversation's own facts the fold keeps, in `state`:
+- the journey stages it reached (`content/journey_stages.yml`, `analytics.stages`), each with
+  the VADER sentiment of the customer turns while it was the latest (`stage_rows`);
+- after each handoff, the repeat detector's watch (`analytics.repeats.RepeatWatch`) over the
+  context's values, as digests, and what it counted per field (`field_rows`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
+from analytics.repeats import ASKED, RESTATED, SLOT_FIELDS, RepeatWatch, slot_values, value_key
+from analytics.stages import CONVERSATION, Mark, StageCatalog, slot_value_text, stage_catalog
 from analytics.tracker import (
     ACTION,
     ACTION_SESSION_START,
     ACTIVE_LOOP,
+    BOT,
     RESTART,
+    RESUME,
     SESSION_STARTED,
     SLOT,
     USER,
@@ -41,6 +51,7 @@ from contract.conversation_marks import (
     journey_of_intent,
     journey_of_step,
 )
+from sentimentsupport import compound
 
 
 class FailureKind:
@@ -114,10 +125,14 @@ class Failure:
 class ConversationFold:
     """Folds events into conversations; collects the failure points it sees."""
 
-    def __init__(self, zone: ZoneInfo) -> None:
-        """Days are cut in `zone`."""
+    def __init__(self, zone: ZoneInfo, catalog: StageCatalog | None = None) -> None:
+        """Days are cut in `zone`; stages are `catalog`'s (default: the designers' file)."""
         self.zone = zone
+        self.catalog = catalog or stage_catalog()
         self.failures: list[Failure] = []
+        #: Conversations whose stages, or whose handoffs' fields, changed (by identity).
+        self.staged: dict[int, Conversation] = {}
+        self.watched: dict[int, Conversation] = {}
 
     def local_day(self, at: datetime) -> date:
         """The calendar day of `at` in the reporting zone."""
@@ -139,6 +154,8 @@ class ConversationFold:
         handler = _HANDLERS.get(event.kind)
         if handler is not None:
             handler(self, conversation, event)
+        self._stage(conversation, event)
+        self._watch(conversation, event)
         return conversation
 
     @staticmethod
@@ -187,6 +204,14 @@ class ConversationFold:
     def _slot(self, conversation: Conversation, event: TrackerEvent) -> None:
         state = conversation.state
         name, value = event.name, event.value
+        if name is not None and name in SLOT_FIELDS:
+            # What a handoff's context would carry (slots carried into a new session too).
+            known = state.setdefault("known", {})
+            keys = sorted(value_key(v) for v in slot_values(name, value))
+            if keys:
+                known[name] = keys
+            else:
+                known.pop(name, None)
         if conversation.customer_messages == 0:
             # Before the customer's first message: Rasa carrying the slots over into a new
             # session, or the desk acting on the last one. Nothing happened in this
@@ -200,6 +225,7 @@ class ConversationFold:
             if conversation.handoff_id is None:
                 conversation.handoff_id = value[:36]
             self._hand_off(conversation, event.at)
+            self._start_watch(conversation, value[:36])
         elif name == SLOT_BOT_CSAT_RATING:
             rating = _rating(value)
             if rating is not None:
@@ -224,6 +250,70 @@ class ConversationFold:
     def _restart(self, conversation: Conversation, event: TrackerEvent) -> None:
         conversation.state.pop("loop", None)
         conversation.state.pop("asked", None)
+
+    # --- journey stages and repeats -------------------------------------------------------
+
+    def _stage(self, conversation: Conversation, event: TrackerEvent) -> None:
+        """Record the stage `event` reaches (the first time), and score a customer turn into
+        the latest stage."""
+        journey = self.catalog.of(conversation.journey)
+        if journey is None or journey.unit != CONVERSATION:
+            return
+        stages = conversation.state.setdefault("stages", [])
+        stage = journey.stage(_marks(event))
+        if stage is not None and all(reached[0] != stage for reached in stages):
+            stages.append([stage, event.at.timestamp(), 0.0, 0])
+            self.staged[id(conversation)] = conversation
+        if event.kind == USER and event.text and stages:
+            score = compound(event.text)
+            if score is not None:
+                stages[-1][2] += score
+                stages[-1][3] += 1
+                self.staged[id(conversation)] = conversation
+
+    def _start_watch(self, conversation: Conversation, handoff_id: str) -> None:
+        """A handoff was queued: watch what follows for values its context carried."""
+        state = conversation.state
+        watches = state.setdefault("watches", {})
+        if handoff_id in watches:
+            return
+        known: dict[str, list[str]] = {}
+        for slot, keys in state.get("known", {}).items():
+            known.setdefault(SLOT_FIELDS[slot], [])
+            known[SLOT_FIELDS[slot]] = sorted(set(known[SLOT_FIELDS[slot]]) | set(keys))
+        watches[handoff_id] = {"known": known, "awaiting": [], "fields": {}}
+        state["watching"] = handoff_id
+        self.watched[id(conversation)] = conversation
+
+    def _watch(self, conversation: Conversation, event: TrackerEvent) -> None:
+        """Count repeats while a handoff is watched: until the bot takes the conversation back."""
+        state = conversation.state
+        handoff_id = state.get("watching")
+        if handoff_id is None:
+            return
+        if event.kind == RESUME:
+            state["watching"] = None
+            return
+        if not event.text or event.kind not in (USER, BOT):
+            return
+        body = state["watches"][handoff_id]
+        watch = RepeatWatch(body)
+        fields = body["fields"]
+        if event.kind == USER:
+            counted = [(name, RESTATED) for name in watch.customer(event.text)]
+            missing: list[str] = []
+        else:
+            carried, missing = watch.agent(event.text)
+            counted = [(name, ASKED) for name in carried]
+        for name, kind in counted:
+            entry = fields.setdefault(name, _no_repeat())
+            entry[kind] += 1
+            if entry["first_at"] is None:
+                entry.update(first_at=event.at.timestamp(), first_kind=kind, first_event=event.id)
+        for name in missing:
+            fields.setdefault(name, _no_repeat())["missing"] += 1
+        if counted or missing:
+            self.watched[id(conversation)] = conversation
 
     # --- helpers -----------------------------------------------------------------------------
 
@@ -302,6 +392,97 @@ class ConversationFold:
                 helped=helped,
             )
         )
+
+
+def _no_repeat() -> dict[str, Any]:
+    return {
+        RESTATED: 0,
+        ASKED: 0,
+        "missing": 0,
+        "first_at": None,
+        "first_kind": None,
+        "first_event": None,
+    }
+
+
+def _marks(event: TrackerEvent) -> list[Mark]:
+    """What a stage's `when` may name of this event (analytics.stages), most precise first."""
+    name = event.name
+    if event.kind == USER:
+        return [("intent", name)] if name else []
+    if event.kind == ACTION:
+        return [("action", name)] if name else []
+    if event.kind == ACTIVE_LOOP:
+        return [("form", name)] if name else []
+    if event.kind == SLOT and name and event.value is not None:
+        text = slot_value_text(event.value)
+        return ([("slot", name, text)] if text is not None else []) + [("slot", name)]
+    if event.kind == BOT:
+        if event.notice:
+            return [("notice", event.notice)]
+        return [("agent_message",)] if event.agent_wrote else []
+    if event.kind == RESUME:
+        return [("resumed",)]
+    return []
+
+
+def stage_rows(conversation: Conversation, zone: ZoneInfo) -> list[dict[str, Any]]:
+    """The `stage_facts` rows of a stored conversation (its id is known)."""
+    stages = conversation.state.get("stages") or []
+    if not stages or conversation.id is None:
+        return []
+    first = datetime.fromtimestamp(stages[0][1], zone)
+    day = conversation.day or first.date()
+    rows = []
+    for position, (stage, ts, sentiment_sum, turns) in enumerate(stages):
+        following = stages[position + 1] if position + 1 < len(stages) else None
+        rows.append(
+            {
+                "unit": f"c{conversation.id}",
+                "stage": stage,
+                "journey": conversation.journey,
+                "position": position,
+                "reached_at": datetime.fromtimestamp(ts, timezone.utc),
+                "day": day,
+                "next_stage": following[0] if following else None,
+                "seconds_to_next": following[1] - ts if following else None,
+                "sentiment_sum": sentiment_sum,
+                "sentiment_turns": turns,
+                "conversation_id": conversation.id,
+                "application_id": None,
+            }
+        )
+    return rows
+
+
+def field_rows(conversation: Conversation) -> list[dict[str, Any]]:
+    """The `handoff_fields` rows of a stored conversation's handoffs."""
+    rows = []
+    for handoff_id, body in (conversation.state.get("watches") or {}).items():
+        known = body.get("known", {})
+        fields = body.get("fields", {})
+        for name in sorted(set(known) | set(fields)):
+            entry = fields.get(name) or _no_repeat()
+            carried = name in known
+            first_at = entry["first_at"]
+            rows.append(
+                {
+                    "handoff_id": handoff_id,
+                    "field": name,
+                    "conversation_id": conversation.id,
+                    "carried": carried,
+                    "restated": entry[RESTATED] if carried else 0,
+                    "asked": entry[ASKED] if carried else entry["missing"],
+                    "first_repeat_at": (
+                        datetime.fromtimestamp(first_at, timezone.utc)
+                        if carried and first_at is not None
+                        else None
+                    ),
+                    "first_repeat_kind": entry["first_kind"] if carried else None,
+                    "first_repeat_event_id": entry["first_event"] if carried else None,
+                }
+            )
+    return rows
 
 
 def _rating(value: Any) -> int | None:

@@ -1,8 +1,9 @@
 """One row of Rasa's tracker store, read into what the fold needs (`TrackerEvent`).
 
-Rasa writes each event's JSON in `data`; the build reads the few fields it needs and nothing
-else (no customer text). A row it cannot read raises `Unparseable` with the reason, which the
-build counts and reports instead of failing.
+Rasa writes each event's JSON in `data`; the build reads the few fields it needs. A customer's
+or an agent's words are read only to be scored and checked by the fold (the journey map's
+sentiment, the repeat detector), never stored. A row it cannot read raises `Unparseable` with
+the reason, which the build counts and reports instead of failing.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from datetime import datetime, timezone
 from typing import Any, Final
 
 from contract.conversation_marks import INTENT_NLU_FALLBACK
+from contract.desk_notices import DESK_NOTICE_KEY
+from contract.webchat import AGENT_METADATA_KEY
 
 #: The event types the fold reads; others are skipped without parsing.
 USER: Final = "user"
@@ -23,7 +26,11 @@ ACTIVE_LOOP: Final = "active_loop"
 SESSION_STARTED: Final = "session_started"
 RESTART: Final = "restart"
 BOT: Final = "bot"
-READ: Final = frozenset({USER, ACTION, SLOT, ACTIVE_LOOP, SESSION_STARTED, RESTART, BOT})
+#: The desk gave a paused conversation back to the bot (Rasa's `ConversationResumed`).
+RESUME: Final = "resume"
+READ: Final = frozenset({USER, ACTION, SLOT, ACTIVE_LOOP, SESSION_STARTED, RESTART, BOT, RESUME})
+#: The longest text the fold reads of a message (the scorer reads less still).
+MAX_TEXT: Final = 2_000
 #: The action Rasa runs to start a new session.
 ACTION_SESSION_START: Final = "action_session_start"
 
@@ -45,6 +52,9 @@ class TrackerEvent:
         value: A slot's value.
         channel: A user message's input channel.
         below_threshold: For an `nlu_fallback` message, the intent NLU ranked first under it.
+        text: A customer message's text, or an agent's (a `bot` event the desk wrote for the
+            agent); None for the bot's own messages.
+        notice: For a desk message, its kind (`contract.desk_notices.DeskNotice`).
     """
 
     id: int
@@ -55,6 +65,13 @@ class TrackerEvent:
     value: Any = None
     channel: str | None = None
     below_threshold: str | None = None
+    text: str | None = None
+    notice: str | None = None
+
+    @property
+    def agent_wrote(self) -> bool:
+        """A `bot` event carrying an agent's words."""
+        return self.kind == BOT and self.text is not None
 
 
 def parse_row(
@@ -86,8 +103,10 @@ def parse_row(
         if not action_name:
             raise Unparseable("action without a name")
         return TrackerEvent(row_id, sender_id, kind, at, name=action_name)
-    if kind in (SESSION_STARTED, RESTART, BOT):
+    if kind in (SESSION_STARTED, RESTART, RESUME):
         return TrackerEvent(row_id, sender_id, kind, at)
+    if kind == BOT:
+        return _desk_message(row_id, sender_id, at, data)
     body = _json_object(data)
     if kind == USER:
         return TrackerEvent(
@@ -98,6 +117,7 @@ def parse_row(
             name=intent_name or _intent_of(body),
             channel=_text(body.get("input_channel")),
             below_threshold=_below_threshold(body) if intent_name == INTENT_NLU_FALLBACK else None,
+            text=_words(body.get("text")),
         )
     name = body.get("name")
     if kind == SLOT:
@@ -108,6 +128,28 @@ def parse_row(
     if name is not None and not isinstance(name, str):
         raise Unparseable("active_loop event with a name that is not text")
     return TrackerEvent(row_id, sender_id, kind, at, name=name or None)
+
+
+def _desk_message(row_id: int, sender_id: str, at: datetime, data: str | None) -> TrackerEvent:
+    """A bot event: the desk's notices and agents' words are marked in its metadata; the
+    bot's own messages (most of them) are not read further."""
+    plain = TrackerEvent(row_id, sender_id, BOT, at)
+    if not data or (DESK_NOTICE_KEY not in data and AGENT_METADATA_KEY not in data):
+        return plain
+    body = _json_object(data)
+    metadata = body.get("metadata")
+    if not isinstance(metadata, dict):
+        return plain
+    notice = metadata.get(DESK_NOTICE_KEY)
+    if isinstance(notice, str) and notice:
+        return TrackerEvent(row_id, sender_id, BOT, at, notice=notice[:64])
+    if metadata.get(AGENT_METADATA_KEY):
+        return TrackerEvent(row_id, sender_id, BOT, at, text=_words(body.get("text")) or "")
+    return plain
+
+
+def _words(value: Any) -> str | None:
+    return value[:MAX_TEXT] if isinstance(value, str) and value else None
 
 
 def _json_object(data: str | None) -> dict[str, Any]:

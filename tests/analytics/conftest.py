@@ -70,6 +70,7 @@ class Tracker:
         *,
         channel: str = "socketio",
         below: str | None = None,
+        text: str = "(customer text)",
     ) -> None:
         ranking = [{"name": intent, "confidence": 0.9}]
         if below:
@@ -82,7 +83,7 @@ class Tracker:
             sender,
             "user",
             at,
-            {"text": "(customer text)", "parse_data": parse, "input_channel": channel},
+            {"text": text, "parse_data": parse, "input_channel": channel},
             intent_name=intent,
         )
 
@@ -91,6 +92,19 @@ class Tracker:
 
     def bot(self, sender: str, at: datetime) -> None:
         self._row(sender, "bot", at, {"text": "(bot text)"})
+
+    def notice(self, sender: str, at: datetime, kind: str) -> None:
+        """A desk notice (an agent joined, left, ...)."""
+        self._row(sender, "bot", at, {"text": "(notice)", "metadata": {"desk_notice": kind}})
+
+    def agent(self, sender: str, at: datetime, text: str) -> None:
+        """An agent's message, as the desk writes it into the tracker."""
+        metadata = {"handoff_agent": {"id": 7, "name": "Olivia"}}
+        self._row(sender, "bot", at, {"text": text, "metadata": metadata})
+
+    def resume(self, sender: str, at: datetime) -> None:
+        """The desk hands the conversation back to the bot."""
+        self._row(sender, "resume", at, {})
 
     def slot(self, sender: str, at: datetime, name: str, value: Any) -> None:
         self._row(sender, "slot", at, {"name": name, "value": value})

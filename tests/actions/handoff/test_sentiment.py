@@ -6,14 +6,10 @@ import time
 
 import pytest
 
-from actions.handoff import sentiment
-from actions.handoff.sentiment import (
-    MAX_CHARS_SCORED,
-    label_for,
-    recency_weights,
-    score_customer_sentiment,
-)
+import sentimentsupport
+from actions.handoff.sentiment import label_for, recency_weights, score_customer_sentiment
 from contract.handoff_context import SentimentLabel
+from sentimentsupport import MAX_CHARS_SCORED
 
 HAPPY = "Thanks so much, that's great, you've been really helpful!"
 ANGRY = "This is terrible. I'm furious, worst service ever!"
@@ -87,7 +83,7 @@ def test_a_very_long_message_is_capped_and_fast() -> None:
 
 def test_the_analyzer_is_created_once() -> None:
     score_customer_sentiment([HAPPY])
-    first = sentiment._shared_analyzer()
+    first = sentimentsupport._shared_analyzer()
     score_customer_sentiment([ANGRY])
 
-    assert sentiment._shared_analyzer() is first
+    assert sentimentsupport._shared_analyzer() is first
