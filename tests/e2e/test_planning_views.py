@@ -245,18 +245,147 @@ async def read(sam: DeskAgent, path: str, **parameters: str) -> Any:
     return await sam.expect("GET", path, 200, params={**period(), **parameters})
 
 
+#: The journey maps the scripts imply: stage → (reached, dropped off, where the units went next).
+ORDER_MAP: Final[dict[str, tuple[int, int, dict[str, int]]]] = {
+    "asked": (5, 1, {"looked_up": 4}),
+    "looked_up": (4, 0, {"escalated": 3, "reported": 1}),
+    "reported": (1, 0, {"rated": 1}),
+    "escalated": (3, 0, {"queued": 3}),
+    "queued": (3, 0, {"claimed": 2, "back_with_bot": 1}),
+    "claimed": (2, 0, {"resolved": 2}),
+    "resolved": (2, 0, {"back_with_bot": 2}),
+    "back_with_bot": (3, 0, {"rated": 2}),
+    "rated": (3, 0, {}),
+}
+#: The bot sets `troubleshooting_cycle` 1 (action_start_troubleshooting) before the tree
+#: slot, so cycle 1 is reached just before the tree is: the map keeps the order of events.
+TROUBLESHOOTING_MAP: Final[dict[str, tuple[int, int, dict[str, int]]]] = {
+    "asked": (2, 0, {"cycle_1": 2}),
+    "tree_chosen": (2, 0, {"cycle_2": 2}),
+    "cycle_1": (2, 0, {"tree_chosen": 2}),
+    "cycle_2": (2, 0, {"cycle_3": 1, "fixed": 1}),
+    "cycle_3": (1, 0, {"escalated": 1}),
+    "fixed": (1, 0, {"rated": 1}),
+    "escalated": (1, 0, {"queued": 1}),
+    "queued": (1, 0, {"claimed": 1}),
+    "claimed": (1, 0, {"back_with_bot": 1}),
+    "resolved": (0, 0, {}),
+    "back_with_bot": (1, 0, {"rated": 1}),
+    "rated": (2, 0, {}),
+}
+#: Units that reached each blueprint step's stage (steps of `content/service_blueprints.yml`).
+ORDER_STEPS: Final = {
+    "ask": 5,
+    "lookup": 4,
+    "order_db": 4,
+    "report": 1,
+    "escalate": 3,
+    "intake": 3,
+    "queue_wait": 2,
+    "claim": 2,
+    "agent_work": 2,
+    "hand_back": 3,
+    "rate": 3,
+}
+#: FMEA modes (content/handoff_fmea.yml) and the steps they are pinned to.
+REPEATING: Final = "customer_repeats_information"
+ABANDONED: Final = "abandoned_while_waiting"
+HAND_BACK_REFUSED: Final = "hand_back_refused"
+LOW_CSAT_HYBRID: Final = "low_csat_after_hybrid"
+DUPLICATE: Final = "duplicate_handoff_suppressed"
+
+
+def check_map(found: dict[str, Any], units: int, expected: dict[str, Any]) -> None:
+    assert found["units"] == units
+    stages = {stage["stage"]: stage for stage in found["stages"]}
+    assert list(stages) == list(expected)  # every stage of the catalog, in its order
+    got = {stage: (s["reached"], s["dropped_off"], s["next_stages"]) for stage, s in stages.items()}
+    assert got == expected
+    for stage in stages.values():
+        # A time to the next stage for each unit that went on, none for those that stopped.
+        assert stage["to_next_s"]["count"] == sum(stage["next_stages"].values())
+
+
 async def test_the_planning_views_count_exactly_what_the_conversations_did(
     system: DeskStack, sam: DeskAgent
 ) -> None:
     played = await play(system)
     assert played.refused["handed_back"] is False
-    assert played.refused["hand_back_error"]
+    assert "could not be reached" in played.refused["hand_back_error"]
     assert (played.retried["handed_back"], played.retried["hand_back_error"]) == (True, None)
+    assert [name for name, run in played.runs.items() if run.handoff_ids] == [
+        "order-restated",
+        "order-asked",
+        "order-abandoned",
+        "troubleshooting-hand-back-refused",
+    ]
+    # The bot asks its own rating after a bot-only journey (what the maps' `rated` count).
+    assert played.runs["order-lookup"].bot_rating_asked is True
+    assert played.runs["troubleshooting-fixed"].bot_rating_asked is True
+    restated, asked = played.handoff("order-restated"), played.handoff("order-asked")
+    abandoned = played.handoff("order-abandoned")
+    refused = played.handoff("troubleshooting-hand-back-refused")
 
     built = await sam.expect("POST", "/api/analytics/build", 200)
-    print(built)
-    for journey in ("order_status", "troubleshooting"):
-        print(await sam.call("GET", "/api/analytics/journey-map", params={**period(), "journey": journey}))
-    print({name: run.handoff_ids for name, run in played.runs.items()})
-    print({name: run.bot_rating_asked for name, run in played.runs.items()})
-    print((await read(sam, "/api/analytics/report"))["repeats"])
+    assert (built["conversations"], built["handoffs"], built["unparseable"]) == (7, 4, 0)
+
+    # Journey maps: reached, drop-off and the next stages per stage.
+    orders = await read(sam, "/api/analytics/journey-map", journey="order_status")
+    check_map(orders, 5, ORDER_MAP)
+    order_stages = {stage["stage"]: stage for stage in orders["stages"]}
+    # The customer's turns while an agent had them: the restatement and the answer.
+    assert order_stages["claimed"]["sentiment_turns"] == 2
+    assert order_stages["queued"]["sentiment_turns"] == 1  # "never mind"
+    troubleshooting = await read(sam, "/api/analytics/journey-map", journey="troubleshooting")
+    check_map(troubleshooting, 2, TROUBLESHOOTING_MAP)
+
+    # The report's repeats: the order number restated once and asked for once.
+    repeats = (await read(sam, "/api/analytics/report"))["repeats"]
+    fields = {
+        (f["journey"], f["field"]): (
+            f["handoffs"],
+            f["repeated"],
+            f["restated"],
+            f["asked"],
+            f["missing"],
+        )
+        for f in repeats["fields"]
+    }
+    assert fields[("order_status", "order_number")] == (2, 2, 1, 1, 0)
+    assert fields[("troubleshooting", "error_code")] == (1, 0, 0, 0, 0)
+    assert (repeats["handoffs"], repeats["with_repeat"]) == (3, 2)
+    examples = {(e["handoff_id"], e["field"], e["kind"]) for e in repeats["examples"]}
+    assert examples == {(restated, "order_number", "restated"), (asked, "order_number", "asked")}
+
+    # The blueprint: each step's units, and the FMEA modes pinned where they happen.
+    plan = await read(sam, "/api/analytics/blueprint", journey="order_status")
+    steps = {step["step"]: step for step in plan["steps"]}
+    assert {step: s["count"] for step, s in steps.items()} == ORDER_STEPS
+    assert REPEATING in steps["agent_work"]["failure_modes"]
+    assert ABANDONED in steps["queue_wait"]["failure_modes"]
+    assert HAND_BACK_REFUSED in steps["hand_back"]["failure_modes"]
+    async with sam.http.get(
+        f"{system.desk_url}/api/analytics/blueprint",
+        params={**period(), "journey": "troubleshooting", "format": "svg"},
+    ) as drawn:
+        assert drawn.status == 200
+        assert drawn.content_type == "image/svg+xml"
+        assert "<svg" in await drawn.text()
+
+    # The FMEA: what happened, with the handoffs to open.
+    fmea = await read(sam, "/api/analytics/fmea")
+    assert fmea["handoffs"] == 4
+    modes = {mode["mode"]: mode for mode in fmea["modes"]}
+    occurrences = {
+        mode: (modes[mode]["occurrences"], sorted(modes[mode]["examples"]))
+        for mode in (REPEATING, ABANDONED, HAND_BACK_REFUSED, LOW_CSAT_HYBRID, DUPLICATE)
+    }
+    assert occurrences == {
+        REPEATING: (2, sorted([restated, asked])),
+        ABANDONED: (1, [abandoned]),
+        HAND_BACK_REFUSED: (1, [refused]),
+        LOW_CSAT_HYBRID: (1, [asked]),  # rated 2 after the bot and Olivia
+        DUPLICATE: (0, []),
+    }
+    ranked = [mode["rpn"] for mode in fmea["modes"]]
+    assert ranked == sorted(ranked, reverse=True)
