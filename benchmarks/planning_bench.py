@@ -42,14 +42,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from datetime import time as clock_time
+from functools import partial
 from pathlib import Path
 from typing import Any, Final
 
-from analytics.blueprint import blueprint
-from analytics.fmea_catalog import fmea_catalog
 from sqlalchemy import func, select
 
+from analytics.blueprint import blueprint
 from analytics.build import Builder
+from analytics.fmea_catalog import fmea_catalog
 from analytics.journey_map import journey_map
 from analytics.report import build_report
 from analytics.settings import AnalyticsSettings
@@ -144,11 +145,11 @@ def planning_calls(
     for journey in stage_catalog().journeys:
         query = PlanningQuery(start=first_day, end=last_day, journey=journey)
         calls[f"{journey}/map"] = _in_session(
-            facts, lambda s, q=query: journey_map(s, q, timezone=settings.timezone)
+            facts, partial(journey_map, query=query, timezone=settings.timezone)
         )
         calls[f"{journey}/blueprint"] = _in_session(
             facts,
-            lambda s, q=query: blueprint(s, q, timezone=settings.timezone, modes_by_step=modes),
+            partial(blueprint, query=query, timezone=settings.timezone, modes_by_step=modes),
         )
     report_query = ReportQuery(start=first_day, end=last_day)
     calls[REPORT_KEY] = _in_session(

@@ -129,6 +129,7 @@ SLOT_ERROR_CODE: Final = "error_code"
 #: Each tree's error code (the bot sets `error_code` from the customer's message).
 _CODES: Final = {"no_internet": "E-1042", "no_wifi": "E-2210", "general": "E-9000"}
 SLOT_ORDER_OUTCOME: Final = "order_outcome"
+SLOT_ORDER_RECORD: Final = "order_record"
 SLOT_TROUBLESHOOTING_CYCLE: Final = "troubleshooting_cycle"
 SLOT_TROUBLESHOOTING_OUTCOME: Final = "troubleshooting_outcome"
 SLOT_CSAT_RATING: Final = "csat_rating"
@@ -425,6 +426,11 @@ def _order(script: _Script, rng: random.Random, *, escalate: bool = False) -> No
     script.user("check_order_status", "(synthetic where is my order)")
     script.form("order_form", _ORDER_SLOTS, reask=0.12)
     script.action("action_order_status")
+    # As actions/orders.py does: the record found is kept, the form's slot is cleared.
+    status = "delayed" if escalate else "shipped"
+    order_number = script.slot_value(SLOT_ORDER_NUMBER)
+    script.slot(SLOT_ORDER_RECORD, {"order_number": order_number, "status": status})
+    script.slot(SLOT_ORDER_NUMBER, None)
     script.slot(SLOT_ORDER_OUTCOME, "escalate" if escalate else "reported")
     script.bot("(synthetic order status)")
     script.listen()
@@ -682,7 +688,7 @@ class _Desk:
         ]
         slots = {
             name: value
-            for name in (SLOT_ORDER_NUMBER, SLOT_ERROR_CODE)
+            for name in (SLOT_ORDER_RECORD, SLOT_ERROR_CODE)
             if (value := script.slot_value(name)) is not None
         }
         context = json.dumps(
@@ -752,7 +758,8 @@ class _Desk:
         self._event(handoff_id, at, "claimed", agent, {})
         script.at(at)
         script.notice(DeskNotice.AGENT_JOINED, "(synthetic agent joined)")
-        order_number = script.slot_value(SLOT_ORDER_NUMBER)
+        record = script.slot_value(SLOT_ORDER_RECORD)
+        order_number = record["order_number"] if isinstance(record, dict) else None
         fate = rng.random() if order_number else 1.0
         if fate < RESTATE_SHARE:
             # The customer says again what the bot already passed on.

@@ -275,6 +275,7 @@ def test_the_conversations_reach_the_journey_stages(history: SyntheticHistory) -
     assert {"resolved", "cycle_limit"} <= slot_values("troubleshooting_outcome")
     assert {"reported", "escalate"} <= slot_values("order_outcome")
     assert all(str(n).startswith("ORD-") for n in slot_values("order_number") - {None})
+    assert None in slot_values("order_number")  # cleared after the lookup, as the bot does
     assert slot_values("csat_rating") - {None}
     notices = rows(
         tracker,
@@ -294,7 +295,7 @@ def test_the_conversations_reach_the_journey_stages(history: SyntheticHistory) -
     assert rows(tracker, "SELECT count(*) FROM events WHERE type_name = 'resume'")[0][0] > 0
     # Each handoff's context carries the values the bot knew (the repeat detector's input).
     contexts = [json.loads(c) for (c,) in rows(history.desk_path, "SELECT context FROM handoffs")]
-    assert any("order_number" in c["slots"] for c in contexts)
+    assert any("order_record" in c["slots"] for c in contexts)
     assert any("error_code" in c["slots"] for c in contexts)
 
 
