@@ -197,6 +197,10 @@ class AnalyticsResult:
     http_reports: list[ReportResult] | None
     #: Share of all CPUs other processes used during the builds and the reports (None: unknown).
     other_cpu_share: float | None
+    #: The history's days and the facts built from it (for the planning views' benchmark).
+    first_day: date | None = None
+    last_day: date | None = None
+    facts_url: str | None = None
 
     @property
     def build_met(self) -> bool:
@@ -498,6 +502,9 @@ def run_analytics(
         if http_samples is None
         else [ReportResult.of(m, http_samples, cpu=False) for m in HTTP_MEASURES],
         other_cpu_share=other,
+        first_day=history.first_day,
+        last_day=history.last_day,
+        facts_url=settings.database_url,
     )
 
 

@@ -21,6 +21,12 @@ from benchmarks.mortgage_latency import (
     RETURNING_FIRST_REPLY,
     MortgageSamples,
 )
+from benchmarks.planning_bench import (
+    PlanningResult,
+    planning_json,
+    planning_lines,
+    planning_table,
+)
 from benchmarks.stats import Summary, summarise
 from benchmarks.turns import Samples, Scenario
 
@@ -196,6 +202,8 @@ class Results:
     mortgage: MortgageResult | None = None
     #: The analytics' build and report over a synthetic month (None: skipped).
     analytics: AnalyticsResult | None = None
+    #: The journey map and blueprint on the analytics' facts (None: skipped).
+    planning: PlanningResult | None = None
 
     def turn(self, key: str) -> ScenarioResult:
         """The result of the scenario with this key."""
@@ -218,6 +226,8 @@ class Results:
             missed += self.mortgage.missed
         if self.analytics is not None:
             missed += self.analytics.missed
+        if self.planning is not None:
+            missed += self.planning.missed
         return missed
 
 
@@ -300,6 +310,8 @@ def markdown_report(results: Results) -> str:
         report += "\n\n" + mortgage_table(results.mortgage)
     if results.analytics is not None:
         report += "\n\n" + analytics_table(results.analytics)
+    if results.planning is not None:
+        report += "\n\n" + planning_table(results.planning)
     return report
 
 
@@ -353,6 +365,8 @@ def verdict_lines(results: Results) -> list[str]:
             )
     if results.analytics is not None:
         lines += analytics_lines(results.analytics)[:-1]  # its verdict is in the one below
+    if results.planning is not None:
+        lines += planning_lines(results.planning)[:-1]
     if results.missed:
         lines.append("MISSED: " + "; ".join(results.missed))
     else:
@@ -444,6 +458,7 @@ def to_json(results: Results) -> dict[str, Any]:
         "desk": None if results.desk is None else desk_json(results.desk),
         "mortgage": None if results.mortgage is None else mortgage_json(results.mortgage),
         "analytics": None if results.analytics is None else analytics_json(results.analytics),
+        "planning": None if results.planning is None else planning_json(results.planning),
         "missed": results.missed,
     }
 

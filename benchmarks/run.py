@@ -5,7 +5,7 @@
                              [--mortgage-rounds N] [--mortgage-warmup N] [--skip-mortgage]
                              [--analytics-days N] [--analytics-conversations N]
                              [--analytics-handoffs N] [--analytics-reports N]
-                             [--skip-analytics]
+                             [--skip-analytics] [--planning-rounds N] [--skip-planning]
                              [--model PATH] [--json PATH] [--keep-workdir]
 
 (`make bench` runs it after installing, training and seeding.) The exit code is 0 whether
@@ -100,6 +100,12 @@ Analytics
     reading the same rows (SELECT and json.loads) and `SELECT 1` through a session.
     benchmarks/analytics_bench.py describes the method.
 
+Planning views
+    Then (unless `--skip-planning`) on the same facts: the journey map and the service
+    blueprint of each journey over the whole period, `--planning-rounds` rounds (default 20),
+    with the dashboard's report in the same rounds as the baseline. Target: p95 <= 2 s for a
+    journey's map + blueprint. benchmarks/planning_bench.py describes the method.
+
 Reading the numbers
 -------------------
 The turn targets are on the median (p50), the desk's on the 95th percentile (p95). p95 and
@@ -135,7 +141,8 @@ from typing import Any
 import aiohttp
 import requests
 
-from benchmarks.analytics_bench import run_analytics
+from analytics.settings import AnalyticsSettings
+from benchmarks.analytics_bench import AnalyticsResult, run_analytics
 from benchmarks.desk_latency import run_desk_rounds
 from benchmarks.environment import (
     BenchEnvironment,
@@ -145,6 +152,7 @@ from benchmarks.environment import (
 )
 from benchmarks.machine import CpuSnapshot, cpu_snapshot, other_cpu_share
 from benchmarks.mortgage_latency import run_mortgage_rounds
+from benchmarks.planning_bench import PlanningResult, run_planning
 from benchmarks.report import (
     DeskResult,
     MortgageResult,
@@ -228,6 +236,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="measured rounds of the dashboard's report",
     )
     parser.add_argument("--skip-analytics", action="store_true", help="do not time the analytics")
+    parser.add_argument(
+        "--planning-rounds",
+        type=_positive,
+        default=20,
+        metavar="N",
+        help="measured rounds of the journey map and blueprint (on the analytics' facts)",
+    )
+    parser.add_argument(
+        "--skip-planning", action="store_true", help="do not time the planning views"
+    )
     parser.add_argument(
         "--model",
         type=Path,
@@ -383,6 +401,9 @@ def _context(args: argparse.Namespace, model: Path) -> dict[str, Any]:
             if args.skip_desk or args.skip_mortgage
             else args.mortgage_rounds,
             "analytics_reports": None if args.skip_analytics else args.analytics_reports,
+            "planning_rounds": None
+            if args.skip_analytics or args.skip_planning
+            else args.planning_rounds,
         },
     }
 
@@ -409,7 +430,21 @@ def run(args: argparse.Namespace, workdir: Path) -> Results:
             args.analytics_days, args.analytics_conversations, args.analytics_handoffs
         )
         analytics = run_analytics(workdir / "analytics", size, args.analytics_reports)
-    return Results(training, turns, other, _context(args, model), desk, mortgage, analytics)
+    planning = None
+    if analytics is not None and not args.skip_planning:
+        planning = run_planning_on(analytics, args.planning_rounds)
+    return Results(
+        training, turns, other, _context(args, model), desk, mortgage, analytics, planning
+    )
+
+
+def run_planning_on(analytics: AnalyticsResult, rounds: int) -> PlanningResult:
+    """Times the planning views on the facts the analytics benchmark built."""
+    assert analytics.facts_url and analytics.first_day and analytics.last_day
+    settings = AnalyticsSettings.from_env({"ANALYTICS_DATABASE_URL": analytics.facts_url})
+    return run_planning(
+        analytics.facts_url, settings, analytics.first_day, analytics.last_day, rounds
+    )
 
 
 def report(results: Results, json_path: Path) -> None:

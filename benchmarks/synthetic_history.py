@@ -17,6 +17,17 @@ desk handoff with the same id, queued a moment after the tracker's `action_hando
 history of claims, transfers, resolutions, hand-backs, abandons, expiries with a callback
 message, and ratings, in time order.
 
+They reach the journey map's stages as the real system marks them (`content/journey_stages.yml`):
+order numbers in the demo's `ORD-` form and `order_outcome` reported or escalated;
+troubleshooting passes with `troubleshooting_cycle` 1 to 3 and `troubleshooting_outcome`; the
+desk's notices in the conversation (`queue_position`, `agent_joined`, `agent_left`: `bot`
+events marked `metadata.desk_notice`), the agents' messages (`bot` events marked
+`metadata.handoff_agent`, some asking for the order number, some customers restating it), the
+hand-back's `resume` and the agent's rating (`csat_rating`); customer words with a sentiment.
+Each mortgage conversation starts an application (`mortgage_applications`) whose timeline
+(`application_events`, with the stage after each entry) goes on, for fewer and fewer of them,
+to the advisor, documents, the branch appointment and the signing.
+
 Synthetic and never the demo's: every sender id starts with `synthetic-`, the files are named
 `synthetic-*.db`, each holds a `synthetic_history` table saying how it was made, and the
 generator refuses the project's own `var/` directory (use `var/bench/...` or a temporary
@@ -49,6 +60,8 @@ from contract.conversation_marks import (
     SLOT_TROUBLESHOOTING_ATTEMPTS,
     SLOT_TROUBLESHOOTING_TREE,
 )
+from contract.desk_notices import DESK_NOTICE_KEY, DeskNotice
+from contract.webchat import AGENT_METADATA_KEY
 from desk.store.database import Database
 from desk.store.models import PRIORITY_RANK
 
@@ -111,6 +124,43 @@ _AGENTS: Final = (
     ("general_support", 4),
 )
 _ORDER_SLOTS: Final = ("order_number",)
+SLOT_ORDER_NUMBER: Final = "order_number"
+SLOT_ERROR_CODE: Final = "error_code"
+#: Each tree's error code (the bot sets `error_code` from the customer's message).
+_CODES: Final = {"no_internet": "E-1042", "no_wifi": "E-2210", "general": "E-9000"}
+SLOT_ORDER_OUTCOME: Final = "order_outcome"
+SLOT_ORDER_RECORD: Final = "order_record"
+SLOT_TROUBLESHOOTING_CYCLE: Final = "troubleshooting_cycle"
+SLOT_TROUBLESHOOTING_OUTCOME: Final = "troubleshooting_outcome"
+SLOT_CSAT_RATING: Final = "csat_rating"
+FORM_CSAT: Final = "csat_form"
+#: The troubleshooting form's passes through a tree before Level 2 (content's cycle limit).
+CYCLE_LIMIT: Final = 3
+#: What customers say to an agent, with and without a sentiment VADER scores.
+_CUSTOMER_WORDS: Final = (
+    "ok",
+    "thanks, that's great, really helpful",
+    "this is ridiculous, I'm really annoyed it is still broken",
+    "I have waited ages, terrible service",
+    "fine, thank you",
+    "perfect, you're a star",
+)
+#: Of the served order handoffs: the customer says the order number again, the agent asks.
+RESTATE_SHARE: Final = 0.15
+ASK_SHARE: Final = 0.1
+#: The agent asking for a value the context carried (the repeat detector's "asked").
+ASK_ORDER_NUMBER: Final = "Could you tell me your order number, please?"
+#: How many mortgage applications go on to each next step of their timeline.
+_APPLICATION_STEPS: Final = (
+    # (timeline kind, stage after it, share that gets there from the step before)
+    ("handed_to_advisor", "advice", 0.7),
+    ("advice_outcome", "advice", 0.9),
+    ("documents_requested", "documents", 0.8),
+    ("document_uploaded", "documents", 0.85),
+    ("document_accepted", "ready_to_sign", 0.8),
+    ("appointment_booked", "appointment_booked", 0.8),
+    ("signed", "signed", 0.75),
+)
 _MORTGAGE_SLOTS: Final = (
     "applicant_name",
     "email",
@@ -297,11 +347,43 @@ class _Script:
                 self.action(form)
                 self.slot(slot, None)
                 self.ask(slot)
-            self.user("inform", f"(synthetic {slot})")
+            value = self.value_of(slot)
+            self.user("inform", value)
             self.action(form)
-            self.slot(slot, f"synthetic-{slot}")
+            self.slot(slot, value)
         self.slot(SLOT_REQUESTED, None)
         self.loop(None)
+
+    def value_of(self, slot: str) -> str:
+        """What the customer answers for a form's slot (an order number in the demo's form)."""
+        if slot == SLOT_ORDER_NUMBER:
+            return f"ORD-{self.rng.randrange(10**6):06d}"
+        return f"synthetic-{slot}"
+
+    def at(self, moment: float) -> None:
+        """Move the conversation's clock on to `moment` (never back)."""
+        self.clock = max(self.clock, moment)
+
+    def slot_value(self, name: str) -> Any:
+        """The value this conversation last set for a slot (None: not set)."""
+        for row in reversed(self.rows):
+            if row[2] == "slot" and row[4] == name:
+                return json.loads(row[5])["value"]
+        return None
+
+    def notice(self, kind: DeskNotice, text: str) -> None:
+        """A desk status message in the conversation (`metadata.desk_notice`)."""
+        self._add("bot", {"metadata": {DESK_NOTICE_KEY: kind.value}, "text": text, "data": {}})
+
+    def agent(self, agent_id: int, text: str) -> None:
+        """An agent's message through the desk (`metadata.handoff_agent`)."""
+        metadata = {AGENT_METADATA_KEY: {"id": agent_id, "name": f"Synthetic Agent {agent_id}"}}
+        self._add("bot", {"metadata": metadata, "text": text, "data": {}})
+
+    def resume(self, action: str) -> None:
+        """The desk gives the conversation back to the bot, which runs `action`."""
+        self._add("resume", {})
+        self.action(action, None)
 
     def bot_csat(self) -> None:
         """The short bot-only rating, answered or skipped."""
@@ -340,44 +422,60 @@ class _Script:
         return handed_at
 
 
-def _order(script: _Script, rng: random.Random) -> None:
+def _order(script: _Script, rng: random.Random, *, escalate: bool = False) -> None:
     script.user("check_order_status", "(synthetic where is my order)")
     script.form("order_form", _ORDER_SLOTS, reask=0.12)
     script.action("action_order_status")
-    script.slot("order_outcome", "on_time")
+    # As actions/orders.py does: the record found is kept, the form's slot is cleared.
+    status = "delayed" if escalate else "shipped"
+    order_number = script.slot_value(SLOT_ORDER_NUMBER)
+    script.slot(SLOT_ORDER_RECORD, {"order_number": order_number, "status": status})
+    script.slot(SLOT_ORDER_NUMBER, None)
+    script.slot(SLOT_ORDER_OUTCOME, "escalate" if escalate else "reported")
     script.bot("(synthetic order status)")
     script.listen()
 
 
 def _troubleshooting(script: _Script, rng: random.Random, *, resolve: bool) -> None:
     tree = rng.choice(sorted(_TREES))
-    script.user("report_error_code", f"(synthetic error code for {tree})")
+    script.user("report_error_code", f"I keep getting error {_CODES[tree]}")
     script.action("action_start_troubleshooting")
+    script.slot(SLOT_ERROR_CODE, _CODES[tree])
     script.slot(SLOT_TROUBLESHOOTING_TREE, tree)
+    script.slot(SLOT_TROUBLESHOOTING_CYCLE, 1)
     script.slot(SLOT_TROUBLESHOOTING_ATTEMPTS, [])
     script.action("troubleshooting_form")
     script.loop("troubleshooting_form")
     steps = _TREES[tree]
+    # Most fixes come in the first pass; a resolved walk stops at the step that helped.
+    passes = CYCLE_LIMIT if not resolve else rng.choices((1, 2, 3), (70, 22, 8))[0]
     helped_at = rng.randrange(len(steps)) if resolve else None
     attempts: list[dict[str, Any]] = []
-    for index, step in enumerate(steps if not resolve else steps[: (helped_at or 0) + 1]):
-        script.ask("step_answer")
-        helped = index == helped_at
-        script.user("affirm" if helped else "deny", "yes" if helped else "no")
-        script.action("troubleshooting_form")
-        attempts.append(
-            {
-                "kind": "troubleshooting_step",
-                "label": step,
-                "cycle": 1,
-                "step": index + 1,
-                "outcome": "resolved" if helped else "unresolved",
-                "asked_at": _iso(script.clock - 5),
-                "answered_at": _iso(script.clock),
-            }
-        )
-        script.slot("step_answer", "yes" if helped else None)
-        script.slot(SLOT_TROUBLESHOOTING_ATTEMPTS, list(attempts))
+    for cycle in range(1, passes + 1):
+        if cycle > 1:
+            script.slot(SLOT_TROUBLESHOOTING_CYCLE, cycle)
+        last = cycle == passes
+        for index, step in enumerate(
+            steps if not (resolve and last) else steps[: (helped_at or 0) + 1]
+        ):
+            script.ask("step_answer")
+            helped = last and index == helped_at
+            script.user("affirm" if helped else "deny", "yes" if helped else "no")
+            script.action("troubleshooting_form")
+            attempts.append(
+                {
+                    "kind": "troubleshooting_step",
+                    "label": step,
+                    "cycle": cycle,
+                    "step": index + 1,
+                    "outcome": "resolved" if helped else "unresolved",
+                    "asked_at": _iso(script.clock - 5),
+                    "answered_at": _iso(script.clock),
+                }
+            )
+            script.slot("step_answer", "yes" if helped else None)
+            script.slot(SLOT_TROUBLESHOOTING_ATTEMPTS, list(attempts))
+    script.slot(SLOT_TROUBLESHOOTING_OUTCOME, "resolved" if resolve else "cycle_limit")
     script.slot(SLOT_REQUESTED, None)
     script.loop(None)
     if resolve:
@@ -427,7 +525,7 @@ def _contained(script: _Script, rng: random.Random, kind: str) -> None:
 def _before_handoff(script: _Script, rng: random.Random, flow: str, reason: str) -> None:
     """The journey up to the moment it hands over."""
     if flow == "order_status":
-        _order(script, rng)
+        _order(script, rng, escalate=reason != "customer_request")
     elif flow == "troubleshooting":
         _troubleshooting(script, rng, resolve=False)
     elif flow == "mortgage":
@@ -449,6 +547,8 @@ class _DeskRows:
 
     handoffs: list[tuple[Any, ...]] = field(default_factory=list)
     events: list[tuple[Any, ...]] = field(default_factory=list)
+    applications: list[tuple[Any, ...]] = field(default_factory=list)
+    timeline: list[tuple[Any, ...]] = field(default_factory=list)
 
 
 _HANDOFF_COLUMNS: Final = (
@@ -482,11 +582,33 @@ _HANDOFF_COLUMNS: Final = (
 )
 
 
-class _Desk:
-    """Makes each handoff's desk row and history, with agents per queue."""
+_APPLICATION_COLUMNS: Final = (
+    "id",
+    "reference",
+    "stage",
+    "applicant_name",
+    "email",
+    "property_value",
+    "deposit_amount",
+    "loan_amount",
+    "loan_to_value",
+    "term_years",
+    "annual_income",
+    "employment_type",
+    "origin_channel",
+    "origin_sender_id",
+    "created_at",
+    "updated_at",
+)
 
-    def __init__(self, rng: random.Random) -> None:
+
+class _Desk:
+    """Makes each handoff's desk row and history, with agents per queue, and each mortgage
+    application's row and timeline up to `until` (the history's end)."""
+
+    def __init__(self, rng: random.Random, until: float = float("inf")) -> None:
         self.rng = rng
+        self.until = until
         self.rows = _DeskRows()
         self.agents: dict[str, list[int]] = {}
         self.agent_rows: list[tuple[Any, ...]] = []
@@ -500,6 +622,53 @@ class _Desk:
 
     def _event(self, handoff_id: str, at: float, kind: str, agent: int | None, detail: Any) -> None:
         self.rows.events.append((handoff_id, _stored(at), kind, agent, json.dumps(detail)))
+
+    def application(self, script: _Script) -> None:
+        """The application the mortgage form just submitted, and how far its timeline got."""
+        rng = self.rng
+        application_id = len(self.rows.applications) + 1
+        started = script.rows[0][0]
+        submitted = script.clock
+        entries = [
+            (started, "web_chat", "chat_started", "customer", "intake"),
+            (submitted, "web_chat", "form_completed", "customer", "intake"),
+        ]
+        at = submitted
+        for kind, stage, share in _APPLICATION_STEPS:
+            if rng.random() >= share:
+                break
+            at += rng.lognormvariate(10.5, 1.0)  # a median of about 10 hours between steps
+            if at > self.until:
+                break
+            touchpoint = "branch" if kind in ("appointment_booked", "signed") else "desk"
+            entries.append((at, touchpoint, kind, "agent", stage))
+        stage = entries[-1][4]
+        value = rng.randrange(150, 900) * 1000
+        deposit = value * rng.choice((10, 15, 20, 25)) // 100
+        self.rows.applications.append(
+            (
+                application_id,
+                f"MTG-{application_id:05d}",
+                stage,
+                f"Synthetic Applicant {application_id}",
+                f"applicant{application_id}@example.com",
+                value,
+                deposit,
+                value - deposit,
+                round((value - deposit) / value, 4),
+                25,
+                rng.randrange(30, 150) * 1000,
+                "employed",
+                "web_chat",
+                script.sender_id,
+                _stored(submitted),
+                _stored(entries[-1][0]),
+            )
+        )
+        for moment, touchpoint, kind, actor_kind, stage in entries:
+            self.rows.timeline.append(
+                (application_id, _stored(moment), touchpoint, kind, actor_kind, "{}", stage)
+            )
 
     def handoff(
         self,
@@ -517,7 +686,14 @@ class _Desk:
             {"speaker": "customer", "text": text, "timestamp": _iso(at), "intent": intent}
             for at, text, intent in script.said[-4:]
         ]
-        context = json.dumps({"flow": flow, "transcript": transcript, "synthetic": True})
+        slots = {
+            name: value
+            for name in (SLOT_ORDER_RECORD, SLOT_ERROR_CODE)
+            if (value := script.slot_value(name)) is not None
+        }
+        context = json.dumps(
+            {"flow": flow, "transcript": transcript, "slots": slots, "synthetic": True}
+        )
         values: dict[str, Any] = dict.fromkeys(_HANDOFF_COLUMNS)
         priority = "high" if reason in ("order_lost", "cycle_limit") else "normal"
         values.update(
@@ -536,11 +712,17 @@ class _Desk:
             transfer_count=0,
         )
         self._event(handoff_id, queued, "queued", None, {"queue": queue})
+        script.at(queued)
+        script.notice(DeskNotice.QUEUE_POSITION, "(synthetic place in the queue)")
         fate = rng.random()
         if fate < 0.08:
             ended = queued + rng.uniform(20, 600)
             values.update(status="abandoned", abandoned_at=_stored(ended))
             self._event(handoff_id, ended, "abandoned", None, {})
+            script.at(ended)
+            script.user("cancel", "never mind")
+            script.resume("action_handoff_cancelled")
+            script.listen()
         elif fate < 0.15:
             offered = queued + 120
             ended = offered + rng.uniform(10, 200)
@@ -551,8 +733,13 @@ class _Desk:
                 callback_message="(synthetic callback message)",
             )
             self._event(handoff_id, offered, "choice_offered", None, {})
+            script.at(offered)
+            script.notice(DeskNotice.WAIT_CHOICE, "(synthetic keep waiting or leave a message)")
             self._event(handoff_id, ended, "expired", None, {"reason": "callback"})
             self._event(handoff_id, ended, "callback_received", None, {})
+            script.at(ended)
+            script.resume("action_ask_callback")
+            script.listen()
             if rng.random() < 0.6:
                 values["callback_done_at"] = _stored(ended + rng.uniform(600, 86400))
         else:
@@ -569,12 +756,24 @@ class _Desk:
         agent = rng.choice(self.agents[queue])
         values["claimed_at"] = _stored(at)
         self._event(handoff_id, at, "claimed", agent, {})
-        reply = at + rng.uniform(8, 60)
+        script.at(at)
+        script.notice(DeskNotice.AGENT_JOINED, "(synthetic agent joined)")
+        record = script.slot_value(SLOT_ORDER_RECORD)
+        order_number = record["order_number"] if isinstance(record, dict) else None
+        fate = rng.random() if order_number else 1.0
+        if fate < RESTATE_SHARE:
+            # The customer says again what the bot already passed on.
+            script.user("provide_order_number", f"It's {order_number}, I already said")
+        reply = max(at + rng.uniform(8, 60), script.clock)
         values["first_agent_reply_at"] = _stored(reply)
         self._event(handoff_id, reply, "first_agent_reply", agent, {})
-        script.clock = max(script.clock, reply)
-        script.bot("(synthetic agent reply)")
-        script.user("inform", "(synthetic answer to the agent)")
+        script.at(reply)
+        if RESTATE_SHARE <= fate < RESTATE_SHARE + ASK_SHARE:
+            script.agent(agent, ASK_ORDER_NUMBER)
+            script.user("provide_order_number", str(order_number))
+        else:
+            script.agent(agent, "(synthetic agent reply)")
+            script.user("inform", rng.choice(_CUSTOMER_WORDS))
         at = max(reply, script.clock)
         if rng.random() < 0.1:
             target = rng.choice([q for q, _ in _AGENTS if q != queue])
@@ -587,6 +786,8 @@ class _Desk:
             # The desk clears claimed_at at a transfer and sets it again at the next claim.
             values["claimed_at"] = _stored(at)
             self._event(handoff_id, at, "claimed", agent, {})
+            script.at(at)
+            script.notice(DeskNotice.AGENT_JOINED, "(synthetic agent joined)")
         at += rng.lognormvariate(5.5, 0.6)  # about 4 minutes of handling
         disposition = rng.choice(("resolved", "resolved", "resolved", "resolved_with_followup"))
         values.update(
@@ -596,20 +797,32 @@ class _Desk:
             disposition=disposition,
         )
         self._event(handoff_id, at, "resolved", agent, {"disposition": disposition, "slots": {}})
+        script.at(at)
+        script.notice(DeskNotice.AGENT_LEFT, "(synthetic agent left)")
+        at = script.clock
         if rng.random() < 0.85:
             at += rng.uniform(0.5, 3)
             values.update(status="handed_back", handed_back_at=_stored(at))
             self._event(handoff_id, at, "handed_back", None, {})
-            script.clock = max(script.clock, at)
+            script.at(at)
+            script.resume("action_welcome_back")
             script.bot("Welcome back! Is there anything else I can help with?")
-            script.listen()
             if rng.random() < 0.5:
                 rating = rng.choices((1, 2, 3, 4, 5), (5, 5, 10, 30, 50))[0]
-                at += rng.uniform(10, 90)
+                script.loop(FORM_CSAT)
+                script.ask(SLOT_CSAT_RATING)
+                script.user("inform", str(rating))
+                script.action(FORM_CSAT)
+                script.slot(SLOT_CSAT_RATING, rating)
+                script.slot(SLOT_REQUESTED, None)
+                script.loop(None)
+                at = script.clock
                 values["csat_rating"] = rating
                 self._event(
                     handoff_id, at, "csat_received", None, {"rating": rating, "has_comment": False}
                 )
+            script.listen()
+            at = max(at, script.clock)
         return at
 
 
@@ -677,6 +890,8 @@ def _events(
             carried = {SLOT_HANDOFF_ID: handoff_id}
         else:
             _contained(script, rng, what)
+            if what == "mortgage":
+                desk.application(script)
             carried = {}
         rows += script.rows
         if rng.random() < 0.5:
@@ -762,6 +977,17 @@ def _write_desk(path: Path, desk: _Desk, mark: Callable[[Any], None], agents_sin
             "VALUES (?, ?, ?, ?, ?)",
             desk.rows.events,
         )
+        connection.executemany(
+            f"INSERT INTO mortgage_applications ({', '.join(_APPLICATION_COLUMNS)}) "
+            f"VALUES ({', '.join('?' * len(_APPLICATION_COLUMNS))})",
+            desk.rows.applications,
+        )
+        desk.rows.timeline.sort(key=lambda row: row[1])
+        connection.executemany(
+            "INSERT INTO application_events (application_id, occurred_at, touchpoint, kind, "
+            "actor_kind, detail, stage) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            desk.rows.timeline,
+        )
         mark(connection)
         connection.commit()
     finally:
@@ -800,7 +1026,8 @@ def generate(
     last_day = end or (datetime.now(timezone.utc).date() - timedelta(days=1))
     first_day = last_day - timedelta(days=size.days - 1)
     rng = random.Random(seed)
-    desk = _Desk(rng)
+    until = datetime.combine(last_day + timedelta(days=1), datetime.min.time(), timezone.utc)
+    desk = _Desk(rng, until.timestamp())
     rows, senders = _events(size, first_day, rng, desk)
     tracker_path, desk_path = out / TRACKER_FILE, out / DESK_FILE
     for path in (tracker_path, desk_path):

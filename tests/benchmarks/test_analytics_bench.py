@@ -40,6 +40,7 @@ from benchmarks.report import Results, ScenarioResult, markdown_report, to_json,
 from benchmarks.run import parse_args
 from benchmarks.stats import summarise
 from benchmarks.synthetic_history import (
+    ASK_ORDER_NUMBER,
     DESK_FILE,
     MARKER_TABLE,
     PROJECT_ROOT,
@@ -230,6 +231,7 @@ def test_each_row_is_what_rasa_s_tracker_store_writes_for_its_event(
         "bot",
         "slot",
         "active_loop",
+        "resume",
     }
 
 
@@ -255,6 +257,64 @@ def test_the_bot_only_rating_and_the_handoff_marks_are_written(
     assert loops[0][0] > 0 and ratings[0][0] > 0
     # Each handoff's id is set in its conversation (and carried into the sender's next one).
     assert {json.loads(data)["value"] for (data,) in handoff_slots} == desk_ids
+
+
+def test_the_conversations_reach_the_journey_stages(history: SyntheticHistory) -> None:
+    tracker = history.tracker_path
+
+    def slot_values(name: str) -> set[Any]:
+        found = rows(
+            tracker,
+            "SELECT DISTINCT json_extract(data, '$.value') FROM events "
+            "WHERE type_name = 'slot' AND action_name = ?",
+            name,
+        )
+        return {value for (value,) in found}
+
+    assert {1, 2, 3} <= slot_values("troubleshooting_cycle")
+    assert {"resolved", "cycle_limit"} <= slot_values("troubleshooting_outcome")
+    assert {"reported", "escalate"} <= slot_values("order_outcome")
+    assert all(str(n).startswith("ORD-") for n in slot_values("order_number") - {None})
+    assert None in slot_values("order_number")  # cleared after the lookup, as the bot does
+    assert slot_values("csat_rating") - {None}
+    notices = rows(
+        tracker,
+        "SELECT DISTINCT json_extract(data, '$.metadata.desk_notice') FROM events "
+        "WHERE type_name = 'bot'",
+    )
+    assert {"queue_position", "agent_joined", "agent_left"} <= {n for (n,) in notices}
+    agent_texts = {
+        text
+        for (text,) in rows(
+            tracker,
+            "SELECT json_extract(data, '$.text') FROM events WHERE type_name = 'bot' "
+            "AND json_extract(data, '$.metadata.handoff_agent.id') IS NOT NULL",
+        )
+    }
+    assert ASK_ORDER_NUMBER in agent_texts and len(agent_texts) > 1
+    assert rows(tracker, "SELECT count(*) FROM events WHERE type_name = 'resume'")[0][0] > 0
+    # Each handoff's context carries the values the bot knew (the repeat detector's input).
+    contexts = [json.loads(c) for (c,) in rows(history.desk_path, "SELECT context FROM handoffs")]
+    assert any("order_record" in c["slots"] for c in contexts)
+    assert any("error_code" in c["slots"] for c in contexts)
+
+
+def test_each_mortgage_application_has_a_timeline_from_its_chat(
+    history: SyntheticHistory,
+) -> None:
+    desk = history.desk_path
+    applications = rows(desk, "SELECT id, stage FROM mortgage_applications")
+    assert applications
+    timeline = rows(desk, "SELECT application_id, kind, stage FROM application_events ORDER BY id")
+    by_application: dict[int, list[tuple[str, str]]] = {}
+    for application_id, kind, stage in timeline:
+        by_application.setdefault(application_id, []).append((kind, stage))
+    assert set(by_application) == {application_id for application_id, _ in applications}
+    for application_id, stage in applications:
+        entries = by_application[application_id]
+        assert [kind for kind, _ in entries[:2]] == ["chat_started", "form_completed"]
+        assert entries[-1][1] == stage
+    assert any(len(entries) > 2 for entries in by_application.values())
 
 
 def _moment(stored: str) -> float:
