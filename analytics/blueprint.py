@@ -9,23 +9,29 @@ is the units that reached the stage (those that started there have no time to it
 distribution's `excluded`). The FMEA modes pinned to a step come in `modes_by_step`.
 
 Two narrow queries, whatever the number of units: the units per stage (GROUP BY), and the
-(stage, seconds) pairs of the timed transitions into the blueprint's stages.
+durations of the timed transitions into the blueprint's stages (`analytics.durations`).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from analytics.blueprints import LANES, Blueprints, blueprints
+from analytics.durations import grouped_distributions
 from analytics.journey_map import UnknownJourney, planning_period
 from analytics.metrics import distribution
 from analytics.planning_filters import S, unit_filter
 from analytics.stages import StageCatalog, stage_catalog
-from contract.analytics_report import Blueprint, BlueprintLane, BlueprintStep, PlanningQuery
+from contract.analytics_report import (
+    Blueprint,
+    BlueprintLane,
+    BlueprintStep,
+    Distribution,
+    PlanningQuery,
+)
 
 
 def blueprint(
@@ -59,13 +65,9 @@ def blueprint(
             select(S.c.stage, func.count()).where(*where).group_by(S.c.stage)
         )
     }
-    durations: dict[str, list[float]] = defaultdict(list)
-    for stage, seconds in session.execute(
-        select(S.c.next_stage, S.c.seconds_to_next).where(
-            *where, S.c.next_stage.in_(used), S.c.seconds_to_next.is_not(None)
-        )
-    ):
-        durations[stage].append(seconds)
+    durations = grouped_distributions(
+        session, S.c.next_stage, S.c.seconds_to_next, [*where, S.c.next_stage.in_(used)]
+    )
 
     return Blueprint(
         journey=query.journey,
@@ -86,12 +88,15 @@ def blueprint(
                 final=step.stage in final,
                 column=column_of[step.stage],
                 count=reached.get(step.stage, 0),
-                duration_s=distribution(
-                    durations[step.stage],
-                    excluded=max(reached.get(step.stage, 0) - len(durations[step.stage]), 0),
-                ),
+                duration_s=_timed(durations.get(step.stage), reached.get(step.stage, 0)),
                 failure_modes=list(modes_by_step.get(step.id, ())),
             )
             for step in definitions
         ],
     )
+
+
+def _timed(found: Distribution | None, reached: int) -> Distribution:
+    """A step's durations; the units that reached its stage untimed are `excluded`."""
+    timed = found or distribution(())
+    return timed.copy(update={"excluded": max(reached - timed.count, 0)})

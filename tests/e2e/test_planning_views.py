@@ -40,14 +40,17 @@ Journey map, order_status (units 5). A stage is reached once per unit; drop-off 
 non-final stage and no later one:
 
     asked 5 (drop-off 1: conversation 2) · looked_up 4 · reported 1 (final) · escalated 3 ·
-    queued 3 · claimed 2 · resolved 2 · back_with_bot 3 (final; the abandon gives the
-    conversation back too) · rated 3 (order-lookup's bot rating, 4 and 2)
+    queued 3 · left_queue 1 (the abandon: the bot takes the conversation back with
+    action_handoff_cancelled; nothing follows, so a drop-off) · left_message 0 · claimed 2 ·
+    resolved 2 · back_with_bot 2 (final; the welcome back after an agent) · rated 3
+    (order-lookup's bot rating, 4 and 2)
 
-Journey map, troubleshooting (units 2):
+Journey map, troubleshooting (units 2). The bot sets `troubleshooting_cycle` 1 before it knows
+the tree, so the first cycle is the tree's stage:
 
-    asked 2 · tree_chosen 2 · cycle_1 2 · cycle_2 2 · cycle_3 1 · fixed 1 (final) ·
-    escalated 1 · queued 1 · claimed 1 · resolved 0 (its agent-left notice was lost with Rasa
-    down) · back_with_bot 1 · rated 2 (the bot's rating 4, the agent's 3)
+    asked 2 · tree_chosen 2 · cycle_2 2 · cycle_3 1 · fixed 1 (final) · escalated 1 ·
+    queued 1 · claimed 1 · resolved 0 (its agent-left notice was lost with Rasa down) ·
+    back_with_bot 1 · rated 2 (the bot's rating 4, the agent's 3)
 
 Repeats (report, order_status / order_number): claimed handoffs whose context carried the
 order number 2 (conversations 3 and 4), both repeated: restated 1 (3), asked 1 (4); the
@@ -251,23 +254,24 @@ ORDER_MAP: Final[dict[str, tuple[int, int, dict[str, int]]]] = {
     "looked_up": (4, 0, {"escalated": 3, "reported": 1}),
     "reported": (1, 0, {"rated": 1}),
     "escalated": (3, 0, {"queued": 3}),
-    "queued": (3, 0, {"claimed": 2, "back_with_bot": 1}),
+    "queued": (3, 0, {"claimed": 2, "left_queue": 1}),
+    "left_queue": (1, 1, {}),
+    "left_message": (0, 0, {}),
     "claimed": (2, 0, {"resolved": 2}),
     "resolved": (2, 0, {"back_with_bot": 2}),
-    "back_with_bot": (3, 0, {"rated": 2}),
+    "back_with_bot": (2, 0, {"rated": 2}),
     "rated": (3, 0, {}),
 }
-#: The bot sets `troubleshooting_cycle` 1 (action_start_troubleshooting) before the tree
-#: slot, so cycle 1 is reached just before the tree is: the map keeps the order of events.
 TROUBLESHOOTING_MAP: Final[dict[str, tuple[int, int, dict[str, int]]]] = {
-    "asked": (2, 0, {"cycle_1": 2}),
+    "asked": (2, 0, {"tree_chosen": 2}),
     "tree_chosen": (2, 0, {"cycle_2": 2}),
-    "cycle_1": (2, 0, {"tree_chosen": 2}),
     "cycle_2": (2, 0, {"cycle_3": 1, "fixed": 1}),
     "cycle_3": (1, 0, {"escalated": 1}),
     "fixed": (1, 0, {"rated": 1}),
     "escalated": (1, 0, {"queued": 1}),
     "queued": (1, 0, {"claimed": 1}),
+    "left_queue": (0, 0, {}),
+    "left_message": (0, 0, {}),
     "claimed": (1, 0, {"back_with_bot": 1}),
     "resolved": (0, 0, {}),
     "back_with_bot": (1, 0, {"rated": 1}),
@@ -281,10 +285,12 @@ ORDER_STEPS: Final = {
     "report": 1,
     "escalate": 3,
     "intake": 3,
+    "give_up": 1,
+    "leave_message": 0,
     "queue_wait": 2,
     "claim": 2,
     "agent_work": 2,
-    "hand_back": 3,
+    "hand_back": 2,
     "rate": 3,
 }
 #: FMEA modes (content/handoff_fmea.yml) and the steps they are pinned to.
@@ -362,7 +368,7 @@ async def test_the_planning_views_count_exactly_what_the_conversations_did(
     steps = {step["step"]: step for step in plan["steps"]}
     assert {step: s["count"] for step, s in steps.items()} == ORDER_STEPS
     assert REPEATING in steps["agent_work"]["failure_modes"]
-    assert ABANDONED in steps["queue_wait"]["failure_modes"]
+    assert ABANDONED in steps["give_up"]["failure_modes"]
     assert HAND_BACK_REFUSED in steps["hand_back"]["failure_modes"]
     async with sam.http.get(
         f"{system.desk_url}/api/analytics/blueprint",
