@@ -19,16 +19,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Final
 
-from jsonschema import Draft7Validator
-
 from analytics.stages import StageCatalog, stage_catalog
-from contentsupport.designer_files import (
-    check_command,
-    read_yaml,
-    report,
-    schema_problems,
-    schema_validator,
-)
+from contentsupport.designer_files import check_command, checked_document
 
 PROJECT_ROOT: Final = Path(__file__).resolve().parent.parent
 SCHEMA_PATH: Final = PROJECT_ROOT / "schemas" / "service_blueprints.schema.json"
@@ -104,12 +96,10 @@ def load_blueprints(path: Path | None = None, catalog: StageCatalog | None = Non
         BlueprintFileError: The file cannot be read, is not YAML, or breaks a rule.
     """
     path = Path(path or os.environ.get("ANALYTICS_SERVICE_BLUEPRINTS") or DEFAULT_PATH)
-    document = read_yaml(path, BlueprintFileError)
-    problems = schema_problems(_validator(), document) or _rule_problems(
-        document, catalog or stage_catalog()
+    stages = catalog or stage_catalog()
+    document = checked_document(
+        path, SCHEMA_PATH, BlueprintFileError, lambda found: _rule_problems(found, stages)
     )
-    if problems:
-        raise BlueprintFileError(report(path, problems))
     return Blueprints(
         {
             journey: JourneySteps(journey, tuple(StepDefinition(**step) for step in body["steps"]))
@@ -122,11 +112,6 @@ def load_blueprints(path: Path | None = None, catalog: StageCatalog | None = Non
 def blueprints(path: Path | None = None) -> Blueprints:
     """The steps, read once per path."""
     return load_blueprints(path)
-
-
-@lru_cache(maxsize=1)
-def _validator() -> Draft7Validator:
-    return schema_validator(SCHEMA_PATH)
 
 
 def _rule_problems(document: Mapping[str, Any], catalog: StageCatalog) -> list[str]:

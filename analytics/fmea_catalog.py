@@ -20,15 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Final
 
-from jsonschema import Draft7Validator
-
-from contentsupport.designer_files import (
-    check_command,
-    read_yaml,
-    report,
-    schema_problems,
-    schema_validator,
-)
+from contentsupport.designer_files import check_command, checked_document
 from contract.conversation_marks import JOURNEY_MARKS
 
 PROJECT_ROOT: Final = Path(__file__).resolve().parent.parent
@@ -156,10 +148,7 @@ def load_fmea_catalog(path: Path | None = None) -> FmeaCatalog:
         FmeaFileError: The file cannot be read, is not YAML, or breaks a rule.
     """
     path = Path(path or os.environ.get("ANALYTICS_HANDOFF_FMEA") or DEFAULT_PATH)
-    document = read_yaml(path, FmeaFileError)
-    problems = schema_problems(_validator(), document) or _rule_problems(document)
-    if problems:
-        raise FmeaFileError(report(path, problems))
+    document = checked_document(path, SCHEMA_PATH, FmeaFileError, _rule_problems)
     modes = tuple(
         FailureMode(
             id=mode["id"],
@@ -188,11 +177,6 @@ def load_fmea_catalog(path: Path | None = None) -> FmeaCatalog:
 def fmea_catalog(path: Path | None = None) -> FmeaCatalog:
     """The catalog, read once per path."""
     return load_fmea_catalog(path)
-
-
-@lru_cache(maxsize=1)
-def _validator() -> Draft7Validator:
-    return schema_validator(SCHEMA_PATH)
 
 
 def _rule_problems(document: Mapping[str, Any]) -> list[str]:

@@ -17,15 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Final
 
-from jsonschema import Draft7Validator
-
-from contentsupport.designer_files import (
-    check_command,
-    read_yaml,
-    report,
-    schema_problems,
-    schema_validator,
-)
+from contentsupport.designer_files import check_command, checked_document
 from contract.conversation_marks import JOURNEY_MARKS
 
 PROJECT_ROOT: Final = Path(__file__).resolve().parent.parent
@@ -133,10 +125,7 @@ def load_stage_catalog(path: Path | None = None) -> StageCatalog:
         StageFileError: The file cannot be read, is not YAML, or breaks a rule.
     """
     path = Path(path or os.environ.get("ANALYTICS_JOURNEY_STAGES") or DEFAULT_PATH)
-    document = read_yaml(path, StageFileError)
-    problems = schema_problems(_validator(), document) or _rule_problems(document)
-    if problems:
-        raise StageFileError(report(path, problems))
+    document = checked_document(path, SCHEMA_PATH, StageFileError, _rule_problems)
     journeys = {}
     for name, body in document["journeys"].items():
         stages = tuple(
@@ -162,11 +151,6 @@ def load_stage_catalog(path: Path | None = None) -> StageCatalog:
 def stage_catalog(path: Path | None = None) -> StageCatalog:
     """The catalog, read once per path."""
     return load_stage_catalog(path)
-
-
-@lru_cache(maxsize=1)
-def _validator() -> Draft7Validator:
-    return schema_validator(SCHEMA_PATH)
 
 
 def _rule_problems(document: Mapping[str, Any]) -> list[str]:

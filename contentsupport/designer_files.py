@@ -16,6 +16,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Hashable, Iterable, Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
@@ -192,3 +193,28 @@ def check_command(
         return 1
     print(f"{arguments.path}: OK: {summary(loaded)}")
     return 0
+
+
+def checked_document(
+    path: Path,
+    schema_path: Path,
+    error: type[ValueError],
+    rules: Callable[[Any], list[str]] = lambda document: [],
+) -> Any:
+    """The YAML document in `path`, checked against the JSON Schema in `schema_path` and, once
+    that holds, against `rules` (what a schema cannot say).
+
+    Raises:
+        error: The file cannot be read, is not YAML, or breaks the schema or a rule; the
+            message names the file and the YAML path of each mistake.
+    """
+    document = read_yaml(path, error)
+    problems = schema_problems(_cached_validator(schema_path), document) or rules(document)
+    if problems:
+        raise error(report(path, problems))
+    return document
+
+
+@lru_cache(maxsize=16)
+def _cached_validator(schema_path: Path) -> Draft7Validator:
+    return schema_validator(schema_path)

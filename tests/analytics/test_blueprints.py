@@ -105,3 +105,18 @@ def test_the_command_reports_a_broken_file(
     )
     assert main([str(path)]) == 1
     assert "does not act in the customer lane" in capsys.readouterr().err
+
+
+def test_every_fmea_mode_is_pinned_to_a_step_of_its_journeys_blueprints() -> None:
+    from analytics.blueprints import load_blueprints
+    from analytics.fmea_catalog import load_fmea_catalog
+
+    shipped = load_blueprints()
+    for mode in load_fmea_catalog().modes:
+        steps = {
+            step.id
+            for journey in mode.journeys
+            if (found := shipped.of(journey)) is not None
+            for step in found.steps
+        }
+        assert mode.step in steps, f"{mode.id} pins to {mode.step!r}, in none of {mode.journeys}"
