@@ -12,11 +12,9 @@ counted alike. Examples: up to `EXAMPLES` handoff ids (or `application:<id>`), n
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from pathlib import Path
 from typing import Final, Protocol
 
 from sqlalchemy import exists, select
@@ -209,8 +207,8 @@ def fmea(
     end: date,
     *,
     timezone: str,
+    service_levels: ClaimLevels,
     catalog: FmeaCatalog | None = None,
-    service_levels: ClaimLevels | None = None,
     now: datetime | None = None,
 ) -> Fmea:
     """The FMEA of the period [start, end] (local days), highest RPN first.
@@ -221,13 +219,13 @@ def fmea(
         end: Its last day.
         timezone: The reporting zone (shown in the period).
         catalog: The failure modes (default: the catalog file).
-        service_levels: The claim levels per queue (default: the desk's file,
-            DESK_SERVICE_LEVELS).
+        service_levels: The claim levels per queue (the desk's, `content/service_levels.yml`:
+            the same levels as the live strip's breaches).
         now: Where a wait still running ends (default: now).
     """
     catalog = catalog or fmea_catalog()
     rules = Rules(
-        levels=service_levels or _desk_service_levels(),
+        levels=service_levels,
         late_delivery_seconds=catalog.late_delivery_seconds,
         now=now or utcnow(),
     )
@@ -358,14 +356,3 @@ def _outcomes(session: Session, first: date, last: date) -> list[OutcomeRow]:
             OutcomeRow(row.event_id, row.application_id, row.kind, row.day, row.occurred_at, nth)
         )
     return found
-
-
-def _desk_service_levels() -> ClaimLevels:
-    """The desk's claim levels (DESK_SERVICE_LEVELS, else content/service_levels.yml), read
-    and checked by the desk's own loader: the same levels as the live strip's breaches."""
-    # Imported here: the analytics reads the desk's data, and only this default needs its code.
-    from desk.services.service_levels import load_service_levels
-    from desk.settings import default_service_levels_path
-
-    path = os.environ.get("DESK_SERVICE_LEVELS") or default_service_levels_path()
-    return load_service_levels(Path(path))

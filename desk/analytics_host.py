@@ -48,10 +48,10 @@ class AnalyticsHost:
         settings: AnalyticsSettings,
         executor: Executor,
         *,
-        service_levels: ClaimLevels | None = None,
+        service_levels: ClaimLevels,
     ) -> None:
         """Open (lazily) the facts database and the sources the settings name; the FMEA
-        compares waits with `service_levels` (default: the desk's file)."""
+        compares waits with `service_levels` (the desk's)."""
         self.settings = settings
         self.service_levels = service_levels
         self.facts = FactsDatabase(settings.database_url)
