@@ -173,7 +173,8 @@ def build_report(
 
 
 def _repeats(session: Session, query: ReportQuery) -> Repeats:
-    """The period's claimed handoffs (in the handoff cuts), per journey and field."""
+    """The period's claimed handoffs (in the handoff cuts), per journey and field: one read of
+    their fields' rows (a few per handoff), summed here."""
     F = HandoffField.__table__
     claimed = [
         H.c.day.between(query.start, query.end),
@@ -181,61 +182,60 @@ def _repeats(session: Session, query: ReportQuery) -> Repeats:
         *_handoff_cuts(query),
     ]
     handoffs = session.execute(select(func.count()).select_from(H).where(*claimed)).scalar() or 0
-    repeated = F.c.first_repeat_at.is_not(None)
-    with_repeat = (
-        session.execute(
-            select(func.count(func.distinct(F.c.handoff_id)))
-            .select_from(F.join(H, H.c.handoff_id == F.c.handoff_id))
-            .where(*claimed, F.c.carried.is_(True), repeated)
-        ).scalar()
-        or 0
-    )
-    fields = []
-    for journey, name, carried, with_field, restated, asked, missing in session.execute(
+    # journey, field → carried, repeated, restated, asked, missing
+    sums: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
+    with_repeat: set[str] = set()
+    repeats: list[tuple[datetime, str, str, str, str]] = []
+    for handoff_id, journey, name, carried, restated, asked, first_at, kind in session.execute(
         select(
+            H.c.handoff_id,
             H.c.journey,
             F.c.field,
-            _count(F.c.carried.is_(True)),
-            _count(and_(F.c.carried.is_(True), repeated)),
-            func.sum(case((F.c.carried.is_(True), F.c.restated), else_=0)),
-            func.sum(case((F.c.carried.is_(True), F.c.asked), else_=0)),
-            _count(and_(F.c.carried.is_(False), F.c.asked > 0)),
+            F.c.carried,
+            F.c.restated,
+            F.c.asked,
+            F.c.first_repeat_at,
+            F.c.first_repeat_kind,
         )
         .select_from(F.join(H, H.c.handoff_id == F.c.handoff_id))
         .where(*claimed)
-        .group_by(H.c.journey, F.c.field)
-        .order_by(H.c.journey, F.c.field)
     ):
-        fields.append(
+        entry = sums[(journey, name)]
+        if not carried:
+            entry[4] += 1 if asked > 0 else 0
+            continue
+        entry[0] += 1
+        entry[2] += restated
+        entry[3] += asked
+        if first_at is not None:
+            entry[1] += 1
+            with_repeat.add(handoff_id)
+            repeats.append((first_at, handoff_id, name, journey, kind))
+    # Newest first (then by handoff and field); only the first TOP become examples.
+    repeats.sort(key=lambda r: (-r[0].timestamp(), r[1], r[2]))
+    return Repeats(
+        handoffs=handoffs,
+        with_repeat=len(with_repeat),
+        rate=rate(len(with_repeat), handoffs),
+        fields=[
             RepeatField(
                 journey=journey,
                 field=name,
-                handoffs=carried or 0,
-                repeated=with_field or 0,
-                rate=rate(with_field or 0, carried or 0),
-                restated=restated or 0,
-                asked=asked or 0,
-                missing=missing or 0,
+                handoffs=carried,
+                repeated=repeated,
+                rate=rate(repeated, carried),
+                restated=restated,
+                asked=asked,
+                missing=missing,
             )
-        )
-    examples = [
-        RepeatExample(handoff_id=h, journey=j, field=f, kind=k, at=at)
-        for h, j, f, k, at in session.execute(
-            select(
-                H.c.handoff_id, H.c.journey, F.c.field, F.c.first_repeat_kind, F.c.first_repeat_at
+            for (journey, name), (carried, repeated, restated, asked, missing) in sorted(
+                sums.items()
             )
-            .select_from(F.join(H, H.c.handoff_id == F.c.handoff_id))
-            .where(*claimed, F.c.carried.is_(True), repeated)
-            .order_by(F.c.first_repeat_at.desc(), H.c.handoff_id, F.c.field)
-            .limit(TOP)
-        )
-    ]
-    return Repeats(
-        handoffs=handoffs,
-        with_repeat=with_repeat,
-        rate=rate(with_repeat, handoffs),
-        fields=fields,
-        examples=examples,
+        ],
+        examples=[
+            RepeatExample(handoff_id=handoff_id, journey=journey, field=name, kind=kind, at=at)
+            for at, handoff_id, name, journey, kind in repeats[:TOP]
+        ],
     )
 
 
