@@ -4,8 +4,7 @@ The journey map and the blueprint need the nearest-rank p50/p90/p95 of a duratio
 stage of a journey over hundreds of thousands of `stage_facts` rows. Ranking in the database
 (window functions) costs SQLite more than fetching the values, and building one SQLAlchemy
 `Row` per value costs three times the fetch itself: the (key, seconds) pairs are read straight
-from the driver's cursor (both columns are plain text and numbers, which need no result
-processing) and ranked by `analytics.metrics.distribution`.
+from the driver's cursor (`analytics.rows`) and ranked by `analytics.metrics.distribution`.
 """
 
 from __future__ import annotations
@@ -19,6 +18,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
 from analytics.metrics import distribution
+from analytics.rows import plain_rows
 from contract.analytics_report import Distribution
 
 
@@ -30,11 +30,7 @@ def grouped_distributions(
 ) -> dict[Any, Distribution]:
     """For each `key` among the rows `where` selects, the distribution of its non-null
     `value`s (groups without one are absent)."""
-    result = session.connection().execute(select(key, value).where(*where, value.is_not(None)))
-    try:
-        pairs = result.cursor.fetchall()
-    finally:
-        result.close()
+    pairs = plain_rows(session, select(key, value).where(*where, value.is_not(None)))
     values: dict[Any, list[float]] = defaultdict(list)
     for group, seconds in pairs:
         values[group].append(seconds)

@@ -12,6 +12,7 @@ queued in (handle time uses the queue each agent's part was worked in).
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from sqlalchemy.sql import ColumnElement
 from analytics.conversations import FailureKind
 from analytics.metrics import FEW, csat, distribution, mean, rate
 from analytics.periods import bucket_of, buckets, previous
+from analytics.rows import plain_rows
 from analytics.store.models import (
     BuildRun,
     ConversationFact,
@@ -95,7 +97,8 @@ class DayCounts:
 
 @dataclass(slots=True)
 class HandoffRow:
-    """What the report reads of one handoff."""
+    """What the report reads of one handoff (`_handoffs` selects these columns in this order;
+    the flags come as the driver returns them, 0/1 on SQLite, bools on PostgreSQL)."""
 
     day: date
     reason_code: str
@@ -330,7 +333,8 @@ def _handoffs(session: Session, query: ReportQuery, start: date, end: date) -> l
     # query itself over a month of handoffs.
     # Days and flags come back raw (no per-row type processing; `_day_of` parses each
     # distinct day once).
-    rows = session.execute(
+    rows = plain_rows(
+        session,
         select(
             _raw(H.c.day),
             H.c.reason_code,
@@ -343,53 +347,16 @@ def _handoffs(session: Session, query: ReportQuery, start: date, end: date) -> l
             _flag(H.c.first_claimed_at.is_not(None)),
             _flag(H.c.abandoned_at.is_not(None)),
             _flag(H.c.expired_at.is_not(None)),
-            _flag(H.c.callback_left),
-            _flag(H.c.callback_done_at.is_(None)),
-            H.c.transfers,
+            _flag(and_(H.c.callback_left.is_(True), H.c.callback_done_at.is_(None))),
+            _flag(H.c.transfers > 0),
             _flag(H.c.handed_back_at.is_not(None)),
             H.c.csat_rating,
-            H.c.turns_before_handoff,
-        ).where(H.c.day.between(start, end), *_handoff_cuts(query))
-    ).all()
-    return [
-        HandoffRow(
-            day=_day_of(day),
-            reason_code=reason_code,
-            journey=journey,
-            status=status,
-            system_ms=system_ms,
-            wait_s=wait_s,
-            first_reply_s=first_reply_s,
-            claim_to_reply_s=claim_to_reply_s,
-            claimed=bool(claimed),
-            abandoned=bool(abandoned),
-            expired=bool(expired),
-            callback_open=bool(callback_left) and bool(callback_not_done),
-            transferred=transfers > 0,
-            asked=bool(handed_back),
-            rating=rating,
-            person_only=turns_before_handoff == 0,
-        )
-        for (
-            day,
-            reason_code,
-            journey,
-            status,
-            system_ms,
-            wait_s,
-            first_reply_s,
-            claim_to_reply_s,
-            claimed,
-            abandoned,
-            expired,
-            callback_left,
-            callback_not_done,
-            transfers,
-            handed_back,
-            rating,
-            turns_before_handoff,
-        ) in rows
-    ]
+            # Unknown turns (None) are not person-only: never NULL, so 0/1 compare as bools.
+            _flag(func.coalesce(H.c.turns_before_handoff, -1) == 0),
+        ).where(H.c.day.between(start, end), *_handoff_cuts(query)),
+    )
+    # The columns are HandoffRow's, in its order; flags stay the driver's 0/1 (or bool).
+    return [HandoffRow(_day_of(row[0]), *row[1:]) for row in rows]
 
 
 def _parts(session: Session, query: ReportQuery, start: date, end: date) -> list[dict[str, Any]]:
@@ -405,9 +372,10 @@ def _parts(session: Session, query: ReportQuery, start: date, end: date) -> list
             cuts.append(H.c.reason_code == query.reason_code)
         if query.channel:
             cuts.append(H.c.channel == query.channel)
-    rows = session.execute(
-        select(_raw(P.c.day), P.c.agent, P.c.queue, P.c.seconds).select_from(joined).where(*cuts)
-    ).all()
+    rows = plain_rows(
+        session,
+        select(_raw(P.c.day), P.c.agent, P.c.queue, P.c.seconds).select_from(joined).where(*cuts),
+    )
     return [
         {"day": _day_of(day), "agent": agent, "queue": queue, "seconds": seconds}
         for day, agent, queue, seconds in rows
@@ -449,8 +417,7 @@ def _wait_distribution(handoffs: Sequence[HandoffRow]) -> list[WaitBucket]:
     for handoff in handoffs:
         if handoff.wait_s is None:
             continue
-        index = max(i for i, edge in enumerate(WAIT_EDGES) if handoff.wait_s >= edge or i == 0)
-        counts[index] += 1
+        counts[max(bisect_right(WAIT_EDGES, handoff.wait_s) - 1, 0)] += 1
     uppers: list[float | None] = [*WAIT_EDGES[1:], None]
     return [
         WaitBucket(from_s=low, to_s=high, handoffs=count)

@@ -64,7 +64,20 @@ class ConversationFact(Base):
 
     __tablename__ = "conversation_facts"
     __table_args__ = (
-        Index("ix_conversation_facts_day", "day"),
+        # Covers the report's per-day counts and shares (migration 0006).
+        Index(
+            "ix_conversation_facts_report",
+            "day",
+            "engaged",
+            "journey",
+            "channel",
+            "handed_off",
+            "handoff_id",
+            "last_event_ts",
+            "returned_ts",
+            "bot_csat_asked",
+            "bot_csat_rating",
+        ),
         Index("ix_conversation_facts_sender_id_journey", "sender_id", "journey"),
     )
 
