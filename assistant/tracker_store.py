@@ -20,6 +20,17 @@ which repeats the conversation id and the customer's words. `install_direct_trac
 channel logs it masked and apologises (`assistant.channels.edge.guarded`), and Rasa's HTTP API
 answers that request with an error.
 
+Each save also costs Rasa's store two reads it does not need (docs/speed-and-scale.md: the
+store was 41% of a bot-only turn's CPU). With an event broker configured, `stream_events`
+re-reads the whole conversation to work out which events are new; then `save` counts the
+stored events to work out the same thing again. This store remembers on each tracker it hands
+out how many of its events are stored (`STORED_EVENTS`: all of them when it was read, none when
+it was made, all once it is saved), so a save publishes and inserts the rest with neither
+read; and a new conversation's tracker is first saved at the end of its first turn, not also
+when it is made. A tracker it cannot vouch for (rebuilt elsewhere, or with a capped event
+history) takes Rasa's own path. One process at a time handles a conversation (the lock
+store), so nobody else adds events in between.
+
 endpoints.yml (Rasa builds a store named by module path with `host=url`, `domain`,
 `event_broker` and the other keys; a URL in `host` is used as is, so SQLite and PostgreSQL URLs
 work as with `type: SQL`)::
@@ -53,6 +64,8 @@ app), and whether a request can get there.
 from __future__ import annotations
 
 import contextlib
+import itertools
+import json
 from collections.abc import Iterator
 from typing import Any, Final
 
@@ -62,8 +75,11 @@ import rasa.shared.utils.cli
 from rasa.core.agent import Agent
 from rasa.core.constants import POSTGRESQL_SCHEMA
 from rasa.core.tracker_store import SQLTrackerStore, TrackerStore
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, Event
 from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy.orm import Session
 
 from assistant.channels.edge import check_conversation_id
@@ -71,6 +87,8 @@ from assistant.channels.edge import check_conversation_id
 #: The Rasa release whose `SQLTrackerStore.session_scope` and `Agent._create_tracker_store`
 #: this module was written against.
 PATCHED_RASA_VERSION: Final = "3.6.21"
+#: The attribute this store sets on a tracker it hands out: how many of its events are stored.
+STORED_EVENTS: Final = "_stored_events"
 
 
 class GuardedSQLTrackerStore(SQLTrackerStore):
@@ -90,12 +108,64 @@ class GuardedSQLTrackerStore(SQLTrackerStore):
         self, sender_id: str, fetch_events_from_all_sessions: bool
     ) -> DialogueStateTracker | None:
         check_conversation_id(sender_id, "sender_id")
-        return await super()._retrieve(sender_id, fetch_events_from_all_sessions)
+        tracker = await super()._retrieve(sender_id, fetch_events_from_all_sessions)
+        if tracker is not None and not fetch_events_from_all_sessions:
+            # The latest session's events, every one of them stored.
+            _mark_stored(tracker)
+        return tracker
+
+    def init_tracker(self, sender_id: str) -> DialogueStateTracker:
+        """A new tracker, none of whose events is stored yet."""
+        tracker = super().init_tracker(sender_id)
+        setattr(tracker, STORED_EVENTS, 0)
+        return tracker
+
+    async def create_tracker(
+        self, sender_id: str, append_action_listen: bool = True
+    ) -> DialogueStateTracker:
+        """A new conversation's tracker, listening. Rasa's store saves it at once; here its
+        first events are stored with the rest of the turn by the save that ends it (a turn
+        that fails before leaves nothing, as if the customer had not written yet)."""
+        tracker = self.init_tracker(sender_id)
+        if append_action_listen:
+            tracker.update(ActionExecuted(ACTION_LISTEN_NAME))
+        return tracker
 
     async def save(self, tracker: DialogueStateTracker) -> None:
-        """Stores the tracker's new events; `InvalidInput` for an id the edge would refuse."""
+        """Stores the tracker's new events (and publishes them to the event broker);
+        `InvalidInput` for an id the edge would refuse."""
         check_conversation_id(tracker.sender_id, "sender_id")
-        await super().save(tracker)
+        stored = getattr(tracker, STORED_EVENTS, None)
+        if (
+            not isinstance(stored, int)
+            or tracker.events.maxlen is not None
+            or stored > len(tracker.events)
+        ):
+            await super().save(tracker)
+        else:
+            new_events = list(itertools.islice(tracker.events, stored, None))
+            if self.event_broker is not None:
+                await self._stream_new_events(self.event_broker, new_events, tracker.sender_id)
+            with self.session_scope() as session:
+                session.add_all([self._row(tracker.sender_id, event) for event in new_events])
+                session.commit()
+        _mark_stored(tracker)
+
+    def _row(self, sender_id: str, event: Event) -> Any:
+        """The `events` row of one event, as Rasa's `SQLTrackerStore.save` writes it."""
+        data = event.as_dict()
+        return self.SQLEvent(
+            sender_id=sender_id,
+            type_name=event.type_name,
+            timestamp=data.get("timestamp"),
+            intent_name=data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
+            action_name=data.get("name"),
+            data=json.dumps(data),
+        )
+
+
+def _mark_stored(tracker: DialogueStateTracker) -> None:
+    setattr(tracker, STORED_EVENTS, len(tracker.events))
 
 
 def ensure_schema_or_exit(session: Session) -> None:

@@ -8,17 +8,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import rasa
 import rasa.core.tracker_store as rasa_tracker_store
 from rasa.core.agent import Agent
+from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import FailSafeTrackerStore, SQLTrackerStore, TrackerStore
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
+from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import read_endpoint_config
-from sqlalchemy import text
+from sqlalchemy import create_engine, event, text
 
 from assistant.channels.edge import InvalidInput
 from assistant.tracker_store import (
@@ -82,6 +84,109 @@ async def test_a_conversation_is_stored_and_read_back(store: GuardedSQLTrackerSt
     assert tracker is not None
     assert [event.type_name for event in tracker.events] == ["action", "user", "bot"]
     assert await store.keys() == ["customer-1"]
+
+
+# --- A save writes and publishes only the new events, without reading them back ---------------
+
+
+class RecordingBroker(EventBroker):
+    """An event broker that keeps what it is given (a unit test's fake)."""
+
+    def __init__(self) -> None:
+        self.published: list[dict[str, Any]] = []
+
+    def publish(self, event: dict[str, Any]) -> None:
+        self.published.append(event)
+
+
+def stored_rows(url: str) -> list[tuple[str, str, str | None]]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return [
+                (row.sender_id, row.type_name, row.action_name or row.intent_name)
+                for row in connection.execute(
+                    text(
+                        "SELECT sender_id, type_name, action_name, intent_name"
+                        " FROM events ORDER BY id"
+                    )
+                )
+            ]
+    finally:
+        engine.dispose()
+
+
+def count_selects(store: GuardedSQLTrackerStore) -> list[str]:
+    seen: list[str] = []
+
+    def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            seen.append(statement)
+
+    event.listen(store.engine, "before_cursor_execute", before)
+    return seen
+
+
+async def test_each_turn_stores_and_publishes_each_event_once_without_reading_it_back(
+    tmp_path: Path,
+) -> None:
+    broker = RecordingBroker()
+    url = sqlite_url(tmp_path / "guarded.db")
+    store = GuardedSQLTrackerStore(Domain.empty(), host=url, event_broker=broker)
+    plain_url = sqlite_url(tmp_path / "rasa.db")
+    plain = SQLTrackerStore(Domain.empty(), host=plain_url, event_broker=RecordingBroker())
+    try:
+        for each in (store, plain):
+            # A new conversation (created and saved at once, as Rasa does), then three turns.
+            tracker = await each.create_tracker("web-1")
+            await each.save(tracker)
+            for turn in range(3):
+                tracker = await each.retrieve("web-1")
+                assert tracker is not None
+                tracker.update(UserUttered(f"message {turn}", {"name": "greet"}))
+                tracker.update(ActionExecuted("utter_greet"))
+                tracker.update(BotUttered(f"reply {turn}"))
+                selects = count_selects(store) if each is store else []
+                await each.save(tracker)
+                tracker.update(ActionExecuted("action_listen"))
+                await each.save(tracker)
+                assert selects == []  # the guarded store read nothing back to save
+        assert stored_rows(url) == stored_rows(plain_url)
+        # Rasa's store saved the new conversation's `action_listen` when it made the tracker;
+        # this one with the first turn: the same rows either way.
+        assert len(stored_rows(url)) == 1 + 3 * 4
+        assert [e["event"] for e in broker.published] == [
+            e["event"]
+            for e in plain.event_broker.published  # type: ignore[union-attr]
+        ]
+        assert len(broker.published) == 13
+    finally:
+        store.engine.dispose()
+        plain.engine.dispose()
+
+
+async def test_a_new_session_and_a_rebuilt_tracker_are_stored_without_gaps_or_repeats(
+    store: GuardedSQLTrackerStore, tracker_url: str
+) -> None:
+    await store.save(conversation("web-2"))  # rebuilt elsewhere: Rasa's own path
+    tracker = await store.retrieve("web-2")
+    assert tracker is not None
+    tracker.update(ActionExecuted("action_session_start"))
+    tracker.update(SessionStarted())
+    tracker.update(ActionExecuted("action_listen"))
+    tracker.update(UserUttered("back again", {"name": "greet"}))
+    await store.save(tracker)
+    await store.save(tracker)  # nothing new: nothing written
+    # A tracker rebuilt from the latest session (no mark): Rasa's own counting path.
+    latest = await store.retrieve("web-2")
+    assert latest is not None
+    rebuilt = DialogueStateTracker.from_events("web-2", [*latest.events, BotUttered("hi")])
+    await store.save(rebuilt)
+    types = [row[1] for row in stored_rows(tracker_url)]
+    assert types == ["action", "user", "bot", "action", "session_started", "action", "user", "bot"]
+    latest = await store.retrieve("web-2")
+    assert latest is not None
+    assert [e.type_name for e in latest.events] == ["session_started", "action", "user", "bot"]
 
 
 # --- An invalid id is one conversation's error, never an exit -----------------------------------
@@ -205,3 +310,13 @@ def test_another_rasa_version_is_left_alone(
 
     assert install_direct_tracker_store() is False
     assert isinstance(Agent(tracker_store=store).tracker_store, FailSafeTrackerStore)
+
+
+async def test_a_new_conversation_is_stored_with_its_first_turn_not_before(
+    store: GuardedSQLTrackerStore, tracker_url: str
+) -> None:
+    tracker = await store.get_or_create_tracker("web-3")
+    assert await store.retrieve("web-3") is None  # nothing written yet
+    tracker.update(UserUttered("hi", {"name": "greet"}))
+    await store.save(tracker)
+    assert [row[1] for row in stored_rows(tracker_url)] == ["action", "user"]
