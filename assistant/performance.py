@@ -1,4 +1,4 @@
-"""A speed fix for Rasa 3.6's handling of action-server responses.
+"""Speed fixes for Rasa 3.6: action-server responses, and TensorFlow's per-call dispatch.
 
 Rasa 3.6 checks every action server response with `jsonschema.validate(result, spec)`. With
 the jsonschema release Rasa pins (<4.18), that call first re-checks the spec against the JSON
@@ -13,15 +13,19 @@ only for the Rasa version it was written against.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Any
+from typing import Any, Final
 
 import rasa
+import tensorflow as tf
 from jsonschema import ValidationError, validators
 from jsonschema.exceptions import best_match
 from jsonschema.protocols import Validator
+from keras.utils import tf_utils
 from rasa.core.actions.action import RemoteAction
-from rasa.shared.constants import DOCS_BASE_URL
+from rasa.shared.constants import DIAGNOSTIC_DATA, DOCS_BASE_URL
+from rasa.utils.tensorflow.models import RasaModel
 
 #: The Rasa release whose `RemoteAction._validate_action_result` this replaces.
 PATCHED_RASA_VERSION = "3.6.21"
@@ -60,6 +64,76 @@ def install_cached_action_response_validation() -> bool:
 __all__ = [
     "ValidationError",
     "action_response_validator",
+    "direct_rasa_predict",
     "install_cached_action_response_validation",
+    "install_direct_model_calls",
     "validate_action_result",
 ]
+
+
+# --- TensorFlow's per-call dispatch -----------------------------------------------------------
+#
+# `RasaModel._rasa_predict` calls a `tf.function` built with a fixed `input_signature`, so it
+# only ever has one concrete function. Each call still goes through TensorFlow's polymorphic
+# dispatch: it canonicalises the arguments against the signature, builds a cache key and looks
+# the concrete function up (`_maybe_define_function`, `canonicalize_function_inputs`,
+# `cast_inputs`): 15% of a bot-only turn's CPU in the profile (docs/speed-and-scale.md), spent
+# on every DIET and TED call. `direct_rasa_predict` looks the concrete function up once per
+# model and calls it with the batch's tensors: the same graph, the same inputs, the same
+# outputs (tests/assistant/test_performance.py compares them on the trained model).
+
+_DIRECT_PREDICT: Final = "_assistant_direct_predict"
+_rasa_predict: Callable[..., dict[str, Any]] = RasaModel._rasa_predict
+
+
+def _direct_predict(model: RasaModel, batch_in: Any) -> Callable[[Any], Any]:
+    """The call of the model's one concrete prediction function, built on first use."""
+    known: Callable[[Any], Any] | None = model.__dict__.get(_DIRECT_PREDICT)
+    if known is not None:
+        return known
+    if model._tf_predict_step is None:
+        model._tf_predict_step = tf.function(
+            model.predict_step, input_signature=model._dynamic_signature(batch_in)
+        )
+    concrete = model._tf_predict_step.get_concrete_function()
+    (specs,) = concrete.structured_input_signature[0]
+    captured = concrete.captured_inputs
+    call_flat = concrete._call_flat
+
+    def call(batch: Any) -> Any:
+        if len(batch) != len(specs):
+            raise ValueError(
+                f"expected a batch of {len(specs)} tensors, as the model was traced with, "
+                f"got {len(batch)}"
+            )
+        tensors = [
+            tf.convert_to_tensor(x, dtype=s.dtype) for x, s in zip(batch, specs, strict=True)
+        ]
+        return call_flat(tensors, captured)
+
+    model.__dict__[_DIRECT_PREDICT] = call
+    return call
+
+
+def direct_rasa_predict(self: RasaModel, batch_in: Any) -> dict[str, Any]:
+    """`RasaModel._rasa_predict`, calling the traced graph without TensorFlow's dispatch."""
+    self._training = False
+    if self._run_eagerly:
+        return _rasa_predict(self, batch_in)
+    if not self.prepared_for_prediction:
+        self.prepare_for_predict()
+        self.prepared_for_prediction = True
+    outputs: dict[str, Any] = tf_utils.sync_to_numpy_or_python_type(
+        _direct_predict(self, batch_in)(batch_in)
+    )
+    if DIAGNOSTIC_DATA in outputs:
+        outputs[DIAGNOSTIC_DATA] = self._empty_lists_to_none_in_dict(outputs[DIAGNOSTIC_DATA])
+    return outputs
+
+
+def install_direct_model_calls() -> bool:
+    """Installs `direct_rasa_predict` if Rasa is the version it was written for."""
+    if rasa.__version__ != PATCHED_RASA_VERSION:
+        return False
+    RasaModel._rasa_predict = direct_rasa_predict
+    return True

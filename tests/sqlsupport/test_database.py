@@ -108,9 +108,11 @@ def test_sqlite_uses_wal_foreign_keys_and_the_busy_timeout(sqlite_database: Data
         foreign_keys = session.execute(text("PRAGMA foreign_keys")).scalar_one()
         journal_mode = session.execute(text("PRAGMA journal_mode")).scalar_one()
         busy_timeout = session.execute(text("PRAGMA busy_timeout")).scalar_one()
+        synchronous = session.execute(text("PRAGMA synchronous")).scalar_one()
 
     assert foreign_keys == 1
     assert journal_mode == "wal"
+    assert synchronous == 1  # NORMAL: no fsync at each commit in WAL mode
     assert busy_timeout == SQLITE_BUSY_TIMEOUT * 1000
 
 
