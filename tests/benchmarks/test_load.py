@@ -8,6 +8,7 @@ import pytest
 
 from benchmarks import load, run
 from benchmarks.load_results import DEFAULT_LOAD_SECONDS, DEFAULT_SOAK_MINUTES
+from launcher.stack import Service
 
 
 def test_the_defaults_are_a_minute_per_part_and_a_20_minute_soak() -> None:
@@ -50,3 +51,11 @@ def test_a_missing_model_is_a_clear_failure(
     missing = f"{tmp_path}/none.tar.gz"
     assert load.main(["--model", missing, "--soak-minutes", "0"]) == 1
     assert f"No model at {missing}" in capsys.readouterr().err
+
+
+def test_servers_get_ten_minutes_to_load_their_models_never_less_than_before() -> None:
+    quick = Service("rasa", ["rasa"], "http://127.0.0.1:1/", startup_timeout=180.0)
+    assert load.patient(quick).startup_timeout == load.START_TIMEOUT_SECONDS == 600.0
+    assert load.patient(quick).argv == quick.argv
+    slow = Service("rasa", ["rasa"], "http://127.0.0.1:1/", startup_timeout=900.0)
+    assert load.patient(slow).startup_timeout == 900.0
