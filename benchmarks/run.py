@@ -58,7 +58,7 @@ Turns
       to the desk stand-in. For information.
 
 Load against stock Rasa
-    After the turns (unless `--skip-load`), a third isolated copy of the system and, next to
+    After the turns (unless `--skip-load`), a second isolated copy of the system and, next to
     it, stock Rasa (the `rasa init` bot, `rasa run --enable-api`, in-memory tracker store),
     trained once per Rasa version into var/bench/ (benchmarks/stock_bot.py). Over the REST
     channel, a new sender per message, from a load generator in a process of its own, both
@@ -73,7 +73,7 @@ Load against stock Rasa
     it also runs alone as `python -m benchmarks.load`.
 
 Desk
-    After the load (unless `--skip-desk`), a second isolated copy of the system, this time
+    After the load (unless `--skip-desk`), a third isolated copy of the system, this time
     with the real desk in place of the recording endpoint, and two clients in this process:
     the customer's web chat over socket.io and an agent's console (logged in, its `/api/live`
     websocket open throughout). `--desk-warmup` discarded rounds (default 3), then
