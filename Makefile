@@ -100,8 +100,9 @@ analytics: install ## Fold new conversations and handoffs into the supervisors' 
 demo-traffic: install ## Play scripted conversations through the running system (`make run`), then build the analytics
 	$(PY) -m launcher.demo_traffic
 
+# Options after ARGS=, e.g. `make bench ARGS="--skip-train --soak-minutes 0"` (see benchmarks/run.py).
 bench: install train db ## Speed benchmarks (numbers go in the README)
-	$(PY) -m benchmarks.run
+	$(PY) -m benchmarks.run $(ARGS)
 
 clean: ## Remove the trained model, results and local state
 	rm -rf models results var

@@ -15,6 +15,7 @@ from benchmarks.analytics_bench import (
     analytics_table,
 )
 from benchmarks.desk_latency import DESK_MEASURES, DeskMeasure, DeskSamples
+from benchmarks.load_results import LoadResult, load_json, load_lines, load_table
 from benchmarks.mortgage_latency import (
     BOT_ONLY_BASELINE,
     MORTGAGE_MEASURES,
@@ -204,6 +205,8 @@ class Results:
     analytics: AnalyticsResult | None = None
     #: The journey map and blueprint on the analytics' facts (None: skipped).
     planning: PlanningResult | None = None
+    #: REST load on this project and stock Rasa side by side (None: skipped).
+    load: LoadResult | None = None
 
     def turn(self, key: str) -> ScenarioResult:
         """The result of the scenario with this key."""
@@ -228,6 +231,8 @@ class Results:
             missed += self.analytics.missed
         if self.planning is not None:
             missed += self.planning.missed
+        if self.load is not None:
+            missed += [f"load: {title}" for title in self.load.missed]
         return missed
 
 
@@ -301,9 +306,11 @@ def _paths_table(title: str, measures: Sequence[DeskMeasureResult]) -> str:
 
 
 def markdown_report(results: Results) -> str:
-    """The turns' table and, when measured, the desk's, the mortgage journey's and the
-    analytics' below it."""
+    """The turns' table and, when measured, the load against stock Rasa, the desk's, the
+    mortgage journey's and the analytics' below it."""
     report = markdown_table(results)
+    if results.load is not None:
+        report += "\n\n" + load_table(results.load)
     if results.desk is not None:
         report += "\n\n" + desk_table(results.desk)
     if results.mortgage is not None:
@@ -354,6 +361,8 @@ def verdict_lines(results: Results) -> list[str]:
                 f"WARNING: {result.scenario.key}: {result.samples.unexpected_replies} turns "
                 f"did not get the expected reply ({result.scenario.expected_text!r})"
             )
+    if results.load is not None:
+        lines += load_lines(results.load)
     if results.desk is not None:
         lines += _desk_lines(results.desk)
     if results.mortgage is not None:
@@ -459,6 +468,7 @@ def to_json(results: Results) -> dict[str, Any]:
         "mortgage": None if results.mortgage is None else mortgage_json(results.mortgage),
         "analytics": None if results.analytics is None else analytics_json(results.analytics),
         "planning": None if results.planning is None else planning_json(results.planning),
+        "load": None if results.load is None else load_json(results.load),
         "missed": results.missed,
     }
 

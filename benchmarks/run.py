@@ -6,6 +6,7 @@
                              [--analytics-days N] [--analytics-conversations N]
                              [--analytics-handoffs N] [--analytics-reports N]
                              [--skip-analytics] [--planning-rounds N] [--skip-planning]
+                             [--load-seconds S] [--soak-minutes N] [--skip-load]
                              [--model PATH] [--json PATH] [--keep-workdir]
 
 (`make bench` runs it after installing, training and seeding.) The exit code is 0 whether
@@ -56,8 +57,23 @@ Turns
       action_handoff, which builds the handoff context, stores it in the outbox and POSTs it
       to the desk stand-in. For information.
 
+Load against stock Rasa
+    After the turns (unless `--skip-load`), a second isolated copy of the system and, next to
+    it, stock Rasa (the `rasa init` bot, `rasa run --enable-api`, in-memory tracker store),
+    trained once per Rasa version into var/bench/ (benchmarks/stock_bot.py). Over the REST
+    channel, a new sender per message, from a load generator in a process of its own, both
+    bots interleaved in the same minutes: one user (bot-only "hi"/"bye" turns of both, the
+    project's order lookup; `--load-seconds`, default 60 s, in all); 10 and 50 users in a
+    closed loop (`--load-seconds` per bot per level, in A B B A halves); each Rasa server's
+    RSS after the warm-up and after the load; then a soak of `--soak-minutes` (default 20; 0
+    skips it) at 10 users on the project's Rasa alone with its RSS sampled every 10 s.
+    Targets, as ratios to stock measured in the same run: bot-only p50 <= 1.0x; order lookup
+    p50 <= 1.5x stock's bot-only p50; throughput >= 1.0x at 10 and 50 users; p99 <= 3x p50 at
+    50 users; RSS <= 1.10x; no RSS growth in the soak. benchmarks/load.py describes the method;
+    it also runs alone as `python -m benchmarks.load`.
+
 Desk
-    After the turns (unless `--skip-desk`), a second isolated copy of the system, this time
+    After the load (unless `--skip-desk`), a third isolated copy of the system, this time
     with the real desk in place of the recording endpoint, and two clients in this process:
     the customer's web chat over socket.io and an agent's console (logged in, its `/api/live`
     websocket open throughout). `--desk-warmup` discarded rounds (default 3), then
@@ -150,6 +166,12 @@ from benchmarks.environment import (
     create_desk_environment,
     create_environment,
 )
+from benchmarks.load import (
+    LoadGeneratorFailed,
+    add_load_arguments,
+    load_settings,
+    run_load,
+)
 from benchmarks.machine import CpuSnapshot, cpu_snapshot, other_cpu_share
 from benchmarks.mortgage_latency import run_mortgage_rounds
 from benchmarks.planning_bench import PlanningResult, run_planning
@@ -164,6 +186,7 @@ from benchmarks.report import (
     write_json,
 )
 from benchmarks.stats import summarise
+from benchmarks.stock_bot import StockBotFailed
 from benchmarks.synthetic_history import HistorySize
 from benchmarks.training import TrainingFailed, time_trainings
 from benchmarks.turns import SCENARIOS, RestClient, Samples, UnexpectedBehaviour, measure, warm_up
@@ -245,6 +268,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--skip-planning", action="store_true", help="do not time the planning views"
+    )
+    add_load_arguments(parser)
+    parser.add_argument(
+        "--skip-load", action="store_true", help="do not measure the load against stock Rasa"
     )
     parser.add_argument(
         "--model",
@@ -401,6 +428,8 @@ def _context(args: argparse.Namespace, model: Path) -> dict[str, Any]:
             if args.skip_desk or args.skip_mortgage
             else args.mortgage_rounds,
             "analytics_reports": None if args.skip_analytics else args.analytics_reports,
+            "load_seconds": None if args.skip_load else args.load_seconds,
+            "soak_minutes": None if args.skip_load else args.soak_minutes,
             "planning_rounds": None
             if args.skip_analytics or args.skip_planning
             else args.planning_rounds,
@@ -420,6 +449,10 @@ def run(args: argparse.Namespace, workdir: Path) -> Results:
         raise FileNotFoundError(f"no model at {model}: run `make train` or pass --model")
     environment = create_environment(workdir / "system", model)
     turns, other = run_turns(environment, args.turns, args.warmup)
+    load = None
+    if not args.skip_load:
+        load_environment = create_environment(workdir / "load-system", model)
+        load = run_load(load_environment, load_settings(args))
     desk, mortgage = None, None
     if not args.skip_desk:
         desk_environment = create_desk_environment(workdir / "desk-system", model)
@@ -434,7 +467,7 @@ def run(args: argparse.Namespace, workdir: Path) -> Results:
     if analytics is not None and not args.skip_planning:
         planning = run_planning_on(analytics, args.planning_rounds)
     return Results(
-        training, turns, other, _context(args, model), desk, mortgage, analytics, planning
+        training, turns, other, _context(args, model), desk, mortgage, analytics, planning, load
     )
 
 
@@ -469,6 +502,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         ServiceFailedToStart,
         TrainingFailed,
         UnexpectedBehaviour,
+        StockBotFailed,
+        LoadGeneratorFailed,
+        ProcessLookupError,
         requests.RequestException,
         aiohttp.ClientError,
         FileNotFoundError,

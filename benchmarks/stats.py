@@ -45,3 +45,19 @@ def summarise(samples: Sequence[float]) -> Summary:
         min=min(samples),
         max=max(samples),
     )
+
+
+def least_squares_slope(points: Sequence[tuple[float, float]]) -> float:
+    """The slope of the straight line fitted to (x, y) points by least squares.
+
+    Raises:
+        ValueError: fewer than two distinct x values.
+    """
+    xs = [x for x, _ in points]
+    if len(set(xs)) < 2:
+        raise ValueError("a slope needs points at two or more distinct x values")
+    mean_x = statistics.fmean(xs)
+    mean_y = statistics.fmean(y for _, y in points)
+    covariance = sum((x - mean_x) * (y - mean_y) for x, y in points)
+    variance = sum((x - mean_x) ** 2 for x in xs)
+    return covariance / variance
