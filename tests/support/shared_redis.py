@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+import redis
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
@@ -40,14 +41,15 @@ def redis_url_under_test() -> str:
 
 
 @pytest.fixture
-async def redis_space() -> AsyncIterator[RedisSpace]:
-    """A fresh prefix on the test Redis; its keys are deleted afterwards."""
+def redis_space() -> Iterator[RedisSpace]:
+    """A fresh prefix on the test Redis; its keys are deleted afterwards (a plain fixture, so
+    end-to-end tests that start processes can use it as well as async tests)."""
     url = redis_url_under_test()
-    admin: Redis = Redis.from_url(url, decode_responses=True, socket_connect_timeout=3)
+    admin = redis.Redis.from_url(url, decode_responses=True, socket_connect_timeout=3)
     try:
-        await admin.ping()
+        admin.ping()
     except (RedisError, OSError) as error:
-        await admin.close(close_connection_pool=True)
+        admin.close()
         message = f"Redis is not reachable at {url}: {error}"
         if os.environ.get("REQUIRE_REDIS") == "1":
             pytest.fail(f"REQUIRE_REDIS=1 but {message}", pytrace=False)
@@ -56,7 +58,7 @@ async def redis_space() -> AsyncIterator[RedisSpace]:
     try:
         yield space
     finally:
-        keys = [key async for key in admin.scan_iter(match=f"{space.prefix}:*")]
+        keys = list(admin.scan_iter(match=f"{space.prefix}:*"))
         if keys:
-            await admin.delete(*keys)
-        await admin.close(close_connection_pool=True)
+            admin.delete(*keys)
+        admin.close()
