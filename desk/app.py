@@ -222,11 +222,12 @@ async def _close_live(app: web.Application) -> None:
     await app[ANALYTICS].timer.stop()
     await app[FLOOR].stop()
     await app[LIVE].close_all()
-    await app[SHARED].stop()
 
 
 async def _close(app: web.Application) -> None:
     await app[TASKS].close()
+    # After the background work, which may still publish or tell places through Redis.
+    await app[SHARED].stop()
     await app[RASA].close()
     app[EXECUTOR].shutdown(wait=True)
     app[ANALYTICS].close()
