@@ -49,8 +49,10 @@ from desk.api.runtime import (
     DESK,
     EXECUTOR,
     LIVE,
+    PRESENCE,
     RASA,
     SETTINGS,
+    SHARED,
     TASKS,
     UNITS,
     WAITING_ROOM,
@@ -59,7 +61,6 @@ from desk.api.runtime import (
 from desk.application_timeline import ApplicationTimeline
 from desk.background import BackgroundTasks, Periodic
 from desk.bot_sync import BotSync
-from desk.bus import InProcessBus
 from desk.code_sender import CodeSender, LogCodeSender
 from desk.console_hub import ConsoleFeed, LiveHub
 from desk.customer_link import CustomerLink
@@ -71,6 +72,7 @@ from desk.services.conversations import SeenMessages
 from desk.services.handoffs import HandBack
 from desk.services.service_levels import load_service_levels
 from desk.settings import DeskSettings
+from desk.shared_state import shared_state
 from desk.store.database import Database, UnitRunner
 from desk.store.types import utcnow
 from desk.waiting_room import WaitingRoom
@@ -117,8 +119,11 @@ def create_app(
     app[RASA] = RasaClient.from_settings(settings)
     app[TASKS] = BackgroundTasks()
     app[DOCUMENT_STORE] = LocalDiskStore(settings.documents_dir)
-    app[BUS] = InProcessBus()
     app[LIVE] = LiveHub()
+    # One process, or one of several sharing Redis (DESK_BUS_URL): desk/shared_state.py.
+    app[SHARED] = shared_state(settings, app[LIVE])
+    app[BUS] = app[SHARED].bus
+    app[PRESENCE] = app[SHARED].presence
     app[CUSTOMER] = CustomerLink(app[RASA], average_handle_seconds=settings.average_handle_seconds)
     app[WAITING_ROOM] = WaitingRoom(
         app[UNITS],
@@ -126,12 +131,16 @@ def create_app(
         app[CUSTOMER],
         app[TASKS],
         claim_timeout_seconds=settings.claim_timeout_seconds,
+        told=app[SHARED].told,
+        presence=app[PRESENCE],
     )
     app[BOT_SYNC] = BotSync(app[UNITS], app[RASA], app[TASKS])
-    app[FLOOR] = LiveFloor(app[UNITS], app[LIVE], levels, app[TASKS])
+    app[FLOOR] = LiveFloor(app[UNITS], app[LIVE], levels, app[TASKS], presence=app[PRESENCE])
     app[METRICS] = DeskMetrics(app[DATABASE], app[LIVE].agents_online, app[EXECUTOR])
     # Subscribers of one event run in this order: the customer hears an agent join before the
-    # consoles reload, and the places in the queue are told after both.
+    # consoles reload, and the places in the queue are told after both. Each says how far an
+    # event reaches it (`desk.bus.Reach`): the consoles and the live strip in every desk
+    # process, the rest once, where the event was published.
     app[CUSTOMER].subscribe(app[BUS])
     ConsoleFeed(app[LIVE]).subscribe(app[BUS])
     app[WAITING_ROOM].subscribe(app[BUS])
@@ -198,6 +207,7 @@ def _expiring(desk: Desk, idle: timedelta) -> Callable[[], Awaitable[list[str]]]
 
 
 async def _start_waiting_room(app: web.Application) -> None:
+    await app[SHARED].start()
     app[WAITING_ROOM].start()
     app[BOT_SYNC].start()
     app[APPLICATION_EXPIRY].start()
@@ -216,6 +226,8 @@ async def _close_live(app: web.Application) -> None:
 
 async def _close(app: web.Application) -> None:
     await app[TASKS].close()
+    # After the background work, which may still publish or tell places through Redis.
+    await app[SHARED].stop()
     await app[RASA].close()
     app[EXECUTOR].shutdown(wait=True)
     app[ANALYTICS].close()

@@ -31,7 +31,7 @@ from contract.applications import (
     NextStep,
     Touchpoint,
 )
-from desk.bus import EventBus
+from desk.bus import EventBus, Reach
 from desk.events import HandoffQueued, HandoffResolved
 from desk.services import applications
 from desk.services.errors import Conflict, NotFound
@@ -79,9 +79,10 @@ class ApplicationTimeline:
 
     def subscribe(self, bus: EventBus) -> None:
         """Follow handoffs being queued and resolved (the entries are written in the
-        background)."""
-        bus.subscribe(HandoffQueued, self._later(self.handed_to_advisor))
-        bus.subscribe(HandoffResolved, self._later(self.handed_back))
+        background), once per event (`Reach.ONCE`: two processes would append each entry
+        twice)."""
+        bus.subscribe(HandoffQueued, self._later(self.handed_to_advisor), reach=Reach.ONCE)
+        bus.subscribe(HandoffResolved, self._later(self.handed_back), reach=Reach.ONCE)
 
     def _later(
         self, write: Callable[[E], Coroutine[Any, Any, None]]

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from contract.handoff_opened import HandoffOpenedNotice
 from contract.handoff_status import OPEN_STATUSES
 from desk.background import BackgroundTasks, Periodic, with_retries
-from desk.bus import EventBus
+from desk.bus import EventBus, Reach
 from desk.events import HandoffQueued
 from desk.rasa_client import RasaClient
 from desk.services.queues import team_name
@@ -61,8 +61,9 @@ class BotSync:
         self._sweeper = Periodic(self.sweep, SWEEP_SECONDS, "desk bot sync sweep")
 
     def subscribe(self, bus: EventBus) -> None:
-        """Report every new handoff (`handoff.queued`)."""
-        bus.subscribe(HandoffQueued, self.queued)
+        """Report every new handoff (`handoff.queued`), once (`Reach.ONCE`: a report writes
+        the database and calls Rasa)."""
+        bus.subscribe(HandoffQueued, self.queued, reach=Reach.ONCE)
 
     async def queued(self, event: HandoffQueued) -> None:
         """Report a new handoff in the background (with retries, then left to the sweep)."""

@@ -42,7 +42,7 @@ from typing import Any, Final
 
 from aiohttp import WSCloseCode, web
 
-from desk.bus import EventBus
+from desk.bus import EventBus, Reach
 from desk.events import (
     ApplicationEventRecorded,
     ApplicationOpened,
@@ -320,20 +320,23 @@ class ConsoleFeed:
         self.hub = hub
 
     def subscribe(self, bus: EventBus) -> None:
-        """Follow the events the consoles show."""
-        bus.subscribe(HandoffQueued, self.queued)
-        bus.subscribe(HandoffClaimed, self.claimed)
-        bus.subscribe(HandoffTransferred, self.transferred)
-        bus.subscribe(HandoffResolved, self.resolved)
-        bus.subscribe(HandoffAbandoned, self.left_queue)
-        bus.subscribe(HandoffExpired, self.left_queue)
-        bus.subscribe(HandoffCallbackLeft, self.callbacks_changed)
-        bus.subscribe(HandoffCallbackDone, self.callbacks_changed)
-        bus.subscribe(CustomerMessage, self.customer_message)
-        bus.subscribe(CustomerTyping, self.customer_typing)
-        bus.subscribe(SessionEnded, self.session_ended)
-        bus.subscribe(ApplicationOpened, self.application_changed)
-        bus.subscribe(ApplicationEventRecorded, self.application_changed)
+        """Follow the events the consoles show, in every desk process: each pushes to the
+        consoles connected to it (`Reach.EVERY_PROCESS`), and an agent connected to one
+        process must hear of a handoff queued through another."""
+        every = Reach.EVERY_PROCESS
+        bus.subscribe(HandoffQueued, self.queued, reach=every)
+        bus.subscribe(HandoffClaimed, self.claimed, reach=every)
+        bus.subscribe(HandoffTransferred, self.transferred, reach=every)
+        bus.subscribe(HandoffResolved, self.resolved, reach=every)
+        bus.subscribe(HandoffAbandoned, self.left_queue, reach=every)
+        bus.subscribe(HandoffExpired, self.left_queue, reach=every)
+        bus.subscribe(HandoffCallbackLeft, self.callbacks_changed, reach=every)
+        bus.subscribe(HandoffCallbackDone, self.callbacks_changed, reach=every)
+        bus.subscribe(CustomerMessage, self.customer_message, reach=every)
+        bus.subscribe(CustomerTyping, self.customer_typing, reach=every)
+        bus.subscribe(SessionEnded, self.session_ended, reach=every)
+        bus.subscribe(ApplicationOpened, self.application_changed, reach=every)
+        bus.subscribe(ApplicationEventRecorded, self.application_changed, reach=every)
 
     async def queued(self, event: HandoffQueued) -> None:
         """A new handoff waits: its queue's agents reload the queue."""

@@ -28,7 +28,7 @@ from typing import Any
 
 from contract.customer_status import CustomerStatus
 from contract.desk_notices import DESK_NOTICE_KEY, DeskNotice
-from desk.bus import EventBus
+from desk.bus import EventBus, Reach
 from desk.events import ConversationResumed, HandoffClaimed, HandoffResolved
 from desk.rasa_client import RasaClient, RasaUnavailable
 from desk.services.queues import team_name
@@ -61,10 +61,12 @@ class CustomerLink:
         self.average_handle_seconds = average_handle_seconds
 
     def subscribe(self, bus: EventBus) -> None:
-        """Tell the customer when an agent joins or leaves, and when the bot has them again."""
-        bus.subscribe(HandoffClaimed, self.agent_joined)
-        bus.subscribe(HandoffResolved, self.agent_left)
-        bus.subscribe(ConversationResumed, self.back_with_bot)
+        """Tell the customer when an agent joins or leaves, and when the bot has them again:
+        once per event, in the process that published it (`Reach.ONCE`: a customer must not
+        hear "joined" twice)."""
+        bus.subscribe(HandoffClaimed, self.agent_joined, reach=Reach.ONCE)
+        bus.subscribe(HandoffResolved, self.agent_left, reach=Reach.ONCE)
+        bus.subscribe(ConversationResumed, self.back_with_bot, reach=Reach.ONCE)
 
     async def agent_joined(self, event: HandoffClaimed) -> None:
         """ "Olivia from Order Support has joined the chat." (status and message)."""

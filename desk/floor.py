@@ -7,7 +7,8 @@
 - **oldest wait**: from the handoff's `queued_at` to now. A transfer keeps `queued_at` (it is
   the first queue's: `desk.services.handoffs.transfer` only changes the queue), so the wait runs
   from the customer's first place in a queue, as docs/metrics.md defines it.
-- **agents online**: distinct desk users with a console's websocket open (`LiveHub`).
+- **agents online**: distinct desk users with a console's websocket open, on any desk process
+  (`desk.presence`).
 - **breaches**: waiting handoffs whose wait is beyond their queue's service level
   (`desk.services.service_levels`), and handoffs first claimed within the last
   `CLAIMED_WINDOW` after waiting beyond the level of the queue they were claimed from
@@ -37,7 +38,7 @@ from sqlalchemy.orm import Session, aliased
 from contract.analytics_report import FLOOR_MESSAGE, Breach, Floor, QueueFloor
 from contract.handoff_status import HandoffStatus
 from desk.background import BackgroundTasks, Periodic
-from desk.bus import EventBus
+from desk.bus import EventBus, Reach
 from desk.console_hub import LiveHub
 from desk.events import (
     AboutHandoff,
@@ -48,6 +49,7 @@ from desk.events import (
     HandoffResolved,
     HandoffTransferred,
 )
+from desk.presence import LocalPresence, Presence
 from desk.services.queues import QUEUES
 from desk.services.service_levels import ServiceLevels
 from desk.store.database import UnitRunner
@@ -147,11 +149,14 @@ class LiveFloor:
         *,
         refresh_seconds: float = REFRESH_SECONDS,
         clock: Callable[[], datetime] = utcnow,
+        presence: Presence | None = None,
     ) -> None:
         """Read through `units` against `levels`; push to the supervisors of `hub` in the
-        background (`tasks`), and every `refresh_seconds` once started."""
+        background (`tasks`), and every `refresh_seconds` once started; count the agents
+        online in `presence` (by default `hub`'s)."""
         self.units = units
         self.hub = hub
+        self.presence = presence or LocalPresence(hub)
         self.levels = levels
         self.tasks = tasks
         self.clock = clock
@@ -161,8 +166,8 @@ class LiveFloor:
         self._again = False
 
     def subscribe(self, bus: EventBus) -> None:
-        """Push again whenever a handoff joins or leaves a queue, and when a console connects
-        or disconnects."""
+        """Push again whenever a handoff joins or leaves a queue (in every desk process: each
+        pushes to its own supervisors), and when a console connects or disconnects."""
         for event_type in (
             HandoffQueued,
             HandoffClaimed,
@@ -171,7 +176,7 @@ class LiveFloor:
             HandoffAbandoned,
             HandoffExpired,
         ):
-            bus.subscribe(event_type, self.handoff_moved)
+            bus.subscribe(event_type, self.handoff_moved, reach=Reach.EVERY_PROCESS)
         self.hub.watch(self.changed)
 
     async def handoff_moved(self, event: AboutHandoff) -> None:
@@ -200,9 +205,8 @@ class LiveFloor:
 
     async def now(self) -> Floor:
         """The live strip now (one unit of work)."""
-        read = partial(
-            read_floor, levels=self.levels, agents_online=self.hub.agents_online(), now=self.clock()
-        )
+        online = len(await self.presence.agent_ids())
+        read = partial(read_floor, levels=self.levels, agents_online=online, now=self.clock())
         return await self.units(read)
 
     async def push(self) -> int:

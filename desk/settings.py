@@ -18,6 +18,8 @@ from settingsupport.environment import (
 )
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+#: What DESK_BUS_URL may start with (redis-py's URL schemes).
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
 def default_database_url() -> str:
@@ -77,10 +79,28 @@ class DeskSettings(DeskDatabaseSettings):
     # The bearer token Prometheus scrapes GET /metrics with (desk/prometheus.py). Unset, the
     # desk serves no metrics (404): nothing is exposed that nobody asked for.
     metrics_token: str | None = Field(None, env="DESK_METRICS_TOKEN", repr=False)
+    # Several desk processes behave as one desk when they share the database and this Redis
+    # (desk/shared_state.py): the event bus, the places told to waiting customers, which
+    # consoles are online. Empty: one desk process, everything in it. May hold a password, so
+    # it is never shown (repr) and comes only from the environment.
+    bus_url: str = Field("", env="DESK_BUS_URL", repr=False)
+    # The desk processes sharing one prefix in one Redis are one desk (keys and channel start
+    # with it); another desk, or a test, on the same Redis takes another.
+    bus_prefix: str = Field("desk", env="DESK_BUS_PREFIX", min_length=1)
 
     @validator("rasa_url")
     def _without_trailing_slash(cls, url: str) -> str:
         return url.rstrip("/")
+
+    @validator("bus_url")
+    def _a_redis_url(cls, url: str) -> str:
+        url = url.strip()
+        if url and not url.startswith(REDIS_SCHEMES):
+            raise ValueError(
+                "DESK_BUS_URL must be empty (one desk process) or a Redis URL "
+                f"({', '.join(REDIS_SCHEMES)}...), e.g. redis://127.0.0.1:6379/0"
+            )
+        return url
 
     @validator("documents_dir", "service_levels_path")
     def _from_the_project_root(cls, path: Path) -> Path:

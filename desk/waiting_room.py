@@ -5,9 +5,11 @@
   whose position changed: the `waiting` status with the position and estimated wait, and the
   same words as a bot message marked `desk_notice: queue_position` ("You're number 2 in the
   queue for Order Support. Estimated wait: about 8 minutes."). What each customer was last
-  told is remembered, so nobody is told the same place twice (unless asked: "keep waiting"
-  re-tells it, "You're still number ..."); a message Rasa could not take is tried again at
-  the next move.
+  told is remembered (`desk.told_places`: in the process, or in Redis shared by every desk
+  process), so nobody is told the same place twice (unless asked: "keep waiting" re-tells
+  it, "You're still number ..."); a message Rasa could not take is tried again at the next
+  move. Telling is one teller at a time, across the desk processes too, so an older place is
+  never told after a newer one.
 - **The choice when the wait is long.** A check (every `check_seconds` in the background, and
   at once whenever a queue moves) takes the offers due under `desk.services.waiting`'s rules
   and delivers each: the assistant's message with the quick replies "Keep waiting" / "Leave a
@@ -16,14 +18,17 @@
   `timeout_choice` status for the web chat's banner. An offer Rasa could not take is withdrawn
   and made again at the next check.
 
-It follows the event bus (`subscribe`): a handoff queued, claimed, abandoned or expired moves
-its queue; a transfer tells the customer their place in the new queue (awaited, so before the
-transfer is answered) and moves the old one; "keep waiting" re-tells the place.
+It follows the event bus (`subscribe`), once per event in the process that published it
+(`Reach.ONCE`: it tells customers things): a handoff queued, claimed, abandoned or expired
+moves its queue; a transfer tells the customer their place in the new queue (awaited, so
+before the transfer is answered) and moves the old one; "keep waiting" re-tells the place.
+Who is online for the offers is asked of `desk.presence` (consoles on any desk process).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Collection
 from functools import partial
 from typing import Final
@@ -33,7 +38,7 @@ from sqlalchemy.orm import Session
 from contract.customer_status import CustomerStatus
 from contract.desk_notices import DESK_NOTICE_KEY, DeskNotice
 from desk.background import BackgroundTasks, Periodic
-from desk.bus import EventBus
+from desk.bus import EventBus, Reach
 from desk.console_hub import LiveHub
 from desk.customer_link import CustomerLink
 from desk.events import (
@@ -44,6 +49,8 @@ from desk.events import (
     HandoffQueued,
     HandoffTransferred,
 )
+from desk.presence import LocalPresence, Presence
+from desk.redis_link import RedisUnavailable
 from desk.services.waiting import (
     ChoiceOffer,
     Waiting,
@@ -54,6 +61,9 @@ from desk.services.waiting import (
     withdraw_offer,
 )
 from desk.store.database import UnitRunner
+from desk.told_places import InMemoryToldPlaces, ToldPlaces
+
+LOGGER = logging.getLogger(__name__)
 
 MIN_CHECK_SECONDS: Final = 0.2
 MAX_CHECK_SECONDS: Final = 5.0
@@ -70,32 +80,37 @@ class WaitingRoom:
         tasks: BackgroundTasks,
         *,
         claim_timeout_seconds: float,
+        told: ToldPlaces | None = None,
+        presence: Presence | None = None,
     ) -> None:
-        """Read through `units`, see who is online in `hub`, reach customers via `customer`,
-        tell them in the background through `tasks`."""
+        """Read through `units`, reach customers via `customer`, tell them in the background
+        through `tasks`; remember what they were told in `told` (by default in this process)
+        and see who is online in `presence` (by default `hub`'s consoles)."""
         self.units = units
         self.hub = hub
+        self.told = told or InMemoryToldPlaces()
+        self.presence = presence or LocalPresence(hub)
         self.customer = customer
         self.tasks = tasks
         self.claim_timeout_seconds = claim_timeout_seconds
         self.check_seconds = min(
             MAX_CHECK_SECONDS, max(MIN_CHECK_SECONDS, claim_timeout_seconds / 4)
         )
-        self._told: dict[str, tuple[str, int]] = {}
-        self._telling = asyncio.Lock()
         self._checking = asyncio.Lock()
         self._checker = Periodic(self.check, self.check_seconds, "desk waiting-room check")
 
     # --- The events that move a queue -------------------------------------------------------------
 
     def subscribe(self, bus: EventBus) -> None:
-        """Follow the events that move a queue."""
-        bus.subscribe(HandoffQueued, self.handoff_moved)
-        bus.subscribe(HandoffClaimed, self.handoff_moved)
-        bus.subscribe(HandoffAbandoned, self.handoff_moved)
-        bus.subscribe(HandoffExpired, self.handoff_moved)
-        bus.subscribe(HandoffTransferred, self.transferred)
-        bus.subscribe(HandoffKeptWaiting, self.kept_waiting)
+        """Follow the events that move a queue, once per event (`Reach.ONCE`: the customers
+        are told through Rasa, and the shared memory of places keeps the processes in step)."""
+        once = Reach.ONCE
+        bus.subscribe(HandoffQueued, self.handoff_moved, reach=once)
+        bus.subscribe(HandoffClaimed, self.handoff_moved, reach=once)
+        bus.subscribe(HandoffAbandoned, self.handoff_moved, reach=once)
+        bus.subscribe(HandoffExpired, self.handoff_moved, reach=once)
+        bus.subscribe(HandoffTransferred, self.transferred, reach=once)
+        bus.subscribe(HandoffKeptWaiting, self.kept_waiting, reach=once)
 
     async def handoff_moved(
         self, event: HandoffQueued | HandoffClaimed | HandoffAbandoned | HandoffExpired
@@ -128,35 +143,53 @@ class WaitingRoom:
         await self.check()
 
     async def tell_positions(self, queues: Collection[str], *, tell: Collection[str] = ()) -> int:
-        """Notify the waiting customers of `queues` whose place changed; how many were told."""
-        async with self._telling:  # one at a time, so the newest place is told last
-            names = sorted(set(queues))
-            waiting = await self.units(lambda session: waiting_in(session, names))
-            present = {entry.handoff_id for entry in waiting}
-            for handoff_id, (queue, _) in list(self._told.items()):
-                if queue in names and handoff_id not in present:
-                    del self._told[handoff_id]
-            due = [
-                entry
-                for entry in waiting
-                if entry.handoff_id in tell
-                or self._told.get(entry.handoff_id) != (entry.queue, entry.position)
-            ]
-            results = await asyncio.gather(*(self._tell(entry) for entry in due))
-            return sum(results)
+        """Notify the waiting customers of `queues` whose place changed; how many were told
+        (none, logged, when the shared memory of places is unreachable: they are told at the
+        next move)."""
+        names = sorted(set(queues))
+        try:
+            # One teller at a time (in every desk process), so the newest place is told last.
+            async with self.told.telling():
+                waiting = await self.units(lambda session: waiting_in(session, names))
+                told = await asyncio.gather(
+                    *(self._tell_queue(name, waiting, tell) for name in names)
+                )
+        except RedisUnavailable as error:
+            LOGGER.warning("places in %s not told: %s", ", ".join(names), error)
+            return 0
+        return sum(told)
 
-    async def _tell(self, entry: Waiting) -> bool:
+    async def _tell_queue(self, queue: str, waiting: list[Waiting], tell: Collection[str]) -> int:
+        """Tell the customers of `queue` whose place changed (and those in `tell`); forget
+        those no longer waiting there."""
+        entries = [entry for entry in waiting if entry.queue == queue]
+        told = await self.told.recall(queue)
+        present = {entry.handoff_id for entry in entries}
+        await self.told.forget(queue, [handoff for handoff in told if handoff not in present])
+        due = [
+            entry
+            for entry in entries
+            if entry.handoff_id in tell or told.get(entry.handoff_id) != entry.position
+        ]
+        results = await asyncio.gather(
+            *(self._tell(entry, told.get(entry.handoff_id)) for entry in due)
+        )
+        return sum(results)
+
+    async def _tell(self, entry: Waiting, previous: int | None) -> bool:
         """The `waiting` status, then the same words as a bot message (every widget shows it);
-        remembered as told once the message is in the conversation."""
-        place = (entry.queue, entry.position)
-        still = self._told.get(entry.handoff_id) == place
+        remembered as told once the message is in the conversation (`previous`: the place
+        remembered before)."""
+        still = previous == entry.position
         details = self.customer.waiting_details(entry.queue, entry.position)
         text = self.customer.waiting_text(entry.queue, entry.position, still=still)
         told = await self.customer.announce(
             entry.sender_id, DeskNotice.QUEUE_POSITION, text, CustomerStatus.WAITING, **details
         )
         if told:
-            self._told[entry.handoff_id] = place
+            await self.told.remember(
+                entry.queue, entry.handoff_id, entry.position, previous=previous
+            )
         return told
 
     # --- Wait choices ---------------------------------------------------------------------------
@@ -167,7 +200,7 @@ class WaitingRoom:
             return await self._check()
 
     async def _check(self) -> list[ChoiceOffer]:
-        connected = self.hub.agent_ids()
+        connected = await self.presence.agent_ids()
         timeout = self.claim_timeout_seconds
 
         def look(session: Session) -> tuple[set[str], bool]:

@@ -12,7 +12,7 @@ from contract.conversation_events import EVENTS_PATH, ConversationEvent
 from desk.api.middleware import bot_facing
 from desk.api.runtime import (
     DESK,
-    LIVE,
+    PRESENCE,
     BadRequest,
     decode_json,
     handoff_id_of,
@@ -49,7 +49,7 @@ async def post_handoff(request: web.Request) -> web.Response:
         request.app[DESK],
         payload,
         raw=body.decode("utf-8"),
-        connected_agents=request.app[LIVE].agent_ids(),
+        connected_agents=await request.app[PRESENCE].agent_ids(),
     )
     answer = HandoffAccepted(
         handoff_id=received.handoff_id,

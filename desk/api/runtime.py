@@ -35,10 +35,12 @@ from desk.bot_sync import BotSync
 from desk.bus import InProcessBus
 from desk.console_hub import LiveHub
 from desk.customer_link import CustomerLink
+from desk.presence import Presence
 from desk.rasa_client import RasaClient
 from desk.services.agents import Actor
 from desk.services.errors import InvalidInput, NotFound
 from desk.settings import DeskSettings
+from desk.shared_state import SharedState
 from desk.store.database import Database, UnitRunner
 from desk.waiting_room import WaitingRoom
 from desk.workflows.context import Desk
@@ -56,6 +58,10 @@ LIVE: Final = web.AppKey("live", LiveHub)
 CUSTOMER: Final = web.AppKey("customer", CustomerLink)
 BOT_SYNC: Final = web.AppKey("bot_sync", BotSync)
 BUS: Final = web.AppKey("bus", InProcessBus)
+#: What the desk processes share (the bus above, the told places, the presence below).
+SHARED: Final = web.AppKey("shared", SharedState)
+#: Who has a console open, on any desk process.
+PRESENCE: Final = web.AppKey("presence", Presence)
 TASKS: Final = web.AppKey("tasks", BackgroundTasks)
 #: Expires the applications nobody touched for DESK_APPLICATION_IDLE_DAYS, every hour.
 APPLICATION_EXPIRY: Final = web.AppKey("application_expiry", Periodic)

@@ -7,8 +7,10 @@ from dataclasses import fields
 from typing import Any
 
 import pytest
+from aiohttp.test_utils import TestServer
 
-from desk.bus import InProcessBus
+from desk.api.runtime import BUS
+from desk.bus import InProcessBus, Reach
 from desk.events import (
     EVENT_TYPES,
     MASK,
@@ -18,6 +20,7 @@ from desk.events import (
     DeskEvent,
     HandoffClaimed,
     HandoffQueued,
+    HandoffResolved,
     decode,
     encode,
 )
@@ -90,6 +93,86 @@ async def test_a_failing_subscriber_is_logged_masked_and_breaks_nobody(
     assert "console gone" in caplog.text
     assert "Alice Smith" not in caplog.text and "web-alice" not in caplog.text
     assert "h-1" in record.getMessage()
+
+
+async def test_published_here_every_subscriber_runs_in_order_before_publish_returns() -> None:
+    bus = InProcessBus()
+    seen: list[str] = []
+
+    async def tell_customer(event: HandoffClaimed) -> None:
+        seen.append("customer told (once)")
+
+    async def push_consoles(event: HandoffClaimed) -> None:
+        seen.append("consoles pushed (every process)")
+
+    async def tell_places(event: HandoffClaimed) -> None:
+        seen.append("places told (once)")
+
+    bus.subscribe(HandoffClaimed, tell_customer)  # Reach.ONCE is the default
+    bus.subscribe(HandoffClaimed, push_consoles, reach=Reach.EVERY_PROCESS)
+    bus.subscribe(HandoffClaimed, tell_places, reach=Reach.ONCE)
+
+    await bus.publish(CLAIMED)
+
+    assert seen == [
+        "customer told (once)",
+        "consoles pushed (every process)",
+        "places told (once)",
+    ]
+
+
+async def test_from_another_process_only_the_every_process_subscribers_run_in_order() -> None:
+    bus = InProcessBus()
+    seen: list[str] = []
+
+    async def once(event: HandoffClaimed) -> None:
+        seen.append("once")
+
+    async def first(event: HandoffClaimed) -> None:
+        seen.append("every 1")
+
+    async def second(event: HandoffClaimed) -> None:
+        seen.append("every 2")
+
+    bus.subscribe(HandoffClaimed, first, reach=Reach.EVERY_PROCESS)
+    bus.subscribe(HandoffClaimed, once, reach=Reach.ONCE)
+    bus.subscribe(HandoffClaimed, second, reach=Reach.EVERY_PROCESS)
+
+    await bus.deliver_remote(CLAIMED)
+
+    assert seen == ["every 1", "every 2"]
+
+
+#: Who follows the desk's events in every process: what each process holds by itself.
+EVERY_PROCESS_OWNERS = {"ConsoleFeed", "LiveFloor"}
+
+
+async def test_every_subscriber_of_the_desk_says_how_far_an_event_reaches_it(
+    server: TestServer,
+) -> None:
+    bus = server.app[BUS]
+
+    # The audit (docs/desk-design.md): the consoles and the supervisors' live strip run in
+    # every process; everything that writes, tells a customer or calls Rasa runs once.
+    for event_type in EVENT_TYPES.values():
+        for name, reach in bus.reach_of(event_type):
+            owner = name.split(".")[0]
+            expected = Reach.EVERY_PROCESS if owner in EVERY_PROCESS_OWNERS else Reach.ONCE
+            assert reach is expected, (event_type.NAME.value, name)
+    assert bus.reach_of(HandoffClaimed) == [
+        ("CustomerLink.agent_joined", Reach.ONCE),
+        ("ConsoleFeed.claimed", Reach.EVERY_PROCESS),
+        ("WaitingRoom.handoff_moved", Reach.ONCE),
+        ("LiveFloor.handoff_moved", Reach.EVERY_PROCESS),
+    ]
+    assert bus.reach_of(HandoffQueued) == [
+        ("ConsoleFeed.queued", Reach.EVERY_PROCESS),
+        ("WaitingRoom.handoff_moved", Reach.ONCE),
+        ("BotSync.queued", Reach.ONCE),
+        ("LiveFloor.handoff_moved", Reach.EVERY_PROCESS),
+        ("ApplicationTimeline._later.<locals>.spawn", Reach.ONCE),
+    ]
+    assert bus.reach_of(HandoffResolved)[0] == ("CustomerLink.agent_left", Reach.ONCE)
 
 
 def _example(event_type: type[DeskEvent]) -> DeskEvent:

@@ -101,3 +101,24 @@ def test_the_demo_codes_file_is_off_unless_set() -> None:
 
     assert (unset.demo_codes_file, blank.demo_codes_file) == (None, None)
     assert given.demo_codes_file == Path("var/codes.jsonl")
+
+
+def test_one_desk_process_unless_a_redis_is_named() -> None:
+    alone = DeskSettings.from_env(SECRETS)
+    shared = DeskSettings.from_env(
+        {
+            **SECRETS,
+            "DESK_BUS_URL": " redis://:s3cret@127.0.0.1:6379/0 ",
+            "DESK_BUS_PREFIX": "desk-blue",
+        }
+    )
+
+    assert (alone.bus_url, alone.bus_prefix) == ("", "desk")
+    assert (shared.bus_url, shared.bus_prefix) == ("redis://:s3cret@127.0.0.1:6379/0", "desk-blue")
+    assert "s3cret" not in repr(shared)
+
+
+@pytest.mark.parametrize("url", ["127.0.0.1:6379", "amqp://guest:guest@127.0.0.1:5672/"])
+def test_a_bus_url_that_is_no_redis_fails_fast(url: str) -> None:
+    with pytest.raises(MissingSettingError, match=r"DESK_BUS_URL must be empty .* or a Redis URL"):
+        DeskSettings.from_env({**SECRETS, "DESK_BUS_URL": url})
