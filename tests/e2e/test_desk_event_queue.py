@@ -79,9 +79,12 @@ async def test_a_desk_process_consumes_rasa_events_and_loses_none_while_it_resta
     sender = "queue-e2e"
     context = make_context(sender_id=sender)
     with running_stack([desk_server(port)], tmp_path / "logs", env) as stack:
-        async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {secret}"}) as bot:
-            async with bot.post(f"{desk_url}/api/handoffs", json=context) as response:
-                assert response.status == 201, await response.text()
+        bearer = {"Authorization": f"Bearer {secret}"}
+        async with (
+            aiohttp.ClientSession(headers=bearer) as bot,
+            bot.post(f"{desk_url}/api/handoffs", json=context) as response,
+        ):
+            assert response.status == 201, await response.text()
         handoff_id = context["handoff_id"]
         async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as olivia:
             login = {"username": "olivia", "password": password}
