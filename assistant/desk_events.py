@@ -6,8 +6,13 @@ Two producers inside the Rasa server feed the desk (see docs/desk-design.md):
   an agent needs to follow a conversation live;
 - the web chat channel (`assistant.channels.webchat`) relays the customer's typing indicator.
 
-Both hand their events to a `DeskEventForwarder`: an in-memory queue drained by one asyncio task
-that POSTs the body `contract.conversation_events` defines with `Authorization: Bearer <secret>`.
+Which events the desk needs and what it keeps of them is `contract.conversation_events.
+desk_event`, the definition the desk applies as well to what Rasa's RabbitMQ broker publishes
+on the scaled path (`desk.event_queue`).
+
+Both producers hand their events to a `DeskEventForwarder`: an in-memory queue drained by one
+asyncio task that POSTs the body `contract.conversation_events` defines with
+`Authorization: Bearer <secret>`.
 
 Why an asyncio queue and not a worker thread: Rasa calls `EventBroker.publish()` synchronously
 *from its event loop* (`TrackerStore.stream_events`, awaited in every `save()`), so `publish()`
