@@ -21,6 +21,7 @@ import pytest
 from aiohttp import ClientWebSocketResponse
 from aiohttp.test_utils import TestServer
 from rasa.core.brokers.broker import EventBroker
+from yarl import URL
 
 from analytics.settings import AnalyticsSettings
 from desk.api.runtime import DATABASE, DESK
@@ -30,6 +31,7 @@ from desk.event_queue import (
     SET_ASIDE_REASON_HEADER,
     ConsumerState,
     ConversationEventConsumer,
+    masked_url,
     set_aside_queue_of,
 )
 from desk.services.agents import Actor
@@ -42,6 +44,7 @@ from tests.desk.api.test_live_handoff import connect, next_message
 from tests.desk.conftest import Browser, post_handoff
 from tests.support.rabbitmq import (
     RABBITMQ_URL,
+    CuttableLink,
     Names,
     bot_said,
     eventually,
@@ -320,3 +323,40 @@ async def test_rabbitmq_unreachable_gives_a_clear_message_and_the_consumer_keeps
     assert f"RabbitMQ at amqp://desk:***@127.0.0.1:{port}/%2F is not reachable" in caplog.text
     assert "s3cret-pw" not in caplog.text
     assert consumer.state is ConsumerState.STOPPED
+
+
+async def test_rabbitmq_lost_mid_stream_is_reconnected_and_nothing_is_lost(
+    names: Names, rasa_broker: EventBroker, caplog: pytest.LogCaptureFixture
+) -> None:
+    target = URL(RABBITMQ_URL)
+    link = CuttableLink(target.host or "127.0.0.1", target.port or 5672)
+    await link.open()
+    url = str(target.with_port(link.port))
+    recorder = Recorder()
+    consumer = consumer_of(names, recorder, url=url)
+    caplog.set_level(logging.INFO, logger="desk.event_queue")
+    consumer.start()
+    said = [user_said("lost-link", f"m{n}") for n in range(1, 10)]
+    try:
+        await eventually(lambda: consumer.state is ConsumerState.ACTIVE, "the desk to consume")
+        for event in said[:3]:
+            rasa_broker.publish(event)
+        await eventually(lambda: consumer.handled == 3, "the first three")
+
+        await link.cut()
+        await eventually(lambda: consumer.state is ConsumerState.UNREACHABLE, "a lost broker")
+        for event in said[3:]:
+            rasa_broker.publish(event)  # Rasa's own connection is up: they wait in the queue
+        await link.restore()
+
+        await eventually(lambda: len(recorder.events) >= len(said), "the rest after reconnect")
+        texts = [text for _, text in recorder.events]
+        # At least once: an acknowledgement cut off with the link may bring its event back, right
+        # after itself; with that, every event, in order.
+        collapsed = [t for i, t in enumerate(texts) if i == 0 or texts[i - 1] != t]
+        assert collapsed == [event["text"] for event in said]
+        assert f"RabbitMQ at {masked_url(url)}" in caplog.text
+        assert link.connections >= 2
+    finally:
+        await consumer.stop()
+        await link.cut()

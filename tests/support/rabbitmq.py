@@ -135,3 +135,65 @@ def other_events(sender_id: str) -> list[dict[str, Any]]:
         {"sender_id": sender_id, **ActionExecuted("action_listen").as_dict()},
         {"sender_id": sender_id, **SlotSet("email", "ann@example.com").as_dict()},
     ]
+
+
+class CuttableLink:
+    """A TCP relay to RabbitMQ that a test can cut, as a network or a RabbitMQ restart would.
+
+    `cut()` closes every connection through it and refuses new ones until `restore()`. Real
+    sockets both ways: the consumer sees exactly what a lost broker looks like."""
+
+    def __init__(self, target_host: str, target_port: int) -> None:
+        """Relay to `target_host:target_port`."""
+        self._target = (target_host, target_port)
+        self._server: asyncio.AbstractServer | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.port = 0
+        self.connections = 0  # accepted while open, for tests
+
+    async def open(self) -> None:
+        """Listen on a free loopback port (the same one again after `cut()`)."""
+        self._server = await asyncio.start_server(self._relay, "127.0.0.1", self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def cut(self) -> None:
+        """Close every relayed connection and stop listening."""
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+        for writer in list(self._writers):
+            writer.close()
+        for task in list(self._tasks):
+            task.cancel()
+
+    async def restore(self) -> None:
+        """Listen again on the same port."""
+        await self.open()
+
+    async def _relay(
+        self, client_reader: asyncio.StreamReader, client: asyncio.StreamWriter
+    ) -> None:
+        self.connections += 1
+        upstream_reader, upstream = await asyncio.open_connection(*self._target)
+        self._writers.update({client, upstream})
+        pumps = [
+            asyncio.ensure_future(self._pump(client_reader, upstream)),
+            asyncio.ensure_future(self._pump(upstream_reader, client)),
+        ]
+        self._tasks.update(pumps)
+        await asyncio.wait(pumps, return_when=asyncio.FIRST_COMPLETED)
+        for pump in pumps:
+            pump.cancel()
+            self._tasks.discard(pump)
+        for writer in (client, upstream):
+            writer.close()
+            self._writers.discard(writer)
+
+    @staticmethod
+    async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError, asyncio.CancelledError):
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
