@@ -35,11 +35,10 @@ DEFAULT_EXCHANGE: Final = "rasa-exchange"
 DEFAULT_QUEUE: Final = "desk-conversation-events"
 #: The tracker events the desk needs (everything else is dropped): what the customer says. The
 #: desk relays it to the agent and acts on a waiting customer's choice; everything else it
-#: would need it reads from Rasa's tracker. Sending only these keeps one POST per turn and
-#: keeps the bot's words (which may repeat personal data) out of the desk's traffic.
+#: would need it reads from Rasa's tracker. The HTTP broker sends only these (one POST per
+#: turn, and the bot's words, which may repeat personal data, stay out of the desk's traffic);
+#: Rasa's pika broker publishes every event and the desk drops the others as it reads them.
 FORWARDED_EVENTS: Final = frozenset({"user"})
-
-
 #: The longest conversation id the desk stores (`handoffs.sender_id`).
 SENDER_ID_MAX_CHARS: Final = 255
 
