@@ -194,6 +194,7 @@ async def test_a_message_redelivered_after_a_crash_is_not_applied_twice(
         rasa_broker.publish(user_said("queue-twice", "hello?"))
 
         assert await customer_messages(live, 2) == ["where is my parcel?", "hello?"]
+        await eventually(lambda: len(calls) == 3, "the handler to return")
         assert calls == ["where is my parcel?", "where is my parcel?", "hello?"]
         assert mark_of(server, handoff_id) is not None
     finally:
@@ -257,7 +258,8 @@ async def test_one_desk_consumes_and_a_standby_takes_over_in_order(
         assert standby.state is ConsumerState.ACTIVE
         texts = [text for _, text in first.events + second.events]
         assert texts == [event["text"] for event in said]
-        assert (active.handled, standby.handled) == (3, 7)
+        await eventually(lambda: standby.handled == 7, "the standby's acknowledgements")
+        assert active.handled == 3
     finally:
         await standby.stop()
         await active.stop()
