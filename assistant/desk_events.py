@@ -6,8 +6,13 @@ Two producers inside the Rasa server feed the desk (see docs/desk-design.md):
   an agent needs to follow a conversation live;
 - the web chat channel (`assistant.channels.webchat`) relays the customer's typing indicator.
 
-Both hand their events to a `DeskEventForwarder`: an in-memory queue drained by one asyncio task
-that POSTs the body `contract.conversation_events` defines with `Authorization: Bearer <secret>`.
+Which events the desk needs and what it keeps of them is `contract.conversation_events.
+desk_event`, the definition the desk applies as well to what Rasa's RabbitMQ broker publishes
+on the scaled path (`desk.event_queue`).
+
+Both producers hand their events to a `DeskEventForwarder`: an in-memory queue drained by one
+asyncio task that POSTs the body `contract.conversation_events` defines with
+`Authorization: Bearer <secret>`.
 
 Why an asyncio queue and not a worker thread: Rasa calls `EventBroker.publish()` synchronously
 *from its event loop* (`TrackerStore.stream_events`, awaited in every `save()`), so `publish()`
@@ -48,7 +53,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
-import hashlib
 import logging
 import math
 import time
@@ -62,7 +66,12 @@ import aiohttp
 from rasa.core.brokers.broker import EventBroker
 from rasa.utils.endpoints import EndpointConfig
 
-from contract.conversation_events import EVENTS_PATH, conversation_event
+from contract.conversation_events import (
+    EVENTS_PATH,
+    conversation_event,
+    desk_event,
+    mask_sender,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -83,21 +92,6 @@ MAX_SET_ASIDE: Final = 100
 RETRY_AFTER_MAX_SECONDS: Final = 30.0
 #: How much of the desk's answer to a failed event is kept with a set-aside event (bytes).
 MAX_ERROR_BYTES: Final = 500
-
-#: The tracker events the desk needs (everything else is dropped): what the customer says. The
-#: desk relays it to the agent and acts on a waiting customer's choice; everything else it
-#: would need it reads from Rasa's tracker. Sending only these keeps one POST per turn and
-#: keeps the bot's words (which may repeat personal data) out of the desk's traffic.
-FORWARDED_EVENTS: Final = frozenset({"user"})
-
-
-def mask_sender(sender_id: str) -> str:
-    """A stable, short stand-in for a conversation id in logs (the id itself may be personal).
-
-    Any str works, a lone surrogate too (`surrogatepass`), so logging a failure never fails.
-    """
-    digest = hashlib.sha256(sender_id.encode("utf-8", "surrogatepass")).hexdigest()[:10]
-    return f"sender#{digest}"
 
 
 def conversation_events_url(desk_url: str) -> str:
@@ -504,30 +498,6 @@ class DeskEventForwarder:
         if left:
             self.dropped += left
             logger.warning("%s: closed with %d undelivered event(s)", self._name, left)
-
-
-def desk_event(event: dict[str, Any]) -> dict[str, Any] | None:
-    """The part of a Rasa event the desk needs, or None when the desk does not need the event.
-
-    `event` is what Rasa publishes: the event's dict plus `sender_id` (which is not kept).
-    `user` events keep the text, timestamp, message id, input channel and the intent's name and
-    confidence (no entities, ranking or channel metadata).
-    """
-    kind = event.get("event")
-    if kind not in FORWARDED_EVENTS:
-        return None
-    parse_data = event.get("parse_data") or {}
-    intent = parse_data.get("intent") or {}
-    return {
-        "event": "user",
-        "timestamp": event.get("timestamp"),
-        "text": event.get("text"),
-        "message_id": event.get("message_id"),
-        "input_channel": event.get("input_channel"),
-        "parse_data": {
-            "intent": {"name": intent.get("name"), "confidence": intent.get("confidence")}
-        },
-    }
 
 
 class DeskEventBroker(EventBroker):

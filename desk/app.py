@@ -65,6 +65,7 @@ from desk.code_sender import CodeSender, LogCodeSender
 from desk.console_hub import ConsoleFeed, LiveHub
 from desk.customer_link import CustomerLink
 from desk.document_store import LocalDiskStore
+from desk.event_queue import consume_event_queue
 from desk.floor import LiveFloor
 from desk.prometheus import DeskMetrics
 from desk.rasa_client import RasaClient, RasaHandBack
@@ -168,6 +169,7 @@ def create_app(
     )
     # aiohttp 3.9's stubs type the signal's callbacks wrongly.
     app.on_startup.append(_start_waiting_room)  # type: ignore[arg-type]
+    consume_event_queue(app, app[DESK], settings)  # with DESK_EVENT_QUEUE_URL only
     app.on_shutdown.append(_close_live)  # type: ignore[arg-type]
     app.on_cleanup.append(_close)  # type: ignore[arg-type]
     app.router.add_get("/health", health)

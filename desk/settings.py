@@ -10,6 +10,7 @@ from pathlib import Path
 
 from pydantic import Field, validator
 
+from contract.conversation_events import DEFAULT_EXCHANGE, DEFAULT_QUEUE
 from settingsupport.environment import (
     EnvironmentSettings,
     port_field,
@@ -87,6 +88,20 @@ class DeskSettings(DeskDatabaseSettings):
     # The desk processes sharing one prefix in one Redis are one desk (keys and channel start
     # with it); another desk, or a test, on the same Redis takes another.
     bus_prefix: str = Field("desk", env="DESK_BUS_PREFIX", min_length=1)
+    # The scaled path of conversation events (desk/event_queue.py): the AMQP URL of the
+    # RabbitMQ that Rasa's pika broker publishes to (its password inside, so out of the repr).
+    # Unset, events come over the HTTP route only (the embedded default).
+    event_queue_url: str | None = Field(None, env="DESK_EVENT_QUEUE_URL", repr=False)
+    # The fanout exchange Rasa publishes to (its `exchange_name`) and the durable queue the desk
+    # consumes (named in Rasa's `queues:` too); contract/conversation_events.py has the defaults.
+    event_exchange: str = Field(DEFAULT_EXCHANGE, env="DESK_EVENT_EXCHANGE", min_length=1)
+    event_queue: str = Field(DEFAULT_QUEUE, env="DESK_EVENT_QUEUE", min_length=1, max_length=200)
+
+    @validator("event_queue_url")
+    def _an_amqp_url(cls, url: str | None) -> str | None:
+        if url is not None and not url.startswith(("amqp://", "amqps://")):
+            raise ValueError("must be an amqp:// or amqps:// URL")
+        return url
 
     @validator("rasa_url")
     def _without_trailing_slash(cls, url: str) -> str:

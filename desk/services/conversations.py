@@ -12,16 +12,27 @@ While the handoff still waits (is queued), three intents of a `user` event chang
   conversation back to the bot, which asks for the message;
 - `keep_waiting` restarts the wait's clock (`desk.services.waiting`).
 Once an agent has claimed the handoff these are ordinary messages for the agent.
+
+A customer message is applied to a handoff once: the handoff keeps the last message applied
+(Rasa's timestamp and a digest of the text), set in the same unit of work by a compare-and-set
+UPDATE, and a message older than that, or as old and with the same text, is a repeat
+(`CustomerActivity.repeated`). Events come twice when RabbitMQ redelivers one a desk handled
+but had not acknowledged when it stopped (`desk.event_queue`), or when the HTTP broker retries a
+POST the desk answered too late; the mark lives in the database, so it holds across desk
+processes and restarts. Events of one conversation arrive in order on either path (Rasa stamps
+them under the conversation's lock), so "older" is "seen".
 """
 
 from __future__ import annotations
 
 import enum
+import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
+from sqlalchemy import and_, or_, update
 from sqlalchemy.orm import Session
 
 from contract.conversation_events import TYPING_EVENT
@@ -30,6 +41,7 @@ from desk.services import handoffs as handoff_rules
 from desk.services import lifecycle, waiting
 from desk.services.errors import Conflict
 from desk.services.lifecycle import Action
+from desk.store.models import Handoff
 from desk.store.repositories import HandoffRepository
 
 #: Rasa's event of what the customer said.
@@ -57,7 +69,8 @@ class CustomerActivity:
     """A conversation event seen in the light of the conversation's open handoff.
 
     `kind` is "message", "typing" or "other"; `handoff_id` is None when no handoff is open
-    (then nothing is relayed); `outcome` says what the message did to a waiting handoff.
+    (then nothing is relayed); `outcome` says what the message did to a waiting handoff;
+    `repeated` is True for a message already applied to the handoff (nothing to relay or do).
     """
 
     sender_id: str
@@ -66,6 +79,7 @@ class CustomerActivity:
     queue: str | None = None
     owner_id: int | None = None
     outcome: WaitOutcome | None = None
+    repeated: bool = False
 
 
 class SeenMessages:
@@ -116,6 +130,15 @@ def receive_event(
     handoff = HandoffRepository(session).open_for_sender(sender_id)
     if handoff is None:
         return CustomerActivity(sender_id=sender_id, kind=kind)
+    if kind == "message" and not _first_application(session, handoff, event):
+        return CustomerActivity(
+            sender_id=sender_id,
+            kind=kind,
+            handoff_id=handoff.handoff_id,
+            queue=handoff.queue,
+            owner_id=handoff.agent_id,
+            repeated=True,
+        )
     outcome: WaitOutcome | None = None
     change = _CHANGES.get(intent_of(event) or "") if kind == "message" else None
     if change is not None and lifecycle.allows(change[1], handoff.status):
@@ -133,3 +156,34 @@ def receive_event(
         owner_id=handoff.agent_id,
         outcome=outcome,
     )
+
+
+def _first_application(session: Session, handoff: Handoff, event: dict[str, Any]) -> bool:
+    """Mark the customer message `event` as applied to `handoff`; False when it (or a later
+    one) already was.
+
+    One conditional UPDATE, so two units racing on one message cannot both win. A message
+    without a numeric timestamp (the HTTP route reads events leniently) cannot be placed and
+    is always applied.
+    """
+    timestamp = event.get("timestamp")
+    if isinstance(timestamp, bool) or not isinstance(timestamp, (int, float)):
+        return True
+    at = float(timestamp)
+    text = str(event.get("text"))
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    mark = Handoff.last_message_timestamp
+    statement = (
+        update(Handoff)
+        .where(
+            Handoff.handoff_id == handoff.handoff_id,
+            or_(
+                mark.is_(None),
+                mark < at,
+                and_(mark == at, Handoff.last_message_digest != digest),
+            ),
+        )
+        .values(last_message_timestamp=at, last_message_digest=digest)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(session.execute(statement).rowcount == 1)

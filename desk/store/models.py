@@ -18,6 +18,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -232,6 +233,12 @@ class Handoff(Base):
     choice_offered_at: Mapped[datetime | None] = Column(UTCDateTime, nullable=True)
     # When the Rasa server confirmed it knows of this handoff (desk.bot_sync). NULL: not yet.
     bot_confirmed_at: Mapped[datetime | None] = Column(UTCDateTime, nullable=True)
+    # The last customer message applied to this handoff: Rasa's timestamp (epoch seconds,
+    # Rasa's clock) and a digest of its text (never the text). A message delivered again (an
+    # event queue redelivers what a desk handled but had not acknowledged when it stopped) is
+    # not applied twice (desk.services.conversations). NULL: none yet.
+    last_message_timestamp: Mapped[float | None] = Column(Float, nullable=True)
+    last_message_digest: Mapped[str | None] = Column(String(16), nullable=True)
     disposition: Mapped[str | None] = Column(String(32), nullable=True)
     csat_rating: Mapped[int | None] = Column(Integer, nullable=True)
     csat_comment: Mapped[str | None] = Column(Text, nullable=True)

@@ -50,7 +50,9 @@ async def conversation_event(desk: Desk, sender_id: str, event: dict[str, Any]) 
     types (`typing.customer`) goes to the consoles that may see it. While the handoff is still
     queued, the wait intents change it in the same unit of work (`desk.services.conversations`):
     "never mind" → `cancel_wait`, "keep waiting" / "leave a message" → `choose_wait_option`.
-    A message delivered again is ignored (None).
+    A message delivered again is ignored: None when this process saw it lately (`desk.seen`),
+    the handoff's id with nothing relayed or changed when the handoff already had it (the
+    database's mark, which holds across desks and restarts).
     """
     if not desk.seen.first_time(sender_id, event):
         return None
@@ -60,7 +62,7 @@ async def conversation_event(desk: Desk, sender_id: str, event: dict[str, Any]) 
         return conversations.receive_event(session, sender_id, event)
 
     activity = await desk.units(work, write=writes)
-    if activity.handoff_id is None or activity.queue is None:
+    if activity.handoff_id is None or activity.queue is None or activity.repeated:
         return activity.handoff_id
     if activity.outcome is WaitOutcome.ABANDONED:
         await cancel_wait(desk, activity)

@@ -122,3 +122,34 @@ def test_one_desk_process_unless_a_redis_is_named() -> None:
 def test_a_bus_url_that_is_no_redis_fails_fast(url: str) -> None:
     with pytest.raises(MissingSettingError, match=r"DESK_BUS_URL must be empty .* or a Redis URL"):
         DeskSettings.from_env({**SECRETS, "DESK_BUS_URL": url})
+
+
+def test_the_event_queue_is_off_unless_set() -> None:
+    settings = DeskSettings.from_env(SECRETS)
+
+    assert settings.event_queue_url is None
+    assert (settings.event_exchange, settings.event_queue) == (
+        "rasa-exchange",
+        "desk-conversation-events",
+    )
+
+
+def test_the_event_queue_comes_from_the_environment_and_its_password_stays_out() -> None:
+    settings = DeskSettings.from_env(
+        {
+            **SECRETS,
+            "DESK_EVENT_QUEUE_URL": "amqp://desk:pw-s3cret@mq:5672/%2F",
+            "DESK_EVENT_EXCHANGE": "events",
+            "DESK_EVENT_QUEUE": "desk-events",
+        }
+    )
+
+    assert settings.event_queue_url == "amqp://desk:pw-s3cret@mq:5672/%2F"
+    assert (settings.event_exchange, settings.event_queue) == ("events", "desk-events")
+    assert "pw-s3cret" not in repr(settings)
+
+
+def test_an_event_queue_url_that_is_not_amqp_fails_fast_without_showing_it() -> None:
+    with pytest.raises(MissingSettingError, match="DESK_EVENT_QUEUE_URL is not valid") as raised:
+        DeskSettings.from_env({**SECRETS, "DESK_EVENT_QUEUE_URL": "redis://u:pw-s3cret@mq"})
+    assert "pw-s3cret" not in str(raised.value)
