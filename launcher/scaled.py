@@ -40,6 +40,9 @@ MODEL: Final = PROJECT_ROOT / "models" / "support-assistant.tar.gz"
 #: consumer: DESK_EVENT_EXCHANGE, DESK_EVENT_QUEUE).
 DEFAULT_EVENT_EXCHANGE: Final = "rasa-exchange"
 DEFAULT_EVENT_QUEUE: Final = "desk-conversation-events"
+#: Seen here: two Rasa processes loading at once took 90 s on a quiet 2-core machine, and more
+#: than 180 s (the single process's limit) with other work on it.
+RASA_STARTUP_TIMEOUT_SECONDS: Final = 420.0
 
 
 class ScaledSettings(EnvironmentSettings):
@@ -217,6 +220,8 @@ def scaled_services(
     for upstream in plan.balancer.rasa:
         base = rasa_server(upstream.port, plan.rasa_auth_token, plan.model)
         argv = [*base.argv, "--endpoints", str(ENDPOINTS)]
+        # Several load a model (TensorFlow) at once on the same cores: give them longer.
+        base = dataclasses.replace(base, startup_timeout=RASA_STARTUP_TIMEOUT_SECONDS)
         services.append(_named(base, upstream.name, argv, overrides))
     for upstream in plan.balancer.actions:
         base = action_server(upstream.port)

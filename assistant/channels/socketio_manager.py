@@ -81,7 +81,9 @@ def cross_process_manager(url: str, channel: str = DEFAULT_CHANNEL) -> AsyncMana
     """The pub/sub client manager `url` names, or None for the in-process one (empty url)."""
     if not check_manager_url(url):
         return None
+    # python-socketio logs every message it relays at INFO; its errors are what matter here.
     manager_logger = logging.getLogger("socketio.manager")
+    manager_logger.setLevel(logging.WARNING)
     if urlsplit(url).scheme in REDIS_SCHEMES:
         return AsyncRedisManager(url, channel=channel, logger=manager_logger)
     return AsyncAioPikaManager(url, channel=channel, logger=manager_logger)
