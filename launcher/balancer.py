@@ -94,6 +94,9 @@ def render_config(plan: BalancerPlan) -> str:
         actions_port=plan.actions_port,
         stats_port=plan.stats_port,
         webchat_cookie=WEBCHAT_COOKIE,
+        rasa_count=len(plan.rasa),
+        actions_count=len(plan.actions),
+        desks_count=len(plan.desks),
         rasa_webchat_servers=_servers(plan.rasa, cookie=True),
         rasa_servers=_servers(plan.rasa),
         action_servers=_servers(plan.actions),
@@ -111,7 +114,8 @@ def haproxy_binary() -> Path:
 
 def balancer_service(plan: BalancerPlan, config_dir: Path | None = None) -> Service:
     """HAProxy in the foreground with the configuration for `plan` (written to `config_dir`,
-    `var/` by default); healthy once its stats frontend answers `/health`."""
+    `var/` by default); healthy once its stats frontend's `/health` says it sees every process
+    up (start it after them)."""
     binary = haproxy_binary()
     directory = config_dir or PROJECT_ROOT / "var"
     directory.mkdir(parents=True, exist_ok=True)

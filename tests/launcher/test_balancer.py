@@ -64,6 +64,14 @@ def test_the_site_serves_the_web_chats_rasa_routes_on_the_desks_origin() -> None
     assert "default_backend desk" in config
 
 
+def test_the_balancer_is_healthy_only_once_it_sees_every_process_up() -> None:
+    config = render_config(PLAN)
+    assert "monitor-uri /health" in config
+    assert "acl rasa_missing nbsrv(rasa_webchat) lt 2" in config
+    assert "acl desks_missing nbsrv(desk) lt 2" in config
+    assert "monitor fail if rasa_missing or actions_missing or desks_missing" in config
+
+
 def test_haproxy_accepts_the_generated_configuration(tmp_path: Path) -> None:
     try:
         binary = haproxy_binary()
