@@ -23,6 +23,12 @@ from launcher.balancer import BalancerMissing, haproxy_binary
 TIMEOUT_SECONDS: Final = 3
 
 
+def _sentence(error: object) -> str:
+    """The first line of an error's text, without a final full stop (the message adds one)."""
+    lines = str(error).strip().splitlines()
+    return (lines[0] if lines else type(error).__name__).rstrip(".")
+
+
 def check_postgres(url: str) -> str | None:
     """Whether PostgreSQL at `url` accepts a connection."""
     engine = create_engine(url, future=True, connect_args={"connect_timeout": TIMEOUT_SECONDS})
@@ -30,7 +36,7 @@ def check_postgres(url: str) -> str | None:
         with engine.connect():
             return None
     except SQLAlchemyError as error:
-        reason = str(getattr(error, "orig", error)).strip().splitlines()[0]
+        reason = _sentence(getattr(error, "orig", error))
         shown = make_url(url).render_as_string(hide_password=True)
         return (
             f"PostgreSQL at {shown} is not reachable: {reason}. Start it (Debian: "
@@ -50,7 +56,8 @@ def check_redis(url: str) -> str | None:
         return None
     except redis.RedisError as error:
         return (
-            f"Redis at {without_password(url)} is not reachable: {error}. Start it (Debian: "
+            f"Redis at {without_password(url)} is not reachable: {_sentence(error)}. Start it "
+            f"(Debian: "
             f"`service redis-server start`) or point SCALED_REDIS_URL at a server."
         )
     finally:
@@ -70,7 +77,7 @@ def check_rabbitmq(url: str) -> str | None:
     except Exception as error:  # aio-pika raises many kinds (refused, auth, timeout)
         return (
             f"RabbitMQ at {without_password(url)} is not reachable: "
-            f"{error or type(error).__name__}. Start it (Debian: `service rabbitmq-server "
+            f"{_sentence(error)}. Start it (Debian: `service rabbitmq-server "
             f"start`) or point SCALED_RABBITMQ_URL at a server."
         )
 
