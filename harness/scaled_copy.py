@@ -82,6 +82,7 @@ def isolated_plan(
         socketio_channel=f"{names}-webchat",
         event_exchange=f"{names}-exchange",
         event_queue=f"{names}-desk-events",
+        desk_bus_prefix=f"{names}-desk",
     )
     return ScaledPlan(balancer, shared, rasa_auth_token, model)
 
@@ -113,7 +114,7 @@ def running_scaled_copy(
     finally:
         drop(POSTGRES_URL, plan.shared.databases)
         asyncio.run(_delete_rabbitmq_names(plan.shared))
-        _delete_lock_keys(plan.shared)
+        _delete_redis_keys(plan.shared)
 
 
 async def _delete_rabbitmq_names(shared: SharedServices) -> None:
@@ -124,10 +125,12 @@ async def _delete_rabbitmq_names(shared: SharedServices) -> None:
         await channel.exchange_delete(shared.event_exchange)
 
 
-def _delete_lock_keys(shared: SharedServices) -> None:
+def _delete_redis_keys(shared: SharedServices) -> None:
+    """The lock store's keys and the desks' (their bus and shared state)."""
     client = redis.Redis.from_url(shared.redis_url)
     try:
-        for key in client.scan_iter(f"{shared.lock_key_prefix}:*"):
-            client.delete(key)
+        for pattern in (f"{shared.lock_key_prefix}:*", f"{shared.desk_bus_prefix}*"):
+            for key in client.scan_iter(pattern):
+                client.delete(key)
     finally:
         client.close()

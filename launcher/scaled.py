@@ -86,6 +86,8 @@ class SharedServices:
     socketio_channel: str = DEFAULT_CHANNEL
     event_exchange: str = DEFAULT_EVENT_EXCHANGE
     event_queue: str = DEFAULT_EVENT_QUEUE
+    #: The desks' keys and channel in Redis (DESK_BUS_PREFIX): desks sharing one are one desk.
+    desk_bus_prefix: str = "desk"
 
 
 @dataclass(frozen=True)
@@ -198,6 +200,7 @@ def shared_environment(plan: ScaledPlan) -> dict[str, str]:
         "ANALYTICS_DATABASE_URL": shared.databases.analytics,
         "RASA_URL": balancer.site_url,
         "DESK_BUS_URL": shared.redis_url,
+        "DESK_BUS_PREFIX": shared.desk_bus_prefix,
         "DESK_EVENT_QUEUE_URL": shared.rabbitmq_url,
         "DESK_EVENT_EXCHANGE": shared.event_exchange,
         "DESK_EVENT_QUEUE": shared.event_queue,

@@ -128,8 +128,9 @@ async def test_a_handoff_crosses_processes_customer_on_rasa_1_agent_on_desk_2(
         # What the customer says reaches the agent on desk #2 (Rasa's broker → RabbitMQ →
         # whichever desk consumes it → the desks' shared bus).
         assert await customer.turn("thanks, will it come today?") == []
-        relayed = await agent.next_live("customer_message", handoff_id=handoff_id)
-        assert relayed["text"] == "thanks, will it come today?"
+        said = "thanks, will it come today?"
+        relayed = await agent.next_live("customer_message", handoff_id=handoff_id, text=said)
+        assert relayed["sender_id"] == customer.sender
 
         status, resolved = await agent.call(
             "POST", f"/api/handoffs/{handoff_id}/resolve", json={"disposition": "resolved"}

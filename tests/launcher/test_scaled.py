@@ -60,6 +60,7 @@ def test_the_shared_services_are_passed_in_the_shapes_each_part_reads() -> None:
     # The desks and the web chat take whole URLs.
     assert env["DESK_EVENT_QUEUE_URL"] == ENV["SCALED_RABBITMQ_URL"]
     assert env["DESK_BUS_URL"] == env["WEBCHAT_SOCKETIO_MANAGER_URL"] == ENV["SCALED_REDIS_URL"]
+    assert env["DESK_BUS_PREFIX"] == "desk"
     assert (env["DESK_EVENT_EXCHANGE"], env["DESK_EVENT_QUEUE"]) == (
         "rasa-exchange",
         "desk-conversation-events",
