@@ -122,6 +122,8 @@ async def _delete_rabbitmq_names(shared: SharedServices) -> None:
     async with connection:
         channel = await connection.channel()
         await channel.queue_delete(shared.event_queue)
+        # The desks' queue for events they could not handle (desk/event_queue.py).
+        await channel.queue_delete(f"{shared.event_queue}.set-aside")
         await channel.exchange_delete(shared.event_exchange)
 
 
