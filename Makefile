@@ -45,6 +45,11 @@ db: install ## Create (migrate) and seed the demo databases (desk agents; orders
 run: install train db ## Install, train, seed, and start the whole system
 	$(PY) -m launcher run
 
+# Two of each process behind HAProxy, on the local PostgreSQL, Redis and RabbitMQ (README,
+# "Running on several processes"); it creates and seeds its PostgreSQL databases itself.
+run-scaled: install train balancer ## Start 2 Rasa + 2 action servers + 2 desks behind HAProxy (PostgreSQL, Redis, RabbitMQ)
+	$(PY) -m launcher run-scaled
+
 shell: install train db ## Chat with the assistant in this terminal
 	$(PY) -m launcher shell
 
@@ -79,6 +84,14 @@ $(CHROMIUM):
 
 browser: $(CHROMIUM) ## Install Debian's chromium for the browser tests
 
+HAPROXY ?= /usr/sbin/haproxy
+
+$(HAPROXY):
+	@echo "Installing Debian's haproxy, the scaled system's load balancer (needs root: sudo make balancer)..."
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy
+
+balancer: $(HAPROXY) ## Install Debian's haproxy for make run-scaled and the scaled tests
+
 # Clients nobody here wrote, from the npm registry, for the end-to-end tests (socket.io-client).
 NODE_CLIENTS_DIR := tests/support/node
 NODE_CLIENTS := $(NODE_CLIENTS_DIR)/node_modules/.package-lock.json
@@ -88,7 +101,7 @@ $(NODE_CLIENTS): $(NODE_CLIENTS_DIR)/package.json $(NODE_CLIENTS_DIR)/package-lo
 
 node-clients: $(NODE_CLIENTS) ## Install socket.io-client (npm registry) for the end-to-end tests
 
-e2e: install train db browser node-clients ## End-to-end tests: real servers on loopback, pages in headless chromium
+e2e: install train db browser balancer node-clients ## End-to-end tests: real servers on loopback, pages in headless chromium
 	$(PY) -m pytest -m e2e -q --ignore=tests/browser
 	$(PY) -m pytest -m e2e -q tests/browser
 
@@ -107,4 +120,4 @@ bench: install train db ## Speed benchmarks (numbers go in the README)
 clean: ## Remove the trained model, results and local state
 	rm -rf models results var
 
-.PHONY: help install train db run shell validate lint unit stories e2e test bench clean browser node-clients analytics demo-traffic
+.PHONY: help install train db run run-scaled balancer shell validate lint unit stories e2e test bench clean browser node-clients analytics demo-traffic

@@ -10,6 +10,14 @@ from __future__ import annotations
 
 from typing import Final
 
+from pydantic import Field, validator
+
+from assistant.channels.socketio_manager import (
+    CHANNEL_VARIABLE,
+    DEFAULT_CHANNEL,
+    MANAGER_URL_VARIABLE,
+    check_manager_url,
+)
 from settingsupport.environment import EnvironmentSettings, positive_field
 
 TIMEOUT_VARIABLE: Final = "ACTION_SERVER_TIMEOUT_SECONDS"
@@ -23,3 +31,11 @@ class AssistantSettings(EnvironmentSettings):
 
     #: How long the Rasa server waits for one custom action (`assistant.action_failure`).
     action_server_timeout_seconds: float = positive_field(DEFAULT_TIMEOUT_SECONDS, TIMEOUT_VARIABLE)
+    #: The web chat's cross-process socket.io pub/sub (`assistant.channels.socketio_manager`):
+    #: empty for a single Rasa process. May carry a password: kept out of the repr.
+    webchat_socketio_manager_url: str = Field("", env=MANAGER_URL_VARIABLE, repr=False)
+    webchat_socketio_channel: str = Field(DEFAULT_CHANNEL, env=CHANNEL_VARIABLE, min_length=1)
+
+    @validator("webchat_socketio_manager_url")
+    def _supported_pub_sub(cls, url: str) -> str:
+        return check_manager_url(url)

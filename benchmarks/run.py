@@ -7,6 +7,7 @@
                              [--analytics-handoffs N] [--analytics-reports N]
                              [--skip-analytics] [--planning-rounds N] [--skip-planning]
                              [--load-seconds S] [--soak-minutes N] [--skip-load]
+                             [--scaled-users N] [--scaled-seconds S] [--skip-scaled]
                              [--model PATH] [--json PATH] [--keep-workdir]
 
 (`make bench` runs it after installing, training and seeding.) The exit code is 0 whether
@@ -122,6 +123,13 @@ Planning views
     with the dashboard's report in the same rounds as the baseline. Target: p95 <= 2 s for a
     journey's map + blueprint. benchmarks/planning_bench.py describes the method.
 
+Several Rasa processes
+    Last (unless `--skip-scaled`): the scaled system (`make run-scaled`'s processes on
+    PostgreSQL, Redis, RabbitMQ and HAProxy, isolated) under a closed loop of `--scaled-users`
+    users (default 20) for `--scaled-seconds` (default 60) on one Rasa process, then on two
+    behind the balancer; the throughput ratio is printed after the table and written to
+    var/bench/scaled.json. benchmarks/scaled.py describes the method.
+
 Reading the numbers
 -------------------
 The turn targets are on the median (p50), the desk's on the 95th percentile (p95). p95 and
@@ -158,6 +166,7 @@ import aiohttp
 import requests
 
 from analytics.settings import AnalyticsSettings
+from benchmarks import scaled
 from benchmarks.analytics_bench import AnalyticsResult, run_analytics
 from benchmarks.desk_latency import run_desk_rounds
 from benchmarks.environment import (
@@ -277,6 +286,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--model",
         type=Path,
         help="model to serve (default: the one just trained, else models/support-assistant)",
+    )
+    parser.add_argument("--scaled-users", type=_positive, default=scaled.DEFAULT_USERS, metavar="N")
+    parser.add_argument("--scaled-seconds", type=float, default=scaled.DEFAULT_SECONDS, metavar="S")
+    parser.add_argument(
+        "--skip-scaled", action="store_true", help="do not measure 1 against 2 Rasa processes"
     )
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON, metavar="PATH")
     parser.add_argument(
@@ -518,7 +532,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             shutil.rmtree(workdir, ignore_errors=True)
     report(results, args.json)
-    return 0
+    if args.skip_scaled:
+        return 0
+    return scaled.main(
+        [
+            "--model",
+            str((args.model or DEFAULT_MODEL).resolve()),
+            "--users",
+            str(args.scaled_users),
+            "--seconds",
+            str(args.scaled_seconds),
+        ]
+    )
 
 
 if __name__ == "__main__":

@@ -3,16 +3,28 @@
 - `python -m launcher run`: the handoff inbox, the action server and the Rasa server, in the
   foreground until Ctrl-C.
 - `python -m launcher shell`: the handoff inbox and the action server, then `rasa shell`.
+- `python -m launcher run-scaled`: several of each process behind HAProxy, on PostgreSQL,
+  Redis and RabbitMQ (`launcher.scaled`), in the foreground until Ctrl-C.
 """
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
 import time
 
 from actions.store.seed import DEMO_ORDERS
+from launcher import scaled_databases
+from launcher.preflight import missing_services
+from launcher.scaled import (
+    ScaledPlan,
+    ScaledSettings,
+    plan_from_settings,
+    scaled_services,
+    shared_environment,
+)
 from launcher.settings import LauncherSettings
 from launcher.stack import (
     BIN,
@@ -52,8 +64,71 @@ def _supervise(stack: Stack) -> None:
         pass
 
 
+def _scaled_banner(plan: ScaledPlan, log_dir: str) -> str:
+    balancer = plan.balancer
+    processes = "\n".join(
+        f"    {upstream.name:<9} http://127.0.0.1:{upstream.port}"
+        for upstream in (*balancer.rasa, *balancer.actions, *balancer.desks)
+    )
+    databases = ", ".join(url.rsplit("/", 1)[1] for url in plan.shared.databases.all().values())
+    return f"""
+The support assistant is running on several processes, behind HAProxy.
+
+  Customer web chat:   {balancer.site_url}/chat
+  Agent console:       {balancer.site_url}/console   (same agents and password as make run)
+  Chat over HTTP:      curl -s {balancer.rasa_url}/webhooks/rest/webhook \\
+                         -d '{{"sender": "me", "message": "where is my order ORD-100005?"}}'
+  Balancer status:     {balancer.stats_url}
+  Processes:
+{processes}
+  Shared:              PostgreSQL databases {databases};
+                       Redis {plan.shared.redis_url}; RabbitMQ exchange
+                       {plan.shared.event_exchange}, queue {plan.shared.event_queue}
+  Logs:                {log_dir}/
+Press Ctrl-C to stop.
+"""
+
+
+def run_scaled() -> int:
+    """`make run-scaled`: checks the shared services, prepares the databases, starts every
+    process and the balancer; returns the exit code."""
+    try:
+        settings = ScaledSettings.from_env()
+    except MissingSettingError as error:
+        print(f"Could not start the scaled system:\n{error}", file=sys.stderr)
+        return 1
+    missing = missing_services(settings.postgres_url, settings.redis_url, settings.rabbitmq_url)
+    if missing:
+        lines = "\n".join(f"  - {problem}" for problem in missing)
+        print(f"Could not start the scaled system; missing:\n{lines}", file=sys.stderr)
+        return 1
+    plan = plan_from_settings(settings)
+    created = scaled_databases.prepare(
+        settings.postgres_url, plan.shared.databases, settings.demo_password
+    )
+    if created:
+        print(f"Created the databases {', '.join(created)} on PostgreSQL.", flush=True)
+    log_dir = LOG_DIR / "scaled"
+    stack = Stack(log_dir, {**os.environ, **shared_environment(plan)})
+    services = scaled_services(plan)
+    print(f"Starting {', '.join(service.name for service in services)}...", flush=True)
+    try:
+        stack.start_all(services)
+        print(_scaled_banner(plan, str(log_dir.relative_to(PROJECT_ROOT))), flush=True)
+        _supervise(stack)
+        return 0
+    except ServiceFailedToStart as error:
+        print(f"Could not start the scaled system: {error}", file=sys.stderr)
+        return 1
+    finally:
+        print("Stopping...", flush=True)
+        stack.stop_all()
+
+
 def main(mode: str = "run") -> int:
     """Starts the system; returns the exit code."""
+    if mode == "run-scaled":
+        return run_scaled()
     try:
         settings = LauncherSettings.from_env()
     except MissingSettingError as error:

@@ -25,6 +25,11 @@ prefix and `output_channel=latest` keep working; same protocol, so any Rasa web 
   socket.io event ``handoff_status``; 202 when emitted, 401 for a wrong token, 400 for a body
   that is not JSON or does not validate, 413 for a body over `MAX_NOTIFY_BYTES`.
 
+Several Rasa processes: with `WEBCHAT_SOCKETIO_MANAGER_URL` set (Redis or RabbitMQ), every emit
+goes through python-socketio's pub/sub client manager, so a notice or an agent's turn handled by
+one process reaches a customer whose socket is on another
+(`assistant.channels.socketio_manager`). Empty (the default): one process, as before.
+
 credentials.yml (the channel's own settings, then the standard socket.io ones)::
 
     assistant.channels.webchat.WebChatInput:
@@ -69,8 +74,10 @@ from assistant.channels.edge import (
     guarded,
     json_type,
 )
+from assistant.channels.socketio_manager import serve_across_processes
 from assistant.desk_events import DeskEventForwarder, mask_sender
 from assistant.handoff_guard import confirm_open_handoff
+from assistant.settings import AssistantSettings
 from contract.conversation_events import TYPING_EVENT
 from contract.customer_status import NOTIFY_PATH, STATUS_EVENT, HandoffStatusNotice
 from contract.documents import UPLOAD_METADATA_KEY, UploadPrompt
@@ -281,6 +288,10 @@ class WebChatInput(SocketIOInput):
         sio = self.sio
         assert sio is not None  # set by the parent's blueprint()
         offer_polling_only(sio)
+        scale = AssistantSettings.from_env()
+        serve_across_processes(
+            sio, webhook, scale.webchat_socketio_manager_url, scale.webchat_socketio_channel
+        )
         self.check_protocol_events(sio, handle)
 
         @sio.on(TYPING_EVENT, namespace=self.namespace)

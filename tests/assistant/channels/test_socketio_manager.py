@@ -1,0 +1,101 @@
+"""The web chat's cross-process socket.io manager: which pub/sub a URL names, how it is
+installed on Rasa's server, and two servers sharing a room through a real Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+
+import pytest
+from socketio import AsyncAioPikaManager, AsyncManager, AsyncRedisManager, AsyncServer
+
+from assistant.channels.socketio_manager import (
+    check_manager_url,
+    cross_process_manager,
+    share_rooms_across_processes,
+    start_listening,
+    without_password,
+)
+from assistant.settings import AssistantSettings
+from settingsupport.environment import MissingSettingError
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def test_an_empty_url_keeps_the_in_process_manager() -> None:
+    assert cross_process_manager("") is None
+    assert AssistantSettings.from_env({}).webchat_socketio_manager_url == ""
+
+
+def test_redis_and_amqp_urls_name_python_socketios_managers() -> None:
+    assert isinstance(cross_process_manager("redis://127.0.0.1:6379/0"), AsyncRedisManager)
+    manager = cross_process_manager("amqp://guest:guest@127.0.0.1:5672/%2F", "chat-x")
+    assert isinstance(manager, AsyncAioPikaManager)
+    assert manager.channel == "chat-x"
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:6379", "127.0.0.1:6379", "kafka://x"])
+def test_another_url_is_refused_by_name(url: str) -> None:
+    with pytest.raises(ValueError, match="redis://, rediss://, amqp:// or amqps://"):
+        check_manager_url(url)
+    with pytest.raises(MissingSettingError, match="WEBCHAT_SOCKETIO_MANAGER_URL is not valid"):
+        AssistantSettings.from_env({"WEBCHAT_SOCKETIO_MANAGER_URL": url})
+
+
+def test_a_password_is_never_shown() -> None:
+    assert without_password("amqp://guest:s3cret@host:5672/%2F") == "amqp://guest:***@host:5672/%2F"
+    assert without_password("redis://127.0.0.1:6379/0") == "redis://127.0.0.1:6379/0"
+    assert "s3cret" not in repr(
+        AssistantSettings.from_env({"WEBCHAT_SOCKETIO_MANAGER_URL": "redis://:s3cret@h:1/0"})
+    )
+
+
+def test_the_manager_replaces_the_servers_own_before_any_client() -> None:
+    sio = AsyncServer(async_mode="sanic")
+    manager = cross_process_manager(REDIS_URL)
+    assert manager is not None
+    share_rooms_across_processes(sio, manager)
+    assert sio.manager is manager and manager.server is sio
+
+    sio.manager_initialized = True  # a client has arrived
+    with pytest.raises(RuntimeError, match="already serving"):
+        share_rooms_across_processes(sio, AsyncManager())
+
+
+async def test_an_emit_on_one_server_reaches_the_room_on_another() -> None:
+    """Two servers (two Rasa processes) on one Redis channel: the second emits to a room
+    whose socket only the first holds, and the first delivers it."""
+    channel = f"webchat-test-{uuid.uuid4().hex}"
+    holder, emitter = AsyncServer(async_mode="asgi"), AsyncServer(async_mode="asgi")
+    for server in (holder, emitter):
+        manager = cross_process_manager(REDIS_URL, channel)
+        assert manager is not None
+        share_rooms_across_processes(server, manager)
+    delivered: asyncio.Queue[tuple[str, object, str]] = asyncio.Queue()
+
+    async def send_to_socket(eio_sid: str, packet: object) -> None:  # the holder's socket
+        await delivered.put(("packet", packet, eio_sid))
+
+    holder.manager.connect("eio-1", "/")  # a socket of the holder joins the room
+    sid = holder.manager.sid_from_eio_sid("eio-1", "/")
+    holder.manager.enter_room(sid, "/", "conversation-7")
+    holder._send_packet = send_to_socket
+    try:
+        await start_listening(holder, REDIS_URL)
+        await start_listening(emitter, REDIS_URL)
+
+        async def subscribed() -> None:
+            while not holder.manager.pubsub.subscribed:
+                await asyncio.sleep(0.01)  # the listener's SUBSCRIBE, bounded below
+
+        await asyncio.wait_for(subscribed(), 5)
+        await emitter.emit("handoff_status", {"status": "claimed"}, room="conversation-7")
+
+        kind, packet, eio_sid = await asyncio.wait_for(delivered.get(), 5)
+        assert (kind, eio_sid) == ("packet", "eio-1")
+        assert packet.data == ["handoff_status", {"status": "claimed"}]  # type: ignore[attr-defined]
+    finally:
+        for server in (holder, emitter):
+            server.manager.thread.cancel()
+            await server.manager.redis.close()
