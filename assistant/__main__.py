@@ -10,9 +10,17 @@ any other:
   (`assistant.tracker_store`);
 - no restart and no new session ends the pause while a person has the conversation
   (`assistant.handoff_guard`).
+
+`rasa run` takes its HTTP API token only as `--auth-token`, and a process's command line is
+public on the machine (`ps`). So the launcher passes the token in `RASA_AUTH_TOKEN` and this
+entry point appends the option to `sys.argv` inside the process, where `ps` does not see it.
 """
 
 from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping, Sequence
 
 from assistant.action_failure import install_action_failure_apology
 from assistant.handoff_guard import install_pause_guards
@@ -23,6 +31,22 @@ from assistant.performance import (
 from assistant.settings import AssistantSettings
 from assistant.tracker_store import install_direct_tracker_store
 
+#: The environment variable the Rasa server's HTTP API token comes from.
+AUTH_TOKEN_VARIABLE = "RASA_AUTH_TOKEN"
+
+
+def with_auth_token(argv: Sequence[str], environ: Mapping[str, str]) -> list[str]:
+    """`argv` with `--auth-token=<RASA_AUTH_TOKEN>` for the Rasa server (`run`, not
+    `run actions`), unless the token is unset or the command line names one already."""
+    args = list(argv)
+    token = environ.get(AUTH_TOKEN_VARIABLE, "")
+    serves = args[1:2] == ["run"] and args[2:3] != ["actions"]
+    named = any(arg == "--auth-token" or arg.startswith("--auth-token=") for arg in args)
+    if not token or not serves or named:
+        return args
+    # As one `--option=value` word: a random token may start with "-".
+    return [*args, f"--auth-token={token}"]
+
 
 def main() -> None:
     """Reads the settings, installs the changes, then hands over to Rasa's own command line."""
@@ -32,6 +56,7 @@ def main() -> None:
     install_action_failure_apology(settings.action_server_timeout_seconds)
     install_direct_tracker_store()
     install_pause_guards()
+    sys.argv = with_auth_token(sys.argv, os.environ)
     from rasa.__main__ import main as rasa_main
 
     rasa_main()

@@ -41,8 +41,9 @@ class Service:
 def rasa_server(port: int, auth_token: str, model: Path | None = None) -> Service:
     """The Rasa server with the REST and socket.io channels and the token-protected HTTP API.
 
-    Started through `python -m assistant` (Rasa's command line plus the project's speed fix).
-    Secrets are passed as `--option=value`: a random token may start with "-".
+    Started through `python -m assistant` (Rasa's command line plus the project's changes),
+    which takes the API token from `RASA_AUTH_TOKEN` in its environment: on the command line
+    `ps` would show it to every user of the machine.
     """
     argv = [
         sys.executable,
@@ -50,7 +51,6 @@ def rasa_server(port: int, auth_token: str, model: Path | None = None) -> Servic
         "assistant",
         "run",
         "--enable-api",
-        f"--auth-token={auth_token}",
         "--port",
         str(port),
         "--interface",
@@ -60,7 +60,7 @@ def rasa_server(port: int, auth_token: str, model: Path | None = None) -> Servic
     ]
     if model is not None:
         argv += ["--model", str(model)]
-    return Service("rasa", argv, f"http://127.0.0.1:{port}/")
+    return Service("rasa", argv, f"http://127.0.0.1:{port}/", env={"RASA_AUTH_TOKEN": auth_token})
 
 
 def action_server(port: int) -> Service:

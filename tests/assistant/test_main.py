@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 import rasa.__main__
 from rasa.core.actions.action import ActionSessionStart, RemoteAction
 from rasa.core.agent import Agent
 from rasa.core.processor import MessageProcessor
+from rasa.utils.tensorflow.models import RasaModel
 
-from assistant.__main__ import main
+from assistant.__main__ import main, with_auth_token
 from assistant.action_failure import TIMEOUT_VARIABLE
-from assistant.performance import validate_action_result
+from assistant.performance import direct_rasa_predict, validate_action_result
 from assistant.tracker_store import create_tracker_store
 
 
@@ -26,6 +29,7 @@ def restore_rasa(monkeypatch: pytest.MonkeyPatch) -> None:
         MessageProcessor, "_run_prediction_loop", MessageProcessor._run_prediction_loop
     )
     monkeypatch.setattr(ActionSessionStart, "run", ActionSessionStart.run)
+    monkeypatch.setattr(RasaModel, "_rasa_predict", RasaModel._rasa_predict)
 
 
 def test_main_installs_every_change_then_runs_rasa(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -39,6 +43,7 @@ def test_main_installs_every_change_then_runs_rasa(monkeypatch: pytest.MonkeyPat
             and Agent._create_tracker_store is create_tracker_store
             and getattr(MessageProcessor._run_prediction_loop, "_pause_guard", False)
             and getattr(ActionSessionStart.run, "_pause_guard", False)
+            and RasaModel._rasa_predict is direct_rasa_predict
         )
 
     monkeypatch.setattr(rasa.__main__, "main", rasa_main)
@@ -56,3 +61,39 @@ def test_a_wrong_action_timeout_stops_the_server_at_start_up(
 
     with pytest.raises(ValueError, match=TIMEOUT_VARIABLE):
         main()
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (
+            ["assistant", "run", "--port", "5005"],
+            ["assistant", "run", "--port", "5005", "--auth-token=-t0k"],
+        ),
+        (["assistant", "run", "--auth-token=mine"], ["assistant", "run", "--auth-token=mine"]),
+        (
+            ["assistant", "run", "--auth-token", "mine"],
+            ["assistant", "run", "--auth-token", "mine"],
+        ),
+        (["assistant", "run", "actions"], ["assistant", "run", "actions"]),
+        (["assistant", "shell"], ["assistant", "shell"]),
+    ],
+)
+def test_the_api_token_comes_from_the_environment(argv: list[str], expected: list[str]) -> None:
+    assert with_auth_token(argv, {"RASA_AUTH_TOKEN": "-t0k"}) == expected
+
+
+def test_no_token_in_the_environment_leaves_the_api_as_rasa_has_it() -> None:
+    assert with_auth_token(["assistant", "run"], {}) == ["assistant", "run"]
+
+
+def test_main_hands_rasa_the_token_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(TIMEOUT_VARIABLE, raising=False)
+    monkeypatch.setenv("RASA_AUTH_TOKEN", "s3cret")
+    monkeypatch.setattr("sys.argv", ["assistant", "run", "--enable-api"])
+    seen: list[list[str]] = []
+    monkeypatch.setattr(rasa.__main__, "main", lambda: seen.append(list(sys.argv)))
+
+    main()
+
+    assert seen == [["assistant", "run", "--enable-api", "--auth-token=s3cret"]]

@@ -163,8 +163,9 @@ def test_the_system_services_bind_to_loopback() -> None:
     inbox = handoff_inbox(8080, "secret", PROJECT_ROOT / "var" / "handoffs.jsonl")
 
     assert rasa.argv[rasa.argv.index("--interface") + 1] == "127.0.0.1"
-    # Secrets go as --option=value: a random token may start with "-".
-    assert "--auth-token=token" in rasa.argv
+    # The API token goes in the environment, never on the command line `ps` shows.
+    assert not any("token" in arg for arg in rasa.argv)
+    assert rasa.env == {"RASA_AUTH_TOKEN": "token"}
     assert rasa.argv[1:3] == ["-m", "assistant"]
     assert rasa.argv[-2:] == ["--model", str(PROJECT_ROOT / "models" / "m.tar.gz")]
     assert actions.env == {"SANIC_HOST": "127.0.0.1"}
