@@ -26,6 +26,8 @@ from keras.utils import tf_utils
 from rasa.core.actions.action import RemoteAction
 from rasa.shared.constants import DIAGNOSTIC_DATA, DOCS_BASE_URL
 from rasa.utils.tensorflow.models import RasaModel
+from tensorflow.python.eager import context
+from tensorflow.python.framework import ops
 
 #: The Rasa release whose `RemoteAction._validate_action_result` this replaces.
 PATCHED_RASA_VERSION = "3.6.21"
@@ -97,18 +99,22 @@ def _direct_predict(model: RasaModel, batch_in: Any) -> Callable[[Any], Any]:
         )
     concrete = model._tf_predict_step.get_concrete_function()
     (specs,) = concrete.structured_input_signature[0]
+    dtypes = [spec.dtype.as_datatype_enum for spec in specs]
     captured = concrete.captured_inputs
     call_flat = concrete._call_flat
+    eager = context.context()
 
     def call(batch: Any) -> Any:
-        if len(batch) != len(specs):
+        if len(batch) != len(dtypes):
             raise ValueError(
-                f"expected a batch of {len(specs)} tensors, as the model was traced with, "
+                f"expected a batch of {len(dtypes)} tensors, as the model was traced with, "
                 f"got {len(batch)}"
             )
-        tensors = [
-            tf.convert_to_tensor(x, dtype=s.dtype) for x, s in zip(batch, specs, strict=True)
-        ]
+        # What `tf.convert_to_tensor` ends in for a NumPy array in eager mode
+        # (`constant_op.convert_to_eager_tensor`), without its dispatch layers: half the cost.
+        device = eager.device_name
+        pairs = zip(batch, dtypes, strict=True)
+        tensors = [ops.EagerTensor(value, device, dtype) for value, dtype in pairs]
         return call_flat(tensors, captured)
 
     model.__dict__[_DIRECT_PREDICT] = call
