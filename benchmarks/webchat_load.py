@@ -295,8 +295,8 @@ async def measure_transport(
             f"{args.idle_seconds:.0f} s...",
             flush=True,
         )
-        if ready["confirmed"] == 0:
-            raise LoadFailed(f"no session opened over {transport}: {ready['firstError']}")
+        if ready["confirmed"] == 0:  # nothing to measure: reported as opened by none
+            return refused_result(transport, ready)
         before = await clients.stats()
         rasa_start, node_start = ProcessSample.of(rasa_pid), ProcessSample.of(clients.pid)
         await asyncio.sleep(args.idle_seconds)  # the measurement window, not a wait for an event
@@ -341,6 +341,23 @@ async def measure_transport(
         transport=transport,
         sessions=ready["sessions"],
         confirmed=ready["confirmed"],
+        failed=ready["failed"],
+        first_error=ready["firstError"],
+        open_seconds=ready["seconds"],
+        transports_open=ready["transports"],
+        idle=idle,
+        load=load,
+    )
+
+
+def refused_result(transport: str, ready: dict[str, Any]) -> TransportResult:
+    """The result for a transport on which no session opened (e.g. a server without it)."""
+    idle = IdleFigures(0.0, 0.0, 0.0, 0.0, 0.0)
+    load = LoadFigures(0, 0, [], [], 0.0, 0.0, 0.0, 0.0, 0, 0, 0.0, ready["transports"])
+    return TransportResult(
+        transport=transport,
+        sessions=ready["sessions"],
+        confirmed=0,
         failed=ready["failed"],
         first_error=ready["firstError"],
         open_seconds=ready["seconds"],
