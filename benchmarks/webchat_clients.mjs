@@ -70,6 +70,7 @@ function pickMessage() {
 }
 
 const sessions = [];
+const disconnectReasons = {};
 const options = { forceNew: true, reconnection: false, timeout: 60000 };
 if (config.transports !== "default") options.transports = [config.transports];
 
@@ -101,8 +102,9 @@ function openSession(index) {
     session.inFlight = null;
     inFlight -= 1;
   });
-  socket.on("disconnect", () => {
+  socket.on("disconnect", (reason) => {
     session.disconnects += 1;
+    disconnectReasons[reason] = (disconnectReasons[reason] || 0) + 1;
   });
   sessions.push(session);
   return session.done;
@@ -185,6 +187,7 @@ async function load() {
     skippedBusy: busy,
     generatorLateP99Ms: lateBy.length ? lateBy[Math.floor(0.99 * (lateBy.length - 1))] : 0,
     disconnects: sessions.reduce((sum, session) => sum + session.disconnects, 0),
+    disconnectReasons,
     transports: transportCounts(),
     samples: messages.map((message) => ({ kind: message.kind, ms: message.ms })),
   });

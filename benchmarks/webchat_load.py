@@ -133,6 +133,7 @@ class LoadFigures:
     rasa_rss_mb: float
     clients_cpu_percent: float
     disconnects: int
+    disconnect_reasons: dict[str, int]
     skipped_busy: int
     generator_late_p99_ms: float
     transports_at_end: dict[str, int]
@@ -291,12 +292,12 @@ async def measure_transport(
         ready = await clients.next("ready", timeout=max(120.0, args.sessions * 0.5))
         print(
             f"  {transport}: {ready['confirmed']:,} confirmed, {ready['failed']:,} failed in "
-            f"{ready['seconds']:.1f} s ({ready['transports']}); idle for "
-            f"{args.idle_seconds:.0f} s...",
+            f"{ready['seconds']:.1f} s ({ready['transports']})",
             flush=True,
         )
         if ready["confirmed"] == 0:  # nothing to measure: reported as opened by none
             return refused_result(transport, ready)
+        print(f"  {transport}: idle for {args.idle_seconds:.0f} s...", flush=True)
         before = await clients.stats()
         rasa_start, node_start = ProcessSample.of(rasa_pid), ProcessSample.of(clients.pid)
         await asyncio.sleep(args.idle_seconds)  # the measurement window, not a wait for an event
@@ -333,6 +334,7 @@ async def measure_transport(
         rasa_rss_mb=_mb(rasa_end),
         clients_cpu_percent=cpu_percent(node_start, node_end),
         disconnects=report["disconnects"],
+        disconnect_reasons=report["disconnectReasons"],
         skipped_busy=report["skippedBusy"],
         generator_late_p99_ms=report["generatorLateP99Ms"],
         transports_at_end=report["transports"],
@@ -353,7 +355,7 @@ async def measure_transport(
 def refused_result(transport: str, ready: dict[str, Any]) -> TransportResult:
     """The result for a transport on which no session opened (e.g. a server without it)."""
     idle = IdleFigures(0.0, 0.0, 0.0, 0.0, 0.0)
-    load = LoadFigures(0, 0, [], [], 0.0, 0.0, 0.0, 0.0, 0, 0, 0.0, ready["transports"])
+    load = LoadFigures(0, 0, [], [], 0.0, 0.0, 0.0, 0.0, 0, {}, 0, 0.0, ready["transports"])
     return TransportResult(
         transport=transport,
         sessions=ready["sessions"],
@@ -462,7 +464,10 @@ def webchat_lines(result: WebchatResult) -> list[str]:
         if r.failed:
             lines.append(f"WARNING: {r.transport}: {r.failed} sessions failed: {r.first_error}")
         if r.load.disconnects:
-            lines.append(f"WARNING: {r.transport}: {r.load.disconnects} disconnects under load")
+            lines.append(
+                f"WARNING: {r.transport}: {r.load.disconnects} disconnects under load "
+                f"({r.load.disconnect_reasons})"
+            )
         if r.load.skipped_busy:
             lines.append(
                 f"WARNING: {r.transport}: {r.load.skipped_busy} moments had no free session"
@@ -503,6 +508,7 @@ def webchat_json(result: WebchatResult) -> dict[str, Any]:
                 "load_rasa_rss_mb": round(r.load.rasa_rss_mb, 1),
                 "load_clients_cpu_percent": round(r.load.clients_cpu_percent, 2),
                 "disconnects": r.load.disconnects,
+                "disconnect_reasons": r.load.disconnect_reasons,
                 "skipped_busy": r.load.skipped_busy,
                 "generator_late_p99_ms": round(r.load.generator_late_p99_ms, 3),
                 "transports_at_end": r.load.transports_at_end,
