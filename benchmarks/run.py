@@ -6,6 +6,9 @@
                              [--analytics-days N] [--analytics-conversations N]
                              [--analytics-handoffs N] [--analytics-reports N]
                              [--skip-analytics] [--planning-rounds N] [--skip-planning]
+                             [--webchat-sessions N] [--webchat-rate R] [--webchat-duration S]
+                             [--webchat-idle-seconds S] [--webchat-transports LIST]
+                             [--skip-webchat]
                              [--model PATH] [--json PATH] [--keep-workdir]
 
 (`make bench` runs it after installing, training and seeding.) The exit code is 0 whether
@@ -106,6 +109,13 @@ Planning views
     with the dashboard's report in the same rounds as the baseline. Target: p95 <= 2 s for a
     journey's map + blueprint. benchmarks/planning_bench.py describes the method.
 
+Web chats at once
+    Last (unless `--skip-webchat`), a third isolated copy of the system: `--webchat-sessions`
+    (1,000) socket.io web chats open at once, idle, then `--webchat-rate` (10) messages a
+    second in all for `--webchat-duration` (120) seconds, over each of `--webchat-transports`
+    (polling, websocket). Targets: every message answered, p99 <= 1 s.
+    benchmarks/webchat_load.py describes the method.
+
 Reading the numbers
 -------------------
 The turn targets are on the median (p50), the desk's on the 95th percentile (p95). p95 and
@@ -167,6 +177,7 @@ from benchmarks.stats import summarise
 from benchmarks.synthetic_history import HistorySize
 from benchmarks.training import TrainingFailed, time_trainings
 from benchmarks.turns import SCENARIOS, RestClient, Samples, UnexpectedBehaviour, measure, warm_up
+from benchmarks.webchat_load import LoadFailed, add_arguments, options_from, run_webchat_load
 from launcher.stack import PROJECT_ROOT, ServiceFailedToStart, running_stack
 
 DEFAULT_MODEL = PROJECT_ROOT / "models" / "support-assistant.tar.gz"
@@ -245,6 +256,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--skip-planning", action="store_true", help="do not time the planning views"
+    )
+    add_arguments(parser, prefix="webchat-")
+    parser.add_argument(
+        "--skip-webchat", action="store_true", help="do not open the thousand web chats"
     )
     parser.add_argument(
         "--model",
@@ -433,8 +448,12 @@ def run(args: argparse.Namespace, workdir: Path) -> Results:
     planning = None
     if analytics is not None and not args.skip_planning:
         planning = run_planning_on(analytics, args.planning_rounds)
+    webchat = None
+    if not args.skip_webchat:
+        options = options_from(args, prefix="webchat-")
+        webchat = run_webchat_load(workdir / "webchat-system", model, options)
     return Results(
-        training, turns, other, _context(args, model), desk, mortgage, analytics, planning
+        training, turns, other, _context(args, model), desk, mortgage, analytics, planning, webchat
     )
 
 
@@ -472,6 +491,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         requests.RequestException,
         aiohttp.ClientError,
         FileNotFoundError,
+        LoadFailed,
     ) as error:
         keep = True
         print(f"Benchmark failed: {error}\nLogs and databases: {workdir}", file=sys.stderr)

@@ -55,6 +55,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from benchmarks.environment import BenchEnvironment, create_environment
+from benchmarks.machine import cpu_snapshot, other_cpu_share
 from benchmarks.stats import Summary, percentile, summarise
 from benchmarks.turns import RestClient
 from launcher.stack import PROJECT_ROOT, ServiceFailedToStart, running_stack
@@ -137,6 +138,8 @@ class LoadFigures:
     skipped_busy: int
     generator_late_p99_ms: float
     transports_at_end: dict[str, int]
+    #: Share of all CPUs other processes (not this benchmark's) used meanwhile (None: unknown).
+    other_cpu_share: float | None = None
 
     @property
     def summary(self) -> Summary | None:
@@ -318,9 +321,11 @@ async def measure_transport(
             flush=True,
         )
         rasa_start, node_start = ProcessSample.of(rasa_pid), ProcessSample.of(clients.pid)
+        machine_start = cpu_snapshot()
         await clients.send(load=True)
         report = await clients.next("report", timeout=args.duration + REPLY_TIMEOUT_SECONDS + 120.0)
         rasa_end, node_end = ProcessSample.of(rasa_pid), ProcessSample.of(clients.pid)
+        others = other_cpu_share(machine_start, cpu_snapshot())
     finally:
         await clients.close()
     samples = [sample for sample in report["samples"] if sample["ms"] is not None]
@@ -338,6 +343,7 @@ async def measure_transport(
         skipped_busy=report["skippedBusy"],
         generator_late_p99_ms=report["generatorLateP99Ms"],
         transports_at_end=report["transports"],
+        other_cpu_share=others,
     )
     return TransportResult(
         transport=transport,
@@ -453,6 +459,10 @@ def webchat_table(result: WebchatResult) -> str:
     add("reply time max", lambda r: ms(r.load.summary.max if r.load.summary else None))
     add("under load: Rasa CPU", lambda r: f"{r.load.rasa_cpu_percent:.1f}%")
     add("under load: clients' CPU", lambda r: f"{r.load.clients_cpu_percent:.1f}%")
+    add(
+        "under load: other processes' share of all CPUs (noise)",
+        lambda r: "—" if r.load.other_cpu_share is None else f"{r.load.other_cpu_share:.0%}",
+    )
     add("Result", lambda r: "PASS" if r.met else "MISSED")
     return "\n".join(lines)
 
@@ -512,6 +522,7 @@ def webchat_json(result: WebchatResult) -> dict[str, Any]:
                 "skipped_busy": r.load.skipped_busy,
                 "generator_late_p99_ms": round(r.load.generator_late_p99_ms, 3),
                 "transports_at_end": r.load.transports_at_end,
+                "other_processes_cpu_share": r.load.other_cpu_share,
                 "met": r.met,
                 "samples_ms": [round(value, 3) for value in r.load.samples_ms],
                 "sample_kinds": r.load.kinds,
