@@ -1,8 +1,9 @@
 // A web page's socket.io-client (from the npm registry, default settings), driven by a test.
 //
-//   node page.mjs <rasa-url> <session-id>
+//   node page.mjs <rasa-url> <session-id> [<transports>]
 //
-// It connects as any page does (polling first, then the upgrade a server offers), sends
+// It connects as any page does (polling first, then the upgrade a server offers), or only over
+// the comma-separated <transports> (socket.io-client's `transports` option), sends
 // Rasa's `session_request`, and then takes one JSON command per line on stdin:
 //   {"say": "text"}                  emit `user_uttered` {message, session_id}
 //   {"emit": "event", "data": {...}} emit anything
@@ -23,10 +24,12 @@ http.request = function countedRequest(...args) {
 };
 
 const { io } = await import("socket.io-client");
-const [url, sessionId] = process.argv.slice(2);
+const [url, sessionId, transports] = process.argv.slice(2);
 const write = (event, data) => process.stdout.write(JSON.stringify({ event, data }) + "\n");
 
-const socket = io(url, { reconnection: false });
+const options = { reconnection: false };
+if (transports) options.transports = transports.split(",");
+const socket = io(url, options);
 socket.onAny((event, data) => write(event, data));
 socket.on("connect", () => {
   write("connect", { transport: socket.io.engine.transport.name });
