@@ -59,9 +59,9 @@ async def test_a_default_socketio_client_goes_through_a_whole_handoff(
 ) -> None:
     olivia = await agents("olivia")
     await olivia.live()
-    connected = await page.next("connect")
+    opened = await page.next("open")
     sender = await page.next("session_confirm")
-    assert connected["transport"] == "polling"
+    assert opened["transport"] == "polling"
 
     # 1. Greeting and buttons.
     await page.say("hi")

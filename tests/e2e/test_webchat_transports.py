@@ -95,11 +95,11 @@ async def test_a_default_client_upgrades_to_websocket_and_chats(
 ) -> None:
     page, sender = default_page
 
-    connected = await page.next("connect")
+    opened = await page.next("open")
     upgraded = await page.next("upgrade")
     await chat(page, sender)
 
-    assert connected["transport"] == "polling"
+    assert opened["transport"] == "polling"
     assert upgraded["transport"] == "websocket"
     assert (await page.stats())["transport"] == "websocket"
 
