@@ -100,7 +100,7 @@ analytics: install ## Fold new conversations and handoffs into the supervisors' 
 demo-traffic: install ## Play scripted conversations through the running system (`make run`), then build the analytics
 	$(PY) -m launcher.demo_traffic
 
-bench: install train db ## Speed benchmarks (numbers go in the README)
+bench: install train db node-clients ## Speed benchmarks (numbers go in the README)
 	$(PY) -m benchmarks.run
 
 clean: ## Remove the trained model, results and local state
