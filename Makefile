@@ -114,7 +114,7 @@ demo-traffic: install ## Play scripted conversations through the running system 
 	$(PY) -m launcher.demo_traffic
 
 # Options after ARGS=, e.g. `make bench ARGS="--skip-train --soak-minutes 0"` (see benchmarks/run.py).
-bench: install train db ## Speed benchmarks (numbers go in the README)
+bench: install train db node-clients ## Speed benchmarks (numbers go in the README)
 	$(PY) -m benchmarks.run $(ARGS)
 
 clean: ## Remove the trained model, results and local state

@@ -30,6 +30,7 @@ from benchmarks.planning_bench import (
 )
 from benchmarks.stats import Summary, summarise
 from benchmarks.turns import Samples, Scenario
+from benchmarks.webchat_load import WebchatResult, webchat_json, webchat_lines, webchat_table
 
 #: Other processes using more than this share of the CPUs make the numbers pessimistic.
 NOISE_WARNING_SHARE = 0.05
@@ -207,6 +208,8 @@ class Results:
     planning: PlanningResult | None = None
     #: REST load on this project and stock Rasa side by side (None: skipped).
     load: LoadResult | None = None
+    #: The thousand web chats open at once (None: skipped).
+    webchat: WebchatResult | None = None
 
     def turn(self, key: str) -> ScenarioResult:
         """The result of the scenario with this key."""
@@ -233,6 +236,8 @@ class Results:
             missed += self.planning.missed
         if self.load is not None:
             missed += [f"load: {title}" for title in self.load.missed]
+        if self.webchat is not None:
+            missed += self.webchat.missed
         return missed
 
 
@@ -319,6 +324,8 @@ def markdown_report(results: Results) -> str:
         report += "\n\n" + analytics_table(results.analytics)
     if results.planning is not None:
         report += "\n\n" + planning_table(results.planning)
+    if results.webchat is not None:
+        report += "\n\n" + webchat_table(results.webchat)
     return report
 
 
@@ -376,6 +383,8 @@ def verdict_lines(results: Results) -> list[str]:
         lines += analytics_lines(results.analytics)[:-1]  # its verdict is in the one below
     if results.planning is not None:
         lines += planning_lines(results.planning)[:-1]
+    if results.webchat is not None:
+        lines += webchat_lines(results.webchat)[:-1]
     if results.missed:
         lines.append("MISSED: " + "; ".join(results.missed))
     else:
@@ -469,6 +478,7 @@ def to_json(results: Results) -> dict[str, Any]:
         "analytics": None if results.analytics is None else analytics_json(results.analytics),
         "planning": None if results.planning is None else planning_json(results.planning),
         "load": None if results.load is None else load_json(results.load),
+        "webchat": None if results.webchat is None else webchat_json(results.webchat),
         "missed": results.missed,
     }
 

@@ -8,6 +8,9 @@
                              [--skip-analytics] [--planning-rounds N] [--skip-planning]
                              [--load-seconds S] [--soak-minutes N] [--skip-load]
                              [--scaled-users N] [--scaled-seconds S] [--skip-scaled]
+                             [--webchat-sessions N] [--webchat-rate R] [--webchat-duration S]
+                             [--webchat-idle-seconds S] [--webchat-transports LIST]
+                             [--skip-webchat]
                              [--model PATH] [--json PATH] [--keep-workdir]
 
 (`make bench` runs it after installing, training and seeding.) The exit code is 0 whether
@@ -129,6 +132,12 @@ Several Rasa processes
     users (default 20) for `--scaled-seconds` (default 60) on one Rasa process, then on two
     behind the balancer; the throughput ratio is printed after the table and written to
     var/bench/scaled.json. benchmarks/scaled.py describes the method.
+Web chats at once
+    Last (unless `--skip-webchat`), a third isolated copy of the system: `--webchat-sessions`
+    (1,000) socket.io web chats open at once, idle, then `--webchat-rate` (10) messages a
+    second in all for `--webchat-duration` (120) seconds, over each of `--webchat-transports`
+    (polling, websocket). Targets: every message answered, p99 <= 1 s.
+    benchmarks/webchat_load.py describes the method.
 
 Reading the numbers
 -------------------
@@ -199,6 +208,7 @@ from benchmarks.stock_bot import StockBotFailed
 from benchmarks.synthetic_history import HistorySize
 from benchmarks.training import TrainingFailed, time_trainings
 from benchmarks.turns import SCENARIOS, RestClient, Samples, UnexpectedBehaviour, measure, warm_up
+from benchmarks.webchat_load import LoadFailed, add_arguments, options_from, run_webchat_load
 from launcher.stack import PROJECT_ROOT, ServiceFailedToStart, running_stack
 
 DEFAULT_MODEL = PROJECT_ROOT / "models" / "support-assistant.tar.gz"
@@ -281,6 +291,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     add_load_arguments(parser)
     parser.add_argument(
         "--skip-load", action="store_true", help="do not measure the load against stock Rasa"
+    )
+    add_arguments(parser, prefix="webchat-")
+    parser.add_argument(
+        "--skip-webchat", action="store_true", help="do not open the thousand web chats"
     )
     parser.add_argument(
         "--model",
@@ -480,8 +494,21 @@ def run(args: argparse.Namespace, workdir: Path) -> Results:
     planning = None
     if analytics is not None and not args.skip_planning:
         planning = run_planning_on(analytics, args.planning_rounds)
+    webchat = None
+    if not args.skip_webchat:
+        options = options_from(args, prefix="webchat-")
+        webchat = run_webchat_load(workdir / "webchat-system", model, options)
     return Results(
-        training, turns, other, _context(args, model), desk, mortgage, analytics, planning, load
+        training,
+        turns,
+        other,
+        _context(args, model),
+        desk,
+        mortgage,
+        analytics,
+        planning,
+        load=load,
+        webchat=webchat,
     )
 
 
@@ -522,6 +549,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         requests.RequestException,
         aiohttp.ClientError,
         FileNotFoundError,
+        LoadFailed,
     ) as error:
         keep = True
         print(f"Benchmark failed: {error}\nLogs and databases: {workdir}", file=sys.stderr)

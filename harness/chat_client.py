@@ -1,5 +1,6 @@
-"""A customer's web chat page in Python: python-socketio's client over long-polling (the only
-transport Rasa 3.6's Sanic serves), speaking Rasa's socket.io protocol plus the live handoff's
+"""A customer's web chat page in Python: python-socketio's client over long-polling (the
+transport every client can fall back to; `tests/e2e/test_webchat_transports.py` covers
+websocket), speaking Rasa's socket.io protocol plus the live handoff's
 `handoff_status` events, and recording what arrives with its arrival time.
 
 Used by the web chat channel's tests, the end-to-end tests and the desk speed benchmarks.

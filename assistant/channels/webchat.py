@@ -9,6 +9,9 @@ prefix and `output_channel=latest` keep working; same protocol, so any Rasa web 
   ``{"sender_id": session_id, "event": {"event": "user_typing", "typing": bool,
   "timestamp": epoch}}``. The relay is queued (`assistant.desk_events.DeskEventForwarder`, one
   attempt per event, short timeout): the socket handler returns at once and never sees an error;
+- engine.io's websocket transport, which Sanic 21.12 could not serve
+  (`assistant.channels.websocket_transport`): standard clients start on long-polling and
+  upgrade, or connect over websocket directly; long-polling stays for clients behind proxies;
 - the channel edge (`assistant.channels.edge`): ``session_request`` and ``user_uttered`` are
   checked before Rasa's handlers see them. A refused payload is answered, to that socket only,
   with the socket.io event ``input_refused`` ``{"event": <the refused event>, "field": str,
@@ -75,6 +78,7 @@ from assistant.channels.edge import (
     json_type,
 )
 from assistant.channels.socketio_manager import serve_across_processes
+from assistant.channels.websocket_transport import serve_websocket
 from assistant.desk_events import DeskEventForwarder, mask_sender
 from assistant.handoff_guard import confirm_open_handoff
 from assistant.settings import AssistantSettings
@@ -99,21 +103,6 @@ MAX_NOTIFY_BYTES: Final = 16 * 1024
 DEFAULT_DESK_TIMEOUT_SECONDS: Final = 1.0
 #: Typing signals go stale in seconds: few are kept while the desk is slow.
 TYPING_QUEUE_SIZE: Final = 100
-
-
-def offer_polling_only(sio: AsyncServer) -> None:
-    """Serve engine.io's long-polling transport only, and offer no upgrade to websocket.
-
-    Standard socket.io clients (socket.io-client 4, rasa-webchat) start on polling and upgrade
-    when the server offers it. Under Rasa 3.6's Sanic 21.12, python-engineio's websocket
-    transport fails on the server (`TypeError: Passing coroutines is forbidden`), and the
-    failed upgrade left the session marked as upgrading: every later poll came back empty, no
-    `session_confirm` ever arrived, and the client polled about 126 times a second. Offering no
-    upgrade keeps such clients on polling, which works; a client that insists on websocket gets
-    a clear 400 from engine.io instead of a wedged session.
-    """
-    sio.eio.allow_upgrades = False
-    sio.eio.transports = ["polling"]
 
 
 def validation_errors(error: ValidationError) -> list[str]:
@@ -287,7 +276,7 @@ class WebChatInput(SocketIOInput):
         webhook = super().blueprint(handle)
         sio = self.sio
         assert sio is not None  # set by the parent's blueprint()
-        offer_polling_only(sio)
+        serve_websocket(sio)
         scale = AssistantSettings.from_env()
         serve_across_processes(
             sio, webhook, scale.webchat_socketio_manager_url, scale.webchat_socketio_channel

@@ -91,14 +91,24 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+def _websocket_origin(url: str) -> str:
+    """The ws:// (wss:// for https) origin of `url`: the web chat's websocket goes there."""
+    parts = urlsplit(url)
+    scheme = "wss" if parts.scheme == "https" else "ws"
+    return f"{scheme}://{parts.netloc}"
+
+
 # --- The customer's web chat -------------------------------------------------------------------
 
 
 @public
 async def chat_page(request: web.Request) -> web.FileResponse:
-    """The customer web chat; it may connect to the Rasa server's socket.io endpoint."""
-    rasa = _origin(request.app[SETTINGS].rasa_url)
-    return _page("chat.html", connect_src=f"'self' {rasa}")
+    """The customer web chat; it may connect to the Rasa server's socket.io endpoint, over
+    long-polling and over websocket."""
+    rasa_url = request.app[SETTINGS].rasa_url
+    return _page(
+        "chat.html", connect_src=f"'self' {_origin(rasa_url)} {_websocket_origin(rasa_url)}"
+    )
 
 
 @public

@@ -17,8 +17,9 @@
  * instead and skips those messages: by the marking when the socket payload carries `metadata`,
  * otherwise by their words, which the status announced just before as `notice_text`.
  *
- * Transport: long-polling only. The Rasa server's engine.io (python-engineio 4.5.1 on Sanic
- * 21.12) cannot serve websockets, so no upgrade is attempted.
+ * Transport: the client's default, long-polling first, then the upgrade to websocket the Rasa
+ * server offers (assistant/channels/websocket_transport.py); behind a proxy that refuses
+ * websockets the page stays on long-polling.
  * Socket.IO client: desk/web/socket.io.min.js is socket.io-client 4.7.5 (protocol v5, fits
  * python-socketio 5.8), dist/socket.io.min.js of the npm package, MIT licence header kept.
  *
@@ -508,7 +509,7 @@ function connect(rasaUrl) {
   /* global io */
   var socket = io(rasaUrl, {
     path: "/socket.io",
-    transports: ["polling"],
+    transports: ["polling", "websocket"],
     reconnection: true,
     reconnectionDelayMax: 10000
   });

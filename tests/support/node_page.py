@@ -1,7 +1,8 @@
 """A customer's page running the npm registry's socket.io-client in node, for end-to-end tests.
 
 `tests/support/node/page.mjs` connects with the client's default settings (long-polling
-first, then whatever upgrade the server offers), as a web page or a stock Rasa widget does.
+first, then whatever upgrade the server offers), as a web page or a stock Rasa widget does, or
+over the transports a test names.
 This class starts it, sends it commands and reads the events it reports (see page.mjs).
 `make node-clients` installs its packages (`npm ci` in tests/support/node).
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -39,13 +40,17 @@ class NodePage:
             return "socket.io-client is not installed: run `make node-clients`"
         return None
 
-    async def open(self, rasa_url: str, session_id: str) -> NodePage:
-        """Start the page; it connects and requests the session `session_id`."""
+    async def open(
+        self, rasa_url: str, session_id: str, transports: Sequence[str] = ()
+    ) -> NodePage:
+        """Start the page; it connects (with the client's default transports, or only over
+        `transports`) and requests the session `session_id`."""
         self.process = await asyncio.create_subprocess_exec(
             "node",
             str(PAGE_SCRIPT),
             rasa_url,
             session_id,
+            *([",".join(transports)] if transports else []),
             cwd=NODE_DIR,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
@@ -90,8 +95,8 @@ class NodePage:
             hit = await asyncio.wait_for(self._arrived.wait_for(found), EVENT_TIMEOUT)
         return hit[0]
 
-    async def requests(self) -> int:
-        """How many HTTP requests the page has made so far."""
+    async def stats(self) -> dict[str, Any]:
+        """The page's HTTP request count so far and the transport it is on now."""
         count_before = sum(1 for name, _ in self.received if name == "stats")
         await self.send(stats=True)
         async with self._arrived:
@@ -101,8 +106,12 @@ class NodePage:
                 ),
                 EVENT_TIMEOUT,
             )
-        stats = [data for name, data in self.received if name == "stats"][-1]
-        return int(stats["requests"])
+        stats: dict[str, Any] = [data for name, data in self.received if name == "stats"][-1]
+        return stats
+
+    async def requests(self) -> int:
+        """How many HTTP requests the page has made so far."""
+        return int((await self.stats())["requests"])
 
     def events(self, event: str) -> list[Any]:
         """Every `event` received so far."""

@@ -1,5 +1,5 @@
 """The web chat channel, served by a real Sanic server on loopback and driven by a real
-python-socketio client over long-polling (the transport that works with Sanic 21.12).
+python-socketio client, over long-polling unless a test says websocket.
 
 The server registers the channel exactly as `rasa run` does (`rasa.core.channels.channel.
 register`, under `/webhooks/`), with a message handler that echoes the text back through the
@@ -218,11 +218,11 @@ def test_the_notice_model_passes_unknown_details_through() -> None:
     assert notice.dict(exclude_unset=True) == status_notice("c", "waiting", position=2, queue="x")
 
 
-# --- The transport: long-polling, never an upgrade ----------------------------------------------
+# --- The transport: long-polling with the upgrade to websocket ------------------------------------
 
 
-async def test_the_handshake_offers_no_upgrade(chat: ChatServer) -> None:
-    """A standard client (socket.io-client, rasa-webchat) upgrades only when offered one."""
+async def test_the_handshake_offers_the_upgrade_to_websocket(chat: ChatServer) -> None:
+    """A standard client (socket.io-client, rasa-webchat) starts on polling and upgrades."""
     async with (
         aiohttp.ClientSession() as http,
         http.get(f"{chat.url}/socket.io/", params={"EIO": "4", "transport": "polling"}) as answer,
@@ -231,22 +231,20 @@ async def test_the_handshake_offers_no_upgrade(chat: ChatServer) -> None:
 
     assert answer.status == 200
     assert text.startswith("0")  # engine.io's "open" packet
-    assert json.loads(text[1:])["upgrades"] == []
+    assert json.loads(text[1:])["upgrades"] == ["websocket"]
 
 
-async def test_a_websocket_first_client_is_refused_cleanly_and_polling_still_works(
+async def test_a_websocket_first_client_gets_its_session_and_answers(
     chat: ChatServer, client: ChatClient
 ) -> None:
-    async with (
-        aiohttp.ClientSession() as http,
-        http.get(f"{chat.url}/socket.io/", params={"EIO": "4", "transport": "websocket"}) as answer,
-    ):
-        refused = answer.status
+    await client.sio.connect(chat.url, transports=["websocket"], socketio_path="/socket.io")
+    await client.sio.emit("session_request", {"session_id": "over-websocket"})
+    assert await client.next("session_confirm") == "over-websocket"
+    client.session_id = "over-websocket"
 
-    await client.connect(chat.url, "after-websocket")
     await client.say("hello")
 
-    assert refused == 400
+    assert client.sio.transport() == "websocket"
     assert (await client.next("bot_uttered"))["text"] == "echo: hello"
 
 

@@ -23,7 +23,8 @@ async def test_the_chat_page_and_its_files_are_public(
     assert page.status == 200
     assert page.content_type == "text/html"
     policy = page.headers["Content-Security-Policy"]
-    assert f"connect-src 'self' {rasa.url}" in policy
+    websocket = rasa.url.replace("http://", "ws://", 1)
+    assert f"connect-src 'self' {rasa.url} {websocket};" in policy
     assert "script-src 'self';" in policy
 
     for name, content_type in [

@@ -1,15 +1,17 @@
 // A web page's socket.io-client (from the npm registry, default settings), driven by a test.
 //
-//   node page.mjs <rasa-url> <session-id>
+//   node page.mjs <rasa-url> <session-id> [<transports>]
 //
-// It connects as any page does (polling first, then the upgrade a server offers), sends
+// It connects as any page does (polling first, then the upgrade a server offers), or only over
+// the comma-separated <transports> (socket.io-client's `transports` option), sends
 // Rasa's `session_request`, and then takes one JSON command per line on stdin:
 //   {"say": "text"}                  emit `user_uttered` {message, session_id}
 //   {"emit": "event", "data": {...}} emit anything
 //   {"stats": true}                  answer {"event": "stats", "requests": n, "transport": t}
 //   {"close": true}                  disconnect and exit
 // Every event it receives is written to stdout as one JSON line {"event", "data"}; so are
-// `connect`, `connect_error` and `upgrade` (with the transport's name). `requests` counts
+// `open` (the engine's first transport), `connect`, `connect_error` and `upgrade` (with the
+// transport's name). `requests` counts
 // the HTTP requests the page has made (engine.io's polls and posts), so a test can tell an
 // idle page from one that polls in a tight loop.
 import http from "node:http";
@@ -23,14 +25,21 @@ http.request = function countedRequest(...args) {
 };
 
 const { io } = await import("socket.io-client");
-const [url, sessionId] = process.argv.slice(2);
+const [url, sessionId, transports] = process.argv.slice(2);
 const write = (event, data) => process.stdout.write(JSON.stringify({ event, data }) + "\n");
 
-const socket = io(url, { reconnection: false });
+const options = { reconnection: false };
+if (transports) options.transports = transports.split(",");
+const socket = io(url, options);
 socket.onAny((event, data) => write(event, data));
+// The engine opens (on its first transport) before socket.io connects; an upgrade may finish
+// before `connect` fires, so it is watched from the engine's opening.
+socket.io.on("open", () => {
+  write("open", { transport: socket.io.engine.transport.name });
+  socket.io.engine.on("upgrade", (transport) => write("upgrade", { transport: transport.name }));
+});
 socket.on("connect", () => {
   write("connect", { transport: socket.io.engine.transport.name });
-  socket.io.engine.on("upgrade", (transport) => write("upgrade", { transport: transport.name }));
   socket.emit("session_request", { session_id: sessionId });
 });
 socket.on("connect_error", (error) => write("connect_error", { message: String(error) }));
