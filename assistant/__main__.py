@@ -2,8 +2,8 @@
 project's changes to Rasa installed first, each written for one Rasa version and skipped on
 any other:
 
-- the speed fixes for action responses and TensorFlow's per-call dispatch
-  (`assistant.performance`);
+- the speed fixes for action responses, TensorFlow's per-call dispatch and the connection to
+  the action server (`assistant.performance`);
 - the apology when the action server fails (`assistant.action_failure`), bounded by the
   settings' action timeout (`assistant.settings`, read first: a malformed one stops here);
 - tracker store errors failing one turn instead of falling back to memory
@@ -27,6 +27,7 @@ from assistant.handoff_guard import install_pause_guards
 from assistant.performance import (
     install_cached_action_response_validation,
     install_direct_model_calls,
+    install_kept_alive_endpoints,
 )
 from assistant.settings import AssistantSettings
 from assistant.tracker_store import install_direct_tracker_store
@@ -53,6 +54,7 @@ def main() -> None:
     settings = AssistantSettings.from_env()
     install_cached_action_response_validation()
     install_direct_model_calls()
+    install_kept_alive_endpoints()
     install_action_failure_apology(settings.action_server_timeout_seconds)
     install_direct_tracker_store()
     install_pause_guards()

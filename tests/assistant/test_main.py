@@ -9,11 +9,12 @@ import rasa.__main__
 from rasa.core.actions.action import ActionSessionStart, RemoteAction
 from rasa.core.agent import Agent
 from rasa.core.processor import MessageProcessor
+from rasa.utils.endpoints import EndpointConfig
 from rasa.utils.tensorflow.models import RasaModel
 
 from assistant.__main__ import main, with_auth_token
 from assistant.action_failure import TIMEOUT_VARIABLE
-from assistant.performance import direct_rasa_predict, validate_action_result
+from assistant.performance import direct_rasa_predict, kept_session, validate_action_result
 from assistant.tracker_store import create_tracker_store
 
 
@@ -30,6 +31,7 @@ def restore_rasa(monkeypatch: pytest.MonkeyPatch) -> None:
     )
     monkeypatch.setattr(ActionSessionStart, "run", ActionSessionStart.run)
     monkeypatch.setattr(RasaModel, "_rasa_predict", RasaModel._rasa_predict)
+    monkeypatch.setattr(EndpointConfig, "session", EndpointConfig.session)
 
 
 def test_main_installs_every_change_then_runs_rasa(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -44,6 +46,7 @@ def test_main_installs_every_change_then_runs_rasa(monkeypatch: pytest.MonkeyPat
             and getattr(MessageProcessor._run_prediction_loop, "_pause_guard", False)
             and getattr(ActionSessionStart.run, "_pause_guard", False)
             and RasaModel._rasa_predict is direct_rasa_predict
+            and EndpointConfig.session is kept_session
         )
 
     monkeypatch.setattr(rasa.__main__, "main", rasa_main)
