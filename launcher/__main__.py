@@ -14,6 +14,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from functools import partial
 
 from actions.store.seed import DEMO_ORDERS
 from launcher import scaled_databases
@@ -29,6 +31,7 @@ from launcher.settings import LauncherSettings
 from launcher.stack import (
     BIN,
     PROJECT_ROOT,
+    Service,
     ServiceFailedToStart,
     Stack,
     action_server,
@@ -110,19 +113,32 @@ def run_scaled() -> int:
         print(f"Created the databases {', '.join(created)} on PostgreSQL.", flush=True)
     log_dir = LOG_DIR / "scaled"
     stack = Stack(log_dir, {**os.environ, **shared_environment(plan)})
-    services = scaled_services(plan)
+    banner = _scaled_banner(plan, str(log_dir.relative_to(PROJECT_ROOT)))
+    return _serve(
+        stack, scaled_services(plan), "the scaled system", partial(_until_stopped, stack, banner)
+    )
+
+
+def _serve(stack: Stack, services: list[Service], what: str, started: Callable[[], int]) -> int:
+    """Starts `services`, runs `started` once all are healthy, and always stops them; returns
+    the exit code (1 if one did not start)."""
     print(f"Starting {', '.join(service.name for service in services)}...", flush=True)
     try:
         stack.start_all(services)
-        print(_scaled_banner(plan, str(log_dir.relative_to(PROJECT_ROOT))), flush=True)
-        _supervise(stack)
-        return 0
+        return started()
     except ServiceFailedToStart as error:
-        print(f"Could not start the scaled system: {error}", file=sys.stderr)
+        print(f"Could not start {what}: {error}", file=sys.stderr)
         return 1
     finally:
         print("Stopping...", flush=True)
         stack.stop_all()
+
+
+def _until_stopped(stack: Stack, banner: str) -> int:
+    """Prints where to go, then supervises until Ctrl-C, SIGTERM or a process dies."""
+    print(banner, flush=True)
+    _supervise(stack)
+    return 0
 
 
 def main(mode: str = "run") -> int:
@@ -138,13 +154,10 @@ def main(mode: str = "run") -> int:
     services = [desk_server(settings.desk_port), action_server(settings.action_server_port)]
     if mode == "run":
         services.append(rasa_server(settings.rasa_port, settings.rasa_auth_token))
-    print(f"Starting {', '.join(service.name for service in services)}...", flush=True)
-    try:
-        stack.start_all(services)
-        if mode == "shell":
-            return subprocess.call([str(BIN / "rasa"), "shell"], cwd=PROJECT_ROOT)
-        print(
-            f"""
+    if mode == "shell":
+        shell = partial(subprocess.call, [str(BIN / "rasa"), "shell"], cwd=PROJECT_ROOT)
+        return _serve(stack, services, "the system", shell)
+    banner = f"""
 The support assistant is running.
 
   Chat in a terminal:  make shell   (in a second terminal, or instead of make run)
@@ -162,17 +175,8 @@ The support assistant is running.
 
   Also try: "I keep getting E-1042", "I want to apply for a mortgage", "agent".
 Press Ctrl-C to stop.
-""",
-            flush=True,
-        )
-        _supervise(stack)
-        return 0
-    except ServiceFailedToStart as error:
-        print(f"Could not start the system: {error}", file=sys.stderr)
-        return 1
-    finally:
-        print("Stopping...", flush=True)
-        stack.stop_all()
+"""
+    return _serve(stack, services, "the system", partial(_until_stopped, stack, banner))
 
 
 if __name__ == "__main__":
