@@ -4,6 +4,8 @@ any other:
 
 - the speed fixes for action responses, TensorFlow's per-call dispatch and the connection to
   the action server (`assistant.performance`);
+- next-action prediction without the policies that cannot change it
+  (`assistant.prediction`);
 - the apology when the action server fails (`assistant.action_failure`), bounded by the
   settings' action timeout (`assistant.settings`, read first: a malformed one stops here);
 - tracker store errors failing one turn instead of falling back to memory
@@ -29,6 +31,7 @@ from assistant.performance import (
     install_direct_model_calls,
     install_kept_alive_endpoints,
 )
+from assistant.prediction import install_planned_prediction
 from assistant.settings import AssistantSettings
 from assistant.tracker_store import install_direct_tracker_store
 
@@ -54,6 +57,7 @@ def main() -> None:
     settings = AssistantSettings.from_env()
     install_cached_action_response_validation()
     install_direct_model_calls()
+    install_planned_prediction()
     install_kept_alive_endpoints()
     install_action_failure_apology(settings.action_server_timeout_seconds)
     install_direct_tracker_store()

@@ -9,6 +9,7 @@ import rasa.__main__
 from rasa.core.actions.action import ActionSessionStart, RemoteAction
 from rasa.core.agent import Agent
 from rasa.core.processor import MessageProcessor
+from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.utils.endpoints import EndpointConfig
 from rasa.utils.tensorflow.models import RasaModel
 
@@ -32,6 +33,7 @@ def restore_rasa(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ActionSessionStart, "run", ActionSessionStart.run)
     monkeypatch.setattr(RasaModel, "_rasa_predict", RasaModel._rasa_predict)
     monkeypatch.setattr(EndpointConfig, "session", EndpointConfig.session)
+    monkeypatch.setattr(DaskGraphRunner, "run", DaskGraphRunner.run)
 
 
 def test_main_installs_every_change_then_runs_rasa(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -47,6 +49,7 @@ def test_main_installs_every_change_then_runs_rasa(monkeypatch: pytest.MonkeyPat
             and getattr(ActionSessionStart.run, "_pause_guard", False)
             and RasaModel._rasa_predict is direct_rasa_predict
             and EndpointConfig.session is kept_session
+            and hasattr(DaskGraphRunner.run, "__wrapped__")
         )
 
     monkeypatch.setattr(rasa.__main__, "main", rasa_main)

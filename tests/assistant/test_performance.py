@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import random
+from datetime import datetime
 from typing import Any
 
 import aiohttp
@@ -15,6 +17,7 @@ from rasa.utils.endpoints import EndpointConfig
 from assistant.performance import (
     KEEP_ALIVE_SECONDS,
     action_response_validator,
+    event_check,
     install_cached_action_response_validation,
     install_kept_alive_endpoints,
     kept_session,
@@ -153,3 +156,82 @@ def test_a_new_event_loop_gets_a_new_session(monkeypatch: pytest.MonkeyPatch) ->
 
     assert first is not second
     assert first.connector is not None and first.connector._keepalive_timeout == KEEP_ALIVE_SECONDS
+
+
+def _rasa_events() -> list[dict[str, Any]]:
+    """One event of every kind, as Rasa itself writes them (the two legacy kinds, which Rasa
+    now writes as `active_loop` and `loop_interrupted`, by hand)."""
+    from rasa.shared.core import events
+
+    made = [
+        events.UserUttered("hi", {"name": "greet", "confidence": 0.9}, [], message_id="m1"),
+        events.BotUttered("Hello", {"buttons": []}),
+        events.SlotSet("order_number", "ORD-100002"),
+        events.EntitiesAdded([{"entity": "order_number", "value": "ORD-1"}]),
+        events.DefinePrevUserUtteredFeaturization(False),
+        events.ReminderScheduled("EXTERNAL_reminder", datetime(2026, 12, 2), name="r"),
+        events.ReminderCancelled(name="r"),
+        events.ActionExecuted("action_order_status", policy="RulePolicy", confidence=1.0),
+        events.ActionExecutionRejected("order_form"),
+        events.LoopInterrupted(True),
+        events.ActiveLoop("order_form"),
+        events.ActiveLoop(None),
+        events.AllSlotsReset(),
+        events.ConversationResumed(),
+        events.ConversationPaused(),
+        events.FollowupAction("action_listen"),
+        events.StoryExported(),
+        events.Restarted(),
+        events.UserUtteranceReverted(),
+        events.ActionReverted(),
+        events.SessionStarted(),
+        events.AgentUttered("a person's words"),
+    ]
+    legacy = [{"event": "form", "name": "order_form"}, {"event": "form_validation", "validate": 1}]
+    return [event.as_dict() for event in made] + legacy
+
+
+def _variants(event: dict[str, Any], rng: random.Random) -> list[Any]:
+    """The event broken in the ways an action server could break it."""
+    kinds = [kind["properties"]["event"]["const"] for kind in _KINDS]
+    broken: list[Any] = [
+        {**event, "event": rng.choice(kinds)},  # another kind's name, this kind's fields
+        {**event, "event": "no_such_kind"},
+        {key: value for key, value in event.items() if key != "event"},
+        {**event, "timestamp": "yesterday"},
+        {**event, "metadata": []},
+        "slot",
+        None,
+    ]
+    for key in event:
+        if key != "event":
+            broken.append({k: v for k, v in event.items() if k != key})  # a field missing
+            broken.append({**event, key: rng.choice([[], {}, 3, "x", None, True])})
+    return broken
+
+
+_KINDS = RemoteAction.action_response_format_spec()["properties"]["events"]["items"]["oneOf"]
+
+
+def test_the_quick_event_check_agrees_with_the_full_validator_on_valid_and_broken_events() -> None:
+    check = event_check()
+    assert check is not None  # the spec is shaped as the quick check needs
+    full = action_response_validator()
+    rng = random.Random(13)
+    valid = _rasa_events()
+    assert {event["event"] for event in valid} == {
+        kind["properties"]["event"]["const"] for kind in _KINDS
+    }
+    responses = [{"events": valid, "responses": [{"text": "ok"}]}, *VALID_RESPONSES]
+    for event in valid:
+        for variant in _variants(event, rng):
+            responses.append({"events": [*rng.sample(valid, 3), variant]})
+    responses += [*INVALID_RESPONSES, {"events": [{"event": 7}]}, {"responses": [{"text": 1}]}]
+
+    verdicts = [(check.is_valid(response), full.is_valid(response)) for response in responses]
+
+    assert all(quick == rasa for quick, rasa in verdicts), [
+        response for response, (q, r) in zip(responses, verdicts, strict=True) if q != r
+    ]
+    assert sum(rasa for _, rasa in verdicts) > 20  # valid responses among the variants
+    assert sum(not rasa for _, rasa in verdicts) > 100  # and many broken ones
