@@ -78,7 +78,7 @@ from rasa.core.constants import POSTGRESQL_SCHEMA
 from rasa.core.tracker_store import SQLTrackerStore, TrackerStore
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, Event
+from rasa.shared.core.events import ActionExecuted, Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy.orm import Session, sessionmaker
@@ -120,8 +120,22 @@ class GuardedSQLTrackerStore(SQLTrackerStore):
         self, sender_id: str, fetch_events_from_all_sessions: bool
     ) -> DialogueStateTracker | None:
         check_conversation_id(sender_id, "sender_id")
-        tracker = await super()._retrieve(sender_id, fetch_events_from_all_sessions)
-        if tracker is not None and not fetch_events_from_all_sessions:
+        with self.session_scope() as session:
+            # Rasa's query (`_event_query`) in SQLAlchemy Core: the ORM built an entity per
+            # row and a query per call, about 10% of an order-lookup turn's CPU.
+            stored = (
+                session.execute(
+                    _event_query(self.SQLEvent.__table__, sender_id, fetch_events_from_all_sessions)
+                )
+                .scalars()
+                .all()
+            )
+        if not self.domain or not stored:
+            return None
+        tracker = DialogueStateTracker.from_dict(
+            sender_id, [json.loads(data) for data in stored], self.domain.slots
+        )
+        if not fetch_events_from_all_sessions:
             # The latest session's events, every one of them stored.
             _mark_stored(tracker)
         return tracker
@@ -166,6 +180,23 @@ class GuardedSQLTrackerStore(SQLTrackerStore):
                     session.execute(sa.insert(self.SQLEvent.__table__), rows)
                     session.commit()
         _mark_stored(tracker)
+
+
+def _event_query(events: sa.Table, sender_id: str, all_sessions: bool) -> sa.sql.Select:
+    """The stored events of conversation `sender_id`, in order: those of its latest session
+    (from its last `session_started` on, or all if it has none), or of every session."""
+    query = sa.select(events.c.data).where(events.c.sender_id == sender_id)
+    if not all_sessions:
+        session_start = (
+            sa.select(sa.func.max(events.c.timestamp))
+            .where(
+                events.c.sender_id == sender_id,
+                events.c.type_name == SessionStarted.type_name,
+            )
+            .scalar_subquery()
+        )
+        query = query.where(sa.or_(events.c.timestamp >= session_start, session_start.is_(None)))
+    return query.order_by(events.c.id)
 
 
 def _row(sender_id: str, event: Event) -> dict[str, Any]:

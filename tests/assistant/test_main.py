@@ -10,12 +10,18 @@ from rasa.core.actions.action import ActionSessionStart, RemoteAction
 from rasa.core.agent import Agent
 from rasa.core.processor import MessageProcessor
 from rasa.engine.runner.dask import DaskGraphRunner
+from rasa.shared.core.slots import Slot
 from rasa.utils.endpoints import EndpointConfig
 from rasa.utils.tensorflow.models import RasaModel
 
 from assistant.__main__ import main, with_auth_token
 from assistant.action_failure import TIMEOUT_VARIABLE
-from assistant.performance import direct_rasa_predict, kept_session, validate_action_result
+from assistant.performance import (
+    copy_slot,
+    direct_rasa_predict,
+    kept_session,
+    validate_action_result,
+)
 from assistant.tracker_store import create_tracker_store
 
 
@@ -34,6 +40,8 @@ def restore_rasa(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(RasaModel, "_rasa_predict", RasaModel._rasa_predict)
     monkeypatch.setattr(EndpointConfig, "session", EndpointConfig.session)
     monkeypatch.setattr(DaskGraphRunner, "run", DaskGraphRunner.run)
+    # Removed again after the test (it was not there before); not yet `copy_slot` itself.
+    monkeypatch.setattr(Slot, "__copy__", lambda slot: copy_slot(slot), raising=False)
 
 
 def test_main_installs_every_change_then_runs_rasa(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -50,6 +58,7 @@ def test_main_installs_every_change_then_runs_rasa(monkeypatch: pytest.MonkeyPat
             and RasaModel._rasa_predict is direct_rasa_predict
             and EndpointConfig.session is kept_session
             and hasattr(DaskGraphRunner.run, "__wrapped__")
+            and Slot.__copy__ is copy_slot
         )
 
     monkeypatch.setattr(rasa.__main__, "main", rasa_main)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import random
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -12,17 +14,25 @@ import pytest
 from aiohttp import web
 from jsonschema import ValidationError, validate
 from rasa.core.actions.action import RemoteAction
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import SlotSet
+from rasa.shared.core.slots import Slot
+from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
 from assistant.performance import (
     KEEP_ALIVE_SECONDS,
     action_response_validator,
+    copy_slot,
     event_check,
     install_cached_action_response_validation,
     install_kept_alive_endpoints,
+    install_quick_slot_copies,
     kept_session,
     validate_action_result,
 )
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 VALID_RESPONSES: list[dict[str, Any]] = [
     {"events": [], "responses": []},
@@ -235,3 +245,26 @@ def test_the_quick_event_check_agrees_with_the_full_validator_on_valid_and_broke
     ]
     assert sum(rasa for _, rasa in verdicts) > 20  # valid responses among the variants
     assert sum(not rasa for _, rasa in verdicts) > 100  # and many broken ones
+
+
+def test_a_quick_slot_copy_is_the_copy_python_makes(monkeypatch: pytest.MonkeyPatch) -> None:
+    domain = Domain.load(str(PROJECT_ROOT / "domain.yml"))
+    slots = list(domain.slots)
+    assert len({type(slot) for slot in slots}) >= 4  # text, bool, categorical, any, float...
+    slots[0].value = ["a", "list"]
+    made_by_python = [copy.copy(slot) for slot in slots]
+
+    monkeypatch.setattr(Slot, "__copy__", copy_slot, raising=False)
+    assert install_quick_slot_copies() is True
+    quick = [copy.copy(slot) for slot in slots]
+
+    for slot, python, ours in zip(slots, made_by_python, quick, strict=True):
+        assert type(ours) is type(slot) and ours is not slot
+        assert ours.__dict__ == python.__dict__ == slot.__dict__
+        assert ours.value is slot.value  # shallow, as copy.copy
+        ours.value = "changed"
+        assert slot.value != "changed"
+
+    tracker = DialogueStateTracker("copies", slots)
+    tracker.update(SlotSet(slots[1].name, slots[1].value))
+    assert tracker.copy().current_state() == tracker.current_state()

@@ -189,6 +189,61 @@ async def test_a_new_session_and_a_rebuilt_tracker_are_stored_without_gaps_or_re
     assert [e.type_name for e in latest.events] == ["session_started", "action", "user", "bot"]
 
 
+def _sessions(sender_id: str, start: float) -> DialogueStateTracker:
+    """Two sessions, the second starting at `start` (some events share its timestamp)."""
+    first = [
+        ActionExecuted("action_session_start", timestamp=start - 100),
+        SessionStarted(timestamp=start - 100),
+        ActionExecuted("action_listen", timestamp=start - 100),
+        UserUttered("hi", {"name": "greet"}, timestamp=start - 99),
+        BotUttered("hello", timestamp=start - 98),
+    ]
+    second = [
+        ActionExecuted("action_session_start", timestamp=start),
+        SessionStarted(timestamp=start),
+        ActionExecuted("action_listen", timestamp=start),
+        UserUttered("back", {"name": "greet"}, timestamp=start + 1),
+    ]
+    return DialogueStateTracker.from_events(sender_id, [*first, *second])
+
+
+async def _reads_as_rasa(url: str) -> None:
+    domain = Domain.empty()
+    rasas, ours = SQLTrackerStore(domain, host=url), GuardedSQLTrackerStore(domain, host=url)
+    try:
+        await rasas.save(conversation("one-session"))
+        await rasas.save(_sessions("two-sessions", start=2000.0))
+        await rasas.save(_sessions("later-elsewhere", start=9000.0))  # not the others' start
+        for sender_id in ("one-session", "two-sessions", "later-elsewhere", "never-seen"):
+            for read in ("retrieve", "retrieve_full_tracker"):
+                expected = await getattr(rasas, read)(sender_id)
+                got = await getattr(ours, read)(sender_id)
+                if expected is None:
+                    assert got is None, (sender_id, read)
+                    continue
+                assert got is not None, (sender_id, read)
+                assert [e.as_dict() for e in got.events] == [
+                    e.as_dict() for e in expected.events
+                ], (sender_id, read)
+        latest = await ours.retrieve("two-sessions")
+        assert latest is not None and [e.as_dict().get("text") for e in latest.events][-1] == (
+            "back"
+        )
+        assert len(latest.events) == 4  # the latest session only
+    finally:
+        rasas.engine.dispose()
+        ours.engine.dispose()
+
+
+async def test_conversations_are_read_as_rasas_own_store_reads_them(tracker_url: str) -> None:
+    await _reads_as_rasa(tracker_url)
+
+
+async def test_postgresql_conversations_are_read_as_rasas_own_store_reads_them() -> None:
+    with fresh_postgres_database("tracker_store_read_") as url:
+        await _reads_as_rasa(url)
+
+
 # --- An invalid id is one conversation's error, never an exit -----------------------------------
 
 
