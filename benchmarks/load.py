@@ -72,7 +72,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -130,6 +129,7 @@ from benchmarks.stock_bot import (
 )
 from benchmarks.turns import RestClient, UnexpectedBehaviour
 from benchmarks.turns import verify as verify_scenario
+from benchmarks.workdir import scratch_workdir
 from harness.loopback import free_ports
 from launcher.stack import (
     PROJECT_ROOT,
@@ -460,19 +460,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not model.is_file():
         print(f"No model at {model}: run `make train` or pass --model", file=sys.stderr)
         return 1
-    workdir = Path(tempfile.mkdtemp(prefix="support-assistant-load-"))
-    keep = args.keep_workdir
     try:
-        result = run_load(create_environment(workdir / "system", model), load_settings(args))
+        with scratch_workdir("support-assistant-load-", args.keep_workdir) as workdir:
+            environment = create_environment(workdir / "system", model)
+            result = run_load(environment, load_settings(args))
     except RUN_FAILURES as error:
-        keep = True
-        print(f"Load benchmark failed: {error}\nLogs and databases: {workdir}", file=sys.stderr)
+        print(f"Load benchmark failed: {error}", file=sys.stderr)
         return 1
-    finally:
-        if keep:
-            print(f"Work directory kept: {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
     print()
     print(load_table(result))
     print()

@@ -161,10 +161,8 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from importlib.metadata import version
@@ -209,6 +207,7 @@ from benchmarks.synthetic_history import HistorySize
 from benchmarks.training import TrainingFailed, time_trainings
 from benchmarks.turns import SCENARIOS, RestClient, Samples, UnexpectedBehaviour, measure, warm_up
 from benchmarks.webchat_load import LoadFailed, add_arguments, options_from, run_webchat_load
+from benchmarks.workdir import scratch_workdir
 from launcher.stack import PROJECT_ROOT, ServiceFailedToStart, running_stack
 
 DEFAULT_MODEL = PROJECT_ROOT / "models" / "support-assistant.tar.gz"
@@ -535,10 +534,9 @@ def report(results: Results, json_path: Path) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the benchmark; 0 even when a target is missed, 1 if it could not run."""
     args = parse_args(argv)
-    workdir = Path(tempfile.mkdtemp(prefix="support-assistant-bench-"))
-    keep = args.keep_workdir
     try:
-        results = run(args, workdir)
+        with scratch_workdir("support-assistant-bench-", args.keep_workdir) as workdir:
+            results = run(args, workdir)
     except (
         ServiceFailedToStart,
         TrainingFailed,
@@ -551,14 +549,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         FileNotFoundError,
         LoadFailed,
     ) as error:
-        keep = True
-        print(f"Benchmark failed: {error}\nLogs and databases: {workdir}", file=sys.stderr)
+        print(f"Benchmark failed: {error}", file=sys.stderr)
         return 1
-    finally:
-        if keep:
-            print(f"Work directory kept: {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
     report(results, args.json)
     if args.skip_scaled:
         return 0

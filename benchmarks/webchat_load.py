@@ -46,7 +46,6 @@ import json
 import os
 import shutil
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Sequence
@@ -58,6 +57,7 @@ from benchmarks.environment import BenchEnvironment, create_environment
 from benchmarks.machine import cpu_snapshot, other_cpu_share
 from benchmarks.stats import Summary, percentile, summarise
 from benchmarks.turns import RestClient
+from benchmarks.workdir import scratch_workdir
 from launcher.stack import PROJECT_ROOT, ServiceFailedToStart, running_stack
 
 CLIENTS_SCRIPT: Final = Path(__file__).resolve().parent / "webchat_clients.mjs"
@@ -611,19 +611,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.model.is_file():
         print(f"no model at {args.model}: run `make train` or pass --model", file=sys.stderr)
         return 1
-    workdir = Path(tempfile.mkdtemp(prefix="support-assistant-webchat-"))
-    keep = args.keep_workdir
     try:
-        result = run_webchat_load(workdir, args.model.resolve(), args)
+        with scratch_workdir("support-assistant-webchat-", args.keep_workdir) as workdir:
+            result = run_webchat_load(workdir, args.model.resolve(), args)
     except (LoadFailed, ServiceFailedToStart) as error:
-        keep = True
-        print(f"Benchmark failed: {error}\nLogs and databases: {workdir}", file=sys.stderr)
+        print(f"Benchmark failed: {error}", file=sys.stderr)
         return 1
-    finally:
-        if keep:
-            print(f"Work directory kept: {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
     print()
     print(webchat_table(result))
     print()
