@@ -283,5 +283,5 @@ def install_quick_slot_copies() -> bool:
     """Installs `copy_slot` as `Slot.__copy__` if Rasa is the version it was written for."""
     if rasa.__version__ != PATCHED_RASA_VERSION:
         return False
-    Slot.__copy__ = copy_slot  # type: ignore[attr-defined]
+    Slot.__copy__ = copy_slot
     return True

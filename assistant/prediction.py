@@ -187,5 +187,5 @@ def install_planned_prediction() -> bool:
     if rasa.__version__ != PATCHED_RASA_VERSION:
         return False
     if not hasattr(DaskGraphRunner.run, "__wrapped__"):
-        DaskGraphRunner.run = planned_run(DaskGraphRunner.run)  # type: ignore[method-assign]
+        DaskGraphRunner.run = planned_run(DaskGraphRunner.run)
     return True
