@@ -453,8 +453,14 @@ function loadBranches() {
   });
 }
 
-/** The free slots of the chosen branch from the chosen day. */
+/** Counts the slot lists asked for: only the latest one is shown. */
+var slotsAsked = 0;
+
+/** The free slots of the chosen branch from the chosen day. An answer to an earlier choice of
+ * branch or day that arrives after a later one was asked for is dropped, so the list never
+ * mixes two days. */
 export function loadSlots() {
+  var asked = ++slotsAsked;
   var branch = byId("case-branch").value;
   var select = byId("case-slot");
   clear(select);
@@ -463,7 +469,9 @@ export function loadSlots() {
   if (byId("case-day").value) { query += "&from=" + encodeURIComponent(byId("case-day").value); }
   var path = "/api/case-branches/" + encodeURIComponent(branch) + "/slots" + query;
   return api("GET", path).then(function (result) {
+    if (asked !== slotsAsked) { return; }  // a later choice is being loaded
     var note = byId("case-slots-note");
+    clear(select);
     if (!result.ok) {
       note.textContent = "Slots could not be loaded: " + errorText(result);
       return;

@@ -17,6 +17,7 @@ import asyncio
 import json
 import re
 import threading
+import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -26,7 +27,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from playwright.sync_api import expect
+from playwright.sync_api import Route, expect
 
 from desk.app import create_app
 from desk.seed import seed_demo_agents
@@ -251,6 +252,51 @@ def test_an_advisor_works_the_case_from_the_screen_pop(desk: LoopbackDesk, actor
     handed_back = page.locator("#case-timeline li[data-kind=handed_back]")
     expect(handed_back).to_contain_text("next step: collect documents")
     maya.shot("advisor-4-handed-back-with-next-step")
+    assert [e for e in maya.errors if "Failed to load resource" not in e] == []
+
+
+def test_a_late_answer_for_an_earlier_day_never_replaces_the_chosen_days_slots(
+    desk: LoopbackDesk, actors: Any
+) -> None:
+    """The slot lists asked for on opening the case (today) answer only after Maya has chosen
+    a Monday ahead: the list shows the Monday's slots alone. (It once appended the late
+    answers' slots first, and a CI run's advisor saw tomorrow's slot at the top.)"""
+    reference, handoff_id = deliver_mortgage_handoff(desk)
+    desk.set_stage(reference, "ready_to_sign")
+    maya: Actor = actors("advisor-maya-late-slots")
+    page = maya.page
+    leeds = branches()["leeds_park_row"]
+    today = date.today()
+    monday = today + timedelta(days=7 + (7 - today.weekday()) % 7)
+    held: list[Route] = []
+    page.route("**/api/case-branches/*/slots*", lambda route: held.append(route))  # answered later
+    page.goto(f"{desk.url}/login")
+    page.locator("#username").fill("maya")
+    page.locator("#password").fill(PASSWORD)
+    page.locator("#login-button").click()
+    page.locator(f"li[data-handoff-id='{handoff_id}'] button[data-action=claim]").click()
+    expect(page.locator("#case-branch option")).to_have_count(len(branches()))
+    page.locator("#case-branch").select_option("leeds_park_row")
+    chosen = f"from={monday.isoformat()}"
+    page.locator("#case-day").fill(monday.isoformat())  # fires the day's change event
+    deadline = time.monotonic() + 5
+    while not any(chosen in route.request.url for route in held):
+        assert time.monotonic() < deadline, "the Monday's slots were never asked for"
+        page.evaluate("1")  # a round trip to the browser, which delivers the route's callback
+
+    earlier = [route for route in held if chosen not in route.request.url]
+    latest = [route for route in held if chosen in route.request.url]
+    assert earlier and len(latest) == 1
+    for route in earlier:  # the earlier answers arrive first, while the Monday's is awaited
+        with page.expect_response(lambda response, url=route.request.url: response.url == url):
+            route.continue_()
+    for route in latest:
+        route.continue_()
+
+    first = page.locator("#case-slot option").first
+    expect(first).to_have_text(leeds.label(leeds.slots_on(monday)[0]))
+    starts = page.locator("#case-slot option").evaluate_all("os => os.map(o => o.value)")
+    assert starts and all(start[:10] >= monday.isoformat() for start in starts), starts
     assert [e for e in maya.errors if "Failed to load resource" not in e] == []
 
 
