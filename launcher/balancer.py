@@ -74,19 +74,43 @@ class BalancerPlan:
         return f"http://{self.host}:{self.stats_port}/"
 
 
+#: The suffix of a process's second, unchecked entry in a backend (see the template).
+BACKUP_SUFFIX: Final = "_unchecked"
+
+
 def _servers(upstreams: tuple[Upstream, ...], *, cookie: bool = False) -> str:
+    """Each process as a checked server, then again as an unchecked backup: used only when
+    every checked one looks down, so a busy process is never taken for a dead one."""
     lines = []
-    for upstream in upstreams:
-        line = f"    server {upstream.name} 127.0.0.1:{upstream.port}"
-        if cookie:
-            line += f" cookie {upstream.name}"
-        lines.append(line)
+    for backup in (False, True):
+        for upstream in upstreams:
+            name = upstream.name + (BACKUP_SUFFIX if backup else "")
+            line = f"    server {name} 127.0.0.1:{upstream.port}"
+            if cookie:
+                line += f" cookie {upstream.name}"
+            if backup:
+                line += " backup no-check"
+            lines.append(line)
     return "\n".join(lines)
+
+
+def _health(plan: BalancerPlan) -> tuple[str, str]:
+    """The stats frontend's ACLs, one per checked process, and the condition that they all
+    hold: `/health` says 200 once the balancer's own checks see every process up."""
+    backends = [("rasa_webchat", plan.rasa), ("actions", plan.actions), ("desk", plan.desks)]
+    names = [
+        (f"{upstream.name}_up", f"{backend}/{upstream.name}")
+        for backend, upstreams in backends
+        for upstream in upstreams
+    ]
+    acls = "\n".join(f"    acl {acl} srv_is_up({server})" for acl, server in names)
+    return acls, " ".join(acl for acl, _ in names)
 
 
 def render_config(plan: BalancerPlan) -> str:
     """The HAProxy configuration for `plan`, from the template."""
     template = Template(TEMPLATE.read_text(encoding="utf-8"))
+    health_acls, health_condition = _health(plan)
     return template.substitute(
         host=plan.host,
         site_port=plan.site_port,
@@ -94,9 +118,8 @@ def render_config(plan: BalancerPlan) -> str:
         actions_port=plan.actions_port,
         stats_port=plan.stats_port,
         webchat_cookie=WEBCHAT_COOKIE,
-        rasa_count=len(plan.rasa),
-        actions_count=len(plan.actions),
-        desks_count=len(plan.desks),
+        health_acls=health_acls,
+        health_condition=health_condition,
         rasa_webchat_servers=_servers(plan.rasa, cookie=True),
         rasa_servers=_servers(plan.rasa),
         action_servers=_servers(plan.actions),

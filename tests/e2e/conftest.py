@@ -17,6 +17,7 @@ from launcher.stack import Stack, running_stack
 from tests.e2e.client import BotClient
 from tests.e2e.desk_system import Agent, DeskStack, SocketCustomer, running_desk_stack
 from tests.e2e.environment import MODEL_PATH, E2EEnvironment, build_environment
+from tests.e2e.scaled_system import ScaledSystem
 
 
 @pytest.fixture(scope="session")
@@ -99,7 +100,11 @@ def pytest_runtest_makereport(
     report = outcome.get_result()
     funcargs = getattr(item, "funcargs", {})
     stacks = [funcargs.get("stack")]
-    stacks += [system.stack for system in funcargs.values() if isinstance(system, DeskStack)]
+    for system in funcargs.values():
+        if isinstance(system, DeskStack):
+            stacks.append(system.stack)
+        elif isinstance(system, ScaledSystem):
+            stacks.append(system.copy.stack)
     if report.failed:
         for stack in stacks:
             if isinstance(stack, Stack):

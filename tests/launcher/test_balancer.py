@@ -38,6 +38,7 @@ def test_web_chat_sessions_stick_to_their_rasa_process_by_cookie() -> None:
     assert f"cookie {WEBCHAT_COOKIE} insert indirect nocache httponly" in webchat
     assert "server rasa1 127.0.0.1:17001 cookie rasa1" in webchat
     assert "server rasa2 127.0.0.1:17002 cookie rasa2" in webchat
+    assert "option persist" in webchat, "a busy session's process keeps it"
 
 
 def test_requests_without_a_session_are_spread_over_every_process() -> None:
@@ -50,9 +51,21 @@ def test_requests_without_a_session_are_spread_over_every_process() -> None:
         lines = _backend(config, backend)
         assert "balance roundrobin" in lines, backend
         assert [f"server {server}" for server in servers] == [
-            line for line in lines if line.startswith("server ")
+            line for line in lines if line.startswith("server ") and "backup" not in line
         ]
         assert not any(line.startswith("cookie") for line in lines), backend
+
+
+def test_every_process_is_also_an_unchecked_backup_so_a_busy_one_is_never_taken_for_dead() -> None:
+    config = render_config(PLAN)
+    assert "option allbackups" in config
+    assert "server rasa1_unchecked 127.0.0.1:17001 cookie rasa1 backup no-check" in _backend(
+        config, "rasa_webchat"
+    )
+    for backend, name, port in [("rasa", "rasa2", 17002), ("desk", "desk1", 17021)]:
+        assert f"server {name}_unchecked 127.0.0.1:{port} backup no-check" in _backend(
+            config, backend
+        )
 
 
 def test_the_site_serves_the_web_chats_rasa_routes_on_the_desks_origin() -> None:
@@ -64,12 +77,14 @@ def test_the_site_serves_the_web_chats_rasa_routes_on_the_desks_origin() -> None
     assert "default_backend desk" in config
 
 
-def test_the_balancer_is_healthy_only_once_it_sees_every_process_up() -> None:
+def test_the_balancer_is_healthy_only_once_it_sees_every_checked_process_up() -> None:
     config = render_config(PLAN)
     assert "monitor-uri /health" in config
-    assert "acl rasa_missing nbsrv(rasa_webchat) lt 2" in config
-    assert "acl desks_missing nbsrv(desk) lt 2" in config
-    assert "monitor fail if rasa_missing or actions_missing or desks_missing" in config
+    names = ["rasa1", "rasa2", "actions1", "actions2", "desk1", "desk2"]
+    assert "monitor fail unless " + " ".join(f"{name}_up" for name in names) in config
+    assert "acl rasa2_up srv_is_up(rasa_webchat/rasa2)" in config
+    assert "acl desk1_up srv_is_up(desk/desk1)" in config
+    assert "nbsrv(" not in config, "nbsrv counts the unchecked backups"
 
 
 def test_haproxy_accepts_the_generated_configuration(tmp_path: Path) -> None:
