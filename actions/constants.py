@@ -74,6 +74,8 @@ SLOT_MORTGAGE_NEXT_STEP: Final = applications.NEXT_STEP_SLOT
 # --- Slots: handoff ----------------------------------------------------------------------------
 SLOT_HUMAN_OFFERED: Final = "human_offered"
 SLOT_HANDOFF_REASON: Final = "handoff_reason"
+#: What an out-of-scope support request was about (`refund`, `invoice_payment`...).
+SLOT_SUPPORT_TOPIC: Final = "support_topic"
 SLOT_HANDOFF_ID: Final = (
     handoff_opened.HANDOFF_ID_SLOT
 )  # the open handoff (set while a person has the chat)
@@ -96,6 +98,8 @@ ACTION_NLU_FALLBACK: Final = "action_nlu_fallback"
 ACTION_DECLINE_HUMAN: Final = "action_decline_human"
 ACTION_CANCEL_FLOW: Final = "action_cancel_flow"
 ACTION_START_OVER: Final = "action_start_over"
+#: Says plainly that a support request is not handled here and offers customer service.
+ACTION_OFFER_CUSTOMER_SERVICE: Final = "action_offer_customer_service"
 ACTION_SUBMIT_CSAT: Final = "action_submit_csat"
 ACTION_SUBMIT_CALLBACK: Final = "action_submit_callback"
 # The desk executes these three; their names are the contract's (`contract.bot_actions`).
@@ -127,8 +131,12 @@ REASON_NEEDS_ADVICE: Final = "needs_advice"
 REASON_CUSTOMER_REQUEST: Final = "customer_request"
 REASON_NLU_FALLBACK: Final = "nlu_fallback"
 REASON_ACTION_ERROR: Final = "action_error"
+#: A support request the assistant does not handle (a refund, an invoice...); the customer
+#: accepted customer service. The topic is in `support_topic`.
+REASON_OUT_OF_SCOPE_REQUEST: Final = "out_of_scope_request"
 REQUIRED_REASON_CODES: Final = frozenset(
     {
+        REASON_OUT_OF_SCOPE_REQUEST,
         REASON_ORDER_DELAYED,
         REASON_ORDER_LOST,
         REASON_ORDER_NOT_FOUND,

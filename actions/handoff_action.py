@@ -17,15 +17,19 @@ from rasa_sdk.types import DomainDict
 
 from actions.constants import (
     ACTION_HANDOFF,
+    FLOW_NONE,
     INTENT_REQUEST_HUMAN,
     REASON_ACTION_ERROR,
     REASON_CUSTOMER_REQUEST,
     REASON_NLU_FALLBACK,
+    REASON_OUT_OF_SCOPE_REQUEST,
     SLOT_HANDOFF_ID,
     SLOT_HANDOFF_REASON,
     SLOT_HUMAN_OFFERED,
     SLOT_REQUESTED,
+    SLOT_SUPPORT_TOPIC,
 )
+from actions.customer_service import OFFER_BUTTONS, handoff_detail
 from actions.dialogue import last_executed_action, latest_intent
 from actions.failsafe import apologise_on_failure
 from actions.handoff.builder import BuiltHandoff, build_handoff, turn_handoff_id
@@ -112,6 +116,20 @@ class ActionHandoff(Action):
             # A second trigger while a handoff is open opens nothing new.
             dispatcher.utter_message(text=ALREADY_QUEUED)
             return [*reset, ConversationPaused()]
+        unconfirmed = (
+            services.journeys.unconfirmed_trigger(tracker)
+            if last_executed_action(tracker) == "action_listen"
+            else None
+        )
+        if unconfirmed is not None:
+            # e.g. "how soon can I expect the product" read as mortgage advice: the team is
+            # asked for only once the customer says yes (the "accepts the offered human" rule).
+            dispatcher.utter_message(text=unconfirmed.confirm_question, buttons=OFFER_BUTTONS)
+            return [
+                *reset,
+                SlotSet(SLOT_HUMAN_OFFERED, True),
+                SlotSet(SLOT_HANDOFF_REASON, handoff_reason(tracker, services.journeys)),
+            ]
 
         handoff = await build_tracker_handoff(tracker, services.router, services.journeys)
         context = handoff.context
@@ -152,6 +170,9 @@ async def build_tracker_handoff(
     """The context for this conversation as the bot sees it now, and its routing decision."""
     reason = handoff_reason(tracker, journeys)
     flow = journeys.current_flow(tracker)
+    if flow == FLOW_NONE:
+        # e.g. mortgage advice confirmed with a "yes": the reason's journey is the flow.
+        flow = journeys.flow_of_reason(reason) or FLOW_NONE
     return build_handoff(
         handoff_id=turn_handoff_id(tracker.sender_id, tracker.events),
         sender_id=tracker.sender_id,
@@ -160,7 +181,11 @@ async def build_tracker_handoff(
         events=tracker.events,
         slots=tracker.slots,
         reason_code=reason,
-        detail=reason_detail(reason, journeys),
+        detail=(
+            handoff_detail(tracker.get_slot(SLOT_SUPPORT_TOPIC))
+            if reason == REASON_OUT_OF_SCOPE_REQUEST
+            else reason_detail(reason, journeys)
+        ),
         flow=flow,
         attempts=journeys.collect_attempts(tracker),
         evidence=await journeys.collect_evidence(tracker, flow),

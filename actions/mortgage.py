@@ -7,9 +7,10 @@ questions go to a mortgage advisor by rule (`action_handoff`, reason `needs_advi
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -481,6 +482,15 @@ def mortgage_view(evidence: Evidence) -> list[EvidenceSection]:
     return sections
 
 
+#: Words that make a message a mortgage matter (see `Journey.context_words`).
+MORTGAGE_WORDS: Final = re.compile(
+    r"\b(?:re-?mortgag\w*|mortgag\w*|mortage\w*|morgage\w*|home\s?loans?|house|houses|home"
+    r"|flat|apartment|property|properties|first[- ]time buyers?|buy[- ]to[- ]let"
+    r"|fixed|variable|tracker (?:rate|mortgage|deal)|interest[- ]only|ltv|loan[- ]to[- ]value"
+    r"|equity|conveyanc\w*|stamp duty|\d+[- ]?(?:year|yr) fix\w*|advisors?|advisers?)\b",
+    re.IGNORECASE,
+)
+
 JOURNEY = Journey(
     flow=FLOW_MORTGAGE,
     phrase="was applying for a mortgage",
@@ -497,6 +507,13 @@ JOURNEY = Journey(
     # conversation was.
     intents=frozenset({INTENT_ASK_MORTGAGE_ADVICE, INTENT_UPLOAD_DOCUMENTS}),
     handoff_intents={INTENT_ASK_MORTGAGE_ADVICE: REASON_NEEDS_ADVICE},
+    # Generic money or timing words ("money back", "how soon", "afford") are not mortgage
+    # words: such a message is confirmed before it reaches the mortgage advisors.
+    context_words=MORTGAGE_WORDS,
+    confirm_question=(
+        "Is your question about a mortgage or a home loan? If it is, I'll connect you with one "
+        "of our mortgage advisors. If not, I can check an order or help with an error code."
+    ),
     reason_details={
         REASON_NEEDS_ADVICE: "The customer asked for mortgage advice the bot must not give.",
     },

@@ -107,8 +107,9 @@ class ValidateOrderForm(GuardedFormValidationAction):
         if match.number is None:
             shown = describe(match.malformed or text)
             dispatcher.utter_message(
-                text=f'"{shown}" doesn\'t look like an order number. Order numbers are '
-                "ORD- followed by 6 digits, for example ORD-123456."
+                text=f'"{shown}" doesn\'t look like one of our order numbers. Ours are '
+                "ORD- followed by 6 digits, for example ORD-123456: you'll find it in your "
+                "order confirmation email and under your orders on our website."
             )
             # A blank answer has nothing to show, but the attempt still needs a label.
             lookups.append(_lookup_attempt(shown or "(blank)", text, "malformed"))

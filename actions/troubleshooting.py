@@ -156,7 +156,10 @@ class ValidateTroubleshootingForm(GuardedFormValidationAction):
         domain: DomainDict,
     ) -> dict[str, Any]:
         """Chooses the tree: the code's own, or the general one for an unknown code."""
-        code = normalize_error_code(str(slot_value or ""))
+        if slot_value is None or not str(slot_value).strip():
+            # No code given yet ("my router shows an error"): the form asks for it.
+            return {SLOT_ERROR_CODE: None}
+        code = normalize_error_code(str(slot_value))
         if code is None:
             dispatcher.utter_message(
                 text=f'"{describe(slot_value)}" doesn\'t look like an error code. Codes look '

@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from rasa_sdk import Tracker
 
 from actions.constants import FLOW_NONE
-from actions.dialogue import latest_intent
+from actions.dialogue import latest_intent, latest_user_text
 from contract.handoff_context import (
     FLOW_MAX_LENGTH,
     SNAKE_CASE_PATTERN,
@@ -51,6 +51,12 @@ class Journey:
         actions: Actions whose running puts the conversation in this journey.
         intents: Intents that put the conversation in this journey at once, from anywhere.
         handoff_intents: Intents that are themselves a handoff trigger, with the reason code.
+        context_words: Words that put a message in this journey. With them, a handoff intent
+            hands over only when the conversation shows the journey: its words in the
+            message, its form active, or one of its forms or actions run before. Otherwise
+            the bot asks first (`confirm_question`), so a misread message never reaches this
+            journey's team unasked.
+        confirm_question: The yes/no question asked when that context is missing.
         reason_details: The reason codes this journey hands off with, each with the line the
             agent reads as the trigger's detail.
         collect_evidence: Its evidence sections, read from the tracker.
@@ -69,6 +75,8 @@ class Journey:
     actions: frozenset[str] = frozenset()
     intents: frozenset[str] = frozenset()
     handoff_intents: Mapping[str, str] = field(default_factory=dict)
+    context_words: re.Pattern[str] | None = None
+    confirm_question: str = ""
     reason_details: Mapping[str, str] = field(default_factory=dict)
     collect_evidence: EvidenceCollector = no_evidence
     attempts_slot: str | None = None
@@ -159,6 +167,29 @@ class JourneyRegistry:
             if intent and intent in journey.handoff_intents:
                 return journey.handoff_intents[intent]
         return None
+
+    def unconfirmed_trigger(self, tracker: Tracker) -> Journey | None:
+        """The journey whose handoff intent the customer just sent without showing that
+        journey's context (see `Journey.context_words`), if any: ask before handing over."""
+        intent = latest_intent(tracker)
+        for journey in self.journeys:
+            if not intent or intent not in journey.handoff_intents or not journey.context_words:
+                continue
+            if journey.context_words.search(latest_user_text(tracker)):
+                return None
+            steps = {tracker.active_loop_name} | {
+                event.get("name")
+                for event in tracker.applied_events()
+                if event.get("event") in ("action", "active_loop")
+            }
+            if any(self.flow_of_step(step) == journey.flow for step in steps):
+                return None
+            return journey
+        return None
+
+    def flow_of_reason(self, reason_code: str) -> str | None:
+        """The journey that hands off with this reason code (None for the general ones)."""
+        return next((j.flow for j in self.journeys if reason_code in j.reason_details), None)
 
     def reason_detail(self, reason_code: str) -> str | None:
         """The agent's line for a journey's reason code."""

@@ -163,7 +163,7 @@ async def test_a_malformed_number_is_still_explained_during_an_outage() -> None:
     # No lookup is needed to say that the number is malformed.
     result = await run_action(ValidateOrderForm(), order_number_given("ORD-12"))
 
-    assert "doesn't look like an order number" in texts(result.messages)[0]
+    assert "doesn't look like one of our order numbers" in texts(result.messages)[0]
 
 
 @pytest.mark.usefixtures("unusable_database")

@@ -18,10 +18,12 @@ from rasa_sdk import Action
 from sqlalchemy import select
 
 from actions.conversation import ActionNluFallback
+from actions.customer_service import ActionOfferCustomerService
 from actions.handoff.builder import turn_handoff_id
 from actions.handoff.delivery import HandoffClient
 from actions.handoff.outbox import OutboxPolicy, OutboxRelay
 from actions.handoff_action import ALREADY_QUEUED, ActionHandoff
+from actions.mortgage import JOURNEY as MORTGAGE_JOURNEY
 from actions.mortgage import ActionSubmitMortgageApplication
 from actions.orders import ActionOrderStatus, ValidateOrderForm
 from actions.store.database import Database
@@ -262,6 +264,28 @@ async def action_error_accepted() -> Conversation:
     return conversation.press("/affirm")
 
 
+async def needs_advice_in_mortgage_words() -> Conversation:
+    return Conversation().user(
+        "should I take a 5 year fix on my mortgage or go variable?", "ask_mortgage_advice"
+    )
+
+
+#: A message misread as mortgage advice: no mortgage words, no mortgage journey.
+MISREAD_AS_ADVICE = "how soon can I expect the product"
+
+
+async def needs_advice_confirmed() -> Conversation:
+    conversation = Conversation().user(MISREAD_AS_ADVICE, "ask_mortgage_advice")
+    await play(conversation, "action_handoff", ActionHandoff())
+    return conversation.press("/affirm")
+
+
+async def out_of_scope_request_accepted() -> Conversation:
+    conversation = Conversation().user("can I get my money back for the kettle", "ask_refund")
+    await play(conversation, "action_offer_customer_service", ActionOfferCustomerService())
+    return conversation.press("/affirm")
+
+
 Scenario = Callable[[], Awaitable[Conversation]]
 
 TRIGGERS = [
@@ -279,6 +303,21 @@ TRIGGERS = [
         needs_advice_during_intake,
         ("needs_advice", "needs_advice", "mortgage_advisors", "mortgage"),
         id="needs_advice",
+    ),
+    pytest.param(
+        needs_advice_in_mortgage_words,
+        ("needs_advice", "needs_advice", "mortgage_advisors", "mortgage"),
+        id="needs_advice_outside_the_intake",
+    ),
+    pytest.param(
+        needs_advice_confirmed,
+        ("needs_advice", "needs_advice", "mortgage_advisors", "mortgage"),
+        id="needs_advice_confirmed_by_the_customer",
+    ),
+    pytest.param(
+        out_of_scope_request_accepted,
+        ("out_of_scope_request", "user_request", "general_support", "none"),
+        id="out_of_scope_request",
     ),
     pytest.param(
         order_delayed,
@@ -355,6 +394,52 @@ async def test_every_trigger_reaches_the_right_queue(
     [request] = endpoint.requests
     assert request.status == 201
     assert request.headers["Idempotency-Key"] == payload["handoff_id"]
+
+
+async def test_advice_asked_without_mortgage_context_is_confirmed_before_any_handoff(
+    endpoint: RecordingEndpoint, app_database: Database
+) -> None:
+    conversation = Conversation().user(MISREAD_AS_ADVICE, "ask_mortgage_advice")
+
+    events, messages = await run_action(ActionHandoff(), conversation.tracker())
+
+    assert endpoint.requests == [] and outbox_rows(app_database) == []
+    assert [message["text"] for message in messages] == [MORTGAGE_JOURNEY.confirm_question]
+    assert [b["payload"] for b in messages[0]["buttons"]] == ["/affirm", "/deny"]
+    assert slot_changes(events)["human_offered"] is True
+    assert slot_changes(events)["handoff_reason"] == "needs_advice"
+    assert {"event": "pause"} not in plain(events)
+
+
+@pytest.mark.parametrize(
+    "earlier",
+    [
+        pytest.param(lambda c: c.form("mortgage_form", "term_years"), id="intake_active"),
+        pytest.param(
+            lambda c: c.ran("action_submit_mortgage_application"), id="application_made_earlier"
+        ),
+    ],
+)
+async def test_advice_without_mortgage_words_goes_straight_through_in_the_mortgage_journey(
+    earlier: Callable[[Conversation], Conversation], endpoint: RecordingEndpoint
+) -> None:
+    conversation = earlier(Conversation().user("I want to apply for a mortgage", "start_mortgage"))
+    conversation.user("can I afford this?", "ask_mortgage_advice")
+
+    _, payload = await hand_off(conversation, endpoint)
+
+    assert payload["routing"]["queue"] == "mortgage_advisors"
+
+
+async def test_an_out_of_scope_request_names_its_topic_for_the_agent(
+    endpoint: RecordingEndpoint,
+) -> None:
+    _, payload = await hand_off(await out_of_scope_request_accepted(), endpoint)
+
+    assert payload["trigger"]["detail"] == (
+        "The customer asked about a refund, which the bot does not handle; they accepted a person."
+    )
+    assert payload["slots"]["support_topic"] == "refund"
 
 
 async def test_a_second_trigger_opens_nothing_new(

@@ -168,6 +168,23 @@ async def test_start_without_a_code_leaves_the_form_to_ask_for_it() -> None:
 # --- validate_error_code -------------------------------------------------------------------
 
 
+async def test_a_request_without_a_code_leads_to_the_question_not_to_a_none_code() -> None:
+    """The bug seen with "an e-mail to send feedback" read as report_error_code: the reset
+    code (None) was validated and the customer read '"None" doesn't look like an error code'."""
+    conversation = Conversation().user("my router shows an error", "report_error_code")
+    conversation.record(
+        "action_start_troubleshooting",
+        await run_action(ActionStartTroubleshooting(), conversation.tracker()),
+    )
+
+    events, messages = await run_action(
+        ValidateTroubleshootingForm(), conversation.form_tracker(FORM, error_code=None)
+    )
+
+    assert texts(messages) == []
+    assert slot_changes(events) == {"error_code": None}
+
+
 @pytest.mark.parametrize("typed", ["E-1042", "e1042", "E 1042", "error code 1042", "E\u20101042"])
 async def test_a_known_code_chooses_its_tree(typed: str) -> None:
     conversation = reported(typed, None)
