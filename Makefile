@@ -67,7 +67,7 @@ validate: install ## Check the training data, the designers' content files and t
 lint: install ## ruff and mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy analytics actions contract assistant launcher rasa_sdk_plugins benchmarks desk sqlsupport settingsupport sentimentsupport harness contentsupport
+	$(VENV)/bin/mypy analytics actions contract assistant launcher rasa_sdk_plugins benchmarks desk sqlsupport settingsupport sentimentsupport harness contentsupport evaluation
 
 unit: install ## Unit and contract tests (no processes started)
 	$(PY) -m pytest -m "not e2e" -q
@@ -113,6 +113,11 @@ analytics: install ## Fold new conversations and handoffs into the supervisors' 
 demo-traffic: install ## Play scripted conversations through the running system (`make run`), then build the analytics
 	$(PY) -m launcher.demo_traffic
 
+# NLU cross-validation (intent F1, confusion matrix image, per-class errors) and the behaviour
+# evaluation on the held-out set (evaluation/phrasings.yml); everything lands in results/eval/.
+eval: install train ## Evaluate understanding: rasa test nlu cross-validation + behaviour on the held-out set
+	$(PY) -m evaluation $(ARGS)
+
 # Options after ARGS=, e.g. `make bench ARGS="--skip-train --soak-minutes 0"` (see benchmarks/run.py).
 bench: install train db node-clients ## Speed benchmarks (numbers go in the README)
 	$(PY) -m benchmarks.run $(ARGS)
@@ -120,4 +125,4 @@ bench: install train db node-clients ## Speed benchmarks (numbers go in the READ
 clean: ## Remove the trained model, results and local state
 	rm -rf models results var
 
-.PHONY: help install train db run run-scaled balancer shell validate lint unit stories e2e test bench clean browser node-clients analytics demo-traffic
+.PHONY: help install train db run run-scaled balancer shell validate lint unit stories e2e test eval bench clean browser node-clients analytics demo-traffic
