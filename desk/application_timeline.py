@@ -17,6 +17,7 @@ fails the handoff.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
@@ -76,6 +77,11 @@ class ApplicationTimeline:
     def __init__(self, desk: Desk) -> None:
         """Read handoffs and change applications through `desk`."""
         self.desk = desk
+        # The entries are written in the background, one at a time in the order of their
+        # events (asyncio's lock serves its waiters first come, first served): on a busy
+        # desk a quick resolve's write could otherwise finish before the handoff's own, and
+        # the timeline would read "handed back" before "handed to an advisor".
+        self._in_order = asyncio.Lock()
 
     def subscribe(self, bus: EventBus) -> None:
         """Follow handoffs being queued and resolved (the entries are written in the
@@ -87,8 +93,12 @@ class ApplicationTimeline:
     def _later(
         self, write: Callable[[E], Coroutine[Any, Any, None]]
     ) -> Callable[[E], Awaitable[None]]:
+        async def in_order(event: E) -> None:
+            async with self._in_order:
+                await write(event)
+
         async def spawn(event: E) -> None:
-            self.desk.tasks.spawn(write(event), name=f"timeline of {event.NAME.value}")
+            self.desk.tasks.spawn(in_order(event), name=f"timeline of {event.NAME.value}")
 
         return spawn
 

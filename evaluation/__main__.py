@@ -5,7 +5,9 @@
    class's errors (which intents its examples were taken for).
 2. **Behaviour** on the held-out set (`evaluation/phrasings.yml`, never trained on) against the
    trained model (`models/support-assistant.tar.gz`), on an isolated copy of the system: which
-   journey each phrasing starts, which queue it reaches, and every misroute.
+   journey each phrasing starts, which queue it reaches, and every misroute. The same for
+   `evaluation/unseen.yml`, written after the first set had guided the training data: it is
+   reported, and never tuned on.
 
 Everything goes to `results/eval/` (`summary.md` first). The run fails (exit 1) on any misroute
 or a behaviour accuracy under 95%, as `make test` does (tests/e2e/test_understanding.py).
@@ -21,13 +23,14 @@ import subprocess
 import sys
 import tempfile
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
 
 import requests
 
 from benchmarks.environment import create_environment
-from evaluation.behaviour import Report, evaluate, load_phrasings
+from evaluation.behaviour import PHRASINGS, UNSEEN, Report, evaluate, load_phrasings
 from launcher.stack import PROJECT_ROOT, running_stack
 
 MODEL: Final = PROJECT_ROOT / "models" / "support-assistant.tar.gz"
@@ -80,10 +83,9 @@ def nlu_table(folder: Path) -> str:
     return "\n".join(lines)
 
 
-def evaluate_behaviour(model: Path) -> Report:
-    """The held-out set against `model`, on an isolated copy of the system (Rasa, the action
-    server and the desk's stand-in, on free loopback ports)."""
-    phrasings = load_phrasings()
+def evaluate_behaviour(model: Path, sets: Sequence[Path]) -> list[Report]:
+    """Each set against `model`, on one isolated copy of the system (Rasa, the action server
+    and the desk's stand-in, on free loopback ports)."""
     with tempfile.TemporaryDirectory(prefix="eval-") as scratch:
         environment = create_environment(Path(scratch), model)
         http = requests.Session()
@@ -117,7 +119,7 @@ def evaluate_behaviour(model: Path) -> Report:
             return [json.loads(line) for line in lines if line.strip()]
 
         with running_stack(environment.services(), environment.log_dir, environment.variables()):
-            return evaluate(phrasings, say, tracker, handoffs)
+            return [evaluate(load_phrasings(path), say, tracker, handoffs) for path in sets]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -135,9 +137,16 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_cross_validation:
         folder = cross_validate(args.out, args.folds)
         sections += [f"## NLU, {args.folds}-fold cross-validation", "", nlu_table(folder), ""]
-    report = evaluate_behaviour(args.model)
+    report, unseen = evaluate_behaviour(args.model, [PHRASINGS, UNSEEN])
     (args.out / "behaviour.json").write_text(json.dumps(report.as_json(), indent=2))
+    (args.out / "behaviour-unseen.json").write_text(json.dumps(unseen.as_json(), indent=2))
     sections += ["## Behaviour on the held-out set", "", report.as_markdown(), ""]
+    sections += [
+        "## Behaviour on the unseen set (measured only, never tuned on)",
+        "",
+        unseen.as_markdown(),
+        "",
+    ]
     summary = "\n".join(sections)
     (args.out / "summary.md").write_text(summary, encoding="utf-8")
     print(summary)

@@ -41,6 +41,8 @@ from actions.constants import (
 from actions.customer_service import TOPICS
 
 PHRASINGS: Final = Path(__file__).resolve().parent / "phrasings.yml"
+#: A second set, written after the first had guided the training data: measured, never tuned on.
+UNSEEN: Final = Path(__file__).resolve().parent / "unseen.yml"
 
 # --- The behaviours ----------------------------------------------------------------------------
 

@@ -28,6 +28,8 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from assistant.components.configured import ConfiguredComponent
+
 #: Key under which the reason lands in the message's parse data (and so in the tracker).
 INPUT_GUARD_KEY = "input_guard"
 FALLBACK_INTENT = "nlu_fallback"
@@ -130,7 +132,7 @@ def screen_input(
     return None
 
 
-class _GuardComponent(GraphComponent):
+class _GuardComponent(ConfiguredComponent):
     """Shared construction: both components take the same `max_characters` setting."""
 
     @staticmethod
@@ -139,18 +141,8 @@ class _GuardComponent(GraphComponent):
         return {"max_characters": 1000}
 
     def __init__(self, config: dict[str, Any]) -> None:
+        super().__init__(config)
         self._max_characters = int(config["max_characters"])
-
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> GraphComponent:
-        """Creates the component (it has nothing to train)."""
-        return cls(config)
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)

@@ -20,13 +20,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
+from assistant.components.configured import ConfiguredComponent
 from assistant.components.input_guard import INPUT_GUARD_KEY, REASON_UNKNOWN_WORDS
 
 #: Key under which the signal that decided the intent lands in the parse data.
@@ -79,7 +77,7 @@ def parse_signals(raw: Any) -> tuple[Signal, ...]:
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
-class StrongSignals(GraphComponent):
+class StrongSignals(ConfiguredComponent):
     """Puts the intent of an order number, error code or reference in the message first."""
 
     @staticmethod
@@ -89,19 +87,9 @@ class StrongSignals(GraphComponent):
         return {"threshold": 0.55, "signals": []}
 
     def __init__(self, config: dict[str, Any]) -> None:
+        super().__init__(config)
         self._threshold = float(config["threshold"])
         self.signals = parse_signals(config["signals"])
-
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> GraphComponent:
-        """Creates the component (it has nothing to train)."""
-        return cls(config)
 
     def process(self, messages: list[Message]) -> list[Message]:
         """Classifies each message that carries a signal by it."""

@@ -26,7 +26,7 @@ from tests.actions.conftest import (
 pytestmark = pytest.mark.usefixtures("app_database")
 
 UNKNOWN = "ORD-999999"
-FORMAT_HINT = "Order numbers are ORD- followed by 6 digits"
+FORMAT_HINT = "Ours are ORD- followed by 6 digits"
 
 
 def asked_for_number() -> Conversation:
@@ -138,15 +138,24 @@ async def test_a_number_already_extracted_is_not_replaced_by_the_text() -> None:
 
 @pytest.mark.parametrize(
     ("text", "shown"),
-    [("ORD-12", "ORD-12"), ("order 12345", "order 12345"), ("#1234567", "#1234567")],
+    [
+        ("ORD-12", "ORD-12"),
+        ("order 12345", "order 12345"),
+        ("#1234567", "#1234567"),
+        ("locate order 00123842", "order 00123842"),
+    ],
 )
-async def test_a_malformed_number_is_explained_and_asked_again(text: str, shown: str) -> None:
+async def test_a_malformed_number_is_explained_with_where_to_find_ours(
+    text: str, shown: str
+) -> None:
     conversation = asked_for_number()
 
     events, messages = await answer(conversation, text)
 
     assert texts(messages) == [
-        f'"{shown}" doesn\'t look like an order number. {FORMAT_HINT}, for example ORD-123456.'
+        f'"{shown}" doesn\'t look like one of our order numbers. {FORMAT_HINT}, for example '
+        "ORD-123456: you'll find it in your order confirmation email and under your orders on "
+        "our website."
     ]
     assert [event["name"] for event in events] == ["order_number", "order_lookups"]
     slots = slot_changes(events)

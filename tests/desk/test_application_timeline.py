@@ -3,6 +3,7 @@ the real app and its event bus."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from types import SimpleNamespace
@@ -84,6 +85,31 @@ async def test_resolving_hands_back_with_the_agents_name_and_next_step(
     entry = record["events"][-1]
     assert (entry["touchpoint"], entry["actor_kind"], entry["actor"]) == ("desk", "agent", "Sam")
     assert entry["detail"] == {"handoff_id": handoff_id, "next_step": "book_appointment"}
+
+
+async def test_entries_are_written_in_the_order_of_their_events_however_slow_the_first(
+    bot: Browser, sam: Browser, context_factory: ContextFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A busy desk once wrote a quick resolve's "handed back" before the handoff's own
+    "handed to an advisor": the first write is held back here until the resolve is in."""
+    resolved = asyncio.Event()
+    read = ApplicationTimeline._mortgage_handoff
+
+    async def slow_first_read(self: ApplicationTimeline, handoff_id: str, **kwargs: Any) -> Any:
+        if not kwargs.get("with_slots"):  # the handoff's own entry
+            await resolved.wait()
+        return await read(self, handoff_id, **kwargs)
+
+    monkeypatch.setattr(ApplicationTimeline, "_mortgage_handoff", slow_first_read)
+    reference = await post_application(bot)
+    handoff_id = await claimed_mortgage_handoff(bot, sam, context_factory, reference)
+    status, body = await sam.post(
+        f"/api/handoffs/{handoff_id}/resolve", json={"disposition": "resolved"}
+    )
+    assert status == 200, body
+    resolved.set()
+
+    assert kinds(await record_of(bot, reference))[2:] == ["handed_to_advisor", "handed_back"]
 
 
 async def test_a_hand_back_without_a_next_step_says_none(

@@ -13,6 +13,8 @@ from evaluation.behaviour import (
     CONFIRMATION,
     FALLBACK,
     LABELS,
+    PHRASINGS,
+    UNSEEN,
     Observed,
     Outcome,
     Phrasing,
@@ -185,7 +187,8 @@ def test_the_held_out_set_covers_every_behaviour_with_at_least_300_phrasings() -
     assert min(counts.values()) >= 10, counts
 
 
-def test_no_held_out_phrasing_is_a_training_example() -> None:
+@pytest.mark.parametrize("held_out", [PHRASINGS, UNSEEN], ids=["phrasings", "unseen"])
+def test_no_held_out_phrasing_is_a_training_example(held_out: Path) -> None:
     trained: set[str] = set()
     for path in (ROOT / "data" / "nlu").glob("*.yml"):
         for block in yaml.safe_load(path.read_text(encoding="utf-8"))["nlu"]:
@@ -198,7 +201,7 @@ def test_no_held_out_phrasing_is_a_training_example() -> None:
                     end = example.index(")", middle)
                     example = example[:start] + example[start + 1 : middle] + example[end + 1 :]
                 trained.add(example.casefold().strip())
-    overlap = [p.text for p in load_phrasings() if p.text.casefold().strip() in trained]
+    overlap = [p.text for p in load_phrasings(held_out) if p.text.casefold().strip() in trained]
     assert overlap == []
 
 
