@@ -15,7 +15,7 @@ Two servers run side by side for the whole measurement:
   broker, no action server (`benchmarks/stock_bot.py`, which trains it once per Rasa version);
 - **this project**: the isolated copy of the system `benchmarks/run.py` measures turns on (real
   Rasa through `python -m assistant run`, SQLite tracker store, the action server, the
-  recording endpoint standing in for the desk; `benchmarks/environment.py`).
+  recording endpoint standing in for the desk; `harness/isolated_system.py`).
 
 All load goes over the REST channel (POST /webhooks/rest/webhook) from the load generator, a
 process of its own (`benchmarks/load_generator.py`), with a sender id never used before for
@@ -84,7 +84,6 @@ from pathlib import Path
 
 import requests
 
-from benchmarks.environment import BenchEnvironment, create_environment
 from benchmarks.load_generator import (
     CLOSED_LOOP,
     INTERLEAVED,
@@ -130,6 +129,7 @@ from benchmarks.stock_bot import (
 from benchmarks.turns import RestClient, UnexpectedBehaviour
 from benchmarks.turns import verify as verify_scenario
 from benchmarks.workdir import scratch_workdir
+from harness.isolated_system import BenchEnvironment, create_environment
 from harness.loopback import free_ports
 from launcher.stack import (
     PROJECT_ROOT,

@@ -176,12 +176,6 @@ from analytics.settings import AnalyticsSettings
 from benchmarks import scaled
 from benchmarks.analytics_bench import AnalyticsResult, run_analytics
 from benchmarks.desk_latency import run_desk_rounds
-from benchmarks.environment import (
-    BenchEnvironment,
-    DeskEnvironment,
-    create_desk_environment,
-    create_environment,
-)
 from benchmarks.load import (
     LoadGeneratorFailed,
     add_load_arguments,
@@ -208,6 +202,12 @@ from benchmarks.training import TrainingFailed, time_trainings
 from benchmarks.turns import SCENARIOS, RestClient, Samples, UnexpectedBehaviour, measure, warm_up
 from benchmarks.webchat_load import LoadFailed, add_arguments, options_from, run_webchat_load
 from benchmarks.workdir import scratch_workdir
+from harness.isolated_system import (
+    BenchEnvironment,
+    DeskEnvironment,
+    create_desk_environment,
+    create_environment,
+)
 from launcher.stack import PROJECT_ROOT, ServiceFailedToStart, running_stack
 
 DEFAULT_MODEL = PROJECT_ROOT / "models" / "support-assistant.tar.gz"

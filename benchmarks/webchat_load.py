@@ -9,7 +9,7 @@
 
 Method
 ------
-The isolated system of the turn benchmarks (benchmarks/environment.py: free loopback ports,
+The isolated system of the turn benchmarks (harness/isolated_system.py: free loopback ports,
 fresh SQLite databases, the recording endpoint as the desk, the Rasa server as
 `python -m assistant run`, the web chat channel from credentials.yml). Rasa is warmed up with
 a few REST turns first (the first predictions build TensorFlow's graphs).
@@ -53,11 +53,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from benchmarks.environment import BenchEnvironment, create_environment
 from benchmarks.machine import cpu_snapshot, other_cpu_share
 from benchmarks.stats import Summary, percentile, summarise
 from benchmarks.turns import RestClient
 from benchmarks.workdir import scratch_workdir
+from harness.isolated_system import BenchEnvironment, create_environment
 from launcher.stack import PROJECT_ROOT, ServiceFailedToStart, running_stack
 
 CLIENTS_SCRIPT: Final = Path(__file__).resolve().parent / "webchat_clients.mjs"

@@ -29,8 +29,8 @@ from typing import Any, Final
 
 import requests
 
-from benchmarks.environment import create_environment
 from evaluation.behaviour import PHRASINGS, UNSEEN, Report, evaluate, load_phrasings
+from harness.isolated_system import create_environment
 from launcher.stack import PROJECT_ROOT, running_stack
 
 MODEL: Final = PROJECT_ROOT / "models" / "support-assistant.tar.gz"

@@ -1,4 +1,5 @@
-"""An isolated copy of the system for one benchmark run, built the way a test builds one.
+"""An isolated copy of the system for one benchmark or evaluation run, built as a test
+builds one.
 
 Free loopback ports, a fresh migrated and seeded SQLite app database, a fresh SQLite tracker
 store, the recording endpoint standing in for the desk, and random secrets: nothing is shared

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from benchmarks.environment import create_desk_environment
 from desk.seed import DEMO_AGENTS
 from desk.services.agents import authenticate
 from desk.store.database import Database
+from harness.isolated_system import create_desk_environment
 
 
 def test_the_desk_system_runs_the_real_desk_with_its_own_database(tmp_path: Path) -> None:
