@@ -75,8 +75,11 @@ def handoff_reason(tracker: Tracker, journeys: JourneyRegistry) -> str:
     return str(reason) if reason else REASON_CUSTOMER_REQUEST
 
 
-def reason_detail(reason: str, journeys: JourneyRegistry) -> str:
-    """The one line the agent reads about the reason."""
+def reason_detail(reason: str, journeys: JourneyRegistry, tracker: Tracker) -> str:
+    """The one line the agent reads about the reason (a request the bot does not handle
+    names its topic)."""
+    if reason == REASON_OUT_OF_SCOPE_REQUEST:
+        return handoff_detail(tracker.get_slot(SLOT_SUPPORT_TOPIC))
     return journeys.reason_detail(reason) or _DETAIL.get(reason, reason.replace("_", " "))
 
 
@@ -181,11 +184,7 @@ async def build_tracker_handoff(
         events=tracker.events,
         slots=tracker.slots,
         reason_code=reason,
-        detail=(
-            handoff_detail(tracker.get_slot(SLOT_SUPPORT_TOPIC))
-            if reason == REASON_OUT_OF_SCOPE_REQUEST
-            else reason_detail(reason, journeys)
-        ),
+        detail=reason_detail(reason, journeys, tracker),
         flow=flow,
         attempts=journeys.collect_attempts(tracker),
         evidence=await journeys.collect_evidence(tracker, flow),

@@ -6,12 +6,12 @@ words it learnt, and so got the generic fallback, or another journey. The number
 the strongest evidence there is. Each signal (config.yml) is an intent, the patterns that
 show it, and the intents that may carry the same token and are kept when DIET chose them
 confidently: "refund for ORD-104233" stays a refund, "cancel order 104233" a cancellation.
-Otherwise the signal's intent is put first in the ranking, with confidence 1.0, so the
-FallbackClassifier after this component keeps it.
+Otherwise the signal's intent is put first in the ranking, with confidence 1.0.
 
-It runs after DIET and the regex entity extractor, before the FallbackClassifier. A message
-the input screen refused only because its words are unknown (`unknown_words`, e.g.
-"ordr#482910 ??") is classified by its signal; markup, SQL and other refusals stand.
+It runs after DIET, the regex entity extractor and the FallbackClassifier, so a message the
+fallback gave up on is classified by its signal too. A message the input screen refused only
+because its words are unknown (`unknown_words`, e.g. "ordr#482910 ??") is classified by its
+signal; markup, SQL and other refusals stand.
 """
 
 from __future__ import annotations
