@@ -23,6 +23,7 @@ from typing import Final
 from urllib.parse import quote
 
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import BadHttpMessage
 from sqlalchemy.orm import Session
 
 from contract.documents import (
@@ -120,7 +121,13 @@ async def read_upload_form(request: web.Request) -> UploadForm:
         raise FileTooLarge(too_large_message())
     try:
         fields, file_name, data = await _read_parts(request)
-    except (ValueError, AssertionError, RuntimeError, web.RequestPayloadError) as error:
+    except (
+        ValueError,
+        AssertionError,
+        RuntimeError,
+        web.RequestPayloadError,
+        BadHttpMessage,  # a part's headers that are not headers (found by the fuzzer)
+    ) as error:
         # aiohttp's multipart reader reports a broken form with any of these.
         raise BadRequest(f"the form cannot be read: {str(error)[:200]}") from None
     missing = [name for name in TEXT_FIELDS if name not in fields]

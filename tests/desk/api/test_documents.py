@@ -395,6 +395,21 @@ async def test_a_broken_multipart_body_is_400(customer: Browser, reference: str)
 
 
 @pytest.mark.usefixtures("nothing_kept")
+async def test_a_part_whose_headers_are_not_headers_is_400(
+    customer: Browser, reference: str
+) -> None:
+    # Schemathesis found this one: aiohttp's header parser raised InvalidHeader, a 500.
+    headers = {"Content-Type": "multipart/form-data; boundary=b1d3"}
+
+    status, body = await customer.post(
+        UPLOADS, data=b"--b1d3\r\n493153--b1d3--\r\n", headers=headers
+    )
+
+    assert status == 400
+    assert "the form cannot be read" in body["error"]
+
+
+@pytest.mark.usefixtures("nothing_kept")
 async def test_a_cross_site_upload_is_refused(customer: Browser, reference: str) -> None:
     status, body = await customer.post(
         UPLOADS, data=form(reference), headers={"Origin": "https://evil.example"}
