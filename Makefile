@@ -63,6 +63,7 @@ validate: install ## Check the training data, the designers' content files and t
 	$(PY) -m analytics.blueprints
 	$(PY) -m analytics.fmea_catalog
 	$(PY) -m contract.schema --check
+	$(PY) -m desk.api.openapi --check
 
 lint: install ## ruff and mypy
 	$(VENV)/bin/ruff check .
