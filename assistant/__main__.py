@@ -11,7 +11,8 @@ any other:
 - tracker store errors failing one turn instead of falling back to memory
   (`assistant.tracker_store`);
 - no restart and no new session ends the pause while a person has the conversation
-  (`assistant.handoff_guard`).
+  (`assistant.handoff_guard`);
+- personal data and secrets masked in every log record (`assistant.log_masking`).
 
 `rasa run` takes its HTTP API token only as `--auth-token`, and a process's command line is
 public on the machine (`ps`). So the launcher passes the token in `RASA_AUTH_TOKEN` and this
@@ -26,6 +27,7 @@ from collections.abc import Mapping, Sequence
 
 from assistant.action_failure import install_action_failure_apology
 from assistant.handoff_guard import install_pause_guards
+from assistant.log_masking import install as install_log_masking
 from assistant.performance import (
     install_cached_action_response_validation,
     install_direct_model_calls,
@@ -55,6 +57,7 @@ def with_auth_token(argv: Sequence[str], environ: Mapping[str, str]) -> list[str
 
 def main() -> None:
     """Reads the settings, installs the changes, then hands over to Rasa's own command line."""
+    install_log_masking(os.environ)
     settings = AssistantSettings.from_env()
     install_cached_action_response_validation()
     install_direct_model_calls()

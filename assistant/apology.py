@@ -9,9 +9,10 @@ the customer can do now. It offers no person, because reaching one needs the act
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Final
+
+from logsupport.masking import redact_secrets
 
 #: The apology sent to the customer when their turn fails on our side.
 APOLOGY: Final = (
@@ -23,18 +24,6 @@ APOLOGY: Final = (
 MAX_LOGGED_MESSAGE_CHARS: Final = 200
 
 _SHORTENED_PREFIXES: Final = ("site-packages/", f"{Path(__file__).resolve().parents[1]}/")
-
-# `?token=...` / `&access_token=...`: the action server's token travels in the query string.
-_TOKEN_QUERY = re.compile(r"(?i)([?&][^=&\s]*token[^=&\s]*=)[^&\s'\"#]*")
-
-
-def redact_secrets(text: str, *secrets: str | None) -> str:
-    """`text` without token query values or any of `secrets`."""
-    text = _TOKEN_QUERY.sub(r"\1<redacted>", text)
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "<redacted>")
-    return text
 
 
 def describe_failure(

@@ -3,9 +3,11 @@
 rasa-sdk imports a top-level package named `rasa_sdk_plugins` at start-up and calls
 `init_hooks`; this is the supported way to add listeners and middleware to `rasa run actions`.
 Here it adds:
-- authentication of the webhook with the shared action-server token (Rasa sends it as the
-  `token` query parameter, from `action_endpoint.token` in endpoints.yml);
-- masking of personal data in the action server's logs;
+- authentication of the webhook with the shared action-server token, which Rasa sends as
+  `Authorization: Bearer <token>` (`action_endpoint.headers` in endpoints.yml). Never as a query
+  parameter: a URL is repeated in client errors and access logs, and so was the token;
+- masking of personal data and secrets in every log record of the action server
+  (`logsupport.masking`);
 - the handoff outbox relay, started with the server and stopped with it.
 """
 
@@ -24,6 +26,9 @@ logger = logging.getLogger(__name__)
 
 #: Paths that stay open: the health check used by load balancers and `make run`.
 PUBLIC_PATHS = frozenset({"/health"})
+#: The header Rasa sends the token in (endpoints.yml, `action_endpoint.headers`).
+AUTHORIZATION = "Authorization"
+BEARER = "bearer"
 
 
 def init_hooks(manager: pluggy.PluginManager) -> None:
@@ -38,22 +43,31 @@ def token_is_valid(presented: str | None, expected: str) -> bool:
     return presented is not None and hmac.compare_digest(presented.encode(), expected.encode())
 
 
+def presented_token(request: Request) -> str | None:
+    """The token of the request's `Authorization: Bearer <token>` header, or None."""
+    scheme, _, token = request.headers.get(AUTHORIZATION, "").partition(" ")
+    return token if scheme.lower() == BEARER and token else None
+
+
 @hookimpl
 def attach_sanic_app_extensions(app: Sanic) -> None:
     """Adds authentication, log masking and the outbox relay to the action server."""
-    from actions.handoff.pii import install_pii_log_masking
     from actions.settings import get_settings
     from actions.wiring import handoff_services
+    from logsupport.masking import install_log_masking
 
     settings = get_settings()  # fails fast on a missing secret
-    install_pii_log_masking()
+    install_log_masking([settings.action_server_token, settings.handoff_secret])
 
     @app.middleware("request")
     async def require_token(request: Request) -> HTTPResponse | None:
         if request.path in PUBLIC_PATHS:
             return None
-        if not token_is_valid(request.args.get("token"), settings.action_server_token):
-            return json({"error": "missing or invalid action server token"}, status=401)
+        if not token_is_valid(presented_token(request), settings.action_server_token):
+            return json(
+                {"error": "missing or invalid action server token (Authorization: Bearer)"},
+                status=401,
+            )
         return None
 
     async def start_outbox_relay(app: Sanic, _loop: object) -> None:

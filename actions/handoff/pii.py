@@ -2,19 +2,18 @@
 
 `pii_paths` names the fields of a context that hold personal data (the desk uses the list to
 restrict and expire them); `mask_payload` masks those fields in a copy, for logs and debugging;
-`PiiMaskingFilter` masks e-mail addresses, phone numbers and card numbers in log records.
+masking log records is `logsupport.masking`'s (shared with the Rasa server and the desk).
 """
 
 from __future__ import annotations
 
 import copy
-import logging
-import re
 from collections.abc import Iterable
 from typing import Any, Final
 
 from actions.handoff.journey import JourneyRegistry
 from contract.handoff_context import HandoffContext, Speaker
+from logsupport.masking import EMAIL_PATTERN, mask_email
 
 # Which slots and evidence fields hold personal data is declared by each journey
 # (`Journey.personal_slots`, `Journey.personal_evidence`); what is personal in the rest of the
@@ -110,15 +109,6 @@ def mask_value(value: Any, key: str = "") -> Any:
     return "[redacted]"
 
 
-def mask_email(email: str) -> str:
-    """ "jane.smith@example.com" -> "j***@e***.com"."""
-    local, _, domain = email.rpartition("@")
-    labels = domain.split(".")
-    host = labels[0][:1] + "***" if labels[0] else "***"
-    suffix = "." + labels[-1] if len(labels) > 1 else ""
-    return f"{local[:1]}***@{host}{suffix}"
-
-
 def mask_name(name: str) -> str:
     """ "Jane Smith" -> "J*** S***"."""
     return " ".join(part[:1] + "***" for part in name.split()) or "***"
@@ -148,103 +138,3 @@ def _children(node: Any, token: str) -> list[tuple[Any, Any]]:
         if token.isdigit() and int(token) < len(node):
             return [(int(token), node[int(token)])]
     return []
-
-
-# --- Masking logs -------------------------------------------------------------------------------
-
-EMAIL_PATTERN: Final = re.compile(
-    r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
-)
-# 13 to 19 digits, optionally grouped by single spaces or dashes: payment card numbers.
-CARD_PATTERN: Final = re.compile(r"(?<!\w)(?:\d[ -]?){12,18}\d(?!\w)")
-# Candidates only; `_mask_phone` decides (dates, epoch seconds and plain ids are not phones).
-PHONE_CANDIDATE_PATTERN: Final = re.compile(r"(?<![\w+])\+?\(?\d[\d ()-]{6,20}\d(?!\w)")
-DATE_PREFIX_PATTERN: Final = re.compile(r"^\d{4}-\d{2}-\d{2}\b")
-MIN_PHONE_DIGITS = 9
-MAX_PHONE_DIGITS = 15
-
-
-def mask_text(text: str) -> str:
-    """Mask e-mail addresses, card-like digit runs and phone numbers in free text."""
-    text = EMAIL_PATTERN.sub(lambda match: mask_email(match.group()), text)
-    text = CARD_PATTERN.sub(_mask_card, text)
-    return PHONE_CANDIDATE_PATTERN.sub(_mask_phone, text)
-
-
-def _mask_card(match: re.Match[str]) -> str:
-    digits = re.sub(r"\D", "", match.group())
-    return f"[card ****{digits[-4:]}]"
-
-
-def _mask_phone(match: re.Match[str]) -> str:
-    candidate = match.group()
-    digits = re.sub(r"\D", "", candidate)
-    if not MIN_PHONE_DIGITS <= len(digits) <= MAX_PHONE_DIGITS:
-        return candidate
-    if DATE_PREFIX_PATTERN.match(candidate):
-        return candidate
-    # A bare run of digits is more often a timestamp or an id than a phone number; phone
-    # numbers as people type them start with +, 0 or ( or are grouped.
-    looks_dialled = candidate[0] in "+0(" or any(c in candidate for c in " -()")
-    return f"[phone ***{digits[-2:]}]" if looks_dialled else candidate
-
-
-class PiiMaskingFilter(logging.Filter):
-    """Masks e-mail addresses, phone numbers and card numbers in every record it sees.
-
-    The message is rendered (msg % args) and masked as a whole, so personal data passed as
-    an argument is caught too; exception text is rendered and masked the same way.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        """Mask the record in place; never drops a record."""
-        try:
-            message = record.getMessage()
-        except Exception:
-            # A broken format call: leave it to logging to report, as it would without us.
-            return True
-        record.msg = mask_text(message)
-        record.args = ()
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text:
-            record.exc_text = mask_text(record.exc_text)
-        if record.stack_info:
-            record.stack_info = mask_text(record.stack_info)
-        return True
-
-
-def install_pii_log_masking() -> PiiMaskingFilter:
-    """Add one shared `PiiMaskingFilter` to every handler configured so far.
-
-    Call it after logging is configured (rasa-sdk has done so by the time it imports the
-    actions package). Handler filters run for records from every logger that reaches the
-    handler, child loggers included, which logger filters would not. Safe to call again:
-    handlers that already mask are skipped, and handlers added since are covered.
-    """
-    pii_filter = _installed_filter() or PiiMaskingFilter()
-    for handler in _all_handlers():
-        if not any(isinstance(f, PiiMaskingFilter) for f in handler.filters):
-            handler.addFilter(pii_filter)
-    return pii_filter
-
-
-def _all_handlers() -> list[logging.Handler]:
-    loggers: list[logging.Logger] = [logging.getLogger()]
-    loggers += [
-        logger
-        for logger in list(logging.Logger.manager.loggerDict.values())
-        if isinstance(logger, logging.Logger)
-    ]
-    handlers: dict[int, logging.Handler] = {}
-    for logger in loggers:
-        handlers.update({id(handler): handler for handler in logger.handlers})
-    return list(handlers.values())
-
-
-def _installed_filter() -> PiiMaskingFilter | None:
-    for handler in _all_handlers():
-        for existing in handler.filters:
-            if isinstance(existing, PiiMaskingFilter):
-                return existing
-    return None

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
+from rasa.utils.endpoints import read_endpoint_config
 from rasa_sdk.plugin import plugin_manager
 from sanic import Sanic
 from sanic.compat import Header
@@ -23,15 +24,37 @@ from sanic.signals import Event
 
 import rasa_sdk_plugins
 from actions.handoff.delivery import desk_client
-from actions.handoff.pii import PiiMaskingFilter
 from actions.handoff.routing import load_router
 from actions.settings import get_settings
 from actions.store.database import Database, get_database
 from actions.wiring import handoff_services
-from rasa_sdk_plugins import PUBLIC_PATHS, attach_sanic_app_extensions, token_is_valid
+from rasa_sdk_plugins import (
+    AUTHORIZATION,
+    PUBLIC_PATHS,
+    attach_sanic_app_extensions,
+    token_is_valid,
+)
 from settingsupport.environment import MissingSettingError
 
 TOKEN = "s3cret-action-token"
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+#: What else the endpoints files name (their values do not matter here, only that they are set).
+ENDPOINTS_VARIABLES = (
+    "TRACKER_STORE_URL",
+    "DESK_URL",
+    "HANDOFF_SECRET",
+    "LOCK_STORE_HOST",
+    "LOCK_STORE_PORT",
+    "LOCK_STORE_DB",
+    "LOCK_STORE_PASSWORD",
+    "LOCK_STORE_KEY_PREFIX",
+    "EVENT_BROKER_HOST",
+    "EVENT_BROKER_PORT",
+    "EVENT_BROKER_USERNAME",
+    "EVENT_BROKER_PASSWORD",
+    "DESK_EVENT_EXCHANGE",
+    "DESK_EVENT_QUEUE",
+)
 
 
 def _clear_caches() -> None:
@@ -59,25 +82,30 @@ def settings_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[No
     _clear_caches()
 
 
+class KeepingHandler(logging.Handler):
+    """Keeps the records it is given."""
+
+    def __init__(self, kept: list[logging.LogRecord]) -> None:
+        """Append to `kept`."""
+        super().__init__()
+        self.kept = kept
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Keep the record."""
+        self.kept.append(record)
+
+
 @pytest.fixture
-def log_handlers() -> Iterator[logging.Handler]:
-    """A handler on the root logger; masking filters the test installs are removed after."""
-    handler = logging.NullHandler()
-    root = logging.getLogger()
-    root.addHandler(handler)
-    before = {
-        id(existing): list(existing.filters)
-        for logger in [root, *logging.Logger.manager.loggerDict.values()]
-        if isinstance(logger, logging.Logger)
-        for existing in logger.handlers
-    }
-    yield handler
-    root.removeHandler(handler)
-    for logger in [root, *logging.Logger.manager.loggerDict.values()]:
-        if isinstance(logger, logging.Logger):
-            for existing in logger.handlers:
-                if id(existing) in before:
-                    existing.filters = before[id(existing)]
+def log_records() -> Iterator[list[logging.LogRecord]]:
+    """The records logged during the test; the log masking it installs is removed after."""
+    factory = logging.getLogRecordFactory()
+    records: list[logging.LogRecord] = []
+    handler = KeepingHandler(records)
+    logging.getLogger().addHandler(handler)
+    yield records
+    logging.getLogger().removeHandler(handler)
+    logging.setLogRecordFactory(factory)
+    logging.captureWarnings(False)
 
 
 @pytest.fixture
@@ -95,10 +123,10 @@ def listeners(app: Sanic, event: Event) -> list[Callable[..., Any]]:
     ]
 
 
-def request(app: Sanic, target: str) -> Request:
-    """A request as Sanic builds it (no connection is needed to read its path and query)."""
+def request(app: Sanic, target: str, headers: dict[str, str] | None = None) -> Request:
+    """A request as Sanic builds it (no connection is needed to read its path and headers)."""
     no_transport = cast("TransportProtocol", None)
-    return Request(target.encode(), Header(), "1.1", "POST", no_transport, app)
+    return Request(target.encode(), Header(headers or {}), "1.1", "POST", no_transport, app)
 
 
 # --- token_is_valid ---------------------------------------------------------------------------
@@ -127,7 +155,7 @@ def test_token_is_valid_compares_non_ascii_tokens() -> None:
 # --- Attaching the extensions -------------------------------------------------------------------
 
 
-@pytest.mark.usefixtures("settings_env", "log_handlers")
+@pytest.mark.usefixtures("settings_env", "log_records")
 def test_rasa_sdk_discovers_the_plugin_and_attaches_everything(app: Sanic) -> None:
     manager = plugin_manager()
 
@@ -144,46 +172,76 @@ def test_rasa_sdk_discovers_the_plugin_and_attaches_everything(app: Sanic) -> No
 
 
 @pytest.mark.usefixtures("settings_env")
-def test_personal_data_is_masked_in_the_logs(app: Sanic, log_handlers: logging.Handler) -> None:
+def test_personal_data_and_the_tokens_are_masked_in_the_logs(
+    app: Sanic, log_records: list[logging.LogRecord]
+) -> None:
     attach_sanic_app_extensions(app)
 
-    assert any(isinstance(f, PiiMaskingFilter) for f in log_handlers.filters)
+    logging.getLogger("sanic.error").error(
+        "call from jane@example.com to /webhook failed: %s", f"Bearer-less {TOKEN}"
+    )
+
+    [record] = [r for r in log_records if r.name == "sanic.error"]
+    assert (
+        record.getMessage() == "call from j***@e***.com to /webhook failed: Bearer-less <redacted>"
+    )
 
 
-@pytest.mark.usefixtures("settings_env", "log_handlers")
+@pytest.mark.usefixtures("settings_env", "log_records")
 @pytest.mark.parametrize(
-    ("target", "refused"),
+    ("target", "headers", "refused"),
     [
-        (f"/webhook?token={TOKEN}", False),
-        ("/webhook?token=guess", True),
-        ("/webhook", True),
-        (f"/webhook?Token={TOKEN}", True),
-        ("/actions", True),
-        ("/health", False),
+        ("/webhook", {"Authorization": f"Bearer {TOKEN}"}, False),
+        ("/webhook", {"authorization": f"bearer {TOKEN}"}, False),
+        ("/webhook", {"Authorization": "Bearer guess"}, True),
+        ("/webhook", {"Authorization": f"Basic {TOKEN}"}, True),
+        ("/webhook", {"Authorization": f"Bearer{TOKEN}"}, True),
+        ("/webhook", {"Authorization": "Bearer "}, True),
+        ("/webhook", {}, True),
+        # The query parameter Rasa used to send is no longer accepted: it ended up in logs.
+        (f"/webhook?token={TOKEN}", {}, True),
+        ("/actions", {}, True),
+        ("/health", {}, False),
     ],
 )
-async def test_the_middleware_requires_the_token_except_for_health(
-    app: Sanic, target: str, refused: bool
+async def test_the_middleware_requires_the_bearer_token_except_for_health(
+    app: Sanic, target: str, headers: dict[str, str], refused: bool
 ) -> None:
     attach_sanic_app_extensions(app)
     [middleware] = app.request_middleware
     require_token = cast(Callable[[Request], Awaitable[HTTPResponse | None]], middleware)
 
-    response = await require_token(request(app, target))
+    response = await require_token(request(app, target, headers))
 
     if refused:
         assert response is not None
         assert response.status == 401
-        assert response.body == b'{"error":"missing or invalid action server token"}'
+        assert b"missing or invalid action server token" in (response.body or b"")
     else:
         assert response is None
+
+
+@pytest.mark.parametrize("path", ["endpoints.yml", "endpoints.scaled.yml"])
+def test_rasa_sends_the_token_in_the_header_the_action_server_reads(
+    path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ENDPOINTS_VARIABLES:
+        monkeypatch.setenv(name, "1")
+    monkeypatch.setenv("ACTION_SERVER_URL", "http://127.0.0.1:5055/webhook")
+    monkeypatch.setenv("ACTION_SERVER_TOKEN", TOKEN)
+
+    endpoint = read_endpoint_config(str(PROJECT_ROOT / path), "action_endpoint")
+
+    assert endpoint is not None
+    assert endpoint.token is None and endpoint.params == {}, "nothing secret in the URL"
+    assert endpoint.headers == {AUTHORIZATION: f"Bearer {TOKEN}"}
 
 
 def test_only_the_health_check_is_public() -> None:
     assert frozenset({"/health"}) == PUBLIC_PATHS
 
 
-@pytest.mark.usefixtures("settings_env", "log_handlers")
+@pytest.mark.usefixtures("settings_env", "log_records")
 async def test_the_listeners_start_and_stop_the_outbox_relay(app: Sanic) -> None:
     attach_sanic_app_extensions(app)
     [start] = listeners(app, Event.SERVER_INIT_AFTER)

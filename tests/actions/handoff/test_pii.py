@@ -1,25 +1,17 @@
-"""Where personal data is, and masking it in payloads and logs."""
+"""Where personal data is, and masking it in payloads (log records: tests/logsupport)."""
 
 from __future__ import annotations
 
 import json
-import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from actions.handoff.pii import (
-    PiiMaskingFilter,
-    install_pii_log_masking,
-    mask_email,
-    mask_name,
-    mask_payload,
-    mask_text,
-    pii_paths,
-)
+from actions.handoff.pii import mask_name, mask_payload, pii_paths
 from actions.journeys import JOURNEYS
 from contract.handoff_context import HandoffContext, Speaker
+from logsupport.masking import mask_email
 
 MakeContext = Callable[..., HandoffContext]
 
@@ -167,112 +159,3 @@ def test_hints() -> None:
     assert mask_email("jane.smith@example.com") == "j***@e***.com"
     assert mask_name("Jane  van der Berg") == "J*** v*** d*** B***"
     assert mask_name("") == "***"
-
-
-# --- Logs -----------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("mail jane.smith@example.com now", "mail j***@e***.com now"),
-        ("call +31 6 12345678", "call [phone ***78]"),
-        ("call 06-12345678 or (555) 123-4567", "call [phone ***78] or [phone ***67]"),
-        ("card 4111 1111 1111 1111 ok", "card [card ****1111] ok"),
-        ("card 4111111111111111", "card [card ****1111]"),
-    ],
-)
-def test_mask_text_masks(text: str, expected: str) -> None:
-    assert mask_text(text) == expected
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "order ORD-204117 looked up",
-        "at 2025-03-14 09:30:05,123",
-        "timestamp 1741944605.2",
-        "handoff 5f0c6a7e-3b1d-4c8e-9a2f-1d7e4b6c8a90 delivered",
-        "POST http://127.0.0.1:5056/handoffs 201",
-        "retry 3 of 5 after 0.25s",
-    ],
-)
-def test_mask_text_leaves_ordinary_log_content(text: str) -> None:
-    assert mask_text(text) == text
-
-
-class ListHandler(logging.Handler):
-    """Keeps the formatted records."""
-
-    def __init__(self) -> None:
-        """Start empty."""
-        super().__init__()
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        """Format and keep."""
-        self.lines.append(self.format(record))
-
-
-@pytest.fixture
-def capture() -> Iterator[tuple[logging.Logger, ListHandler]]:
-    """A logger whose records end up, filtered, in a list."""
-    logger = logging.getLogger("tests.handoff.pii")
-    handler = ListHandler()
-    handler.addFilter(PiiMaskingFilter())
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    logger.propagate = False
-    yield logger, handler
-    logger.removeHandler(handler)
-
-
-def test_filter_masks_message_and_args(capture: tuple[logging.Logger, ListHandler]) -> None:
-    logger, handler = capture
-
-    logger.info("customer %s wrote from %s: %d", "jane@example.com", "+44 20 7946 0958", 3)
-
-    assert handler.lines == ["customer j***@e***.com wrote from [phone ***58]: 3"]
-
-
-def test_filter_masks_exception_text(capture: tuple[logging.Logger, ListHandler]) -> None:
-    logger, handler = capture
-
-    try:
-        raise ValueError("bad address jane@example.com")
-    except ValueError:
-        logger.exception("lookup failed")
-
-    assert "jane@example.com" not in handler.lines[0]
-    assert "j***@e***.com" in handler.lines[0]
-
-
-def test_filter_leaves_broken_format_calls_to_logging(
-    capture: tuple[logging.Logger, ListHandler],
-) -> None:
-    record = logging.LogRecord("x", logging.INFO, __file__, 1, "%d", ("not a number",), None)
-
-    assert PiiMaskingFilter().filter(record) is True
-    assert record.args == ("not a number",)
-
-
-def test_install_adds_one_filter_to_every_handler() -> None:
-    root_handler = ListHandler()
-    named_handler = ListHandler()
-    named = logging.getLogger("tests.handoff.pii.installed")
-    logging.getLogger().addHandler(root_handler)
-    named.addHandler(named_handler)
-    try:
-        first = install_pii_log_masking()
-        second = install_pii_log_masking()
-
-        assert first is second
-        for handler in (root_handler, named_handler):
-            filters = [f for f in handler.filters if isinstance(f, PiiMaskingFilter)]
-            assert filters == [first]
-
-        named.warning("reach me at jane@example.com")
-        assert named_handler.lines == ["reach me at j***@e***.com"]
-    finally:
-        logging.getLogger().removeHandler(root_handler)
-        named.removeHandler(named_handler)
