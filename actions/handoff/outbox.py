@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
+from typing import Final
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -64,6 +65,13 @@ class DispatchOutcome:
     error: str | None = None
 
 
+#: The longest a pending handoff waits between two tries. A customer is waiting for a person
+#: behind every pending row, so once the desk is back each reaches it within this plus one
+#: relay interval (README, "Delivery"); a longer cap spared a down desk little and, after a
+#: long outage, kept customers waiting up to 15 minutes after it recovered.
+MAX_RETRY_DELAY_SECONDS: Final = 60.0
+
+
 @dataclass(frozen=True)
 class OutboxPolicy:
     """Timing shared by the dispatcher and the relay.
@@ -72,13 +80,13 @@ class OutboxPolicy:
         lease_seconds: How long a row being delivered is hidden from relays. Must exceed the
             longest delivery, or a relay may send it a second time (harmless but wasteful).
         retry_backoff_seconds: Delay after the first failed try; doubles with every try.
-        max_retry_delay_seconds: Cap of that delay, so during a long desk outage a row is
-            still retried every 15 minutes rather than ever more rarely.
+        max_retry_delay_seconds: Cap of that delay (`MAX_RETRY_DELAY_SECONDS`): the backoff
+            only spares a desk that keeps failing from a burst of tries every interval.
     """
 
     lease_seconds: float
     retry_backoff_seconds: float
-    max_retry_delay_seconds: float = 900.0
+    max_retry_delay_seconds: float = MAX_RETRY_DELAY_SECONDS
 
     @classmethod
     def for_client(cls, client: HandoffClient, retry_backoff_seconds: float) -> OutboxPolicy:
@@ -86,6 +94,8 @@ class OutboxPolicy:
         return cls(
             lease_seconds=2 * client.max_delivery_seconds + 5.0,
             retry_backoff_seconds=retry_backoff_seconds,
+            # A relay interval set above the cap is the pace then: never wait longer.
+            max_retry_delay_seconds=max(MAX_RETRY_DELAY_SECONDS, retry_backoff_seconds),
         )
 
     @classmethod

@@ -317,6 +317,61 @@ def test_retry_delay_doubles_up_to_the_cap() -> None:
     assert policy.retry_delay(10_000).total_seconds() == 60
 
 
+#: OUTBOX_INTERVAL_SECONDS' default (.env.example), the relay's pace.
+RELAY_INTERVAL_SECONDS = 10.0
+#: The README's promise ("Delivery"): once the desk is back, a pending handoff reaches it
+#: within a minute plus one relay interval, however long the desk was down.
+PROMISED_SECONDS_AFTER_RECOVERY = 60.0 + RELAY_INTERVAL_SECONDS
+
+
+async def test_after_a_long_outage_a_handoff_reaches_the_desk_soon_after_it_is_back(
+    database: Database,
+    endpoint: RecordingEndpoint,
+    make_client: MakeClient,
+    make_context: MakeContext,
+    clock: FakeClock,
+) -> None:
+    client = make_client(attempts=3)
+    policy = OutboxPolicy.for_client(client, retry_backoff_seconds=RELAY_INTERVAL_SECONDS)
+    relay = OutboxRelay(
+        database,
+        make_client(attempts=1),
+        policy,
+        interval_seconds=RELAY_INTERVAL_SECONDS,
+        clock=clock,
+    )
+    await endpoint.down()
+    context = make_context()
+    await HandoffDispatcher(database, client, policy, clock=clock).dispatch(context)
+    # Half an hour of outage, the relay looking every interval.
+    for _ in range(180):
+        clock.advance(RELAY_INTERVAL_SECONDS)
+        await relay.run_once()
+    failures = entry(database, context.handoff_id).attempts
+    await endpoint.up()
+
+    waited = 0.0
+    while waited < PROMISED_SECONDS_AFTER_RECOVERY and not endpoint.handoffs:
+        clock.advance(RELAY_INTERVAL_SECONDS)
+        waited += RELAY_INTERVAL_SECONDS
+        await relay.run_once()
+
+    assert failures > 10  # the relay kept trying through the outage
+    assert str(context.handoff_id) in endpoint.handoffs, f"still pending after {waited:g} s"
+    assert entry(database, context.handoff_id).status == "delivered"
+
+
+def test_the_retry_delay_never_exceeds_a_slow_relay_interval() -> None:
+    policy = OutboxPolicy.for_client(
+        HandoffClient(
+            url="http://127.0.0.1:9/", secret="s", timeout_seconds=1, attempts=1, backoff_seconds=0
+        ),
+        retry_backoff_seconds=120,
+    )
+
+    assert {policy.retry_delay(n).total_seconds() for n in range(1, 20)} == {120}
+
+
 def test_policy_lease_covers_the_slowest_delivery(
     monkeypatch: pytest.MonkeyPatch, make_client: MakeClient
 ) -> None:
