@@ -12,6 +12,12 @@ from typing import Final
 
 from pydantic import Field, validator
 
+from assistant.channels.rate_limit import (
+    DEFAULT_BURST,
+    DEFAULT_DROPPED_BEFORE_DISCONNECT,
+    DEFAULT_EVENTS_PER_SECOND,
+    ConnectionLimits,
+)
 from assistant.channels.socketio_manager import (
     CHANNEL_VARIABLE,
     DEFAULT_CHANNEL,
@@ -35,7 +41,23 @@ class AssistantSettings(EnvironmentSettings):
     #: empty for a single Rasa process. May carry a password: kept out of the repr.
     webchat_socketio_manager_url: str = Field("", env=MANAGER_URL_VARIABLE, repr=False)
     webchat_socketio_channel: str = Field(DEFAULT_CHANNEL, env=CHANNEL_VARIABLE, min_length=1)
+    #: The web chat's limit per socket.io connection (`assistant.channels.rate_limit`).
+    webchat_events_per_second: float = positive_field(
+        DEFAULT_EVENTS_PER_SECOND, "WEBCHAT_EVENTS_PER_SECOND"
+    )
+    webchat_event_burst: int = Field(DEFAULT_BURST, env="WEBCHAT_EVENT_BURST", gt=0)
+    webchat_dropped_before_disconnect: int = Field(
+        DEFAULT_DROPPED_BEFORE_DISCONNECT, env="WEBCHAT_DROPPED_BEFORE_DISCONNECT", gt=0
+    )
 
     @validator("webchat_socketio_manager_url")
     def _supported_pub_sub(cls, url: str) -> str:
         return check_manager_url(url)
+
+    def connection_limits(self) -> ConnectionLimits:
+        """The web chat's per-connection limit these settings describe."""
+        return ConnectionLimits(
+            events_per_second=self.webchat_events_per_second,
+            burst=self.webchat_event_burst,
+            dropped_before_disconnect=self.webchat_dropped_before_disconnect,
+        )

@@ -19,6 +19,9 @@ prefix and `output_channel=latest` keep working; same protocol, so any Rasa web 
   handed others to the tracker store, which ended the server). A failure while Rasa handles a
   message is logged (sender masked) and answered with the apology as a ``bot_uttered`` to the
   conversation's room;
+- a limit per connection (`assistant.channels.rate_limit`): events beyond
+  WEBCHAT_EVENTS_PER_SECOND (bursts of WEBCHAT_EVENT_BURST) are dropped before any handler with
+  a `slow_down` event (`contract.slow_down`), and a connection that keeps on is closed;
 - the web chat output (`WebChatOutput`) on every path, the customer's own turns included
   (Rasa's handler answered them through its plain socket.io output, which drops a message's
   metadata): an agent's turn carries `metadata.handoff_agent` (`contract.webchat`) and a
@@ -77,6 +80,7 @@ from assistant.channels.edge import (
     guarded,
     json_type,
 )
+from assistant.channels.rate_limit import limit_events
 from assistant.channels.socketio_manager import serve_across_processes
 from assistant.channels.websocket_transport import serve_websocket
 from assistant.desk_events import DeskEventForwarder, mask_sender
@@ -286,6 +290,9 @@ class WebChatInput(SocketIOInput):
         @sio.on(TYPING_EVENT, namespace=self.namespace)
         async def user_typing(sid: str, data: Any) -> None:
             self.relay_typing(sio, sid, data)
+
+        # Last, so every handler above is behind it.
+        limit_events(sio, self.namespace, scale.connection_limits())
 
         @webhook.route(NOTIFY_ROUTE, methods=["POST"], name="notify")
         async def notify(request: Request) -> HTTPResponse:
