@@ -1,0 +1,208 @@
+"""The four invariants every fault must leave intact, written once, checked after every fault.
+
+They compare what each customer saw (`load.Customer.turns`) with the tracker store (Rasa's
+tracker API) and the desk's database:
+
+1. every customer message is in the tracker exactly once (one the customer got an answer to
+   at least once, one whose turn failed at most once);
+2. every handoff the customer was told about exists exactly once in the desk;
+3. no bot reply was sent while a person owned the chat (from the handoff on, only the agent's
+   and the desk's marked messages, until the desk hands the chat back);
+4. every customer was told the truth: told of a person exactly when a handoff exists, told
+   of the agent who took the chat, and never silence (an answered turn with no reply is
+   allowed only while the chat is paused; a failed turn is an error the page shows).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import aiohttp
+
+from contract.desk_notices import DESK_NOTICE_KEY, DeskNotice
+from contract.webchat import AGENT_METADATA_KEY
+from tests.chaos.load import Customer
+from tests.e2e.desk_system import DeskStack, eventually, tracker_of
+
+#: Words of every message that tells a customer a person takes over (or already has them):
+#: the bot's own (`actions.handoff_action`) and the one the Rasa server adds when the desk
+#: reports a handoff its tracker missed (`desk.bot_sync.HANDOFF_OPENED_TEXT`).
+PASSED_ON: Final = (
+    "passing you to",
+    "already in the queue for a person",
+    "you're in the queue for",
+)
+#: How long the system may take to settle after a fault (a leased outbox row comes due again,
+#: the desk confirms a handoff Rasa missed).
+SETTLE_SECONDS: Final = 90.0
+
+
+@dataclass
+class Findings:
+    """What one fault's run left behind: the counts of the summary, and each violation."""
+
+    customers: int = 0
+    messages: int = 0
+    failed_turns: int = 0
+    messages_lost: int = 0
+    messages_duplicated: int = 0
+    handoffs: int = 0
+    handoffs_lost: int = 0
+    handoffs_duplicated: int = 0
+    violations: list[str] = field(default_factory=list)
+
+    def add(self, other: Findings) -> None:
+        for name in (
+            "customers",
+            "messages",
+            "failed_turns",
+            "messages_lost",
+            "messages_duplicated",
+            "handoffs",
+            "handoffs_lost",
+            "handoffs_duplicated",
+        ):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.violations.extend(other.violations)
+
+
+def told_of_a_person(texts: Sequence[str]) -> bool:
+    return any(words in text.lower() for text in texts for words in PASSED_ON)
+
+
+def _marked(event: Mapping[str, Any]) -> bool:
+    """A bot event the desk sent (an agent's turn or one of its notices), not the bot's own."""
+    metadata = event.get("metadata") or {}
+    return AGENT_METADATA_KEY in metadata or DESK_NOTICE_KEY in metadata
+
+
+def _announces_the_handoff(event: Mapping[str, Any]) -> bool:
+    """The desk's messages, and the one that tells the customer of the handoff (the Rasa server
+    pauses a conversation that missed its handoff, then says so: `confirm_open_handoff`)."""
+    return _marked(event) or told_of_a_person([str(event.get("text") or "")])
+
+
+def _notice(event: Mapping[str, Any]) -> str | None:
+    return (event.get("metadata") or {}).get(DESK_NOTICE_KEY)
+
+
+def check_messages(customer: Customer, tracker: Mapping[str, Any]) -> Findings:
+    """Invariant 1: each text the customer sent is in the tracker as often as it was answered,
+    and never more often than it was sent."""
+    found = Findings(customers=1, messages=len(customer.turns))
+    found.failed_turns = sum(1 for t in customer.turns if t.error)
+    logged = Counter(str(e.get("text")) for e in tracker["events"] if e["event"] == "user")
+    sent = Counter(t.text for t in customer.turns)
+    answered = Counter(t.text for t in customer.turns if t.error is None)
+    for text in sent:
+        if logged[text] < answered[text]:
+            found.messages_lost += answered[text] - logged[text]
+            found.violations.append(
+                f"{customer.sender}: {text!r} answered {answered[text]}x, "
+                f"in the tracker {logged[text]}x"
+            )
+        if logged[text] > sent[text]:
+            found.messages_duplicated += logged[text] - sent[text]
+            found.violations.append(
+                f"{customer.sender}: {text!r} sent {sent[text]}x, in the tracker {logged[text]}x"
+            )
+    return found
+
+
+def check_ownership(customer: Customer, tracker: Mapping[str, Any]) -> Findings:
+    """Invariant 3: between the pause (the handoff) and the resume (the hand-back) every bot
+    event is the desk's."""
+    found = Findings()
+    paused = False
+    for event in tracker["events"]:
+        if event["event"] == "pause":
+            paused = True
+        elif event["event"] == "resume":
+            paused = False
+        elif event["event"] == "bot" and paused and not _announces_the_handoff(event):
+            found.violations.append(
+                f"{customer.sender}: the bot said {str(event.get('text'))[:60]!r} "
+                "while a person had the chat"
+            )
+    return found
+
+
+def check_no_silence(customer: Customer, tracker: Mapping[str, Any]) -> Findings:
+    """Invariant 4, part: an answered turn without a reply only while the chat was paused."""
+    found = Findings()
+    paused_at: dict[str, list[bool]] = {}
+    paused = False
+    for event in tracker["events"]:
+        if event["event"] == "pause":
+            paused = True
+        elif event["event"] == "resume":
+            paused = False
+        elif event["event"] == "user":
+            paused_at.setdefault(str(event.get("text")), []).append(paused)
+    seen: Counter[str] = Counter()
+    for turn in customer.turns:
+        occurrences = paused_at.get(turn.text, [])
+        was_paused = occurrences[seen[turn.text]] if seen[turn.text] < len(occurrences) else False
+        seen[turn.text] += 1
+        if turn.replies == [] and not was_paused:
+            found.violations.append(f"{customer.sender}: silence after {turn.text!r}")
+    return found
+
+
+def check_handoffs(
+    customer: Customer, tracker: Mapping[str, Any], system: DeskStack
+) -> tuple[Findings, bool]:
+    """Invariants 2 and 4: told of a person ⇔ exactly one handoff in the desk; a claimed
+    handoff's customer was told the agent joined. The bool: whether it has settled (a told
+    customer's handoff may still be in the outbox, a new handoff not yet confirmed)."""
+    found = Findings()
+    bot_said = [str(e.get("text") or "") for e in tracker["events"] if e["event"] == "bot"]
+    replies = [r for t in customer.turns for r in (t.replies or [])]
+    told = told_of_a_person(replies) or told_of_a_person(bot_said)
+    handoffs = system.handoffs_of(customer.sender)
+    found.handoffs = len(handoffs)
+    if told and not handoffs:
+        found.handoffs_lost = 1
+        found.violations.append(f"{customer.sender}: told of a person, no handoff in the desk")
+    if len(handoffs) > 1:
+        found.handoffs_duplicated = len(handoffs) - 1
+        found.violations.append(f"{customer.sender}: {len(handoffs)} handoffs in the desk")
+    if handoffs and not told:
+        found.violations.append(f"{customer.sender}: a handoff exists, the customer was not told")
+    joined = any(_notice(e) == DeskNotice.AGENT_JOINED.value for e in tracker["events"])
+    claimed = any(h.claimed_at is not None for h in handoffs)
+    if claimed and not joined:
+        found.violations.append(f"{customer.sender}: claimed, the customer not told who joined")
+    return found, not found.violations
+
+
+async def check_all(system: DeskStack, customers: Sequence[Customer]) -> Findings:
+    """Every invariant over every customer, once the system has settled (or the deadline has
+    passed: then what is still wrong is reported)."""
+    async with aiohttp.ClientSession() as http:
+        trackers: dict[str, Mapping[str, Any]] = {}
+
+        async def settled() -> bool:
+            for customer in customers:
+                trackers[customer.sender] = await tracker_of(http, system, customer.sender)
+            return all(
+                check_handoffs(c, trackers[c.sender], system)[1]
+                and not check_messages(c, trackers[c.sender]).messages_lost
+                for c in customers
+            )
+
+        # Not settled by the deadline: what is still wrong is counted below.
+        with contextlib.suppress(AssertionError):
+            await eventually(settled, "the system settles", timeout=SETTLE_SECONDS)
+    total = Findings()
+    for customer in customers:
+        tracker = trackers[customer.sender]
+        total.add(check_messages(customer, tracker))
+        total.add(check_ownership(customer, tracker))
+        total.add(check_no_silence(customer, tracker))
+        total.add(check_handoffs(customer, tracker, system)[0])
+    return total

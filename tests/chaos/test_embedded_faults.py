@@ -1,0 +1,225 @@
+"""Faults on the embedded system (one Rasa, one action server, one desk, SQLite), under load.
+
+Each test starts a load of scripted customers (and, where a person has the chat, an agent),
+injects one fault while their turns are in flight, lets the system recover, then checks the
+four invariants (`invariants.py`) and records the run in the summary. A broken invariant
+fails the test with every violation listed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import timedelta
+
+import aiohttp
+import pytest
+from sqlalchemy import update
+
+from actions.store.database import Database as AppDatabase
+from actions.store.database import utcnow
+from actions.store.models import HandoffOutboxEntry, OutboxStatus
+from harness.faults import kill_hard
+from tests.chaos.conftest import ACTIONS, DESK, RASA, ChaosReport, Embedded
+from tests.chaos.invariants import Findings, check_all
+from tests.chaos.load import AGENT, Customer, Load, claim, handoff_ids, serve_and_resolve
+from tests.e2e.desk_system import Agent, eventually, tracker_of
+from tests.e2e.scripts import APPLICATION_REFERENCE
+
+pytestmark = [pytest.mark.e2e, pytest.mark.chaos]
+
+PROFILE = "embedded"
+#: A little longer than the action server waits for the desk (HANDOFF_TIMEOUT_SECONDS, 2 s):
+#: every delivery times out although the desk takes the handoff.
+SLOW_DESK_SECONDS = 2.5
+
+
+def assert_survived(findings: Findings) -> None:
+    assert not findings.violations, "\n".join(findings.violations)
+
+
+async def first_handoff(embedded: Embedded, customers: list[Customer]) -> None:
+    async def arrived() -> bool:
+        return any(embedded.system.handoffs_of(c.sender) for c in customers)
+
+    await eventually(arrived, "the first handoff of the load", timeout=120)
+
+
+async def serve_everyone(embedded: Embedded, customers: list[Customer]) -> None:
+    """The agent claims every customer's handoff, writes to them and hands them back."""
+    agent = await Agent(embedded.system).login(AGENT)
+    try:
+        for handoff_id in await handoff_ids(embedded.system, customers):
+            handoff = await agent.handoff(handoff_id)
+            if handoff["status"] == "queued":
+                assert await claim(agent, handoff_id) == 200
+            await serve_and_resolve(agent, handoff_id)
+    finally:
+        await agent.close()
+
+
+async def test_action_server_killed_mid_turn(healed: Embedded, report: ChaosReport) -> None:
+    started = time.monotonic()
+    async with aiohttp.ClientSession() as http:
+        load = Load.of(healed.system.rasa_url, ["person"] * 8 + ["order"] * 2).start(http)
+        await first_handoff(healed, load.customers)
+        kill_hard(healed.system.stack, ACTIONS)
+        healed.restart(ACTIONS)
+        await load.finish()
+    findings = await check_all(healed.system, load.customers)
+    report.record("action server kill -9 mid-turn", PROFILE, started, findings)
+    assert_survived(findings)
+
+
+async def test_desk_killed_mid_intake(healed: Embedded, report: ChaosReport) -> None:
+    started = time.monotonic()
+    async with aiohttp.ClientSession() as http:
+        load = Load.of(healed.system.rasa_url, ["person"] * 8).start(http)
+        await first_handoff(healed, load.customers)
+        kill_hard(healed.system.stack, DESK)
+        healed.restart(DESK)
+        await load.finish()
+    await serve_everyone(healed, load.customers)
+    findings = await check_all(healed.system, load.customers)
+    report.record("desk kill -9 mid-intake", PROFILE, started, findings)
+    assert_survived(findings)
+
+
+async def test_desk_killed_mid_claim(healed: Embedded, report: ChaosReport) -> None:
+    started = time.monotonic()
+    system = healed.system
+    async with aiohttp.ClientSession() as http:
+        load = Load.of(system.rasa_url, ["person"] * 6).start(http)
+        await load.finish()
+    ids = await handoff_ids(system, load.customers)
+    agent = await Agent(system).login(AGENT)
+    try:
+        claims = [asyncio.create_task(claim(agent, handoff_id)) for handoff_id in ids]
+
+        async def one_claimed() -> bool:
+            return any(system.handoffs_of(c.sender)[0].claimed_at for c in load.customers)
+
+        await eventually(one_claimed, "the first claim")
+        kill_hard(system.stack, DESK)
+        await asyncio.gather(*claims)
+        healed.restart(DESK)
+    finally:
+        await agent.close()
+    await serve_everyone(healed, load.customers)
+    findings = await check_all(system, load.customers)
+    report.record("desk kill -9 mid-claim", PROFILE, started, findings)
+    assert_survived(findings)
+
+
+async def test_rasa_killed_mid_form(healed: Embedded, report: ChaosReport) -> None:
+    started = time.monotonic()
+    system = healed.system
+    async with aiohttp.ClientSession() as http:
+        load = Load.of(system.rasa_url, ["mortgage"] * 4).start(http)
+
+        async def in_the_form() -> bool:
+            for customer in load.customers:
+                tracker = await tracker_of(http, system, customer.sender)
+                if sum(e["event"] == "user" for e in tracker["events"]) < 3:
+                    return False
+            return True
+
+        await eventually(in_the_form, "every customer in the mortgage form", timeout=120)
+        kill_hard(system.stack, RASA)
+        healed.restart(RASA)
+        await load.finish()
+    findings = await check_all(system, load.customers)
+    for customer in load.customers:
+        replies = " ".join(r for t in customer.turns for r in (t.replies or []))
+        if not APPLICATION_REFERENCE.search(replies):
+            findings.violations.append(f"{customer.sender}: the form did not reach its end")
+    report.record("Rasa kill -9 mid-form", PROFILE, started, findings)
+    assert_survived(findings)
+
+
+async def test_duplicate_deliveries(healed: Embedded, report: ChaosReport) -> None:
+    """The same handoff POSTed twice at once, a conversation event POSTed twice, and an outbox
+    row the relay sends a second time: each opens or changes nothing more."""
+    started = time.monotonic()
+    system = healed.system
+    async with aiohttp.ClientSession() as http:
+        load = Load.of(system.rasa_url, ["person"] * 4).start(http)
+        await load.finish()
+        await handoff_ids(system, load.customers)
+        headers = {"Authorization": f"Bearer {system.env.handoff_secret}"}
+        first, second, third, fourth = load.customers
+
+        # 1. The handoff of `first` POSTed twice at once, as the outbox stored it.
+        [row] = system.env.outbox(first.sender)
+        sent = [
+            http.post(
+                f"{system.desk_url}/api/handoffs",
+                data=row.payload,
+                headers={**headers, "Idempotency-Key": row.handoff_id},
+            )
+            for _ in range(2)
+        ]
+        for answer in await asyncio.gather(*sent):
+            async with answer:
+                assert answer.status == 200, await answer.text()
+
+        # 2. `second`'s last message delivered to the desk twice more.
+        tracker = await tracker_of(http, system, second.sender)
+        last_user = [e for e in tracker["events"] if e["event"] == "user"][-1]
+        before = system.handoffs_of(second.sender)[0]
+        for _ in range(2):
+            async with http.post(
+                f"{system.desk_url}/api/conversation-events",
+                json={"sender_id": second.sender, "event": last_user},
+                headers=headers,
+            ) as answer:
+                assert answer.status == 202, await answer.text()
+        after = system.handoffs_of(second.sender)[0]
+        assert (after.status, after.last_message_timestamp) == (
+            before.status,
+            before.last_message_timestamp,
+        )
+
+        # 3. `third`'s outbox row made due again: the relay delivers it a second time.
+        [delivered] = system.env.outbox(third.sender)
+        outbox = AppDatabase(system.env.app_database_url)
+        try:
+            with outbox.session() as session:
+                session.execute(
+                    update(HandoffOutboxEntry)
+                    .where(HandoffOutboxEntry.sender_id == third.sender)
+                    .values(
+                        status=OutboxStatus.PENDING.value,
+                        delivered_at=None,
+                        next_attempt_at=utcnow() - timedelta(seconds=1),
+                    )
+                )
+                session.commit()
+        finally:
+            outbox.dispose()
+
+        async def relayed() -> bool:
+            [again] = system.env.outbox(third.sender)
+            return again.status == OutboxStatus.DELIVERED.value and (
+                again.attempts > delivered.attempts
+            )
+
+        await eventually(relayed, "the relay delivers the row again", timeout=60)
+    await serve_everyone(healed, [first, second, third, fourth])
+    findings = await check_all(system, load.customers)
+    report.record("duplicate deliveries (handoff, event, outbox row)", PROFILE, started, findings)
+    assert_survived(findings)
+
+
+async def test_slow_desk(healed: Embedded, report: ChaosReport) -> None:
+    """Every answer of the desk to the bot arrives after the action server stopped waiting."""
+    started = time.monotonic()
+    healed.proxy.delay_seconds = SLOW_DESK_SECONDS
+    async with aiohttp.ClientSession() as http:
+        load = Load.of(healed.system.rasa_url, ["person"] * 6 + ["order"] * 2).start(http)
+        await load.finish()
+    healed.proxy.delay_seconds = 0.0
+    await serve_everyone(healed, load.of_kind("person"))
+    findings = await check_all(healed.system, load.customers)
+    report.record(f"slow desk (+{SLOW_DESK_SECONDS} s per answer)", PROFILE, started, findings)
+    assert_survived(findings)
