@@ -70,6 +70,23 @@ lint: install ## ruff and mypy
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy analytics actions contract assistant launcher rasa_sdk_plugins benchmarks desk sqlsupport settingsupport sentimentsupport harness contentsupport evaluation
 
+# pip-audit needs a newer `packaging` than Rasa pins, so it lives in a venv of its own. It asks
+# PyPI's vulnerability data about every pinned version (--strict: a package it cannot check
+# fails the audit, never passes unchecked); the known ones accepted, each with its reason, are
+# in requirements/audit-ignore.txt, so any other fails.
+AUDIT_VENV := .venv-audit
+AUDIT_INSTALLED := $(AUDIT_VENV)/.installed
+AUDIT_IGNORED := $(shell grep -oE '^[A-Z]+-[A-Za-z0-9-]+' requirements/audit-ignore.txt)
+
+$(AUDIT_INSTALLED): requirements/audit.txt
+	@test -x $(AUDIT_VENV)/bin/python || $(PYTHON_BASE) -m venv $(AUDIT_VENV)
+	$(AUDIT_VENV)/bin/python -m pip install --quiet --no-deps -r requirements/audit.txt
+	@touch $@
+
+audit: $(AUDIT_INSTALLED) ## Known vulnerabilities in the pinned requirements (pip-audit; needs PyPI)
+	$(AUDIT_VENV)/bin/pip-audit --strict --no-deps --disable-pip --progress-spinner off \
+		$(addprefix -r ,$(REQUIREMENTS)) $(addprefix --ignore-vuln ,$(AUDIT_IGNORED))
+
 unit: install ## Unit and contract tests (no processes started)
 	$(PY) -m pytest -m "not e2e" -q
 
@@ -103,8 +120,13 @@ $(NODE_CLIENTS): $(NODE_CLIENTS_DIR)/package.json $(NODE_CLIENTS_DIR)/package-lo
 node-clients: $(NODE_CLIENTS) ## Install socket.io-client (npm registry) for the end-to-end tests
 
 e2e: install train db browser balancer node-clients ## End-to-end tests: real servers on loopback, pages in headless chromium
-	$(PY) -m pytest -m e2e -q --ignore=tests/browser
+	$(PY) -m pytest -m e2e -q --ignore=tests/browser --ignore=tests/chaos
 	$(PY) -m pytest -m e2e -q tests/browser
+
+# Faults under load (kill -9, restarts, duplicates, a slow desk), then the invariants; the
+# summary lands in results/chaos/summary.json (docs/chaos.md).
+chaos: install train db balancer ## Fault-injection suite: each fault under load, then the invariants
+	$(PY) -m pytest -m chaos -q tests/chaos $(ARGS)
 
 test: lint validate unit stories e2e ## Run every check
 
@@ -126,4 +148,4 @@ bench: install train db node-clients ## Speed benchmarks (numbers go in the READ
 clean: ## Remove the trained model, results and local state
 	rm -rf models results var
 
-.PHONY: help install train db run run-scaled balancer shell validate lint unit stories e2e test eval bench clean browser node-clients analytics demo-traffic
+.PHONY: help install train db run run-scaled balancer shell validate lint unit stories e2e test eval bench clean browser node-clients analytics demo-traffic chaos audit
