@@ -18,10 +18,12 @@ In-process (pytest)::
 As a separate process (`launcher.stack.handoff_inbox`: the end-to-end tests and the turn
 benchmarks)::
 
-    python -m harness.recording_endpoint --port 5056 --secret s3cret --record-file F
+    HANDOFF_SECRET=s3cret python -m harness.recording_endpoint --port 5056 --record-file F
 
-prints ``recording endpoint listening on http://127.0.0.1:5056/api/handoffs`` once it accepts
-connections, and appends every newly accepted handoff to F as one JSON line.
+takes the Bearer secret from HANDOFF_SECRET (never the command line, which `ps` shows to
+every user of the machine), prints
+``recording endpoint listening on http://127.0.0.1:5056/api/handoffs`` once it accepts
+connections, and appends every newly accepted handoff to F (owner-only) as one JSON line.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -52,6 +55,7 @@ from desk.services import applications
 from desk.store.database import Database as DeskDatabase
 from harness.journey_desk import JourneyDesk
 from harness.stand_in import DEFAULT_WAIT_SECONDS, LoopbackStandIn
+from launcher.stack import HANDOFF_SECRET_VARIABLE, open_private
 
 T = TypeVar("T")
 
@@ -326,13 +330,14 @@ class RecordingEndpoint(LoopbackStandIn):
     def _append_to_record_file(self, payload: dict[str, Any]) -> None:
         if self._record_file is None:
             return
-        with self._record_file.open("a", encoding="utf-8") as record:
-            record.write(json.dumps(payload, ensure_ascii=False) + "\n")
+        # Handoffs carry customers' personal data: the file is its owner's alone.
+        with open_private(self._record_file, append=True) as record:
+            record.write((json.dumps(payload, ensure_ascii=False) + "\n").encode())
 
 
-async def _serve(args: argparse.Namespace) -> None:
+async def _serve(args: argparse.Namespace, secret: str) -> None:
     endpoint = RecordingEndpoint(
-        secret=args.secret, host=args.host, port=args.port, record_file=args.record_file
+        secret=secret, host=args.host, port=args.port, record_file=args.record_file
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -350,9 +355,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
-    parser.add_argument("--secret", required=True, help="Bearer token clients must send")
     parser.add_argument("--record-file", type=Path, help="append accepted handoffs here")
-    asyncio.run(_serve(parser.parse_args(argv)))
+    args = parser.parse_args(argv)
+    secret = os.environ.get(HANDOFF_SECRET_VARIABLE, "")
+    if not secret:
+        parser.error(f"set {HANDOFF_SECRET_VARIABLE}: the Bearer secret clients must send")
+    asyncio.run(_serve(args, secret))
 
 
 if __name__ == "__main__":

@@ -21,6 +21,12 @@ from typing import IO
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+#: Logs hold customers' words and the processes' settings: their owner alone may read them.
+PRIVATE_FILE_MODE = 0o600
+PRIVATE_DIRECTORY_MODE = 0o700
+#: Where the handoff inbox (`harness.recording_endpoint`) takes its Bearer secret from: the
+#: variable the action server sends it from.
+HANDOFF_SECRET_VARIABLE = "HANDOFF_SECRET"
 
 
 class ServiceFailedToStart(RuntimeError):
@@ -88,18 +94,27 @@ def desk_server(port: int) -> Service:
 
 
 def handoff_inbox(port: int, secret: str, record_file: Path) -> Service:
-    """A recording HTTP endpoint that accepts handoffs until the desk service exists."""
+    """A recording HTTP endpoint standing in for the desk's handoff intake.
+
+    The secret travels in its environment (HANDOFF_SECRET_VARIABLE): on the command line `ps`
+    would show it to every user of the machine.
+    """
     argv = [
         sys.executable,
         "-m",
         "harness.recording_endpoint",
         "--port",
         str(port),
-        f"--secret={secret}",  # a random secret may start with "-"
         "--record-file",
         str(record_file),
     ]
-    return Service("handoff-inbox", argv, f"http://127.0.0.1:{port}/health", startup_timeout=30.0)
+    return Service(
+        "handoff-inbox",
+        argv,
+        f"http://127.0.0.1:{port}/health",
+        env={HANDOFF_SECRET_VARIABLE: secret},
+        startup_timeout=30.0,
+    )
 
 
 @dataclass
@@ -118,7 +133,28 @@ class RunningService:
         return "\n".join(text[-lines:])
 
 
-def _is_healthy(url: str) -> bool:
+def private_directory(path: Path) -> Path:
+    """`path` (and missing parents) as a directory only its owner may enter, even if it
+    existed before with wider permissions."""
+    path.mkdir(parents=True, exist_ok=True)
+    path.chmod(PRIVATE_DIRECTORY_MODE)
+    return path
+
+
+def open_private(path: Path, *, append: bool = False) -> IO[bytes]:
+    """`path` opened for writing bytes, readable by its owner only.
+
+    Created 0600 from the start (no moment where another user could open it), and an existing
+    file left by an older version with the default mode is narrowed too.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC)
+    descriptor = os.open(path, flags, PRIVATE_FILE_MODE)
+    os.fchmod(descriptor, PRIVATE_FILE_MODE)
+    return os.fdopen(descriptor, "ab" if append else "wb")
+
+
+def is_healthy(url: str) -> bool:
+    """Whether `url` answers 2xx within two seconds."""
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
             return bool(200 <= response.status < 300)
@@ -134,11 +170,12 @@ class Stack:
         self.env = dict(os.environ if env is None else env)
         self.running: dict[str, RunningService] = {}
 
-    def start(self, service: Service) -> RunningService:
-        """Starts a process in its own process group, logging to `<log_dir>/<name>.log`."""
-        self.log_dir.mkdir(parents=True, exist_ok=True)
+    def start(self, service: Service, *, append_log: bool = False) -> RunningService:
+        """Starts a process in its own process group, logging to `<log_dir>/<name>.log`
+        (owner-only, like the directory); `append_log` keeps what an earlier run printed."""
+        private_directory(self.log_dir)
         log_path = self.log_dir / f"{service.name}.log"
-        log_file = log_path.open("wb")
+        log_file = open_private(log_path, append=append_log)
         env = {**self.env, **service.env, "PYTHONPATH": str(PROJECT_ROOT)}
         process = subprocess.Popen(
             service.argv,
@@ -161,10 +198,16 @@ class Stack:
                 raise ServiceFailedToStart(
                     f"{name} exited with {running.process.returncode}:\n{running.log_tail()}"
                 )
-            if _is_healthy(running.service.health_url):
+            if is_healthy(running.service.health_url):
                 return
             time.sleep(0.25)  # readiness poll of another process, bounded by the deadline
         raise ServiceFailedToStart(f"{name} was not healthy in time:\n{running.log_tail()}")
+
+    def restart(self, name: str) -> RunningService:
+        """Stops what is left of a service and starts it again, its log continued."""
+        service = self.running[name].service
+        self.stop(name)
+        return self.start(service, append_log=True)
 
     def start_all(self, services: list[Service]) -> None:
         """Starts every service, then waits until all are healthy."""

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import stat
+import subprocess
 import sys
 from pathlib import Path
 
@@ -24,23 +27,24 @@ READY_PREFIX = "recording endpoint listening on "
 
 async def test_standalone_endpoint_records_accepted_handoffs(tmp_path: Path) -> None:
     record_file = tmp_path / "handoffs.jsonl"
+    record_file.touch(mode=0o644)  # as an older run left it
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "harness.recording_endpoint",
         "--port",
         "0",
-        "--secret",
-        "s3cret",
         "--record-file",
         str(record_file),
         cwd=PROJECT_ROOT,
+        env={**os.environ, "HANDOFF_SECRET": "s3cret"},
         stdout=asyncio.subprocess.PIPE,
     )
     assert process.stdout is not None
     client: HandoffClient | None = None
     try:
         ready = (await asyncio.wait_for(process.stdout.readline(), timeout=30)).decode()
+        command_line = Path(f"/proc/{process.pid}/cmdline").read_bytes()
         assert ready.startswith(READY_PREFIX), ready
         url = ready.removeprefix(READY_PREFIX).strip()
         context = order_delayed_context(HandoffRouter.load(ROUTING_PATH, JOURNEYS))
@@ -66,6 +70,25 @@ async def test_standalone_endpoint_records_accepted_handoffs(tmp_path: Path) -> 
     lines = record_file.read_text(encoding="utf-8").splitlines()
     assert [json.loads(line) for line in lines] == [json.loads(context.json())]
     assert exit_code == 0
+    # The secret is nowhere `ps` shows it, and the customer's data is the owner's alone.
+    assert b"s3cret" not in command_line
+    assert stat.S_IMODE(record_file.stat().st_mode) == 0o600
+
+
+def test_standalone_endpoint_without_a_secret_says_which_variable_to_set() -> None:
+    env = {key: value for key, value in os.environ.items() if key != "HANDOFF_SECRET"}
+    completed = subprocess.run(
+        [sys.executable, "-m", "harness.recording_endpoint", "--port", "0"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert completed.returncode == 2
+    assert "set HANDOFF_SECRET" in completed.stderr
 
 
 async def test_the_endpoint_stands_in_for_the_desks_applications() -> None:

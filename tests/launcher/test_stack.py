@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import select
 import shlex
+import stat
 import sys
 import urllib.request
 from collections.abc import Iterator
@@ -157,6 +158,49 @@ def test_running_stack_stops_the_services_when_the_block_fails(tmp_path: Path) -
     assert process.poll() is not None
 
 
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_logs_are_readable_by_their_owner_only(tmp_path: Path) -> None:
+    # As an older launcher left them: world-readable directory and log.
+    log_dir = tmp_path / "logs"
+    log_dir.mkdir(mode=0o755)
+    (log_dir / "greeter.log").write_text("an older run\n")
+    (log_dir / "greeter.log").chmod(0o644)
+    stack = Stack(log_dir)
+    service = python("greeter", "print('hello', flush=True)")
+
+    with pytest.raises(ServiceFailedToStart):
+        stack.start_all([service])
+    stack.stop_all()
+
+    assert (_mode(log_dir), _mode(log_dir / "greeter.log")) == (0o700, 0o600)
+    assert (log_dir / "greeter.log").read_text() == "hello\n"
+
+
+def test_a_new_log_is_never_readable_by_others(tmp_path: Path) -> None:
+    stack = Stack(tmp_path / "var" / "logs")
+    previous = os.umask(0o022)
+    try:
+        stack.start(python("fresh", "pass"))
+    finally:
+        os.umask(previous)
+        stack.stop_all()
+
+    assert _mode(tmp_path / "var" / "logs") == 0o700
+    assert _mode(tmp_path / "var" / "logs" / "fresh.log") == 0o600
+
+
+def test_a_restarted_service_continues_its_log(stack: Stack, tmp_path: Path) -> None:
+    service = python("crashy", "print('run', flush=True)")
+    stack.start(service).process.wait(30)
+
+    stack.restart("crashy").process.wait(30)
+
+    assert stack.running["crashy"].log_tail() == "run\nrun"
+
+
 def test_the_system_services_bind_to_loopback() -> None:
     rasa = rasa_server(5005, "token", PROJECT_ROOT / "models" / "m.tar.gz")
     actions = action_server(5055)
@@ -176,3 +220,6 @@ def test_the_system_services_bind_to_loopback() -> None:
         "http://127.0.0.1:8080/health",
     ]
     assert inbox.argv[1:3] == ["-m", "harness.recording_endpoint"]
+    # Neither secret is on a command line `ps` shows: both go in the environment.
+    assert not any("secret" in arg for arg in inbox.argv)
+    assert inbox.env == {"HANDOFF_SECRET": "secret"}
