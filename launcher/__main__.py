@@ -1,8 +1,8 @@
 """`make run` / `make shell`: start the system's processes on loopback.
 
-- `python -m launcher run`: the handoff inbox, the action server and the Rasa server, in the
-  foreground until Ctrl-C.
-- `python -m launcher shell`: the handoff inbox and the action server, then `rasa shell`.
+- `python -m launcher run`: the desk, the action server and the Rasa server, in the
+  foreground until Ctrl-C; a process that dies is restarted (`launcher.supervision`).
+- `python -m launcher shell`: the desk and the action server, then `rasa shell`.
 - `python -m launcher run-scaled`: several of each process behind HAProxy, on PostgreSQL,
   Redis and RabbitMQ (`launcher.scaled`), in the foreground until Ctrl-C.
 """
@@ -13,9 +13,9 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 
 from actions.store.seed import DEMO_ORDERS
 from launcher import scaled_databases
@@ -27,7 +27,7 @@ from launcher.scaled import (
     scaled_services,
     shared_environment,
 )
-from launcher.settings import LauncherSettings
+from launcher.settings import LauncherSettings, SupervisionSettings
 from launcher.stack import (
     BIN,
     PROJECT_ROOT,
@@ -38,33 +38,12 @@ from launcher.stack import (
     desk_server,
     rasa_server,
 )
+from launcher.supervision import RestartPolicy, supervise
 from settingsupport.environment import MissingSettingError
-
-LOG_DIR = PROJECT_ROOT / "var" / "logs"
 
 
 def _demo_orders() -> str:
     return "\n".join(f"    {number}  {status.value}" for number, status in DEMO_ORDERS.items())
-
-
-def _supervise(stack: Stack) -> None:
-    """Waits until Ctrl-C, SIGTERM or a child process dies."""
-    stopped = False
-
-    def _stop(*_: object) -> None:
-        nonlocal stopped
-        stopped = True
-
-    signal.signal(signal.SIGTERM, _stop)
-    try:
-        while not stopped:
-            for name, running in list(stack.running.items()):
-                if running.process.poll() is not None:
-                    print(f"{name} stopped unexpectedly:\n{running.log_tail()}", file=sys.stderr)
-                    stopped = True
-            time.sleep(1.0)  # supervision interval
-    except KeyboardInterrupt:
-        pass
 
 
 def _scaled_banner(plan: ScaledPlan, log_dir: str) -> str:
@@ -92,11 +71,24 @@ Press Ctrl-C to stop.
 """
 
 
+def _shown(path: Path) -> str:
+    """A path as the banner shows it: relative to the project when inside it."""
+    return str(path.relative_to(PROJECT_ROOT)) if path.is_relative_to(PROJECT_ROOT) else str(path)
+
+
+def _restart_policy(supervision: SupervisionSettings) -> RestartPolicy:
+    return RestartPolicy(
+        max_restarts=supervision.max_restarts,
+        window_seconds=supervision.restart_window_seconds,
+    )
+
+
 def run_scaled() -> int:
     """`make run-scaled`: checks the shared services, prepares the databases, starts every
     process and the balancer; returns the exit code."""
     try:
         settings = ScaledSettings.from_env()
+        supervision = SupervisionSettings.from_env()
     except MissingSettingError as error:
         print(f"Could not start the scaled system:\n{error}", file=sys.stderr)
         return 1
@@ -111,17 +103,18 @@ def run_scaled() -> int:
     )
     if created:
         print(f"Created the databases {', '.join(created)} on PostgreSQL.", flush=True)
-    log_dir = LOG_DIR / "scaled"
+    log_dir = supervision.log_dir / "scaled"
     stack = Stack(log_dir, {**os.environ, **shared_environment(plan)})
-    banner = _scaled_banner(plan, str(log_dir.relative_to(PROJECT_ROOT)))
-    return _serve(
-        stack, scaled_services(plan), "the scaled system", partial(_until_stopped, stack, banner)
-    )
+    banner = _scaled_banner(plan, _shown(log_dir))
+    supervised = partial(_until_stopped, stack, banner, _restart_policy(supervision))
+    return _serve(stack, scaled_services(plan), "the scaled system", supervised)
 
 
 def _serve(stack: Stack, services: list[Service], what: str, started: Callable[[], int]) -> int:
     """Starts `services`, runs `started` once all are healthy, and always stops them; returns
     the exit code (1 if one did not start)."""
+    # SIGTERM stops the system as Ctrl-C does, at any moment (even while it starts).
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     print(f"Starting {', '.join(service.name for service in services)}...", flush=True)
     try:
         stack.start_all(services)
@@ -129,16 +122,18 @@ def _serve(stack: Stack, services: list[Service], what: str, started: Callable[[
     except ServiceFailedToStart as error:
         print(f"Could not start {what}: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        return 0
     finally:
         print("Stopping...", flush=True)
         stack.stop_all()
 
 
-def _until_stopped(stack: Stack, banner: str) -> int:
-    """Prints where to go, then supervises until Ctrl-C, SIGTERM or a process dies."""
+def _until_stopped(stack: Stack, banner: str, policy: RestartPolicy) -> int:
+    """Prints where to go, then restarts processes that die until Ctrl-C or SIGTERM (0), or
+    until one dies too often (1)."""
     print(banner, flush=True)
-    _supervise(stack)
-    return 0
+    return supervise(stack, policy)
 
 
 def main(mode: str = "run") -> int:
@@ -147,10 +142,11 @@ def main(mode: str = "run") -> int:
         return run_scaled()
     try:
         settings = LauncherSettings.from_env()
+        supervision = SupervisionSettings.from_env()
     except MissingSettingError as error:
         print(f"Could not start the system:\n{error}", file=sys.stderr)
         return 1
-    stack = Stack(LOG_DIR)
+    stack = Stack(supervision.log_dir)
     services = [desk_server(settings.desk_port), action_server(settings.action_server_port)]
     if mode == "run":
         services.append(rasa_server(settings.rasa_port, settings.rasa_auth_token))
@@ -168,7 +164,7 @@ The support assistant is running.
                        agents: olivia (orders), leo (Level 2), maya (mortgages),
                        gus (customer service), sam (supervisor);
                        password: DESK_DEMO_PASSWORD in .env
-  Logs:                {LOG_DIR.relative_to(PROJECT_ROOT)}/
+  Logs:                {_shown(supervision.log_dir)}/
 
   Demo orders:
 {_demo_orders()}
@@ -176,7 +172,8 @@ The support assistant is running.
   Also try: "I keep getting E-1042", "I want to apply for a mortgage", "agent".
 Press Ctrl-C to stop.
 """
-    return _serve(stack, services, "the system", partial(_until_stopped, stack, banner))
+    supervised = partial(_until_stopped, stack, banner, _restart_policy(supervision))
+    return _serve(stack, services, "the system", supervised)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,12 @@ Each process then reads its own settings from the same environment.
 
 from __future__ import annotations
 
-from settingsupport.environment import EnvironmentSettings, port_field, secret_field
+from pathlib import Path
+
+from pydantic import Field
+
+from launcher.stack import PROJECT_ROOT
+from settingsupport.environment import EnvironmentSettings, port_field, positive_field, secret_field
 
 
 class LauncherSettings(EnvironmentSettings):
@@ -17,3 +22,12 @@ class LauncherSettings(EnvironmentSettings):
     action_server_port: int = port_field(5055, "ACTION_SERVER_PORT")
     desk_port: int = port_field(8080, "DESK_PORT")
     rasa_auth_token: str = secret_field("RASA_AUTH_TOKEN")
+
+
+class SupervisionSettings(EnvironmentSettings):
+    """Where `make run` and `make run-scaled` write the processes' logs, and how often they
+    restart a process that dies before giving up (`launcher.supervision.RestartPolicy`)."""
+
+    log_dir: Path = Field(PROJECT_ROOT / "var" / "logs", env="LAUNCHER_LOG_DIR")
+    max_restarts: int = Field(5, env="LAUNCHER_MAX_RESTARTS", ge=0)
+    restart_window_seconds: float = positive_field(300.0, "LAUNCHER_RESTART_WINDOW_SECONDS")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from launcher.__main__ import main
-from launcher.settings import LauncherSettings
+from launcher.settings import LauncherSettings, SupervisionSettings
+from launcher.stack import PROJECT_ROOT
 from settingsupport.environment import MissingSettingError
 
 TOKEN = {"RASA_AUTH_TOKEN": "r"}
@@ -41,3 +42,15 @@ def test_the_launcher_starts_nothing_without_its_settings(
 
     assert main("run") == 1
     assert "RASA_AUTH_TOKEN is not set" in capsys.readouterr().err
+
+
+def test_supervision_defaults_restart_five_times_in_five_minutes_and_log_to_var() -> None:
+    settings = SupervisionSettings.from_env({})
+
+    assert (settings.max_restarts, settings.restart_window_seconds) == (5, 300.0)
+    assert settings.log_dir == PROJECT_ROOT / "var" / "logs"
+
+
+def test_a_malformed_restart_limit_fails_fast() -> None:
+    with pytest.raises(MissingSettingError, match="LAUNCHER_MAX_RESTARTS is not valid"):
+        SupervisionSettings.from_env({"LAUNCHER_MAX_RESTARTS": "many"})
