@@ -15,13 +15,12 @@ benchmark ships the baseline instead of trusting a number measured once by hand:
 The process gets a small environment of its own (PATH, HOME, locale), not the project's: the
 stock bot has no use for the project's secrets, and no project setting can change its speed.
 
-Its HTTP API token is a random throwaway value on the command line (`--auth-token`), which is the
-only way stock Rasa takes one, so `ps` shows it. That is acceptable here and nowhere else: the
-bot is a scratch copy of Rasa's example with no data, it listens on loopback only, lives for one
-benchmark run, and the token is new every run, so it unlocks nothing else. The token is still
-set (rather than leaving the API open) because the benchmark reads trackers through the API to
-check the bot ran the expected actions, and an open API would let any local process replace the
-model mid-measurement.
+Its HTTP API token is a random throwaway value, set (rather than leaving the API open) because
+the benchmark reads trackers through the API to check the bot ran the expected actions, and an
+open API would let any local process replace the model mid-measurement. Stock Rasa takes it only
+as `--auth-token`, and a command line is public on the machine (`ps`): so the process gets it in
+RASA_AUTH_TOKEN and appends the option to its own `sys.argv` before handing over to Rasa's
+command line (`RASA_WITH_TOKEN_FROM_ENV`, which imports nothing of this project).
 """
 
 from __future__ import annotations
@@ -31,12 +30,13 @@ import os
 import secrets
 import shutil
 import subprocess
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 
-from launcher.stack import BIN, PROJECT_ROOT, Service
+from launcher.stack import BIN, PROJECT_ROOT, Service, open_private
 
 #: Where the stock bots live, one folder per Rasa version (var/ is never committed).
 STOCK_ROOT = PROJECT_ROOT / "var" / "bench"
@@ -120,7 +120,7 @@ def prepare_stock_bot(
     log_path = folder / "init.log"
     # A cache of its own: the shared .rasa/cache of the project is never touched.
     env = {**stock_variables(base), "RASA_CACHE_DIRECTORY": str(folder / "cache")}
-    with log_path.open("wb") as log:
+    with open_private(log_path) as log:
         try:
             completed = subprocess.run(
                 init_argv(bot_directory),
@@ -160,14 +160,26 @@ def new_auth_token() -> str:
     return secrets.token_hex(16)
 
 
+#: `rasa ...` as Rasa's console script runs it, with `--auth-token=$RASA_AUTH_TOKEN` added
+#: inside the process (as one `--option=value` word: a token may start with "-").
+RASA_WITH_TOKEN_FROM_ENV = (
+    "import os, sys\n"
+    "sys.argv = ['rasa', *sys.argv[1:], '--auth-token=' + os.environ.pop('RASA_AUTH_TOKEN')]\n"
+    "from rasa.__main__ import main\n"
+    "sys.exit(main())\n"
+)
+
+
 def stock_rasa_server(bot: StockBot, port: int, auth_token: str) -> Service:
     """`rasa run --enable-api` of the stock bot on loopback, with its own endpoints and
-    credentials (the process starts in the project's folder, so they are named explicitly)."""
+    credentials (the process starts in the project's folder, so they are named explicitly);
+    the token goes in its environment, never on its command line."""
     argv = [
-        str(BIN / "rasa"),
+        sys.executable,
+        "-c",
+        RASA_WITH_TOKEN_FROM_ENV,
         "run",
         "--enable-api",
-        f"--auth-token={auth_token}",
         "--port",
         str(port),
         "--interface",
@@ -179,4 +191,6 @@ def stock_rasa_server(bot: StockBot, port: int, auth_token: str) -> Service:
         "--credentials",
         str(bot.credentials),
     ]
-    return Service("stock-rasa", argv, f"http://127.0.0.1:{port}/")
+    return Service(
+        "stock-rasa", argv, f"http://127.0.0.1:{port}/", env={"RASA_AUTH_TOKEN": auth_token}
+    )

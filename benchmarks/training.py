@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from launcher.stack import BIN, PROJECT_ROOT
+from launcher.stack import BIN, PROJECT_ROOT, open_private
 
 MODEL_NAME = "bench"
 
@@ -58,7 +58,7 @@ def time_training(run_dir: Path, env: Mapping[str, str]) -> TrainRun:
     log_path = run_dir / "train.log"
     # A private, empty cache: the run is cold and never touches the shared .rasa/cache.
     train_env = {**env, "RASA_CACHE_DIRECTORY": str(run_dir / "cache")}
-    with log_path.open("wb") as log:
+    with open_private(log_path) as log:
         start = time.perf_counter()
         completed = subprocess.run(
             train_argv(run_dir / "model"),

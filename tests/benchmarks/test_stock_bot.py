@@ -4,7 +4,9 @@ stock server is started (its own files, stock `rasa`, no project settings)."""
 from __future__ import annotations
 
 import json
+import stat
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,7 @@ import pytest
 from benchmarks import stock_bot
 from benchmarks.stock_bot import (
     MARKER_NAME,
+    RASA_WITH_TOKEN_FROM_ENV,
     StockBot,
     StockBotFailed,
     init_argv,
@@ -94,6 +97,7 @@ def test_a_failed_init_says_why_and_is_not_reused(
     assert call["env"]["RASA_CACHE_DIRECTORY"] == str(folder / "cache")
     assert "RASA_AUTH_TOKEN" not in call["env"]
     assert trained_bot(folder, stock_bot.version("rasa")) is None
+    assert stat.S_IMODE((folder / "init.log").stat().st_mode) == 0o600  # its owner's alone
 
 
 def test_init_asks_no_questions_and_uses_the_project_s_rasa(tmp_path: Path) -> None:
@@ -128,9 +132,12 @@ def test_the_stock_server_is_stock_rasa_with_the_bot_s_own_files(tmp_path: Path)
     token = new_auth_token()
     service = stock_rasa_server(bot, 5123, token)
     argv = service.argv
-    assert argv[:4] == [str(BIN / "rasa"), "run", "--enable-api", f"--auth-token={token}"]
+    assert argv[:5] == [sys.executable, "-c", RASA_WITH_TOKEN_FROM_ENV, "run", "--enable-api"]
     assert "assistant" not in argv and "-m" not in argv  # none of this project's code
-    options = dict(zip(argv[4::2], argv[5::2], strict=True))
+    # The token travels in the environment: `ps` shows the command line to every user.
+    assert not any(token in arg for arg in argv)
+    assert service.env == {"RASA_AUTH_TOKEN": token}
+    options = dict(zip(argv[5::2], argv[6::2], strict=True))
     assert options == {
         "--port": "5123",
         "--interface": "127.0.0.1",
@@ -140,6 +147,32 @@ def test_the_stock_server_is_stock_rasa_with_the_bot_s_own_files(tmp_path: Path)
     }
     assert service.health_url == "http://127.0.0.1:5123/"
     assert service.name == "stock-rasa"
+
+
+def test_the_stock_server_hands_rasa_the_token_from_its_environment(tmp_path: Path) -> None:
+    # A stand-in `rasa` package that shows what Rasa's command line would receive.
+    (tmp_path / "rasa").mkdir()
+    (tmp_path / "rasa" / "__init__.py").write_text("")
+    (tmp_path / "rasa" / "__main__.py").write_text(
+        "import os, sys\n"
+        "def main():\n"
+        "    print(sys.argv, 'RASA_AUTH_TOKEN' in os.environ)\n"
+        "    return 0\n"
+    )
+    service = stock_rasa_server(StockBot(tmp_path, tmp_path / "m.tar.gz"), 5123, "-t0k")
+
+    shown = subprocess.run(
+        service.argv,
+        env={"PYTHONPATH": str(tmp_path), **service.env},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+
+    assert shown.startswith("['rasa', 'run', '--enable-api', '--port', '5123',")
+    # Last, as one word (a token may start with "-"), and gone from the environment after.
+    assert shown.endswith("'--auth-token=-t0k'] False\n")
 
 
 def test_each_run_gets_its_own_throwaway_token() -> None:
