@@ -119,7 +119,18 @@ $(NODE_CLIENTS): $(NODE_CLIENTS_DIR)/package.json $(NODE_CLIENTS_DIR)/package-lo
 
 node-clients: $(NODE_CLIENTS) ## Install socket.io-client (npm registry) for the end-to-end tests
 
-e2e: install train db browser balancer node-clients ## End-to-end tests: real servers on loopback, pages in headless chromium
+# Schemathesis needs newer jsonschema and packaging than Rasa pins: its own venv, fully pinned.
+FUZZ_VENV := .venv-fuzz
+FUZZ_INSTALLED := $(FUZZ_VENV)/.installed
+
+$(FUZZ_INSTALLED): requirements/fuzz.txt
+	@test -x $(FUZZ_VENV)/bin/python || $(PYTHON_BASE) -m venv $(FUZZ_VENV)
+	$(FUZZ_VENV)/bin/python -m pip install --quiet --no-deps -r requirements/fuzz.txt
+	@touch $@
+
+fuzz-tools: $(FUZZ_INSTALLED) ## Install Schemathesis (.venv-fuzz) for the desk's API fuzzing test
+
+e2e: install train db browser balancer node-clients fuzz-tools ## End-to-end tests: real servers on loopback, pages in headless chromium
 	$(PY) -m pytest -m e2e -q --ignore=tests/browser --ignore=tests/chaos
 	$(PY) -m pytest -m e2e -q tests/browser
 
@@ -148,4 +159,4 @@ bench: install train db node-clients ## Speed benchmarks (numbers go in the READ
 clean: ## Remove the trained model, results and local state
 	rm -rf models results var
 
-.PHONY: help install train db run run-scaled balancer shell validate lint unit stories e2e test eval bench clean browser node-clients analytics demo-traffic chaos audit
+.PHONY: help install train db run run-scaled balancer shell validate lint unit stories e2e test eval bench clean browser node-clients analytics demo-traffic chaos audit fuzz-tools
