@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import difflib
 import json
 import sys
 from functools import lru_cache
@@ -21,6 +20,7 @@ from typing import Any
 from jsonschema import Draft7Validator, FormatChecker
 from jsonschema.exceptions import ValidationError, best_match
 
+from contract.generated_file import write_or_check
 from contract.handoff_context import SCHEMA_VERSION, HandoffContext
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -126,16 +126,6 @@ def _quoted_name(message: str) -> str:
     return message.split("'")[1] if message.count("'") >= 2 else message
 
 
-def _diff(committed: str, generated: str, path: Path) -> str:
-    lines = difflib.unified_diff(
-        committed.splitlines(keepends=True),
-        generated.splitlines(keepends=True),
-        fromfile=f"{path.name} (committed)",
-        tofile=f"{path.name} (from the models)",
-    )
-    return "".join(list(lines)[:60])
-
-
 def main(argv: list[str] | None = None) -> int:
     """Write the committed schema, or with `--check` verify it matches the models."""
     parser = argparse.ArgumentParser(prog="python -m contract.schema", description=__doc__)
@@ -143,24 +133,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--path", type=Path, default=SCHEMA_PATH, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
-    generated = render_schema(handoff_context_json_schema())
-    path: Path = args.path
-    if args.check:
-        committed = path.read_text(encoding="utf-8") if path.exists() else ""
-        if committed == generated:
-            print(f"{path} is up to date (schema version {SCHEMA_VERSION}).")
-            return 0
-        print(
-            f"{path} differs from contract/handoff_context.py. Run `python -m contract.schema`"
-            " and commit the result; if the change is not backwards compatible, bump"
-            " SCHEMA_VERSION first.\n" + _diff(committed, generated, path),
-            file=sys.stderr,
-        )
-        return 1
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(generated, encoding="utf-8")
-    print(f"Wrote {path} (schema version {SCHEMA_VERSION}).")
-    return 0
+    return write_or_check(
+        args.path,
+        render_schema(handoff_context_json_schema()),
+        check=args.check,
+        source=f"contract/handoff_context.py (schema version {SCHEMA_VERSION})",
+        command="python -m contract.schema",
+        advice="If the change is not backwards compatible, bump SCHEMA_VERSION first.",
+    )
 
 
 if __name__ == "__main__":

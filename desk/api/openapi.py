@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import difflib
 import json
 import sys
 from collections.abc import Iterator
@@ -58,6 +57,7 @@ from contract.documents import (
     document_requests_path,
     document_review_path,
 )
+from contract.generated_file import write_or_check
 from contract.handoff_context import HandoffContext
 from contract.resume import (
     VerificationConfirm,
@@ -509,33 +509,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="fail if the file is stale")
     parser.add_argument("--path", type=Path, default=DESCRIPTION_PATH, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    path: Path = args.path
     try:
         generated = render_description(desk_openapi())
     except UndescribedRoute as error:
         print(f"{error}\nDescribe each route in desk/api/openapi.py.", file=sys.stderr)
         return 1
-    if args.check:
-        committed = path.read_text(encoding="utf-8") if path.exists() else ""
-        if committed == generated:
-            print(f"{path} is up to date.")
-            return 0
-        diff = difflib.unified_diff(
-            committed.splitlines(keepends=True),
-            generated.splitlines(keepends=True),
-            fromfile=f"{path.name} (committed)",
-            tofile=f"{path.name} (from the routes and models)",
-        )
-        print(
-            f"{path} differs from the desk's routes and models. Run `python -m desk.api.openapi`"
-            " and commit the result.\n" + "".join(list(diff)[:60]),
-            file=sys.stderr,
-        )
-        return 1
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(generated, encoding="utf-8")
-    print(f"Wrote {path}.")
-    return 0
+    return write_or_check(
+        args.path,
+        generated,
+        check=args.check,
+        source="the desk's routes and models",
+        command="python -m desk.api.openapi",
+    )
 
 
 if __name__ == "__main__":
