@@ -66,7 +66,7 @@ async def get_my_handoffs(request: web.Request) -> web.Response:
 
 
 async def claim(request: web.Request) -> web.Response:
-    """Take a waiting handoff: 200, 409 when someone was faster, 403 when not your queue."""
+    """Take a waiting handoff: 200, 409 when someone was faster, 404 when you may not see it."""
     actor = actor_of(request)
     handoff_id = handoff_id_of(request)
     claimed = await agent_work.claim(request.app[DESK], actor, handoff_id, HandoffOut.of)

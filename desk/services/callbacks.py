@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 
 from desk.services import lifecycle
 from desk.services.agents import Actor
-from desk.services.errors import Conflict, NotFound, PermissionDenied
+from desk.services.errors import Conflict, PermissionDenied
+from desk.services.handoffs import visible
 from desk.services.lifecycle import Action
 from desk.store.models import EventKind, Handoff, HandoffStatus
 from desk.store.repositories import HandoffRepository
@@ -57,16 +58,16 @@ def mark_callback_done(
     """Mark the callback of an expired handoff done, by `actor`.
 
     Raises:
-        NotFound: No such handoff.
-        PermissionDenied: The actor does not serve the queue the handoff expired in.
+        NotFound: No such handoff, or one the actor may not see (`handoffs.can_see`).
+        PermissionDenied: The actor sees it (it was theirs) but does not serve the queue it
+            expired in.
         Conflict: The handoff has no callback (it did not expire with a message), or it was
             marked done already (the message says when and by whom).
     """
     now = now or utcnow()
     handoffs = HandoffRepository(session)
-    handoff = handoffs.get(handoff_id)
-    if handoff is None:
-        raise NotFound(f"no handoff {handoff_id}")
+    # Hidden is absent: 404, not a 403 telling a stranger that the handoff exists.
+    handoff = visible(session, actor, handoff_id)
     if not actor.serves(handoff.queue):
         raise PermissionDenied(f"you do not serve the queue {handoff.queue!r}")
     _require_open(handoff)

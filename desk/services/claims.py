@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 
 from desk.services import lifecycle
 from desk.services.agents import Actor
-from desk.services.errors import NotFound, PermissionDenied
+from desk.services.errors import PermissionDenied
+from desk.services.handoffs import visible
 from desk.services.lifecycle import Action
 from desk.store.models import EventKind, Handoff, HandoffStatus
 from desk.store.repositories import HandoffRepository
@@ -26,17 +27,17 @@ def claim(
     """Give a queued handoff to `actor`.
 
     Raises:
-        NotFound: No such handoff.
-        PermissionDenied: The actor does not serve the handoff's queue.
+        NotFound: No such handoff, or one the actor may not see (`handoffs.can_see`).
+        PermissionDenied: The actor sees the handoff but does not serve its queue.
         AlreadyClaimed: Someone else claimed it first, or it is no longer queued (the
             transition table's refusal of a claim).
     """
     now = now or utcnow()
     handoffs = HandoffRepository(session)
-    handoff = handoffs.get(handoff_id)
-    if handoff is None:
-        raise NotFound(f"no handoff {handoff_id}")
-    if not actor.serves(handoff.queue):
+    # A handoff the actor may not see is not there, as for every other route: a claim must
+    # not tell a stranger to the queue that it exists.
+    handoff = visible(session, actor, handoff_id)
+    if not actor.serves(handoff.queue):  # theirs once, waiting now in another queue
         raise PermissionDenied(f"you do not serve the queue {handoff.queue!r}")
     won = handoffs.transition(
         handoff_id,

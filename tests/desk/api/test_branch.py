@@ -395,7 +395,7 @@ async def test_branch_staff_see_nothing_of_the_console(
     for path in [f"/api/handoffs/{handoff_id}", f"/api/handoffs/{handoff_id}/conversation"]:
         assert (await bea.get(path))[0] == 404, path
     status, body = await bea.post(f"/api/handoffs/{handoff_id}/claim")
-    assert status == 403, body  # the console's own rule: not a queue they serve
+    assert (status, body) == (404, {"error": f"no handoff {handoff_id}"})  # hidden from them
     status, body = await sam.get(f"/api/handoffs/{handoff_id}")
     assert body["handoff"]["status"] == "queued"  # still waiting for an advisor
 

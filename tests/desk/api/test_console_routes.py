@@ -61,7 +61,7 @@ async def test_a_supervisor_sees_every_queue(
     assert (await sam.get(f"/api/handoffs/{tech}"))[0] == 200
 
 
-async def test_claim_then_someone_else_gets_409_and_other_queues_403(
+async def test_claim_then_someone_else_gets_409_and_other_queues_404(
     bot: Browser, olivia: Browser, leo: Browser, sam: Browser, context_factory: ContextFactory
 ) -> None:
     handoff_id = await post_handoff(bot, context_factory(queue="order_support"))
@@ -70,7 +70,8 @@ async def test_claim_then_someone_else_gets_409_and_other_queues_403(
     status, body = await olivia.post(f"/api/handoffs/{handoff_id}/claim")
     too_late = await sam.post(f"/api/handoffs/{handoff_id}/claim")
 
-    assert other_queue[0] == 403
+    # Leo may not see it: 404 as for a handoff that does not exist, no queue named.
+    assert other_queue == (404, {"error": f"no handoff {handoff_id}"})
     assert status == 200
     assert (body["status"], body["agent"]["name"]) == ("claimed", "Olivia")
     assert body["claimed_at"] is not None
