@@ -1,16 +1,24 @@
 """The Rasa server's log masking: personal data and the secrets it holds, in every record.
 
-Rasa logs a customer's text in places (a message starting with "/" that fails to parse is
-quoted in a warning), aiohttp errors repeat the URLs they failed on, and Sanic, Rasa, structlog
-and the project's loggers each write through their own handlers. `install` masks every record
-the process makes (`logsupport.masking`), including the values of the secrets below, wherever
-they appear; it runs before Rasa's command line, so before anything is logged.
+Rasa logs a customer's text in places, aiohttp errors repeat the URLs they failed on, and
+Sanic, Rasa, structlog and the project's loggers each write through their own handlers.
+`install` runs before Rasa's command line, so before anything is logged, and:
+- masks every record the process makes (`logsupport.masking`): e-mail addresses, phone and
+  card numbers, secret query values, and the values of the secrets below wherever they appear;
+- redacts the customer-text fields of Rasa's structured log events (`user_text` of
+  "message.parsing.failed", `text`, ...), the fields Rasa itself marks as anonymizable: a name
+  or an address in free text is beyond any pattern;
+- silences Rasa's warning about a message starting with "/" whose arguments fail to parse,
+  which quotes the customer's whole message (the message is still handled).
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
-from typing import Final
+from typing import Any, Final
+
+import rasa.utils.log_utils
 
 from logsupport.masking import install_log_masking
 
@@ -25,6 +33,51 @@ SECRET_VARIABLES: Final = (
 )
 
 
+#: Fields of Rasa's structured log events that carry what a customer wrote (from the keys
+#: Rasa's own `rasa.utils.log_utils._anonymizer` anonymizes).
+CUSTOMER_TEXT_FIELDS: Final = frozenset(
+    {
+        "text",
+        "user_text",
+        "response_text",
+        "parse_data_text",
+        "parse_data_entities",
+        "slot_values",
+        "prefilled_slots",
+        "slot_candidates",
+        "tracker_latest_message",
+        "message",
+        "user_message",
+        "json_message",
+        "entity",
+        "token_text",
+    }
+)
+#: The start of Rasa's warning that quotes a whole "/intent{...}" message it cannot parse.
+UNPARSED_MESSAGE_WARNING: Final = "Failed to parse arguments in line"
+
+
 def install(environ: Mapping[str, str]) -> None:
     """Mask personal data and this process's secrets in every log record from now on."""
     install_log_masking(environ.get(name) for name in SECRET_VARIABLES)
+    warnings.filterwarnings("ignore", message=UNPARSED_MESSAGE_WARNING)
+    if rasa.utils.log_utils._anonymizer is not redact_customer_text:
+        global _rasa_anonymizer
+        _rasa_anonymizer = rasa.utils.log_utils._anonymizer
+        # Looked up when Rasa configures structlog, which happens after this, in its main.
+        rasa.utils.log_utils._anonymizer = redact_customer_text
+
+
+def _unchanged(_logger: Any, _method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    return event_dict
+
+
+_rasa_anonymizer = _unchanged
+
+
+def redact_customer_text(logger: Any, method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    """A structlog processor: Rasa's anonymizer, then every customer-text field redacted."""
+    event_dict = _rasa_anonymizer(logger, method, event_dict)
+    for field in CUSTOMER_TEXT_FIELDS & event_dict.keys():
+        event_dict[field] = f"[redacted {len(str(event_dict[field]))} chars]"
+    return event_dict

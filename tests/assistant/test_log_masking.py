@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Iterator
 
 import pytest
+import rasa.shared.utils.io
+import rasa.utils.log_utils
+import structlog
 
 from assistant.log_masking import SECRET_VARIABLES, install
 
@@ -27,19 +31,28 @@ class KeepingHandler(logging.Handler):
 
 @pytest.fixture
 def records() -> Iterator[list[logging.LogRecord]]:
-    """Records reaching a handler of a non-propagating Rasa logger, added after `install`."""
+    """Records reaching the root logger and a handler of a Rasa logger, all added after
+    `install`; the process's logging, warnings and structlog are restored afterwards."""
     factory = logging.getLogRecordFactory()
+    anonymizer = rasa.utils.log_utils._anonymizer
     kept: list[logging.LogRecord] = []
     handler = KeepingHandler(kept)
-    logger = logging.getLogger("rasa.core.actions.action")
+    loggers = [logging.getLogger(), logging.getLogger("rasa.core.actions.action")]
+    logging.getLogger("rasa.core.actions.action").propagate = False
     try:
-        install(SECRETS)
-        logger.addHandler(handler)
-        yield kept
+        with warnings.catch_warnings():
+            install(SECRETS)
+            for logger in loggers:
+                logger.addHandler(handler)
+            yield kept
     finally:
-        logger.removeHandler(handler)
+        for logger in loggers:
+            logger.removeHandler(handler)
+        logging.getLogger("rasa.core.actions.action").propagate = True
         logging.setLogRecordFactory(factory)
         logging.captureWarnings(False)
+        rasa.utils.log_utils._anonymizer = anonymizer
+        structlog.reset_defaults()
 
 
 def test_every_secret_of_the_process_and_personal_data_are_masked(
@@ -58,3 +71,17 @@ def test_every_secret_of_the_process_and_personal_data_are_masked(
     for value in SECRETS.values():
         assert value not in message
     assert "webhook?token=<redacted>" in message
+
+
+def test_a_message_rasa_cannot_parse_is_not_quoted(records: list[logging.LogRecord]) -> None:
+    message = '/inform{"name": "Zebedee Quixwold"'
+
+    # What Rasa does with a "/intent{...}" message whose arguments it cannot parse.
+    rasa.shared.utils.io.raise_warning(f"Failed to parse arguments in line '{message}'. ")
+    # And with one that does not even look like an intent, through its structured log.
+    rasa.utils.log_utils.configure_structlog(logging.INFO)
+    structlog.get_logger().warning("message.parsing.failed", user_text=message)
+
+    lines = [record.getMessage() for record in records]
+    assert "message.parsing.failed" in " ".join(lines)
+    assert not [line for line in lines if "Zebedee" in line]
