@@ -13,10 +13,24 @@ left; a message with any other top-level key is dropped. So the marking lives un
 and the agent's name is written into the text (`agent_line`), where every widget shows it. A
 page that reads the marking (the project's /chat) shows the name as the sender and removes the
 `agent_line` prefix, so it does not appear twice.
+
+The transcript token (`transcript_token`, `transcript_session`): what opens a web chat's
+history at the desk. The desk makes the chat's id and signs it when the page starts a chat
+(`POST /chat/sessions`); the page sends the token back in the `X-Chat-Token` header, never in a
+URL, which access logs keep. Its wire format, ASCII, dot-separated::
+
+    v1.<session_id: 32 lowercase hex>.<expires_at: Unix seconds>.<signature>
+
+where the signature is HMAC-SHA256 over `v1.<session_id>.<expires_at>`, base64url without
+padding. The id alone, which logs and the socket.io traffic carry, opens nothing; a token opens
+only its own chat, and only until it expires.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 from typing import Any, Final
 
 from pydantic import BaseModel, Extra, Field, StrictInt, StrictStr, ValidationError
@@ -70,3 +84,46 @@ def agent_messages(agent: HandoffAgent, parts: list[str]) -> list[dict[str, Any]
         }
         for index, part in enumerate(parts)
     ]
+
+
+# --- The transcript token ---------------------------------------------------------------------
+
+#: The request header the chat page sends its transcript token in.
+TRANSCRIPT_TOKEN_HEADER: Final = "X-Chat-Token"
+TRANSCRIPT_TOKEN_VERSION: Final = "v1"
+#: How long a token opens its chat's history: a day, so a page reloaded the same day
+#: continues its chat, and a token copied from a device is of no use after that.
+TRANSCRIPT_TOKEN_TTL_SECONDS: Final = 24 * 60 * 60
+_SEPARATOR: Final = "."
+
+
+class TranscriptTokenRefused(ValueError):
+    """The token opens no transcript; the message says why, for the page to show."""
+
+
+def transcript_token(key: bytes, session_id: str, expires_at: int) -> str:
+    """The token that opens the history of `session_id` until `expires_at` (Unix seconds)."""
+    signed = _SEPARATOR.join((TRANSCRIPT_TOKEN_VERSION, session_id, str(expires_at)))
+    return f"{signed}{_SEPARATOR}{_signature(key, signed)}"
+
+
+def transcript_session(key: bytes, token: str, now: float) -> str:
+    """The chat id `token` opens at `now`; TranscriptTokenRefused when it opens none.
+
+    The signature is checked (in constant time) before the expiry, so a forged token learns
+    nothing from the answer.
+    """
+    parts = token.split(_SEPARATOR) if token.isascii() else []
+    if len(parts) != 4 or parts[0] != TRANSCRIPT_TOKEN_VERSION or not parts[2].isdigit():
+        raise TranscriptTokenRefused("the chat token is malformed")
+    signed, signature = token.rsplit(_SEPARATOR, 1)
+    if not hmac.compare_digest(signature.encode(), _signature(key, signed).encode()):
+        raise TranscriptTokenRefused("the chat token is not valid")
+    if int(parts[2]) <= now:
+        raise TranscriptTokenRefused("the chat token has expired")
+    return parts[1]
+
+
+def _signature(key: bytes, signed: str) -> str:
+    digest = hmac.new(key, signed.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()

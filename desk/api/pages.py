@@ -3,10 +3,15 @@
 Public (the `public` marker, so the session middleware lets anyone through):
 - `GET /chat`: the customer web chat page (desk/web/chat.html);
 - `GET /chat/config`: `{"rasa_url": RASA_URL}`, where the page opens its socket.io connection;
-- `GET /chat/history?session_id=<32 hex>`: the customer-visible turns of that web chat
-  conversation, read from Rasa's tracker (`desk.services.transcripts.visible_turns`: customer,
-  bot and agent turns; no intents, slots or actions), and the open handoff's state, so a
-  reloaded page shows where the customer is;
+- `POST /chat/sessions`: a new web chat, `{session_id, token, expires_at}`: the desk makes the
+  id (32 random hex) and signs it (`contract.webchat.transcript_token`, valid for a day). Only
+  an id the desk made itself is ever signed, so an id read in a log cannot be given a token;
+- `GET /chat/history` with the chat's token in the `X-Chat-Token` header (never in the URL,
+  which access logs keep): the customer-visible turns of that conversation, read from Rasa's
+  tracker (`desk.services.transcripts.visible_turns`: customer, bot and agent turns; no
+  intents, slots or actions), and the open handoff's state, so a reloaded page shows where the
+  customer is. No token, or one that is forged, expired or malformed: 401, and the page starts
+  a new chat;
 - `GET /static/{name}`: the files of desk/web (flat, an allow-list of suffixes): the pages'
   native ES modules (`<script type="module">`, each importing its neighbours as `./name.js`, so
   they must stay flat and be served as JavaScript) and their style sheets;
@@ -29,7 +34,11 @@ static files; the chat page may also connect to the Rasa server (its socket.io l
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
+import secrets
+import time
 from pathlib import Path
 from typing import Any, Final
 from urllib.parse import urlsplit
@@ -38,6 +47,13 @@ from aiohttp import web
 from sqlalchemy.orm import Session
 
 from contract.customer_status import CustomerStatus
+from contract.webchat import (
+    TRANSCRIPT_TOKEN_HEADER,
+    TRANSCRIPT_TOKEN_TTL_SECONDS,
+    TranscriptTokenRefused,
+    transcript_session,
+    transcript_token,
+)
 from desk.api.middleware import public
 from desk.api.runtime import CUSTOMER, RASA, SETTINGS, actor_of, in_unit
 from desk.api.schemas import AgentOut
@@ -55,8 +71,11 @@ BRANCH_PAGE: Final = "/branch"
 SUPERVISOR_PAGE: Final = "/supervisor"
 PLANNING_PAGE: Final = "/supervisor/planning"
 
-#: A web chat session id as chat.js makes it: 16 random bytes in lowercase hex.
+#: A web chat session id as the desk makes it (`new_chat`): 16 random bytes in lowercase hex.
 SESSION_ID: Final = re.compile(r"^[0-9a-f]{32}$")
+#: The transcript tokens' key is derived from HANDOFF_SECRET with this label, so the desk has
+#: no further secret to configure, and a token is worth nothing as any other credential.
+TRANSCRIPT_KEY_LABEL: Final = b"desk/web-chat-transcript-token/v1"
 #: Static files served from WEB_DIR: a flat name with one of these suffixes.
 STATIC_NAME: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 CONTENT_TYPES: Final[dict[str, str]] = {
@@ -119,17 +138,44 @@ async def chat_config(request: web.Request) -> web.Response:
     )
 
 
+def transcript_key(handoff_secret: str) -> bytes:
+    """The key that signs and checks the web chats' transcript tokens."""
+    return hmac.new(handoff_secret.encode(), TRANSCRIPT_KEY_LABEL, hashlib.sha256).digest()
+
+
+@public
+async def new_chat(request: web.Request) -> web.Response:
+    """A new web chat: its id, made here, and the token that opens its history."""
+    session_id = secrets.token_hex(16)
+    expires_at = int(time.time()) + TRANSCRIPT_TOKEN_TTL_SECONDS
+    token = transcript_token(
+        transcript_key(request.app[SETTINGS].handoff_secret), session_id, expires_at
+    )
+    return web.json_response(
+        {"session_id": session_id, "token": token, "expires_at": expires_at},
+        status=201,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
 @public
 async def chat_history(request: web.Request) -> web.Response:
     """The conversation's customer-visible turns and its open handoff (or null).
 
-    400 for a missing or malformed session id; 503 (the error middleware) if Rasa is down.
+    The chat is the one its token (the `X-Chat-Token` header) opens; 401 without a token that
+    opens one; 503 (the error middleware) if Rasa is down.
     """
-    session_id = request.query.get("session_id", "")
-    if not SESSION_ID.match(session_id):
+    token = request.headers.get(TRANSCRIPT_TOKEN_HEADER)
+    if not token:
         return web.json_response(
-            {"error": "session_id must be 32 lowercase hexadecimal characters"}, status=400
+            {"error": f"the chat's token is missing ({TRANSCRIPT_TOKEN_HEADER}): start a new chat"},
+            status=401,
         )
+    try:
+        key = transcript_key(request.app[SETTINGS].handoff_secret)
+        session_id = transcript_session(key, token, time.time())
+    except TranscriptTokenRefused as refused:
+        return web.json_response({"error": f"{refused}: start a new chat"}, status=401)
     tracker = await request.app[RASA].tracker(session_id)
     customer = request.app[CUSTOMER]
     handoff = await in_unit(request, lambda s: _open_handoff(s, session_id, customer))
@@ -241,6 +287,7 @@ def add_routes(app: web.Application) -> None:
     """Register the pages, their JSON helpers and the static files."""
     app.router.add_get("/chat", chat_page)
     app.router.add_get("/chat/config", chat_config)
+    app.router.add_post("/chat/sessions", new_chat)
     app.router.add_get("/chat/history", chat_history)
     app.router.add_get("/login", login_page)
     app.router.add_get(CONSOLE_PAGE, console_page)

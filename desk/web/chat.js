@@ -30,13 +30,20 @@
  * any other answer's `error` is shown and the control stays for another try. The desk then has
  * the bot thank the customer and ask for the next document.
  *
- * The conversation id lives in localStorage: a reload keeps the conversation and shows its
- * history (GET /chat/history?session_id=...), whose latest unanswered request for a document
- * carries `document_upload`, so its control is offered again.
+ * The desk makes the conversation's id and signs it (POST /chat/sessions → {session_id, token,
+ * expires_at}; contract/webchat.py). Both live in localStorage: a reload keeps the conversation
+ * and shows its history (GET /chat/history with the token in the X-Chat-Token header, never in
+ * the URL), whose latest unanswered request for a document carries `document_upload`, so its
+ * control is offered again. A token the desk refuses (expired after a day, or from an older
+ * page) starts a new conversation.
  */
 import { byId, el, requestJson, showMessage, typingSignal } from "./page.js";
 
 var SESSION_KEY = "support-chat.session-id";
+var TOKEN_KEY = "support-chat.token";
+// contract/webchat.py TRANSCRIPT_TOKEN_HEADER
+var TOKEN_HEADER = "X-Chat-Token";
+var SESSION_ID_PATTERN = /^[0-9a-f]{32}$/;
 // contract/desk_notices.py STATUS_NOTICES: desk messages this page shows as status instead.
 var STATUS_NOTICES = ["queue_position", "agent_joined", "agent_left"];
 var MAX_PENDING_NOTICES = 20;
@@ -67,27 +74,67 @@ var state = {
 
 // --- Session id ---------------------------------------------------------------------------
 
-function newSessionId() {
-  var bytes = new Uint8Array(16);
-  window.crypto.getRandomValues(bytes);
-  return Array.prototype.map.call(bytes, function (b) {
-    return ("0" + b.toString(16)).slice(-2);
-  }).join("");
+/** The conversation this browser had (id and token), or null. */
+function storedSession() {
+  try {
+    var id = window.localStorage.getItem(SESSION_KEY);
+    var token = window.localStorage.getItem(TOKEN_KEY);
+    if (id && token && SESSION_ID_PATTERN.test(id)) {
+      return { id: id, token: token };
+    }
+  } catch (e) { /* storage disabled: a conversation per page load */ }
+  return null;
 }
 
-function loadSessionId() {
-  var existing = null;
+/** Keeps the conversation for the next page load. */
+function remember(session) {
   try {
-    existing = window.localStorage.getItem(SESSION_KEY);
-  } catch (e) { /* storage disabled: a conversation per page load */ }
-  if (existing && /^[0-9a-f]{32}$/.test(existing)) {
-    return { id: existing, isNew: false };
-  }
-  var id = newSessionId();
-  try {
-    window.localStorage.setItem(SESSION_KEY, id);
-  } catch (e) { /* see above */ }
-  return { id: id, isNew: true };
+    window.localStorage.setItem(SESSION_KEY, session.id);
+    window.localStorage.setItem(TOKEN_KEY, session.token);
+  } catch (e) { /* see storedSession */ }
+  return session;
+}
+
+/** A new conversation: the desk makes its id and the token that opens its history. */
+function newSession() {
+  return requestJson("POST", "/chat/sessions").then(function (response) {
+    var made = response.body || {};
+    if (response.status !== 201 || !SESSION_ID_PATTERN.test(made.session_id || "")) {
+      throw new Error("/chat/sessions answered " + response.status);
+    }
+    return remember({ id: made.session_id, token: made.token });
+  });
+}
+
+/** A new conversation, with no history to show. */
+function freshStart() {
+  return newSession().then(function (fresh) { return { session: fresh, history: null }; });
+}
+
+/**
+ * The stored conversation and its history; a conversation the desk no longer opens (401: its
+ * token expired or was refused) is replaced by a new one.
+ */
+function resumeSession(session) {
+  var headers = { Accept: "application/json" };
+  headers[TOKEN_HEADER] = session.token;
+  return window.fetch("/chat/history", {
+    method: "GET", credentials: "same-origin", cache: "no-store", headers: headers
+  }).then(function (response) {
+    if (response.status === 401) { return null; }
+    if (!response.ok) { throw new Error("/chat/history answered " + response.status); }
+    return response.json().then(function (history) {
+      // The chat is the one the token opens, whatever id was stored beside it.
+      var id = SESSION_ID_PATTERN.test(history.session_id || "") ? history.session_id : session.id;
+      var opened = remember({ id: id, token: session.token });
+      return { session: opened, history: history };
+    });
+  }).catch(function () {
+    showError("Your earlier messages could not be loaded.");
+    return { session: session, history: null };
+  }).then(function (found) {
+    return found || freshStart();
+  });
 }
 
 // --- Rendering ------------------------------------------------------------------------------
@@ -538,8 +585,6 @@ function connect(rasaUrl) {
 }
 
 function start() {
-  var session = loadSessionId();
-  state.sessionId = session.id;
   els.form.addEventListener("submit", function (event) {
     event.preventDefault();
     var text = els.input.value;
@@ -552,15 +597,11 @@ function start() {
   els.input.addEventListener("blur", stopTyping);
 
   getJson("/chat/config").then(function (config) {
-    var history = session.isNew
-      ? Promise.resolve(null)
-      : getJson("/chat/history?session_id=" + encodeURIComponent(session.id))
-        .catch(function () {
-          showError("Your earlier messages could not be loaded.");
-          return null;
-        });
-    return history.then(function (past) {
-      if (past) { showHistory(past); }
+    var stored = storedSession();
+    var opened = stored ? resumeSession(stored) : freshStart();
+    return opened.then(function (found) {
+      state.sessionId = found.session.id;
+      if (found.history) { showHistory(found.history); }
       connect(config.rasa_url);
     });
   }).catch(function () {

@@ -25,6 +25,7 @@ from aiohttp import web
 from playwright.sync_api import expect
 
 from contract.documents import CHAT_UPLOADS_PATH, MAX_DOCUMENT_BYTES
+from contract.webchat import TRANSCRIPT_TOKEN_HEADER
 from launcher.stack import PROJECT_ROOT
 from tests.browser.conftest import Actor
 
@@ -32,6 +33,8 @@ pytestmark = pytest.mark.e2e
 
 WEB = PROJECT_ROOT / "desk" / "web"
 SESSION = "0123456789abcdef0123456789abcdef"
+#: The chat's token, as the page stored it when the desk started the chat.
+TOKEN = "v1.0123456789abcdef0123456789abcdef.9999999999.sig"
 PROMPT = {
     "reference": "MTG-7K3Q9",
     "item": "payslips",
@@ -90,6 +93,8 @@ class StandInDesk:
         return web.json_response({"rasa_url": "http://127.0.0.1:9"})
 
     async def _history(self, request: web.Request) -> web.Response:
+        if request.headers.get(TRANSCRIPT_TOKEN_HEADER) != TOKEN:
+            return web.json_response({"error": "the chat's token is missing"}, status=401)
         turns = [
             {"role": "customer", "text": "which documents do you need?", "timestamp": 1.0},
             {"role": "bot", "text": "Still needed: last 3 payslips.", "timestamp": 2.0},
@@ -133,7 +138,10 @@ def test_the_upload_control_refuses_then_sends_a_document(
     customer: Actor = actors("customer-upload")
     page = customer.page
     # A returning customer: the page reads the conversation's history.
-    page.add_init_script(f"window.localStorage.setItem('support-chat.session-id', '{SESSION}')")
+    page.add_init_script(
+        f"window.localStorage.setItem('support-chat.session-id', '{SESSION}');"
+        f"window.localStorage.setItem('support-chat.token', '{TOKEN}');"
+    )
     page.goto(f"{desk.url}/chat")
 
     # (a) The latest request carries the control.

@@ -8,7 +8,8 @@ the real system may not send yet:
     (`evidence_view`, handoff context v1.1), a key the JavaScript knows nothing of;
 (b) a v1.0 context (no `evidence_view`) has its raw evidence shown section by section;
 (c) the login page reports wrong credentials and goes to the console;
-(d) the chat page shows a returning customer's history;
+(d) the chat page shows a returning customer's history, asked for with the chat's token in a
+    header and nothing in the URL; a token the desk refuses starts a new chat;
 (e) the chat page's wait-choice banner offers both choices, each sending its payload. The
     socket.io client is stood in too (`STAND_IN_SOCKET`): the test delivers the Rasa server's
     socket events itself and reads what the page emitted.
@@ -35,6 +36,8 @@ pytestmark = pytest.mark.e2e
 DESK = "http://desk.test"
 HANDOFF_ID = "0f3c2a4e-9d1b-4c57-8e0a-2b6f4d8c1a90"
 SESSION_ID = "0123456789abcdef0123456789abcdef"
+#: The chat the stand-in desk starts (`POST /chat/sessions`) when the page has none.
+NEW_CHAT = {"session_id": "fedcba9876543210fedcba9876543210", "token": "v1.new.1.sig"}
 PAGES = {"/console": "console.html", "/login": "login.html", "/chat": "chat.html"}
 JsonAnswer = Callable[[str, str], tuple[int, Any] | None]
 
@@ -177,6 +180,8 @@ window.io = function () {
     emitted: [],
     receive: function (event, data) { handlers[event](data); }
   };
+  // Something a locator can wait for (waiting on a script would need eval, which the CSP bars).
+  document.documentElement.setAttribute("data-stand-in-socket", "open");
   return {
     on: function (event, handler) { handlers[event] = handler; },
     emit: function (event, data) { window.standInSocket.emitted.push([event, data]); }
@@ -199,6 +204,8 @@ class StandInDesk:
         self.page = self.context.pages[0] if self.context.pages else self.context.new_page()
         self.json: JsonAnswer = lambda method, path: None
         self.requests: list[tuple[str, str, Any]] = []
+        #: The full URL and the headers of each request, in order.
+        self.sent: list[tuple[str, dict[str, str]]] = []
         self.errors: list[str] = []
         self.page.on("pageerror", lambda error: self.errors.append(str(error)))
         self.context.route(f"{DESK}/**", self._answer)
@@ -208,6 +215,7 @@ class StandInDesk:
         request = route.request
         path = re.sub(r"\?.*$", "", request.url[len(DESK) :])
         self.requests.append((request.method, path, request.post_data_json))
+        self.sent.append((request.url, request.headers))
         if path in PAGES:
             route.fulfill(
                 path=str(WEB_DIR / PAGES[path]),
@@ -222,6 +230,8 @@ class StandInDesk:
                 route.fulfill(status=404)
         else:
             answered = self.json(request.method, path)
+            if answered is None and (request.method, path) == ("POST", "/chat/sessions"):
+                answered = (201, NEW_CHAT)
             status, body = answered if answered is not None else (404, {"error": "no such"})
             route.fulfill(status=status, content_type="application/json", body=json.dumps(body))
 
@@ -350,8 +360,8 @@ def test_the_login_page_reports_wrong_credentials_then_opens_the_console(
     assert desk.errors == []
 
 
-def test_the_chat_page_shows_a_returning_customers_history(desk: StandInDesk) -> None:
-    history = {
+def returning_customer_history() -> dict[str, Any]:
+    return {
         "session_id": SESSION_ID,
         "turns": [
             {"role": "customer", "text": "hi", "timestamp": 2.0},
@@ -365,12 +375,36 @@ def test_the_chat_page_shows_a_returning_customers_history(desk: StandInDesk) ->
         ],
         "handoff": {"status": "waiting", "team_name": "Claims", "position": 2},
     }
-    answers = {"/chat/config": {"rasa_url": "http://rasa.test"}, "/chat/history": history}
-    desk.json = lambda method, path: (200, answers[path]) if path in answers else None
+
+
+def stored_chat(page: Any, token: str) -> None:
+    """The page's storage as a visit that started a chat left it."""
+    page.evaluate(
+        "([id, token]) => { window.localStorage.setItem('support-chat.session-id', id);"
+        " window.localStorage.setItem('support-chat.token', token); }",
+        [SESSION_ID, token],
+    )
+
+
+def test_the_chat_page_shows_a_returning_customers_history(desk: StandInDesk) -> None:
+    token = "v1.stored.9999999999.sig"
+
+    def answer(method: str, path: str) -> tuple[int, Any] | None:
+        if path == "/chat/config":
+            return 200, {"rasa_url": "http://rasa.test"}
+        if path == "/chat/history":
+            sent = desk.sent[-1][1]
+            ok = sent.get("x-chat-token") == token
+            return (200, returning_customer_history()) if ok else (401, {"error": "no token"})
+        return None
+
+    desk.json = answer
     desk.context.route("http://rasa.test/**", lambda route: route.abort())
     page = desk.page
     page.goto(f"{DESK}/chat")
-    page.evaluate(f"window.localStorage.setItem('support-chat.session-id', '{SESSION_ID}')")
+    expect(page.locator("#connection")).to_have_attribute("data-state", "offline")
+    stored_chat(page, token)
+    first_visit = len(desk.sent)
 
     page.reload()
 
@@ -380,7 +414,39 @@ def test_the_chat_page_shows_a_returning_customers_history(desk: StandInDesk) ->
     expect(page.locator("li.msg-bot .quick-replies button")).to_have_text(["No, thanks"])
     expect(page.locator("#handoff")).to_have_text("You're number 2 in the queue for Claims.")
     expect(page.locator("#connection")).to_have_attribute("data-state", "offline")
-    assert ("GET", "/chat/history", None) in desk.requests
+    [url] = [url for url, _ in desk.sent[first_visit:] if "/chat/history" in url]
+    assert url == f"{DESK}/chat/history", "neither the id nor the token is in the URL"
+    assert SESSION_ID not in " ".join(url for url, _ in desk.sent[first_visit:])
+    assert desk.errors == []
+
+
+def test_a_chat_whose_token_is_refused_starts_afresh(desk: StandInDesk) -> None:
+    answers = {
+        "/chat/config": (200, {"rasa_url": "http://rasa.test"}),
+        "/chat/history": (401, {"error": "the chat token has expired: start a new chat"}),
+    }
+    desk.json = lambda method, path: answers.get(path)
+    desk.context.route("http://rasa.test/**", lambda route: route.abort())
+    page = desk.page
+    page.goto(f"{DESK}/chat")
+    expect(page.locator("#connection")).to_have_attribute("data-state", "offline")
+    stored_chat(page, "v1.expired.1.sig")
+
+    page.reload()
+
+    expect(page.locator("#connection")).to_have_attribute("data-state", "offline")
+    assert (
+        page.evaluate("window.localStorage.getItem('support-chat.session-id')")
+        == (NEW_CHAT["session_id"])
+    )
+    assert page.evaluate("window.localStorage.getItem('support-chat.token')") == NEW_CHAT["token"]
+    asked = [(method, path) for method, path, _ in desk.requests if path.startswith("/chat/")]
+    assert asked[-3:] == [
+        ("GET", "/chat/config"),
+        ("GET", "/chat/history"),
+        ("POST", "/chat/sessions"),
+    ]
+    expect(page.locator("#messages li")).to_have_count(0)
     assert desk.errors == []
 
 
@@ -394,7 +460,7 @@ def test_the_wait_choice_banner_offers_both_choices(desk: StandInDesk) -> None:
     )
     page = desk.page
     page.goto(f"{DESK}/chat")
-    page.wait_for_function("window.standInSocket !== undefined")
+    expect(page.locator("html[data-stand-in-socket=open]")).to_have_count(1)
     page.evaluate("standInSocket.receive('connect')")
     page.evaluate("standInSocket.receive('session_confirm', {})")
     expect(page.locator("#connection")).to_have_attribute("data-state", "online")

@@ -4,16 +4,20 @@ the static files."""
 from __future__ import annotations
 
 import re
-import uuid
+import time
 from collections.abc import Callable
 from typing import Any
 
-from desk.api.pages import WEB_DIR
+from contract.webchat import (
+    TRANSCRIPT_TOKEN_HEADER,
+    TRANSCRIPT_TOKEN_TTL_SECONDS,
+    transcript_session,
+    transcript_token,
+)
+from desk.api.pages import WEB_DIR, transcript_key
 from desk.services.transcripts import visible_turns
-from tests.desk.conftest import Browser, post_handoff
+from tests.desk.conftest import HANDOFF_SECRET, Browser, post_handoff
 from tests.desk.rasa_stand_in import RasaStandIn
-
-SESSION = "0123456789abcdef0123456789abcdef"
 
 
 async def test_the_chat_page_and_its_files_are_public(
@@ -90,12 +94,56 @@ async def test_the_console_needs_a_session(anonymous: Browser, olivia: Browser) 
     assert "resolved" in config["dispositions"]
 
 
-async def test_history_needs_a_web_chat_session_id(anonymous: Browser, rasa: RasaStandIn) -> None:
-    for bad in ["", "abc", SESSION.upper(), SESSION + "0", "../" + SESSION[3:]]:
-        status, body = await anonymous.get("/chat/history", params={"session_id": bad})
-        assert status == 400, bad
-        assert "session_id" in body["error"]
+async def new_chat(anonymous: Browser) -> tuple[str, dict[str, str]]:
+    """A chat started as the page starts one: its id, and the header that opens its history."""
+    status, made = await anonymous.post("/chat/sessions")
+    assert status == 201, made
+    return made["session_id"], {TRANSCRIPT_TOKEN_HEADER: made["token"]}
+
+
+async def test_a_new_chat_gets_a_fresh_id_and_a_day_long_token(anonymous: Browser) -> None:
+    before = time.time()
+    status, first = await anonymous.post("/chat/sessions")
+    _, second = await anonymous.post("/chat/sessions")
+
+    assert status == 201
+    assert re.fullmatch(r"[0-9a-f]{32}", first["session_id"])
+    assert first["session_id"] != second["session_id"]
+    assert int(before) + TRANSCRIPT_TOKEN_TTL_SECONDS <= first["expires_at"]
+    assert first["expires_at"] <= time.time() + TRANSCRIPT_TOKEN_TTL_SECONDS
+    key = transcript_key(HANDOFF_SECRET)
+    assert transcript_session(key, first["token"], time.time()) == first["session_id"]
+
+
+async def test_history_needs_the_chat_token_not_just_the_id(
+    anonymous: Browser, rasa: RasaStandIn
+) -> None:
+    session_id, opens = await new_chat(anonymous)
+    _, other_chat = await new_chat(anonymous)
+    key = transcript_key(HANDOFF_SECRET)
+    expired = transcript_token(key, session_id, int(time.time()) - 1)
+    forged = transcript_token(b"another key", session_id, int(time.time()) + 60)
+    refusals = [
+        ({}, {"session_id": session_id}, "missing"),
+        ({TRANSCRIPT_TOKEN_HEADER: ""}, {}, "missing"),
+        ({TRANSCRIPT_TOKEN_HEADER: expired}, {}, "expired"),
+        ({TRANSCRIPT_TOKEN_HEADER: forged}, {}, "not valid"),
+        ({TRANSCRIPT_TOKEN_HEADER: session_id}, {}, "malformed"),
+        # The token in the URL is not read: URLs are logged.
+        ({}, {"session_id": session_id, "token": opens[TRANSCRIPT_TOKEN_HEADER]}, "missing"),
+    ]
+    for headers, params, why in refusals:
+        status, body = await anonymous.get("/chat/history", headers=headers, params=params)
+        assert status == 401, (headers, params)
+        assert why in body["error"] and "start a new chat" in body["error"]
     assert rasa.of_kind("tracker") == []
+
+    # Another chat's token opens that chat, never this one.
+    status, history = await anonymous.get(
+        "/chat/history", headers=other_chat, params={"session_id": session_id}
+    )
+    assert status == 200
+    assert history["session_id"] != session_id
 
 
 async def test_history_shows_what_the_customer_saw_and_the_open_handoff(
@@ -105,7 +153,8 @@ async def test_history_shows_what_the_customer_saw_and_the_open_handoff(
     rasa: RasaStandIn,
     context_factory: Callable[..., dict[str, Any]],
 ) -> None:
-    rasa.conversation(SESSION).events = [
+    session_id, opens = await new_chat(anonymous)
+    rasa.conversation(session_id).events = [
         {"event": "action", "name": "action_session_start", "timestamp": 1.0},
         {
             "event": "user",
@@ -130,11 +179,11 @@ async def test_history_shows_what_the_customer_saw_and_the_open_handoff(
         },
     ]
 
-    status, history = await anonymous.get("/chat/history", params={"session_id": SESSION})
+    status, history = await anonymous.get("/chat/history", headers=opens)
 
     assert status == 200
     assert history == {
-        "session_id": SESSION,
+        "session_id": session_id,
         "turns": [
             {"role": "customer", "text": "hi", "timestamp": 2.0},
             {"role": "bot", "text": "Hello!", "timestamp": 3.0},
@@ -150,8 +199,8 @@ async def test_history_shows_what_the_customer_saw_and_the_open_handoff(
         "handoff": None,
     }
 
-    handoff_id = await post_handoff(bot, context_factory(sender_id=SESSION))
-    status, history = await anonymous.get("/chat/history", params={"session_id": SESSION})
+    handoff_id = await post_handoff(bot, context_factory(sender_id=session_id))
+    status, history = await anonymous.get("/chat/history", headers=opens)
     assert history["handoff"] == {
         "status": "waiting",
         "queue": "order_support",
@@ -161,7 +210,7 @@ async def test_history_shows_what_the_customer_saw_and_the_open_handoff(
     }
 
     assert (await olivia.post(f"/api/handoffs/{handoff_id}/claim"))[0] == 200
-    status, history = await anonymous.get("/chat/history", params={"session_id": SESSION})
+    status, history = await anonymous.get("/chat/history", headers=opens)
     assert history["handoff"] == {
         "status": "agent_joined",
         "queue": "order_support",
@@ -172,7 +221,8 @@ async def test_history_shows_what_the_customer_saw_and_the_open_handoff(
 
 async def test_history_is_a_503_when_rasa_is_down(anonymous: Browser, rasa: RasaStandIn) -> None:
     rasa.fail["tracker"] = 500
-    status, body = await anonymous.get("/chat/history", params={"session_id": uuid.uuid4().hex})
+    _, opens = await new_chat(anonymous)
+    status, body = await anonymous.get("/chat/history", headers=opens)
     assert status == 503
     assert "reading the tracker" in body["error"]
 
