@@ -4,6 +4,7 @@ from the chat page, reading a document and reviewing it at the desk."""
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from pathlib import Path
@@ -581,3 +582,84 @@ async def test_only_case_workers_review(
         assert status == 404
 
     assert snapshot(database, reference) == before
+
+
+# --- Never served or logged without authorisation ----------------------------------------------
+
+#: A name and content no log line may carry.
+SECRET_FILE_NAME = "quixwold-passport-scan.pdf"
+SECRET_CONTENT = b"QuixwoldPassport0042"
+
+
+def marked_pdf() -> bytes:
+    """A PDF whose bytes carry SECRET_CONTENT (inside a comment, so it stays well-formed)."""
+    return minimal_pdf().replace(b"%PDF-1.4\n", b"%PDF-1.4\n%" + SECRET_CONTENT + b"\n", 1)
+
+
+async def test_a_document_is_served_only_to_who_may_see_its_application(
+    customer: Browser,
+    bella: Browser,
+    bot: Browser,
+    browsers: Callable[..., Browser],
+    database: Database,
+    reference: str,
+) -> None:
+    with database.session(write=True) as session:
+        create_agent(
+            session,
+            username="bruno",
+            display_name="Bruno",
+            password=PASSWORD,
+            role=AgentRole.BRANCH_STAFF,
+            queues=(),
+            branch="manchester_king_street",
+        )
+        starts = utcnow() + timedelta(days=1)
+        application = applications.load(session, reference)
+        application.appointments.append(
+            BranchAppointment(
+                branch=BRANCH, desk=1, starts_at=starts, ends_at=starts + timedelta(minutes=45)
+            )
+        )
+    bruno = await browsers().login("bruno")
+    document = await upload(customer, reference, marked_pdf(), file_name=SECRET_FILE_NAME)
+    path = f"/api/documents/{document['id']}/content"
+
+    status, _, body = await fetch(bella, path)
+    assert (status, SECRET_CONTENT in body) == (200, True)  # the appointment's branch
+    for who in (bruno, bot, customer):  # another branch, the bot's token, the chat page
+        status, _, body = await fetch(who, path + f"?session_id={CHAT_ID}")
+        assert status in (401, 404), who
+        assert SECRET_CONTENT not in body and SECRET_FILE_NAME.encode() not in body
+
+
+async def test_no_log_line_carries_a_documents_name_or_content(
+    customer: Browser,
+    maya: Browser,
+    olivia: Browser,
+    anonymous: Browser,
+    documents_dir: Path,
+    reference: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+
+    document = await upload(customer, reference, marked_pdf(), file_name=SECRET_FILE_NAME)
+    path = f"/api/documents/{document['id']}/content"
+    await fetch(maya, path)
+    await fetch(maya, path + "?download=1")
+    await fetch(olivia, path)
+    await fetch(anonymous, path)
+    await customer.post(  # refused: not what its name says
+        UPLOADS, data=form(reference, b"<html>" + SECRET_CONTENT, file_name=SECRET_FILE_NAME)
+    )
+    for stored_file in stored(documents_dir):
+        stored_file.unlink()
+    await fetch(maya, path)  # the file missing from the store: logged as an error
+    await maya.post(f"/api/documents/{document['id']}/review", json={"decision": "accept"})
+
+    lines = [record.getMessage() + (record.exc_text or "") for record in caplog.records]
+    assert any("missing from the store" in line for line in lines)
+    for line in lines:
+        assert SECRET_FILE_NAME not in line and "quixwold" not in line.lower()
+        assert SECRET_CONTENT.decode() not in line
