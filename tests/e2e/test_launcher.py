@@ -86,7 +86,9 @@ def secrets_on_command_lines(pids: list[int], env: Mapping[str, str]) -> list[st
         for name in secret_variables():
             value = env.get(name, "")
             if value and value.encode() in line:
-                shown = line.replace(b"\0", b" ").decode(errors="replace")[:200]
+                # The message names the variable, never shows its value.
+                masked = line.replace(value.encode(), f"<{name}>".encode())
+                shown = masked.replace(b"\0", b" ").decode(errors="replace")[:200]
                 leaks.append(f"{name} ({pid}: {shown})")
     return leaks
 
