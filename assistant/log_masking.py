@@ -8,16 +8,16 @@ Sanic, Rasa, structlog and the project's loggers each write through their own ha
 - redacts the customer-text fields of Rasa's structured log events (`user_text` of
   "message.parsing.failed", `text`, ...), the fields Rasa itself marks as anonymizable: a name
   or an address in free text is beyond any pattern;
-- silences Rasa's warning about a message starting with "/" whose arguments fail to parse,
-  which quotes the customer's whole message (the message is still handled).
+- words Rasa's warning about a message starting with "/" whose arguments fail to parse without
+  the customer's message, which it used to quote whole (the message is still handled).
 """
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping
 from typing import Any, Final
 
+import rasa.shared.utils.io
 import rasa.utils.log_utils
 
 from logsupport.masking import install_log_masking
@@ -53,19 +53,26 @@ CUSTOMER_TEXT_FIELDS: Final = frozenset(
         "token_text",
     }
 )
-#: The start of Rasa's warning that quotes a whole "/intent{...}" message it cannot parse.
+#: The start of Rasa's warning that quotes a whole "/intent{...}" message it cannot parse,
+#: and what is said instead.
 UNPARSED_MESSAGE_WARNING: Final = "Failed to parse arguments in line"
+UNPARSED_MESSAGE_NOTE: Final = (
+    "Failed to parse the arguments of a message starting with '/'; continuing without them "
+    "(the message is the customer's, so it is not logged)."
+)
 
 
 def install(environ: Mapping[str, str]) -> None:
     """Mask personal data and this process's secrets in every log record from now on."""
+    global _rasa_anonymizer, _rasa_raise_warning
     install_log_masking(environ.get(name) for name in SECRET_VARIABLES)
-    warnings.filterwarnings("ignore", message=UNPARSED_MESSAGE_WARNING)
+    # Both are looked up at call time: Rasa configures structlog later, in its main.
     if rasa.utils.log_utils._anonymizer is not redact_customer_text:
-        global _rasa_anonymizer
         _rasa_anonymizer = rasa.utils.log_utils._anonymizer
-        # Looked up when Rasa configures structlog, which happens after this, in its main.
         rasa.utils.log_utils._anonymizer = redact_customer_text
+    if rasa.shared.utils.io.raise_warning is not raise_warning_without_messages:
+        _rasa_raise_warning = rasa.shared.utils.io.raise_warning
+        rasa.shared.utils.io.raise_warning = raise_warning_without_messages
 
 
 def _unchanged(_logger: Any, _method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
@@ -73,6 +80,15 @@ def _unchanged(_logger: Any, _method: str, event_dict: dict[str, Any]) -> dict[s
 
 
 _rasa_anonymizer = _unchanged
+_rasa_raise_warning = rasa.shared.utils.io.raise_warning
+
+
+def raise_warning_without_messages(message: str, *args: Any, **kwargs: Any) -> None:
+    """Rasa's `raise_warning`, except that the warning quoting a customer's message is worded
+    without it."""
+    if message.startswith(UNPARSED_MESSAGE_WARNING):
+        message = UNPARSED_MESSAGE_NOTE
+    _rasa_raise_warning(message, *args, **kwargs)
 
 
 def redact_customer_text(logger: Any, method: str, event_dict: dict[str, Any]) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 import rasa.shared.utils.io
+import rasa.utils.common
 import rasa.utils.log_utils
 import structlog
 
@@ -35,6 +36,7 @@ def records() -> Iterator[list[logging.LogRecord]]:
     `install`; the process's logging, warnings and structlog are restored afterwards."""
     factory = logging.getLogRecordFactory()
     anonymizer = rasa.utils.log_utils._anonymizer
+    raise_warning = rasa.shared.utils.io.raise_warning
     kept: list[logging.LogRecord] = []
     handler = KeepingHandler(kept)
     loggers = [logging.getLogger(), logging.getLogger("rasa.core.actions.action")]
@@ -52,6 +54,7 @@ def records() -> Iterator[list[logging.LogRecord]]:
         logging.setLogRecordFactory(factory)
         logging.captureWarnings(False)
         rasa.utils.log_utils._anonymizer = anonymizer
+        rasa.shared.utils.io.raise_warning = raise_warning
         structlog.reset_defaults()
 
 
@@ -76,7 +79,9 @@ def test_every_secret_of_the_process_and_personal_data_are_masked(
 def test_a_message_rasa_cannot_parse_is_not_quoted(records: list[logging.LogRecord]) -> None:
     message = '/inform{"name": "Zebedee Quixwold"'
 
-    # What Rasa does with a "/intent{...}" message whose arguments it cannot parse.
+    # Rasa's main sets its warning filters after the installation, then meets a "/intent{...}"
+    # message whose arguments it cannot parse.
+    rasa.utils.common._filter_warnings(logging.INFO)
     rasa.shared.utils.io.raise_warning(f"Failed to parse arguments in line '{message}'. ")
     # And with one that does not even look like an intent, through its structured log.
     rasa.utils.log_utils.configure_structlog(logging.INFO)
@@ -84,4 +89,5 @@ def test_a_message_rasa_cannot_parse_is_not_quoted(records: list[logging.LogReco
 
     lines = [record.getMessage() for record in records]
     assert "message.parsing.failed" in " ".join(lines)
+    assert "the message is the customer's" in " ".join(lines)
     assert not [line for line in lines if "Zebedee" in line]

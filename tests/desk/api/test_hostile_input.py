@@ -101,6 +101,8 @@ BODYLESS: frozenset[tuple[str, str]] = frozenset(
         ("POST", "/api/analytics/build"),
         # A multipart form (the customer's upload), never JSON: tests/desk/api/test_documents.py.
         ("POST", "/chat/uploads"),
+        # A new web chat: its id and transcript token, made by the desk from nothing.
+        ("POST", "/chat/sessions"),
         ("DELETE", "/api/applications/{reference}/appointment"),
         # Branch staff only: the supervisor of these tests is refused before any body is read.
         ("POST", "/api/branch/appointments/{appointment_id}/identity-check"),

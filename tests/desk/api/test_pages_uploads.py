@@ -3,10 +3,10 @@ its upload prompt, so the chat page offers the upload again (desk/services/trans
 
 from __future__ import annotations
 
+from tests.desk.api.test_pages import new_chat
 from tests.desk.conftest import Browser
 from tests.desk.rasa_stand_in import RasaStandIn
 
-SESSION = "fedcba9876543210fedcba9876543210"
 PROMPT = {
     "reference": "MTG-7K3Q9",
     "item": "bank_statements",
@@ -19,7 +19,8 @@ PROMPT = {
 async def test_the_history_offers_the_latest_unanswered_request_again(
     anonymous: Browser, rasa: RasaStandIn
 ) -> None:
-    rasa.conversation(SESSION).events = [
+    session_id, opens = await new_chat(anonymous)
+    rasa.conversation(session_id).events = [
         {"event": "user", "text": "which documents do you need?", "timestamp": 1.0},
         {
             "event": "bot",
@@ -38,7 +39,7 @@ async def test_the_history_offers_the_latest_unanswered_request_again(
         },
     ]
 
-    status, history = await anonymous.get("/chat/history", params={"session_id": SESSION})
+    status, history = await anonymous.get("/chat/history", headers=opens)
 
     assert status == 200
     assert [turn.get("document_upload") for turn in history["turns"]] == [
