@@ -39,6 +39,19 @@ REDIS_URL: Final = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 RABBITMQ_URL: Final = os.environ.get("TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
 
 
+@dataclass(frozen=True)
+class ServiceUrls:
+    """Where the PostgreSQL server, Redis and RabbitMQ of a copy are."""
+
+    postgres: str = POSTGRES_URL
+    redis: str = REDIS_URL
+    rabbitmq: str = RABBITMQ_URL
+
+
+#: The machine's shared servers (TEST_POSTGRES_URL, TEST_REDIS_URL, TEST_RABBITMQ_URL).
+SHARED_SERVICES: Final = ServiceUrls()
+
+
 class ServicesMissing(RuntimeError):
     """PostgreSQL, Redis, RabbitMQ or HAProxy is not there (one line each)."""
 
@@ -60,9 +73,14 @@ class ScaledCopy:
 
 
 def isolated_plan(
-    rasa_auth_token: str, model: Path, *, rasa_processes: int = 2, desks: int = 2
+    rasa_auth_token: str,
+    model: Path,
+    *,
+    rasa_processes: int = 2,
+    desks: int = 2,
+    services: ServiceUrls = SHARED_SERVICES,
 ) -> ScaledPlan:
-    """A plan on free ports with names nobody else uses (two action servers)."""
+    """A plan on free ports with names nobody else uses (two action servers), on `services`."""
     names = f"scaled_copy_{uuid.uuid4().hex[:10]}"
     site, rasa, actions, stats, *ports = free_ports(4 + rasa_processes + 2 + desks)
     balancer = balancer_plan(
@@ -75,9 +93,9 @@ def isolated_plan(
         desk_ports=ports[rasa_processes + 2 :],
     )
     shared = SharedServices(
-        redis_url=REDIS_URL,
-        rabbitmq_url=RABBITMQ_URL,
-        databases=database_urls(POSTGRES_URL, names),
+        redis_url=services.redis,
+        rabbitmq_url=services.rabbitmq,
+        databases=database_urls(services.postgres, names),
         lock_key_prefix=names.replace("_", ""),
         socketio_channel=f"{names}-webchat",
         event_exchange=f"{names}-exchange",
@@ -87,9 +105,9 @@ def isolated_plan(
     return ScaledPlan(balancer, shared, rasa_auth_token, model)
 
 
-def check_services() -> None:
-    """`ServicesMissing` naming each shared service that does not answer."""
-    problems = missing_services(POSTGRES_URL, REDIS_URL, RABBITMQ_URL)
+def check_services(services: ServiceUrls = SHARED_SERVICES) -> None:
+    """`ServicesMissing` naming each service that does not answer."""
+    problems = missing_services(services.postgres, services.redis, services.rabbitmq)
     if problems:
         raise ServicesMissing("\n".join(problems))
 
@@ -101,18 +119,20 @@ def running_scaled_copy(
     env: Mapping[str, str],
     demo_password: str,
     wiring: Mapping[str, Mapping[str, str]] | None = None,
+    postgres_url: str = POSTGRES_URL,
 ) -> Iterator[ScaledCopy]:
-    """Prepares the plan's databases, runs its processes with `env` (plus the shared settings)
-    under `root`, and removes everything it made on the shared services afterwards."""
-    check_services()
+    """Prepares the plan's databases (on the server `postgres_url`, the plan's isolated_plan
+    was given), runs its processes with `env` (plus the shared settings) under `root`, and
+    removes everything it made on the shared services afterwards."""
+    check_services(ServiceUrls(postgres_url, plan.shared.redis_url, plan.shared.rabbitmq_url))
     try:
-        prepare(POSTGRES_URL, plan.shared.databases, demo_password)
+        prepare(postgres_url, plan.shared.databases, demo_password)
         process_env = {**env, **shared_environment(plan), "DESK_DEMO_PASSWORD": demo_password}
         services = scaled_services(plan, wiring, root)
         with running_stack(services, root / "logs", process_env) as stack:
             yield ScaledCopy(plan, stack, tuple(services), root)
     finally:
-        drop(POSTGRES_URL, plan.shared.databases)
+        drop(postgres_url, plan.shared.databases)
         asyncio.run(_delete_rabbitmq_names(plan.shared))
         _delete_redis_keys(plan.shared)
 

@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import contextlib
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 import aiohttp
 
+from assistant.apology import APOLOGY
 from contract.desk_notices import DESK_NOTICE_KEY, DeskNotice
 from contract.webchat import AGENT_METADATA_KEY
 from tests.chaos.load import Customer
@@ -36,6 +37,9 @@ PASSED_ON: Final = (
     "already in the queue for a person",
     "you're in the queue for",
 )
+#: Words of the bot's message when the desk did not take a handoff at once
+#: (`actions.handoff_action`).
+DESK_UNREACHABLE: Final = "isn't reachable this very moment"
 #: How long the system may take to settle after a fault (a leased outbox row comes due again,
 #: the desk confirms a handoff Rasa missed).
 SETTLE_SECONDS: Final = 90.0
@@ -48,6 +52,9 @@ class Findings:
     customers: int = 0
     messages: int = 0
     failed_turns: int = 0
+    #: Turns the fault visibly struck: failed, answered with the apology, or told the desk is
+    #: unreachable (the handoff waits in the outbox). 0 everywhere: the fault missed the load.
+    turns_struck: int = 0
     messages_lost: int = 0
     messages_duplicated: int = 0
     handoffs: int = 0
@@ -60,6 +67,7 @@ class Findings:
             "customers",
             "messages",
             "failed_turns",
+            "turns_struck",
             "messages_lost",
             "messages_duplicated",
             "handoffs",
@@ -72,6 +80,10 @@ class Findings:
 
 def told_of_a_person(texts: Sequence[str]) -> bool:
     return any(words in text.lower() for text in texts for words in PASSED_ON)
+
+
+def _struck(replies: Sequence[str]) -> bool:
+    return any(APOLOGY in text or DESK_UNREACHABLE in text for text in replies)
 
 
 def _marked(event: Mapping[str, Any]) -> bool:
@@ -95,6 +107,7 @@ def check_messages(customer: Customer, tracker: Mapping[str, Any]) -> Findings:
     and never more often than it was sent."""
     found = Findings(customers=1, messages=len(customer.turns))
     found.failed_turns = sum(1 for t in customer.turns if t.error)
+    found.turns_struck = sum(1 for t in customer.turns if t.error or _struck(t.replies or []))
     logged = Counter(str(e.get("text")) for e in tracker["events"] if e["event"] == "user")
     sent = Counter(t.text for t in customer.turns)
     answered = Counter(t.text for t in customer.turns if t.error is None)
@@ -113,17 +126,23 @@ def check_messages(customer: Customer, tracker: Mapping[str, Any]) -> Findings:
     return found
 
 
+def _with_pause_state(
+    tracker: Mapping[str, Any],
+) -> Iterator[tuple[Mapping[str, Any], bool]]:
+    """Each event with whether the conversation was paused (a person's) when it happened."""
+    paused = False
+    for event in tracker["events"]:
+        if event["event"] in ("pause", "resume"):
+            paused = event["event"] == "pause"
+        yield event, paused
+
+
 def check_ownership(customer: Customer, tracker: Mapping[str, Any]) -> Findings:
     """Invariant 3: between the pause (the handoff) and the resume (the hand-back) every bot
     event is the desk's."""
     found = Findings()
-    paused = False
-    for event in tracker["events"]:
-        if event["event"] == "pause":
-            paused = True
-        elif event["event"] == "resume":
-            paused = False
-        elif event["event"] == "bot" and paused and not _announces_the_handoff(event):
+    for event, paused in _with_pause_state(tracker):
+        if event["event"] == "bot" and paused and not _announces_the_handoff(event):
             found.violations.append(
                 f"{customer.sender}: the bot said {str(event.get('text'))[:60]!r} "
                 "while a person had the chat"
@@ -135,13 +154,8 @@ def check_no_silence(customer: Customer, tracker: Mapping[str, Any]) -> Findings
     """Invariant 4, part: an answered turn without a reply only while the chat was paused."""
     found = Findings()
     paused_at: dict[str, list[bool]] = {}
-    paused = False
-    for event in tracker["events"]:
-        if event["event"] == "pause":
-            paused = True
-        elif event["event"] == "resume":
-            paused = False
-        elif event["event"] == "user":
+    for event, paused in _with_pause_state(tracker):
+        if event["event"] == "user":
             paused_at.setdefault(str(event.get("text")), []).append(paused)
     seen: Counter[str] = Counter()
     for turn in customer.turns:

@@ -21,8 +21,9 @@ from actions.store.database import utcnow
 from actions.store.models import HandoffOutboxEntry, OutboxStatus
 from harness.faults import kill_hard
 from tests.chaos.conftest import ACTIONS, DESK, RASA, ChaosReport, Embedded
-from tests.chaos.invariants import Findings, check_all
-from tests.chaos.load import AGENT, Customer, Load, claim, handoff_ids, serve_and_resolve
+from tests.chaos.invariants import check_all
+from tests.chaos.load import AGENT, Load, claim, handoff_ids
+from tests.chaos.scenario import assert_survived, fault_at_first_handoff, serve_everyone
 from tests.e2e.desk_system import Agent, eventually, tracker_of
 from tests.e2e.scripts import APPLICATION_REFERENCE
 
@@ -34,54 +35,24 @@ PROFILE = "embedded"
 SLOW_DESK_SECONDS = 2.5
 
 
-def assert_survived(findings: Findings) -> None:
-    assert not findings.violations, "\n".join(findings.violations)
+@pytest.mark.parametrize(
+    ("process", "name", "kinds"),
+    [
+        (ACTIONS, "action server kill -9 mid-turn", ["person"] * 8 + ["order"] * 2),
+        (DESK, "desk kill -9 mid-intake", ["person"] * 8),
+    ],
+    ids=["action-server-mid-turn", "desk-mid-intake"],
+)
+async def test_process_killed_at_the_first_handoff(
+    healed: Embedded, report: ChaosReport, process: str, name: str, kinds: list[str]
+) -> None:
+    def fault() -> None:
+        kill_hard(healed.system.stack, process)
+        healed.restart(process)
 
-
-async def first_handoff(embedded: Embedded, customers: list[Customer]) -> None:
-    async def arrived() -> bool:
-        return any(embedded.system.handoffs_of(c.sender) for c in customers)
-
-    await eventually(arrived, "the first handoff of the load", timeout=120)
-
-
-async def serve_everyone(embedded: Embedded, customers: list[Customer]) -> None:
-    """The agent claims every customer's handoff, writes to them and hands them back."""
-    agent = await Agent(embedded.system).login(AGENT)
-    try:
-        for handoff_id in await handoff_ids(embedded.system, customers):
-            handoff = await agent.handoff(handoff_id)
-            if handoff["status"] == "queued":
-                assert await claim(agent, handoff_id) == 200
-            await serve_and_resolve(agent, handoff_id)
-    finally:
-        await agent.close()
-
-
-async def test_action_server_killed_mid_turn(healed: Embedded, report: ChaosReport) -> None:
-    started = time.monotonic()
-    async with aiohttp.ClientSession() as http:
-        load = Load.of(healed.system.rasa_url, ["person"] * 8 + ["order"] * 2).start(http)
-        await first_handoff(healed, load.customers)
-        kill_hard(healed.system.stack, ACTIONS)
-        healed.restart(ACTIONS)
-        await load.finish()
-    findings = await check_all(healed.system, load.customers)
-    report.record("action server kill -9 mid-turn", PROFILE, started, findings)
-    assert_survived(findings)
-
-
-async def test_desk_killed_mid_intake(healed: Embedded, report: ChaosReport) -> None:
-    started = time.monotonic()
-    async with aiohttp.ClientSession() as http:
-        load = Load.of(healed.system.rasa_url, ["person"] * 8).start(http)
-        await first_handoff(healed, load.customers)
-        kill_hard(healed.system.stack, DESK)
-        healed.restart(DESK)
-        await load.finish()
-    await serve_everyone(healed, load.customers)
-    findings = await check_all(healed.system, load.customers)
-    report.record("desk kill -9 mid-intake", PROFILE, started, findings)
+    findings = await fault_at_first_handoff(
+        healed.system, report, name=name, profile=PROFILE, kinds=kinds, fault=fault
+    )
     assert_survived(findings)
 
 
@@ -105,7 +76,7 @@ async def test_desk_killed_mid_claim(healed: Embedded, report: ChaosReport) -> N
         healed.restart(DESK)
     finally:
         await agent.close()
-    await serve_everyone(healed, load.customers)
+    await serve_everyone(healed.system, load.customers)
     findings = await check_all(system, load.customers)
     report.record("desk kill -9 mid-claim", PROFILE, started, findings)
     assert_survived(findings)
@@ -205,7 +176,7 @@ async def test_duplicate_deliveries(healed: Embedded, report: ChaosReport) -> No
             )
 
         await eventually(relayed, "the relay delivers the row again", timeout=60)
-    await serve_everyone(healed, [first, second, third, fourth])
+    await serve_everyone(healed.system, [first, second, third, fourth])
     findings = await check_all(system, load.customers)
     report.record("duplicate deliveries (handoff, event, outbox row)", PROFILE, started, findings)
     assert_survived(findings)
@@ -219,7 +190,7 @@ async def test_slow_desk(healed: Embedded, report: ChaosReport) -> None:
         load = Load.of(healed.system.rasa_url, ["person"] * 6 + ["order"] * 2).start(http)
         await load.finish()
     healed.proxy.delay_seconds = 0.0
-    await serve_everyone(healed, load.of_kind("person"))
+    await serve_everyone(healed.system, load.of_kind("person"))
     findings = await check_all(healed.system, load.customers)
     report.record(f"slow desk (+{SLOW_DESK_SECONDS} s per answer)", PROFILE, started, findings)
     assert_survived(findings)

@@ -28,8 +28,10 @@ from yarl import URL
 
 from harness.chat_client import ChatClient
 from harness.scaled_copy import (
+    SHARED_SERVICES,
     ScaledCopy,
     ServicesMissing,
+    ServiceUrls,
     check_services,
     isolated_plan,
     running_scaled_copy,
@@ -100,24 +102,29 @@ def wiring(plan: ScaledPlan) -> Mapping[str, Mapping[str, str]]:
 
 
 @contextmanager
-def running_scaled_system(root: Path, **settings: str) -> Iterator[ScaledSystem]:
-    """The scaled system under `root`; `settings` are extra environment variables."""
+def running_scaled_system(
+    root: Path, services: ServiceUrls = SHARED_SERVICES, **settings: str
+) -> Iterator[ScaledSystem]:
+    """The scaled system under `root` on `services` (the machine's shared servers unless a
+    test brings its own); `settings` are extra environment variables."""
     try:
-        check_services()
+        check_services(services)
     except ServicesMissing as missing:
         pytest.fail(f"the scaled system needs:\n{missing}", pytrace=False)
     if not MODEL_PATH.exists():
         pytest.fail(f"{MODEL_PATH} is missing: run `make train` first", pytrace=False)
     env = build_environment(root)
     password = secrets.token_urlsafe(16)
-    plan = isolated_plan(env.rasa_auth_token, MODEL_PATH)
+    plan = isolated_plan(env.rasa_auth_token, MODEL_PATH, services=services)
     process_env = {
         **env.env,
         "DESK_DOCUMENTS_DIR": str(root / "documents"),
         "DESK_DEMO_CODES_FILE": str(root / "demo-codes.jsonl"),
         **settings,
     }
-    with running_scaled_copy(plan, root, process_env, password, wiring(plan)) as copy:
+    with running_scaled_copy(
+        plan, root, process_env, password, wiring(plan), services.postgres
+    ) as copy:
         yield ScaledSystem(copy, env, password)
 
 

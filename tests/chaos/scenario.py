@@ -1,0 +1,67 @@
+"""One fault under load, the same on either system: start the customers, wait for the moment
+the fault is meant for, inject it, let the load finish, let an agent serve every handoff, and
+check the invariants."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+
+import aiohttp
+
+from tests.chaos.conftest import ChaosReport
+from tests.chaos.invariants import Findings, check_all
+from tests.chaos.load import AGENT, Customer, Load, claim, handoff_ids, serve_and_resolve
+from tests.e2e.desk_system import Agent, DeskStack, eventually
+
+#: A fault: called once the load's first handoff reached the desk (sync: it blocks the test's
+#: loop, as a restart does; the customers' turns go on in the processes meanwhile).
+Fault = Callable[[], None]
+
+
+def assert_survived(findings: Findings) -> None:
+    assert not findings.violations, "\n".join(findings.violations)
+
+
+async def first_handoff(system: DeskStack, customers: Sequence[Customer]) -> None:
+    async def arrived() -> bool:
+        return any(system.handoffs_of(c.sender) for c in customers)
+
+    await eventually(arrived, "the first handoff of the load", timeout=120)
+
+
+async def serve_everyone(system: DeskStack, customers: Sequence[Customer]) -> None:
+    """The agent claims every customer's handoff, writes to them and hands them back."""
+    agent = await Agent(system).login(AGENT)
+    try:
+        for handoff_id in await handoff_ids(system, customers):
+            handoff = await agent.handoff(handoff_id)
+            if handoff["status"] == "queued":
+                assert await claim(agent, handoff_id) == 200
+            await serve_and_resolve(agent, handoff_id)
+    finally:
+        await agent.close()
+
+
+async def fault_at_first_handoff(
+    system: DeskStack,
+    report: ChaosReport,
+    *,
+    name: str,
+    profile: str,
+    kinds: Sequence[str],
+    fault: Fault,
+) -> Findings:
+    """Customers of `kinds` play their scripts; `fault` strikes once the first handoff is in
+    the desk; every customer who asked for a person is served and handed back; then the
+    invariants, recorded in `report` under `name`."""
+    started = time.monotonic()
+    async with aiohttp.ClientSession() as http:
+        load = Load.of(system.rasa_url, kinds).start(http)
+        await first_handoff(system, load.customers)
+        fault()
+        await load.finish()
+    await serve_everyone(system, load.of_kind("person"))
+    findings = await check_all(system, load.customers)
+    report.record(name, profile, started, findings)
+    return findings

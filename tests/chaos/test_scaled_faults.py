@@ -1,0 +1,56 @@
+"""Faults on the scaled system (two Rasa, two action servers, two desks behind HAProxy), on
+PostgreSQL, Redis and RabbitMQ servers the suite starts for itself (`harness.private_services`):
+restarting them is the fault, and the machine's shared ones are never touched.
+
+Customers come in through the balancer; the action servers deliver to desk #1 and the agent
+works there (`tests.e2e.scaled_system.wiring`), so "the desk" below is desk #1.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.faults import kill_hard
+from tests.chaos.conftest import ChaosReport, Scaled
+from tests.chaos.scenario import Fault, assert_survived, fault_at_first_handoff
+
+pytestmark = [pytest.mark.e2e, pytest.mark.chaos]
+
+PROFILE = "scaled"
+LOAD = ["person"] * 6 + ["order"] * 2
+
+
+async def run(scaled: Scaled, report: ChaosReport, name: str, fault: Fault) -> None:
+    findings = await fault_at_first_handoff(
+        scaled.desk_stack, report, name=name, profile=PROFILE, kinds=LOAD, fault=fault
+    )
+    assert_survived(findings)
+
+
+async def test_postgres_restart(scaled_healed: Scaled, report: ChaosReport) -> None:
+    await run(scaled_healed, report, "PostgreSQL restart", scaled_healed.services.postgres.restart)
+
+
+async def test_redis_restart(scaled_healed: Scaled, report: ChaosReport) -> None:
+    await run(scaled_healed, report, "Redis restart", scaled_healed.services.redis.restart)
+
+
+async def test_rabbitmq_restart(scaled_healed: Scaled, report: ChaosReport) -> None:
+    await run(scaled_healed, report, "RabbitMQ restart", scaled_healed.services.rabbitmq.restart)
+
+
+@pytest.mark.parametrize(
+    ("process", "name"),
+    [("actions1", "action server kill -9 mid-turn"), ("desk1", "desk kill -9 mid-intake")],
+    ids=["action-server-mid-turn", "desk-mid-intake"],
+)
+async def test_process_killed_at_the_first_handoff(
+    scaled_healed: Scaled, report: ChaosReport, process: str, name: str
+) -> None:
+    copy = scaled_healed.system.copy
+
+    def fault() -> None:
+        kill_hard(copy.stack, process)
+        copy.restart(process)
+
+    await run(scaled_healed, report, name, fault)
