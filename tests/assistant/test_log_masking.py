@@ -13,21 +13,9 @@ import rasa.utils.log_utils
 import structlog
 
 from assistant.log_masking import SECRET_VARIABLES, install
+from tests.support.log_records import KeepingHandler
 
 SECRETS = {name: f"{name.lower()}-value-{index}" for index, name in enumerate(SECRET_VARIABLES)}
-
-
-class KeepingHandler(logging.Handler):
-    """Keeps the records it is given."""
-
-    def __init__(self, kept: list[logging.LogRecord]) -> None:
-        """Append to `kept`."""
-        super().__init__()
-        self.kept = kept
-
-    def emit(self, record: logging.LogRecord) -> None:
-        """Keep the record."""
-        self.kept.append(record)
 
 
 @pytest.fixture

@@ -35,6 +35,7 @@ from rasa_sdk_plugins import (
     token_is_valid,
 )
 from settingsupport.environment import MissingSettingError
+from tests.support.log_records import KeepingHandler
 
 TOKEN = "s3cret-action-token"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -80,19 +81,6 @@ def settings_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[No
     _clear_caches()
     yield
     _clear_caches()
-
-
-class KeepingHandler(logging.Handler):
-    """Keeps the records it is given."""
-
-    def __init__(self, kept: list[logging.LogRecord]) -> None:
-        """Append to `kept`."""
-        super().__init__()
-        self.kept = kept
-
-    def emit(self, record: logging.LogRecord) -> None:
-        """Keep the record."""
-        self.kept.append(record)
 
 
 @pytest.fixture
