@@ -6,7 +6,9 @@ missing secret fails fast at start-up instead of silently becoming "".
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field, validator
 
@@ -21,6 +23,8 @@ from settingsupport.environment import (
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 #: What DESK_BUS_URL may start with (redis-py's URL schemes).
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 def default_database_url() -> str:
@@ -96,6 +100,22 @@ class DeskSettings(DeskDatabaseSettings):
     # consumes (named in Rasa's `queues:` too); contract/conversation_events.py has the defaults.
     event_exchange: str = Field(DEFAULT_EXCHANGE, env="DESK_EVENT_EXCHANGE", min_length=1)
     event_queue: str = Field(DEFAULT_QUEUE, env="DESK_EVENT_QUEUE", min_length=1, max_length=200)
+    # Guessing passwords (desk/services/login_throttle.py): this many wrong passwords for one
+    # username within the window lock it for the lockout time; this many failed logins from one
+    # address within the window are answered 429 until the oldest leaves the window.
+    login_account_failures: int = Field(5, env="DESK_LOGIN_ACCOUNT_FAILURES", gt=0)
+    login_address_failures: int = Field(20, env="DESK_LOGIN_ADDRESS_FAILURES", gt=0)
+    login_window_minutes: float = positive_field(15.0, "DESK_LOGIN_WINDOW_MINUTES")
+    login_lockout_minutes: float = positive_field(15.0, "DESK_LOGIN_LOCKOUT_MINUTES")
+    # The proxies in front of the desk (HAProxy of the scaled stack, a TLS terminator): from a
+    # peer in these addresses or networks (comma-separated, e.g. "127.0.0.1, 10.0.0.0/8") the
+    # desk believes X-Forwarded-For (the client's address, for the login limits) and
+    # X-Forwarded-Proto (the scheme the browser used, for the Origin check). Empty: trusts none.
+    trusted_proxies: str = Field("", env="DESK_TRUSTED_PROXIES")
+    # The address browsers use for the desk when it differs from what the desk sees (behind TLS
+    # termination: https://desk.example.com). A write from a browser must come from a page of
+    # this origin. Empty: the request's own scheme (or a trusted X-Forwarded-Proto) and host.
+    public_url: str = Field("", env="DESK_PUBLIC_URL")
 
     @validator("event_queue_url")
     def _an_amqp_url(cls, url: str | None) -> str | None:
@@ -117,7 +137,40 @@ class DeskSettings(DeskDatabaseSettings):
             )
         return url
 
+    @validator("trusted_proxies")
+    def _addresses_or_networks(cls, proxies: str) -> str:
+        for entry in _entries(proxies):
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{entry[:60]!r} is not an IP address or network; "
+                    "give a comma-separated list such as 127.0.0.1, 10.0.0.0/8"
+                ) from None
+        return proxies
+
+    @validator("public_url")
+    def _an_origin(cls, url: str) -> str:
+        url = url.strip().rstrip("/")
+        if url:
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.hostname or parts.path:
+                raise ValueError("must be empty or an origin such as https://desk.example.com")
+        return url
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[IPNetwork, ...]:
+        """DESK_TRUSTED_PROXIES as networks (an address is a network of one)."""
+        return tuple(
+            ipaddress.ip_network(entry, strict=False) for entry in _entries(self.trusted_proxies)
+        )
+
     @validator("documents_dir", "service_levels_path")
     def _from_the_project_root(cls, path: Path) -> Path:
         # A relative path means the same place whichever directory the desk is started in.
         return path if path.is_absolute() else PROJECT_ROOT / path
+
+
+def _entries(listed: str) -> list[str]:
+    """The entries of a comma-separated setting, blanks left out."""
+    return [entry.strip() for entry in listed.split(",") if entry.strip()]

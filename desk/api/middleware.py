@@ -1,4 +1,4 @@
-"""Authentication and error handling around every route.
+"""Authentication, the security headers and error handling around every route.
 
 Three kinds of route (see `public`, `bot_facing`; the default is a logged-in agent):
 - public: /health, POST /api/login, POST /api/logout, and the pages of `desk.api.pages`
@@ -8,8 +8,19 @@ Three kinds of route (see `public`, `bot_facing`; the default is a logged-in age
 - everything else needs a valid session cookie: 401 JSON under /api/, a redirect to /login
   for pages.
 A header or cookie with bytes that are not UTF-8 (0xff) is just a wrong credential: 401.
-Browser requests that change something and carry an `Origin` of another site (or one that
-is not a URL) are refused (403) on top of the SameSite=Strict cookie.
+
+Cross-site writes: a request that changes something (and the console's websocket) is refused
+(403) when a browser says it comes from another origin, on top of the SameSite=Strict cookie:
+an `Origin` (or, without one, a `Referer`) whose scheme, host or port is not the desk's,
+`Origin: null`, or `Sec-Fetch-Site: cross-site`/`same-site`. The desk's origin is
+DESK_PUBLIC_URL when set (behind TLS termination), otherwise the request's scheme (a trusted
+proxy's X-Forwarded-Proto) and Host. A request with neither Origin nor Referer is let
+through: every browser sends Origin with a POST and a websocket upgrade, so it comes from a
+program (curl, the tests), which cannot borrow a browser's cookie.
+
+Every answer carries nosniff, a Referrer-Policy, framing forbidden (X-Frame-Options and CSP
+frame-ancestors), and JSON answers `Cache-Control: no-store` and a CSP that allows nothing;
+headers a route set itself (the pages' own CSP) are kept.
 
 A failed call to Rasa the request depended on (an agent's message) is a 503 naming the cause.
 Every error becomes a JSON body `{"error": str, "errors"?: [...]}`; nothing escapes as a bare
@@ -18,6 +29,7 @@ Every error becomes a JSON body `{"error": str, "errors"?: [...]}`; nothing esca
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Final, TypeVar
@@ -46,6 +58,7 @@ from desk.services.errors import (
     NotFound,
     PermissionDenied,
 )
+from desk.services.login_throttle import TooManyAttempts
 from desk.store.types import utcnow
 
 LOGGER = logging.getLogger(__name__)
@@ -57,8 +70,23 @@ _PUBLIC: Final = "public"
 _BOT: Final = "bot"
 _SESSION: Final = "session"
 _UNSAFE_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_DEFAULT_PORTS: Final = {"http": 80, "https": 443}
+#: What `Sec-Fetch-Site` says of a request another site's page made.
+_FOREIGN_FETCH_SITES: Final = frozenset({"cross-site", "same-site"})
+#: On every answer, unless the route set its own.
+SECURITY_HEADERS: Final = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+}
+#: The CSP of an answer that is not a page: nothing may load from it, nothing may frame it.
+NOTHING_POLICY: Final = "default-src 'none'; frame-ancestors 'none'"
+FRAME_POLICY: Final = "frame-ancestors 'none'"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+#: (scheme, host, port) of a web origin, the port explicit.
+Origin = tuple[str, str, int]
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 H = TypeVar("H", bound=Handler)
 
 
@@ -91,12 +119,24 @@ _DESK_ERROR_STATUS: Final[tuple[tuple[type[DeskError], int], ...]] = (
     (AuthenticationFailed, 401),
     (Conflict, 409),
     (InvalidInput, 422),
+    (TooManyAttempts, 429),
 )
 
 
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Turn every failure into a JSON error with the right status."""
+    """Turn every failure into a JSON error with the right status; put the security headers
+    on every answer (a redirect's too)."""
+    try:
+        response = await _answer(request, handler)
+    except web.HTTPException as redirect:  # below 400: aiohttp answers with it as it is
+        protect(redirect)
+        raise
+    protect(response)
+    return response
+
+
+async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except web.HTTPException as error:
@@ -105,6 +145,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return json_error(error.status, error.reason, **_allowed(error))
     except InvalidInput as error:
         return json_error(422, error.message, errors=error.errors)
+    except TooManyAttempts as error:
+        response = json_error(429, error.message)
+        response.headers["Retry-After"] = str(error.retry_after)
+        return response
     except DeskError as error:
         status = next(code for kind, code in _DESK_ERROR_STATUS if isinstance(error, kind))
         return json_error(status, error.message)
@@ -119,6 +163,23 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except Exception:
         LOGGER.exception("unexpected error on %s %s", request.method, request.path)
         return json_error(500, "internal error; it has been logged")
+
+
+def protect(response: web.StreamResponse) -> None:
+    """Add the security headers the response does not set itself (see the module doc).
+
+    A response already sent (a websocket's, once it ends) is left alone.
+    """
+    if response.prepared:
+        return
+    headers = response.headers
+    for name, value in SECURITY_HEADERS.items():
+        headers.setdefault(name, value)
+    if response.content_type == "application/json":
+        headers.setdefault("Content-Security-Policy", NOTHING_POLICY)
+        headers.setdefault("Cache-Control", "no-store")
+    else:
+        headers.setdefault("Content-Security-Policy", FRAME_POLICY)
 
 
 def _allowed(error: web.HTTPException) -> dict[str, Any]:
@@ -177,12 +238,94 @@ def _has_bearer(request: web.Request, secret: str) -> bool:
 
 
 def same_origin(request: web.Request) -> bool:
-    """Whether the request may come from a page of this site: no `Origin`, or this host's."""
-    origin = request.headers.get("Origin")
-    if origin is None:
-        return True  # not a browser's cross-site request (curl, tests, same-origin GET forms)
-    try:
-        netloc = urlsplit(origin).netloc
-    except ValueError:  # "http://[": not an origin any browser sends
+    """Whether a browser says the request comes from a page of the desk's own origin (see the
+    module doc); a request that names no origin at all is not a browser's, and passes."""
+    if request.headers.get("Sec-Fetch-Site", "").lower() in _FOREIGN_FETCH_SITES:
         return False
-    return netloc.lower() == request.host.lower()
+    claimed = request.headers.get("Origin")
+    if claimed is None:
+        claimed = request.headers.get("Referer")
+        if claimed is None:
+            return True
+    origin = _origin_of(claimed)
+    return origin is not None and origin == site_origin(request)
+
+
+def site_origin(request: web.Request) -> Origin | None:
+    """The desk's origin as the browser sees it: DESK_PUBLIC_URL when set, otherwise this
+    request's scheme (a trusted proxy's X-Forwarded-Proto) and Host; None for a Host that is
+    not one."""
+    public_url = request.app[SETTINGS].public_url
+    if public_url:
+        return _origin_of(public_url)
+    scheme = request.scheme
+    if _from_trusted_proxy(request):
+        forwarded = request.headers.getall("X-Forwarded-Proto", [])
+        if forwarded and forwarded[-1].strip().lower() in _DEFAULT_PORTS:
+            scheme = forwarded[-1].strip().lower()
+    return _origin_of(f"{scheme}://{request.host}")
+
+
+def over_https(request: web.Request) -> bool:
+    """Whether the browser reaches the desk over https (so its cookie may say Secure)."""
+    origin = site_origin(request)
+    return request.secure or (origin is not None and origin[0] == "https")
+
+
+def _origin_of(url: str) -> Origin | None:
+    """(scheme, host, port) of an http(s) URL, the port made explicit; None for anything else
+    ("null", a scheme other than http(s), a URL that does not parse)."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:  # "http://[", a port that is not a number
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS or not parts.hostname or parts.username is not None:
+        return None
+    return scheme, parts.hostname.lower(), port or _DEFAULT_PORTS[scheme]
+
+
+def client_address(request: web.Request) -> str:
+    """The address of the client: the peer, or, behind a trusted proxy (DESK_TRUSTED_PROXIES),
+    the address the proxies say they received the request from.
+
+    X-Forwarded-For is read from the right (what the nearest proxy appended): the first
+    address that is not a trusted proxy is the client; what lies left of it was written by the
+    client and is not believed. Behind no trusted proxy the header is ignored.
+    """
+    peer = request.remote or "unknown"
+    if not _from_trusted_proxy(request):
+        return peer
+    hops = [
+        hop.strip()
+        for header in request.headers.getall("X-Forwarded-For", [])
+        for hop in header.split(",")
+    ]
+    for hop in reversed(hops):
+        address = _ip(hop)
+        if address is None:
+            return peer  # a proxy wrote nothing like this: believe none of it
+        if not _is_trusted(request, address):
+            return str(address)
+    return str(_ip(hops[0])) if hops else peer
+
+
+def _from_trusted_proxy(request: web.Request) -> bool:
+    peer = _ip(request.remote or "")
+    return peer is not None and _is_trusted(request, peer)
+
+
+def _is_trusted(request: web.Request, address: IPAddress) -> bool:
+    return any(address in network for network in request.app[SETTINGS].trusted_proxy_networks)
+
+
+def _ip(text: str) -> IPAddress | None:
+    """The address, an IPv4 one mapped into IPv6 (a dual-stack socket's peer) as IPv4."""
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address

@@ -8,24 +8,45 @@ from datetime import timedelta
 from aiohttp import web
 from sqlalchemy.orm import Session
 
-from desk.api.middleware import SESSION_COOKIE, public
+from desk.api.middleware import SESSION_COOKIE, client_address, over_https, public
 from desk.api.runtime import DESK, SETTINGS, actor_of, in_unit, parse, respond
 from desk.api.schemas import AgentOut, LoginRequest
 from desk.services import agents
+from desk.services.errors import AuthenticationFailed
+from desk.services.login_throttle import LoginLimits
 from desk.workflows import sessions
 
 
 @public
 async def login(request: web.Request) -> web.Response:
-    """Check the credentials and set the session cookie; 401 with one message for any failure."""
-    credentials = await parse(request, LoginRequest)
-    hours = request.app[SETTINGS].session_hours
+    """Check the credentials and set a new session cookie.
 
-    def work(session: Session) -> agents.StartedSession:
-        agent = agents.authenticate(session, credentials.username, credentials.password)
-        return agents.start_session(session, agent, lifetime=timedelta(hours=hours))
+    401 with one message for any failure, a locked username included; 429 with Retry-After
+    when the client's address failed too many logins (`desk.services.login_throttle`). The
+    session of the cookie the browser came with ends, here and in its consoles.
+    """
+    credentials = await parse(request, LoginRequest)
+    settings = request.app[SETTINGS]
+    hours = settings.session_hours
+    carried = request.cookies.get(SESSION_COOKIE) or None
+    attempt = agents.LoginAttempt(
+        credentials.username, credentials.password, client_address(request)
+    )
+
+    def work(session: Session) -> agents.StartedSession | None:
+        return agents.log_in(
+            session,
+            attempt,
+            limits=LoginLimits.of(settings),
+            lifetime=timedelta(hours=hours),
+            replacing=carried,
+        )
 
     started = await in_unit(request, work, write=True)
+    if started is None:
+        raise AuthenticationFailed(agents.BAD_CREDENTIALS)
+    if carried:
+        await sessions.session_ended(request.app[DESK], carried)
     response = respond(AgentOut.of(started.actor))
     response.set_cookie(
         SESSION_COOKIE,
@@ -34,7 +55,7 @@ async def login(request: web.Request) -> web.Response:
         path="/",
         httponly=True,
         samesite="Strict",
-        secure=request.secure,
+        secure=over_https(request),
     )
     return response
 

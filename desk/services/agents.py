@@ -23,7 +23,9 @@ from desk.security import (
     token_digest,
     verify_password,
 )
+from desk.services import login_throttle
 from desk.services.errors import AuthenticationFailed, Conflict, InvalidInput
+from desk.services.login_throttle import LoginLimits
 from desk.store.models import Agent, AgentRole, AgentSession
 from desk.store.repositories import AgentRepository, SessionRepository
 from desk.store.types import utcnow
@@ -123,14 +125,70 @@ def authenticate(session: Session, username: str, password: str) -> Agent:
     """The active agent with these credentials; `AuthenticationFailed` otherwise.
 
     An unknown username, a wrong password and a deactivated account fail alike, in about the
-    same time.
+    same time. (Logins from the desk's form go through `log_in`, which also throttles.)
     """
+    agent = _verified(session, username, password)
+    if agent is None:
+        raise AuthenticationFailed(BAD_CREDENTIALS)
+    return agent
+
+
+@dataclass(frozen=True)
+class LoginAttempt:
+    """What someone typed into the login form, and the address it came from."""
+
+    username: str
+    password: str
+    address: str
+
+
+def log_in(
+    session: Session,
+    attempt: LoginAttempt,
+    *,
+    limits: LoginLimits,
+    lifetime: timedelta,
+    replacing: str | None = None,
+    now: datetime | None = None,
+) -> StartedSession | None:
+    """Log in within the limits on guessing passwords (`desk.services.login_throttle`).
+
+    Every login gets a new session; the session of the cookie the browser still carried
+    (`replacing`, whoever's it was) ends, so no token known before the login is logged in
+    after it. The password is checked even for a locked username, so a lockout costs the same
+    time as a wrong password and is never revealed.
+
+    Returns:
+        The new session; None when the login failed (wrong credentials or a locked username).
+        The failure is counted in this unit of work: the caller commits it, then answers
+        `AuthenticationFailed(BAD_CREDENTIALS)`.
+
+    Raises:
+        TooManyAttempts: The address failed too many logins lately (nothing is checked).
+    """
+    now = now or utcnow()
+    login_throttle.check_address(session, attempt.address, limits, now=now)
+    locked = login_throttle.is_locked(session, attempt.username, limits, now=now)
+    agent = _verified(session, attempt.username, attempt.password)
+    if agent is None or locked:
+        login_throttle.record_failure(
+            session, attempt.username, attempt.address, limits, locked=locked, now=now
+        )
+        return None
+    login_throttle.clear_account(session, attempt.username)
+    if replacing:
+        end_session(session, replacing)
+    return start_session(session, agent, lifetime=lifetime, now=now)
+
+
+def _verified(session: Session, username: str, password: str) -> Agent | None:
+    """The active agent with these credentials, or None; one password check in every case."""
     agent = AgentRepository(session).by_username(username)
     if agent is None:
         burn_password_check(password)
-        raise AuthenticationFailed(BAD_CREDENTIALS)
+        return None
     if not verify_password(password, agent.password_hash) or not agent.active:
-        raise AuthenticationFailed(BAD_CREDENTIALS)
+        return None
     return agent
 
 

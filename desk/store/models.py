@@ -172,6 +172,40 @@ class AgentSession(Base):
     agent: Mapped[Agent] = relationship("Agent")
 
 
+class LoginFailureKind(str, enum.Enum):
+    """What a `LoginFailure` row counts (desk/services/login_throttle.py)."""
+
+    #: A failed login for a username (known or not): counted towards its lockout.
+    ACCOUNT = "account"
+    #: A failed login from a client address: counted towards its 429s.
+    ADDRESS = "address"
+    #: A username's lockout began here (after too many ACCOUNT rows).
+    LOCKOUT = "lockout"
+
+
+LOGIN_FAILURE_KINDS: Final[tuple[str, ...]] = tuple(kind.value for kind in LoginFailureKind)
+
+
+class LoginFailure(Base):
+    """A failed login (or a lockout it began), kept for a while to throttle password guessing.
+
+    Rows are only ever inserted and deleted, never updated, so desk processes sharing the
+    database count together without a lost update. `subject` is the SHA-256 of the username
+    or address: a password typed into the username field is never stored.
+    """
+
+    __tablename__ = "login_failures"
+    __table_args__ = (
+        CheckConstraint(one_of("kind", LOGIN_FAILURE_KINDS), name="kind"),
+        Index("ix_login_failures_subject", "subject", "failed_at"),
+    )
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    kind: Mapped[str] = Column(String(16), nullable=False)
+    subject: Mapped[str] = Column(String(64), nullable=False)
+    failed_at: Mapped[datetime] = Column(UTCDateTime, nullable=False, index=True)
+
+
 class Handoff(Base):
     """A conversation the bot handed to the desk, with its whole life."""
 

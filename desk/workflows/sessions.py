@@ -1,4 +1,4 @@
-"""An agent logging out."""
+"""An agent's session ending."""
 
 from __future__ import annotations
 
@@ -11,4 +11,10 @@ async def log_out(desk: Desk, token: str) -> None:
     """End the session of `token` (if it still exists) and publish `session.ended`: the
     consoles opened with it close at once, wherever they are connected."""
     await desk.units(lambda session: agents.end_session(session, token), write=True)
+    await session_ended(desk, token)
+
+
+async def session_ended(desk: Desk, token: str) -> None:
+    """Publish `session.ended` for the session of `token`, which just ended (a logout, or a
+    new login in the same browser): its consoles close at once, wherever they are connected."""
     await desk.bus.publish(SessionEnded(session_key=agents.session_key(token)))

@@ -164,8 +164,9 @@ class World:
             return self.anonymous
         if route.kind == "bot":
             return self.bot
-        if route.template == "/api/logout":
-            return await self.login()  # logging out must not end the agent's own session
+        if route.template in ("/api/login", "/api/logout"):
+            # Logging out, or in again, ends the browser's session: not the agent's own.
+            return await self.login()
         return self.agent
 
 
