@@ -83,12 +83,27 @@ _rasa_anonymizer = _unchanged
 _rasa_raise_warning = rasa.shared.utils.io.raise_warning
 
 
-def raise_warning_without_messages(message: str, *args: Any, **kwargs: Any) -> None:
+def raise_warning_without_messages(
+    message: str, category: type[Warning] | None = None, *args: Any, **kwargs: Any
+) -> None:
     """Rasa's `raise_warning`, except that the warning quoting a customer's message is worded
     without it."""
     if message.startswith(UNPARSED_MESSAGE_WARNING):
         message = UNPARSED_MESSAGE_NOTE
-    _rasa_raise_warning(message, *args, **kwargs)
+    # One frame deeper than Rasa's own call: the warning still names Rasa's caller, not this.
+    if "stacklevel" not in kwargs and category in _RASA_STACKLEVELS:
+        kwargs["stacklevel"] = _RASA_STACKLEVELS[category] + 1
+    elif kwargs.get("stacklevel", 1) > 1:
+        kwargs["stacklevel"] += 1
+    _rasa_raise_warning(message, category, *args, **kwargs)
+
+
+#: The stack levels `raise_warning` picks itself when given none (rasa/shared/utils/io.py).
+_RASA_STACKLEVELS: Final[dict[type[Warning], int]] = {
+    DeprecationWarning: 3,
+    UserWarning: 2,
+    FutureWarning: 2,
+}
 
 
 def redact_customer_text(logger: Any, method: str, event_dict: dict[str, Any]) -> dict[str, Any]:

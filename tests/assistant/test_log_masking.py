@@ -79,3 +79,16 @@ def test_a_message_rasa_cannot_parse_is_not_quoted(records: list[logging.LogReco
     assert "message.parsing.failed" in " ".join(lines)
     assert "the message is the customer's" in " ".join(lines)
     assert not [line for line in lines if "Zebedee" in line]
+
+
+def test_other_warnings_still_name_rasas_caller(records: list[logging.LogRecord]) -> None:
+    warnings.simplefilter("always")
+    for category in (UserWarning, FutureWarning, DeprecationWarning):
+        rasa.shared.utils.io.raise_warning(f"a {category.__name__} from here", category)
+    rasa.shared.utils.io.raise_warning("a warning of no category", stacklevel=1)
+
+    lines = [r.getMessage() for r in records if r.name == "py.warnings"]
+    assert len(lines) == 4
+    assert not [line for line in lines if "assistant/log_masking.py" in line]
+    assert __file__ in lines[0] and __file__ in lines[1]  # Rasa's stack level 2: the caller
+    assert "rasa/shared/utils/io.py" in lines[3], "stacklevel=1: the line that warns"
