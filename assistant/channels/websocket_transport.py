@@ -177,6 +177,30 @@ def websocket_driver() -> dict[str, Any]:
     return {**engineio_sanic._async, "create_route": create_route, "websocket": SanicWebSocket}
 
 
+def close_without_waiting(engine: Any) -> None:
+    """Makes `engine` answer a long-polling request that ends its session at once.
+
+    When a POST carries a packet engine.io refuses (a client's ping, an open or no-op packet,
+    a body over `max_http_buffer_size`), python-engineio 4.5.1 ends the session and waits, before
+    answering the POST, until the session's close packet has been delivered, which only a poll
+    would do: no poll comes, so the request hangs for as long as the client waits (found by the
+    fuzzer, `tests/e2e/test_fuzz.py`). Here the session is closed without waiting for that
+    delivery; the POST gets its 400 and a later poll of that session its "Invalid session".
+    """
+    close_all = engine.disconnect
+
+    async def disconnect(sid: str | None = None) -> None:
+        if sid is None:
+            await close_all()
+            return
+        session = engine.sockets.get(sid)
+        if session is not None:
+            await session.close(wait=False)
+            engine.sockets.pop(sid, None)
+
+    engine.disconnect = disconnect
+
+
 def serve_websocket(sio: AsyncServer) -> None:
     """Serves both transports on `sio` and offers standard clients the upgrade to websocket.
 
@@ -189,3 +213,4 @@ def serve_websocket(sio: AsyncServer) -> None:
     engine._async = websocket_driver()
     engine.transports = list(TRANSPORTS)
     engine.allow_upgrades = True
+    close_without_waiting(engine)

@@ -321,3 +321,33 @@ async def poll_open(http: aiohttp.ClientSession, url: str) -> str:
     async with http.get(f"{url}/socket.io/", params=query) as answer:
         assert answer.status == 200
         return await answer.text()
+
+
+@pytest.mark.parametrize(
+    ("name", "packet"),
+    [
+        ("a client's ping", b"2"),
+        ("an open packet", b"0"),
+        ("a no-op packet", b"6"),
+        ("a body over the buffer", b'42["user_uttered",{"message":"' + b"x" * 1_100_000 + b'"}]'),
+    ],
+    ids=lambda value: value if isinstance(value, str) else "",
+)
+async def test_a_post_that_ends_its_session_is_answered_at_once(
+    server: EchoServer, name: str, packet: bytes
+) -> None:
+    # python-engineio waited for a poll to carry the session's close packet before answering
+    # such a POST: without one, the request hung for as long as the client waited.
+    base = f"{server.url}/socket.io/?EIO=4&transport=polling"
+    timeout = aiohttp.ClientTimeout(total=EVENT_TIMEOUT)
+    async with aiohttp.ClientSession(timeout=timeout) as http:
+        async with http.get(base) as opened:
+            sid = json.loads((await opened.text())[1:])["sid"]
+        async with http.post(f"{base}&sid={sid}", data=b"40") as joined:
+            assert joined.status == 200
+
+        async with http.post(f"{base}&sid={sid}", data=packet) as refused:
+            assert refused.status == 400, name
+        async with http.get(f"{base}&sid={sid}") as gone:
+            assert gone.status == 400  # the session has ended
+    assert sid not in server.sio.eio.sockets
