@@ -5,6 +5,7 @@ comes from this module. The tests provoke what used to leak and then grep every 
 - the action server unavailable (503 from a balancer): Rasa logged its URL with
   `?token=<ACTION_SERVER_TOKEN>`; the token now travels in a header;
 - a customer message starting with "/" that fails to parse: Rasa quoted it verbatim;
+- a web chat's transcript: the id, which logs carry, opens nothing without its token;
 - a whole mortgage journey (intake with a known name, e-mail, phone and income, an advisor,
   a document uploaded and opened, the application resumed in a new chat with a one-time
   code): nothing of it may be in a log.
@@ -23,6 +24,7 @@ import pytest
 from aiohttp import web
 
 from contract.documents import UPLOAD_METADATA_KEY, document_content_path
+from contract.webchat import TRANSCRIPT_TOKEN_HEADER
 from harness.documents import pdf_of_size
 from tests.e2e.desk_system import Agent, DeskStack, SocketCustomer, eventually, running_desk_stack
 from tests.e2e.environment import MODEL_PATH
@@ -142,6 +144,37 @@ async def test_a_message_that_fails_to_parse_is_not_quoted_in_the_log(system: De
     await say_over_rest(system, sender, "/" + arguments)  # no intent at all
 
     assert hits(system, NAME, EMAIL, PHONE) == {}
+
+
+async def test_a_transcript_opens_with_its_token_never_with_the_id_alone(
+    system: DeskStack,
+) -> None:
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{system.desk_url}/chat/sessions") as response:
+            assert response.status == 201
+            chat = await response.json()
+        customer = SocketCustomer(system, "transcript", sender=chat["session_id"])
+        await customer.connect()
+        try:
+            await customer.turn("hi there")
+        finally:
+            await customer.close()
+
+        history_url = f"{system.desk_url}/chat/history"
+        async with http.get(
+            history_url, headers={TRANSCRIPT_TOKEN_HEADER: chat["token"]}
+        ) as response:
+            assert response.status == 200
+            history = await response.json()
+        assert history["session_id"] == chat["session_id"]
+        assert "hi there" in [turn["text"] for turn in history["turns"]]
+        async with http.get(history_url, params={"session_id": chat["session_id"]}) as response:
+            assert response.status == 401
+            assert "hi there" not in await response.text()
+
+    desk_log = (system.stack.log_dir / "desk.log").read_text()
+    assert "/chat/history" in desk_log, "the desk's access log records the requests"
+    assert hits(system, chat["token"]) == {}
 
 
 def document_content() -> bytes:
