@@ -37,6 +37,7 @@ from engineio.asyncio_socket import AsyncSocket
 from sanic import Sanic
 from sanic.request import Request
 from sanic.response import HTTPResponse
+from sanic.response import text as text_response
 from sanic.server.protocols.websocket_protocol import WebSocketProtocol
 from sanic.server.websockets.impl import WebsocketImplProtocol
 from socketio import AsyncServer
@@ -159,10 +160,15 @@ def create_route(app: Sanic, engineio_server: Any, engineio_endpoint: str) -> No
     """The engine.io endpoint as a Sanic route marked as a websocket handler.
 
     Marked, Sanic accepts the None that engine.io returns once a websocket has ended; every
-    long-polling request still gets engine.io's HTTP response.
+    long-polling request still gets engine.io's HTTP response. A POST without a session id is
+    answered 400 here (engine.io would fail on it).
     """
 
     async def handle_request(request: Request) -> HTTPResponse | None:
+        if request.method == "POST" and not request.args.get("sid"):
+            # python-engineio 4.5.1 builds its "Invalid session" message by adding the missing
+            # sid (None) to a string: a TypeError, which Sanic answers with a 500.
+            return text_response("Invalid session", status=400)
         response: HTTPResponse | None = await engineio_server.handle_request(request)
         return response
 

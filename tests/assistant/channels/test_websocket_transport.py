@@ -351,3 +351,15 @@ async def test_a_post_that_ends_its_session_is_answered_at_once(
         async with http.get(f"{base}&sid={sid}") as gone:
             assert gone.status == 400  # the session has ended
     assert sid not in server.sio.eio.sockets
+
+
+@pytest.mark.parametrize("transport", ["polling", "websocket"])
+async def test_a_post_without_a_session_is_a_400(server: EchoServer, transport: str) -> None:
+    # python-engineio failed on the missing sid with a TypeError: Sanic answered 500.
+    url = f"{server.url}/socket.io/?EIO=4&transport={transport}"
+    async with (
+        aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=EVENT_TIMEOUT)) as http,
+        http.post(url, data=b"40") as answer,
+    ):
+        assert answer.status == 400
+        assert await answer.text() == "Invalid session"
