@@ -5,7 +5,11 @@ The real processes on loopback (desk, action server, Rasa server; `desk_system.p
   SQL and path tricks, deep nesting, empty, huge and non-JSON bodies, wrong content types, a
   0xff byte in the Authorization header;
 - generated cases: strings drawn from a seeded random mix of all of the above (the seed is in
-  the test id, so a failure replays exactly).
+  the test id, so a failure replays exactly), and seeded random bytes as whole bodies;
+- wrong JSON types and wrong content types on Rasa's REST channel;
+- engine.io and socket.io packets no client should send, over long-polling and websocket
+  (unknown packet types, broken and deep event packets, absurd attachment counts, unknown
+  namespaces, bodies over the buffer, a POST without a session).
 
 They go to Rasa's REST channel, the web chat's socket.io events, the Rasa server's desk-facing
 routes, and every route the desk registers (read from the desk's own router), with and
@@ -39,6 +43,7 @@ pytestmark = pytest.mark.e2e
 
 SEED = 20261201
 GENERATED = 40
+RANDOM_BODIES = 20
 NOTIFY_PATH = "/webhooks/socketio/notify"
 PROCESSES = ("desk", "actions", "rasa")
 
@@ -72,6 +77,15 @@ RAW_BODIES: dict[str, bytes] = {
     "huge": b'{"x": "' + b"y" * (2 * 1024 * 1024) + b'"}',
     "nan": b'{"sender": NaN, "message": Infinity}',
 }
+
+
+def random_bodies(rng: random.Random, count: int) -> dict[str, bytes]:
+    """Random bytes, and random bytes behind a JSON-looking start (seeded: a failure replays)."""
+    made = {}
+    for number in range(count):
+        noise = rng.randbytes(rng.choice((1, 7, 64, 1024, 65536)))
+        made[f"random bytes {number}"] = noise if number % 2 else b'{"sender": "' + noise
+    return made
 
 
 def generated_strings(rng: random.Random, count: int) -> list[str]:
@@ -181,8 +195,23 @@ async def test_the_rest_channel_never_answers_5xx(
     desk_stack: DeskStack, fuzzer: Fuzzer, customers: Any
 ) -> None:
     url = f"{desk_stack.rasa_url}/webhooks/rest/webhook"
-    for name, raw in RAW_BODIES.items():
+    for name, raw in {**RAW_BODIES, **random_bodies(random.Random(SEED), RANDOM_BODIES)}.items():
         await fuzzer.send("POST", url, name, data=raw)
+    for content_type in ("text/plain", "application/octet-stream", "multipart/form-data"):
+        body = encode({"sender": new_sender("fuzz-rest"), "message": "hi"})
+        await fuzzer.send(
+            "POST", url, content_type, data=body, headers={"Content-Type": content_type}
+        )
+    wrong_types: list[Any] = [
+        {"sender": {"id": 1}, "message": ["hi"]},
+        {"sender": ["a", "b"], "message": {"text": "hi"}},
+        {"sender": 12, "message": 34},
+        {"sender": True, "message": None},
+        {"message": "hi"},
+        {"sender": new_sender("fuzz-rest")},
+    ]
+    for body in wrong_types:
+        await fuzzer.send("POST", url, f"wrong types {body!r}", data=encode(body))
     await fuzzer.send(
         "POST",
         url,
@@ -204,19 +233,21 @@ async def test_the_rest_channel_never_answers_5xx(
 
 
 async def test_socketio_events_never_end_the_server(desk_stack: DeskStack, customers: Any) -> None:
-    page = ChatClient()
-    try:
-        await page.sio.connect(
-            desk_stack.rasa_url, transports=["polling"], socketio_path="/socket.io"
-        )
-        payloads: list[Any] = [
-            None,
-            5,
-            "text",
-            [1, 2],
-            {"deep": json.loads(b"[" * 200 + b"]" * 200)},
-        ]
-        for value in [*hostile_values(), *payloads]:
+    payloads: list[Any] = [
+        None,
+        5,
+        "text",
+        [1, 2],
+        {"deep": json.loads(b"[" * 200 + b"]" * 200)},
+    ]
+    for value in [*hostile_values(), *payloads]:
+        # A connection per value: its seven events stay within the limit of one connection
+        # (assistant.channels.rate_limit), so every one reaches the handlers.
+        page = ChatClient()
+        try:
+            await page.sio.connect(
+                desk_stack.rasa_url, transports=["polling"], socketio_path="/socket.io"
+            )
             await page.sio.emit("session_request", {"session_id": value})
             await page.sio.emit("user_uttered", {"message": value, "session_id": value})
             await page.sio.emit("user_uttered", {"message": "hi", "metadata": value})
@@ -228,11 +259,111 @@ async def test_socketio_events_never_end_the_server(desk_stack: DeskStack, custo
             sender = new_sender("fuzz-socket")
             await page.sio.emit("session_request", {"session_id": sender})
             await page.until("session_confirm", sender.__eq__, timeout=REPLY_TIMEOUT_SECONDS)
-    finally:
-        await page.close()
+        finally:
+            await page.close()
 
     assert_all_running(desk_stack)
     await assert_still_answering(desk_stack, await customers("fuzz-socket"))
+
+
+# --- Rasa: broken engine.io and socket.io packets ---------------------------------------------
+
+ENGINEIO_PATH = "/socket.io/"
+#: engine.io v4 separates the packets of one long-polling body with this byte.
+RECORD_SEPARATOR = "\x1e"
+#: Packets no client should send, as the body of a long-polling POST of an open session.
+BROKEN_PACKETS: dict[str, bytes] = {
+    "empty": b"",
+    "separators": RECORD_SEPARATOR.encode() * 3,
+    "unknown engine.io type": b"9hello",
+    # Packets a server refuses from a client: python-engineio held each POST until the client
+    # gave up (assistant.channels.websocket_transport.close_without_waiting).
+    "client's ping": b"2",
+    "open": b"0",
+    "no-op": b"6",
+    "bare message": b"4",
+    "bare event": b"42",
+    "open bracket": b"42[",
+    "event without data end": b'42["user_uttered"',
+    "event as object": b'42{"message": "hi"}',
+    "event name not a string": b'42[17, {"message": "hi"}]',
+    "empty event": b"42[]",
+    "ack without id": b"43",
+    "unknown socket.io type": b"49[]",
+    "binary event without attachment": b'451-["user_uttered",{"_placeholder":true,"num":0}]',
+    "attachment count absurd": b'4599999999999-["user_uttered",{}]',
+    "namespace that does not exist": b'40/admin,{"token": "x"}',
+    "event in unknown namespace": b'42/admin,["user_uttered",{"message":"hi"}]',
+    "deep event": b'42["user_uttered",' + b"[" * 5000 + b"]" * 5000 + b"]",
+    "not utf-8": b"42\xff\xfe\xfd",
+    "base64 not base64": b"b!!!not base64!!!",
+    "ping flood": RECORD_SEPARATOR.join(["2"] * 200).encode(),
+    "many events in one body": RECORD_SEPARATOR.join(
+        ['42["user_typing",{"typing":true}]'] * 40
+    ).encode(),
+    "close": b"1",
+    "upgrade without probe": b"5",
+    "over max payload": b'42["user_uttered",{"message":"' + b"x" * 2_000_000 + b'"}]',
+}
+#: Requests that are not a valid engine.io exchange at all (query strings).
+BROKEN_HANDSHAKES = (
+    "EIO=3&transport=polling",
+    "EIO=abc&transport=polling",
+    "EIO=4&transport=carrier-pigeon",
+    "EIO=4&transport=polling&sid=not-a-session",
+    "EIO=4&transport=polling&sid=" + "%00" * 40,
+    "EIO=4&transport=websocket",  # a websocket without the upgrade; a POST without a sid
+    "EIO=4&transport=polling&j=not-a-number",
+    "",
+)
+
+
+async def engineio_session(http: aiohttp.ClientSession, base: str) -> str:
+    """A new long-polling engine.io session joined to socket.io's default namespace: its sid."""
+    async with http.get(f"{base}?EIO=4&transport=polling") as response:
+        assert response.status == 200, await response.text()
+        opening = await response.text()
+    sid: str = json.loads(opening[1:].split(RECORD_SEPARATOR)[0])["sid"]
+    async with http.post(f"{base}?EIO=4&transport=polling&sid={sid}", data=b"40") as response:
+        assert response.status == 200, await response.text()
+    return sid
+
+
+async def test_broken_engineio_packets_never_end_the_server(
+    desk_stack: DeskStack, fuzzer: Fuzzer, customers: Any
+) -> None:
+    base = desk_stack.rasa_url + ENGINEIO_PATH
+    for query in BROKEN_HANDSHAKES:
+        await fuzzer.send("GET", f"{base}?{query}", query, headers={"Content-Type": "text/plain"})
+        await fuzzer.send("POST", f"{base}?{query}", query, data=b"40")
+    rng = random.Random(SEED)
+    packets = {**BROKEN_PACKETS, **random_bodies(rng, RANDOM_BODIES)}
+    async with aiohttp.ClientSession() as http:
+        for name, packet in packets.items():
+            sid = await engineio_session(http, base)
+            url = f"{base}?EIO=4&transport=polling&sid={sid}"
+            await fuzzer.send(
+                "POST", url, name, data=packet, headers={"Content-Type": "text/plain"}
+            )
+        # The same over a websocket: every frame on one socket, then a new socket per frame.
+        for name, packet in packets.items():
+            if len(packet) > 100_000:
+                continue  # aiohttp's client refuses to send frames this large itself
+            async with http.ws_connect(
+                f"{base}?EIO=4&transport=websocket".replace("http", "ws", 1)
+            ) as socket:
+                await socket.receive(timeout=REPLY_TIMEOUT_SECONDS)  # the open packet
+                await socket.send_str("40")
+                if name.startswith("random bytes"):
+                    await socket.send_bytes(packet)
+                else:
+                    await socket.send_str(packet.decode("utf-8", "replace"))
+                await socket.send_str("2")  # a ping: answered unless the frame closed it
+                await socket.receive(timeout=REPLY_TIMEOUT_SECONDS)
+
+    assert fuzzer.server_errors() == []
+    assert_all_running(desk_stack)
+    await assert_still_answering(desk_stack, await customers("fuzz-engineio"))
 
 
 # --- Rasa: the desk-facing routes ----------------------------------------------------------------
