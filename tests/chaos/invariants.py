@@ -4,7 +4,8 @@ They compare what each customer saw (`load.Customer.turns`) with the tracker sto
 tracker API) and the desk's database:
 
 1. every customer message is in the tracker exactly once (one the customer got an answer to
-   at least once, one whose turn failed at most once);
+   at least once, one whose turn failed (an error, or the apology asking to try again) at
+   most once);
 2. every handoff the customer was told about exists exactly once in the desk;
 3. no bot reply was sent while a person owned the chat (from the handoff on, only the agent's
    and the desk's marked messages, until the desk hands the chat back);
@@ -23,7 +24,6 @@ from typing import Any, Final
 
 import aiohttp
 
-from assistant.apology import APOLOGY
 from contract.desk_notices import DESK_NOTICE_KEY, DeskNotice
 from contract.webchat import AGENT_METADATA_KEY
 from tests.chaos.load import Customer
@@ -82,8 +82,8 @@ def told_of_a_person(texts: Sequence[str]) -> bool:
     return any(words in text.lower() for text in texts for words in PASSED_ON)
 
 
-def _struck(replies: Sequence[str]) -> bool:
-    return any(APOLOGY in text or DESK_UNREACHABLE in text for text in replies)
+def _outbox(replies: Sequence[str]) -> bool:
+    return any(DESK_UNREACHABLE in text for text in replies)
 
 
 def _marked(event: Mapping[str, Any]) -> bool:
@@ -107,10 +107,10 @@ def check_messages(customer: Customer, tracker: Mapping[str, Any]) -> Findings:
     and never more often than it was sent."""
     found = Findings(customers=1, messages=len(customer.turns))
     found.failed_turns = sum(1 for t in customer.turns if t.error)
-    found.turns_struck = sum(1 for t in customer.turns if t.error or _struck(t.replies or []))
+    found.turns_struck = sum(1 for t in customer.turns if t.failed or _outbox(t.replies or []))
     logged = Counter(str(e.get("text")) for e in tracker["events"] if e["event"] == "user")
     sent = Counter(t.text for t in customer.turns)
-    answered = Counter(t.text for t in customer.turns if t.error is None)
+    answered = Counter(t.text for t in customer.turns if not t.failed)
     for text in sent:
         if logged[text] < answered[text]:
             found.messages_lost += answered[text] - logged[text]

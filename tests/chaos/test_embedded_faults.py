@@ -73,7 +73,7 @@ async def test_desk_killed_mid_claim(healed: Embedded, report: ChaosReport) -> N
         await eventually(one_claimed, "the first claim")
         kill_hard(system.stack, DESK)
         await asyncio.gather(*claims)
-        healed.restart(DESK)
+        await asyncio.to_thread(healed.restart, DESK)
     finally:
         await agent.close()
     await serve_everyone(healed.system, load.customers)
@@ -97,7 +97,7 @@ async def test_rasa_killed_mid_form(healed: Embedded, report: ChaosReport) -> No
 
         await eventually(in_the_form, "every customer in the mortgage form", timeout=120)
         kill_hard(system.stack, RASA)
-        healed.restart(RASA)
+        await asyncio.to_thread(healed.restart, RASA)
         await load.finish()
     findings = await check_all(system, load.customers)
     for customer in load.customers:

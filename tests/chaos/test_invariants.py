@@ -78,6 +78,11 @@ def test_a_failed_try_may_be_missing_and_its_retry_counts_as_sent() -> None:
     assert check_messages(customer(*turns), tracker(user("hi"), user("hi"))).turns_struck == 1
 
 
+def test_an_apologised_message_missing_from_the_tracker_is_not_lost() -> None:
+    apologised = customer(Turn("hi", [APOLOGY]))
+    assert not check_messages(apologised, tracker()).violations
+
+
 def test_the_bot_speaking_while_paused_breaks_ownership() -> None:
     events = [user(ASK), bot(TOLD), PAUSE, user("hello?"), bot("How can I help?")]
     assert check_ownership(customer(), tracker(*events)).violations
