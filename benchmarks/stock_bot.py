@@ -36,7 +36,8 @@ from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 
-from launcher.stack import BIN, PROJECT_ROOT, Service, open_private
+from launcher.stack import BIN, PROJECT_ROOT, Service
+from logsupport.private_files import open_private
 
 #: Where the stock bots live, one folder per Rasa version (var/ is never committed).
 STOCK_ROOT = PROJECT_ROOT / "var" / "bench"

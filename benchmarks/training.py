@@ -8,7 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from launcher.stack import BIN, PROJECT_ROOT, open_private
+from launcher.stack import BIN, PROJECT_ROOT
+from logsupport.private_files import open_private
 
 MODEL_NAME = "bench"
 

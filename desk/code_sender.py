@@ -15,6 +15,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Final, Protocol
 
+from logsupport.private_files import open_private
+
 LOGGER: Final = logging.getLogger("desk.demo_outbox")
 
 
@@ -58,5 +60,5 @@ class LogCodeSender:
         line = json.dumps({"reference": reference, "code": code, "sent_at": sent_at.isoformat()})
         with self._lock:
             self._codes_file.parent.mkdir(parents=True, exist_ok=True)
-            with self._codes_file.open("a", encoding="utf-8") as codes:
-                codes.write(line + "\n")
+            with open_private(self._codes_file, append=True) as codes:  # codes are secrets
+                codes.write((line + "\n").encode())

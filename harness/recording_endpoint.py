@@ -55,7 +55,8 @@ from desk.services import applications
 from desk.store.database import Database as DeskDatabase
 from harness.journey_desk import JourneyDesk
 from harness.stand_in import DEFAULT_WAIT_SECONDS, LoopbackStandIn
-from launcher.stack import HANDOFF_SECRET_VARIABLE, open_private
+from launcher.stack import HANDOFF_SECRET_VARIABLE
+from logsupport.private_files import open_private
 
 T = TypeVar("T")
 

@@ -19,11 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from logsupport.private_files import open_private, private_directory
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-#: Logs hold customers' words and the processes' settings: their owner alone may read them.
-PRIVATE_FILE_MODE = 0o600
-PRIVATE_DIRECTORY_MODE = 0o700
 #: Where the handoff inbox (`harness.recording_endpoint`) takes its Bearer secret from: the
 #: variable the action server sends it from.
 HANDOFF_SECRET_VARIABLE = "HANDOFF_SECRET"
@@ -131,26 +130,6 @@ class RunningService:
         self.log_file.flush()
         text = self.log_path.read_text(errors="replace").splitlines()
         return "\n".join(text[-lines:])
-
-
-def private_directory(path: Path) -> Path:
-    """`path` (and missing parents) as a directory only its owner may enter, even if it
-    existed before with wider permissions."""
-    path.mkdir(parents=True, exist_ok=True)
-    path.chmod(PRIVATE_DIRECTORY_MODE)
-    return path
-
-
-def open_private(path: Path, *, append: bool = False) -> IO[bytes]:
-    """`path` opened for writing bytes, readable by its owner only.
-
-    Created 0600 from the start (no moment where another user could open it), and an existing
-    file left by an older version with the default mode is narrowed too.
-    """
-    flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC)
-    descriptor = os.open(path, flags, PRIVATE_FILE_MODE)
-    os.fchmod(descriptor, PRIVATE_FILE_MODE)
-    return os.fdopen(descriptor, "ab" if append else "wb")
 
 
 def is_healthy(url: str) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import stat
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -384,6 +385,7 @@ def test_the_demo_outbox_logs_the_code_with_the_email_masked(
 
     (line,) = json.loads("[" + codes_file.read_text(encoding="utf-8").strip() + "]")
     assert line == {"reference": reference, "code": line["code"], "sent_at": NOW.isoformat()}
+    assert stat.S_IMODE(codes_file.stat().st_mode) == 0o600  # codes: its owner alone reads them
     (logged,) = [r.getMessage() for r in caplog.records if r.name == "desk.demo_outbox"]
     assert line["code"] in logged
     assert reference in logged
