@@ -454,7 +454,8 @@ async def test_a_document_is_shown_inline_with_its_detected_type_and_safe_header
         "filename*=UTF-8''scan%20%22final%22%20%C3%A9t%C3%A9.png"
     )
     assert headers["X-Content-Type-Options"] == "nosniff"
-    assert headers["Content-Security-Policy"] == "sandbox"
+    # The document's own sandbox, and no other site may frame it (the desk's middleware).
+    assert headers["Content-Security-Policy"] == "sandbox; frame-ancestors 'none'"
     assert headers["Cache-Control"] == "no-store"
 
 
