@@ -163,11 +163,11 @@ def install_log_masking(secrets: Iterable[str | None] = ()) -> PiiMaskingFilter:
     Python warnings are captured into logging (the `py.warnings` logger), because their
     default output goes to stderr past every log handler.
     """
+    logging.captureWarnings(True)
     factory = logging.getLogRecordFactory()
     if isinstance(factory, _MaskingRecordFactory):
         factory.masking.add_secrets(secrets)
         return factory.masking
     masking = PiiMaskingFilter(secrets)
     logging.setLogRecordFactory(_MaskingRecordFactory(factory, masking))
-    logging.captureWarnings(True)
     return masking

@@ -170,6 +170,7 @@ def test_install_routes_warnings_through_the_masking() -> None:
     install_log_masking()
     handler = ListHandler()
     logger = logging.getLogger("py.warnings")
+    logger.disabled = False  # as a logging configuration made by an earlier test may leave it
     logger.addHandler(handler)
     try:
         with warnings.catch_warnings():
