@@ -137,7 +137,7 @@ class PiiMaskingFilter(logging.Filter):
         return True
 
 
-class _MaskingRecordFactory:
+class MaskingRecordFactory:
     """The process's log record factory, wrapped: every record is masked as it is made.
 
     Masking at creation rather than in handler filters covers handlers added later too (Rasa
@@ -165,9 +165,9 @@ def install_log_masking(secrets: Iterable[str | None] = ()) -> PiiMaskingFilter:
     """
     logging.captureWarnings(True)
     factory = logging.getLogRecordFactory()
-    if isinstance(factory, _MaskingRecordFactory):
+    if isinstance(factory, MaskingRecordFactory):
         factory.masking.add_secrets(secrets)
         return factory.masking
     masking = PiiMaskingFilter(secrets)
-    logging.setLogRecordFactory(_MaskingRecordFactory(factory, masking))
+    logging.setLogRecordFactory(MaskingRecordFactory(factory, masking))
     return masking

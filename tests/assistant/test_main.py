@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import sys
+from collections.abc import Iterator
 
 import pytest
 import rasa.__main__
+import rasa.shared.utils.io
+import rasa.utils.log_utils
 from rasa.core.actions.action import ActionSessionStart, RemoteAction
 from rasa.core.agent import Agent
 from rasa.core.processor import MessageProcessor
@@ -16,6 +20,7 @@ from rasa.utils.tensorflow.models import RasaModel
 
 from assistant.__main__ import main, with_auth_token
 from assistant.action_failure import TIMEOUT_VARIABLE
+from assistant.log_masking import raise_warning_without_messages, redact_customer_text
 from assistant.performance import (
     copy_slot,
     direct_rasa_predict,
@@ -23,10 +28,11 @@ from assistant.performance import (
     validate_action_result,
 )
 from assistant.tracker_store import create_tracker_store
+from logsupport.masking import MaskingRecordFactory
 
 
 @pytest.fixture(autouse=True)
-def restore_rasa(monkeypatch: pytest.MonkeyPatch) -> None:
+def restore_rasa(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Whatever `main()` replaces in Rasa is put back after each test."""
     monkeypatch.setattr(RemoteAction, "run", RemoteAction.run)
     monkeypatch.setattr(
@@ -42,6 +48,12 @@ def restore_rasa(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(DaskGraphRunner, "run", DaskGraphRunner.run)
     # Removed again after the test (it was not there before); not yet `copy_slot` itself.
     monkeypatch.setattr(Slot, "__copy__", lambda slot: copy_slot(slot), raising=False)
+    monkeypatch.setattr(rasa.utils.log_utils, "_anonymizer", rasa.utils.log_utils._anonymizer)
+    monkeypatch.setattr(rasa.shared.utils.io, "raise_warning", rasa.shared.utils.io.raise_warning)
+    factory = logging.getLogRecordFactory()
+    yield
+    logging.setLogRecordFactory(factory)
+    logging.captureWarnings(False)
 
 
 def test_main_installs_every_change_then_runs_rasa(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -59,6 +71,9 @@ def test_main_installs_every_change_then_runs_rasa(monkeypatch: pytest.MonkeyPat
             and EndpointConfig.session is kept_session
             and hasattr(DaskGraphRunner.run, "__wrapped__")
             and Slot.__copy__ is copy_slot
+            and isinstance(logging.getLogRecordFactory(), MaskingRecordFactory)
+            and rasa.utils.log_utils._anonymizer is redact_customer_text
+            and rasa.shared.utils.io.raise_warning is raise_warning_without_messages
         )
 
     monkeypatch.setattr(rasa.__main__, "main", rasa_main)

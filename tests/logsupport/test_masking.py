@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import pytest
 
 from logsupport.masking import (
+    MaskingRecordFactory,
     PiiMaskingFilter,
-    _MaskingRecordFactory,
     install_log_masking,
     mask_email,
     mask_text,
@@ -148,7 +148,7 @@ def test_install_masks_records_of_every_logger_and_handler_even_added_later() ->
     first = install_log_masking([TOKEN])
     second = install_log_masking(["another-secret"])
     assert first is second
-    assert isinstance(logging.getLogRecordFactory(), _MaskingRecordFactory)
+    assert isinstance(logging.getLogRecordFactory(), MaskingRecordFactory)
 
     # A logger that does not propagate, with a handler added after the installation (as Rasa
     # and Sanic add theirs): its records are masked all the same.
