@@ -27,6 +27,7 @@ from typing import Final
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import ColumnElement
 
 from desk.services.errors import DeskError
 from desk.settings import DeskSettings
@@ -110,7 +111,8 @@ def record_failure(
     """Count a failed login of `username` from `address` (for the address only when the
     username is `locked`); whether it begins a lockout of the username.
 
-    Rows too old to count for anything are deleted on the way.
+    The failure that begins a lockout, or takes the address to its limit, is logged (the
+    username and address masked). Rows too old to count for anything are deleted on the way.
     """
     session.execute(
         delete(LoginFailure).where(
@@ -118,21 +120,23 @@ def record_failure(
         )
     )
     session.add(_row(LoginFailureKind.ADDRESS, address, now))
+    if not locked:
+        session.add(_row(LoginFailureKind.ACCOUNT, username, now))
+    session.flush()
+    since = now - limits.window
+    if _count(session, LoginFailureKind.ADDRESS, address, since) == limits.address_failures:
+        LOGGER.warning(
+            "logins from %s refused for up to %s min: %d failed in %s min",
+            mask_address(address),
+            _minutes(limits.window),
+            limits.address_failures,
+            _minutes(limits.window),
+        )
     if locked:
         return False
-    session.add(_row(LoginFailureKind.ACCOUNT, username, now))
-    session.flush()
     # Failures before the last lockout began led to it: they do not count again.
-    since = now - limits.window
     last_lockout = _last_lockout(session, username, since=since)
-    counted = session.execute(
-        select(func.count())
-        .select_from(LoginFailure)
-        .where(
-            *_of(LoginFailureKind.ACCOUNT, username),
-            LoginFailure.failed_at > (last_lockout or since),
-        )
-    ).scalar_one()
+    counted = _count(session, LoginFailureKind.ACCOUNT, username, last_lockout or since)
     if counted < limits.account_failures:
         return False
     session.add(_row(LoginFailureKind.LOCKOUT, username, now))
@@ -180,7 +184,18 @@ def _last_lockout(session: Session, username: str, *, since: datetime) -> dateti
     return latest
 
 
-def _of(kind: LoginFailureKind, name: str) -> tuple[object, ...]:
+def _count(session: Session, kind: LoginFailureKind, name: str, since: datetime) -> int:
+    """How many rows of `kind` for `name` are later than `since`."""
+    counted: int = session.execute(
+        select(func.count())
+        .select_from(LoginFailure)
+        .where(*_of(kind, name), LoginFailure.failed_at > since)
+    ).scalar_one()
+    return counted
+
+
+def _of(kind: LoginFailureKind, name: str) -> tuple[ColumnElement[bool], ...]:
+    """The conditions that pick the rows of `kind` for `name`."""
     return (LoginFailure.subject == _subject(kind, name), LoginFailure.kind == kind.value)
 
 

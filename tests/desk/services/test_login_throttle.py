@@ -210,6 +210,23 @@ def test_the_lockout_is_logged_with_the_username_masked(
     assert "locked for 15 min" in message
 
 
+def test_an_address_reaching_its_limit_is_logged_once_masked(
+    database: Database, actors: dict[str, Actor], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="desk.services.login_throttle")
+    for n in range(19):
+        attempt(database, n, username=f"guess{n}")
+    assert caplog.records == []
+
+    attempt(database, 19, username="guess19")
+    with pytest.raises(TooManyAttempts):
+        attempt(database, 20, username="guess20")  # refused: neither counted nor logged
+
+    (record,) = caplog.records
+    message = record.getMessage()
+    assert message == "logins from 203.0.113.0/24 refused for up to 15 min: 20 failed in 15 min"
+
+
 def test_old_rows_are_deleted_as_new_ones_come(
     database: Database, actors: dict[str, Actor]
 ) -> None:
