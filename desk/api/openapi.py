@@ -65,6 +65,7 @@ from contract.resume import (
     verification_confirm_path,
     verification_path,
 )
+from contract.webchat import TRANSCRIPT_TOKEN_HEADER
 from desk.api.analytics import (
     BLUEPRINT_FORMATS,
     CUTS,
@@ -119,7 +120,7 @@ ERROR_STATUSES: Final = {
 
 @dataclass(frozen=True)
 class Parameter:
-    """A query parameter: its name, JSON Schema and what it means."""
+    """A query or header parameter: its name, JSON Schema and what it means."""
 
     name: str
     schema: dict[str, Any]
@@ -140,6 +141,8 @@ class Operation:
 
     body: type[BaseModel] | Multipart | None = None
     query: tuple[Parameter, ...] = ()
+    #: Request headers the route reads (beyond the credentials of its security scheme).
+    headers: tuple[Parameter, ...] = ()
     #: The status of a success.
     success: int = 200
     #: The media type of a success (a page, a CSV, a websocket upgrade...).
@@ -259,8 +262,15 @@ OPERATIONS: Final[dict[tuple[str, str], Operation]] = {
     # Pages, the customer's web chat and static files.
     ("GET", "/chat"): Operation(media=_HTML),
     ("GET", "/chat/config"): Operation(),
+    ("POST", "/chat/sessions"): Operation(success=201),
     ("GET", "/chat/history"): Operation(
-        query=(Parameter("session_id", {"type": "string"}, "The web chat's session id"),)
+        headers=(
+            Parameter(
+                TRANSCRIPT_TOKEN_HEADER,
+                {"type": "string"},
+                "The chat's token from POST /chat/sessions (contract.webchat)",
+            ),
+        )
     ),
     ("POST", CHAT_UPLOADS_PATH): Operation(
         body=Multipart(("session_id", "reference", "item"), "file"), success=201
@@ -414,9 +424,10 @@ def _operation(route: Route, operation: Operation) -> dict[str, Any]:
         for name in _path_names(route.path)
     ]
     parameters += [
-        {"name": p.name, "in": "query", "required": False, "schema": p.schema}
+        {"name": p.name, "in": place, "required": False, "schema": p.schema}
         | ({"description": p.description} if p.description else {})
-        for p in operation.query
+        for place, given in (("query", operation.query), ("header", operation.headers))
+        for p in given
     ]
     if parameters:
         described["parameters"] = parameters
