@@ -26,11 +26,15 @@ CHUNK_BYTES = 65_536
 
 def kill_hard(stack: Stack, name: str) -> None:
     """SIGKILL a running service's whole process group, then forget it (`Stack.stop` reaps it
-    and closes its log); start it again with `Stack.start`."""
+    and closes its log); start it again with `Stack.start`. The killed process's log is kept
+    beside the new one (`<name>.log.killed-<n>`): the restart would overwrite it."""
     running = stack.running[name]
     with contextlib.suppress(ProcessLookupError):
         os.killpg(running.process.pid, signal.SIGKILL)
     stack.stop(name)
+    log = running.log_path
+    kept = len(list(log.parent.glob(f"{log.name}.killed-*")))
+    log.rename(log.with_name(f"{log.name}.killed-{kept + 1}"))
 
 
 class DelayProxy:

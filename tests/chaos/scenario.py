@@ -5,19 +5,22 @@ check the invariants."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable, Sequence
 
 import aiohttp
 
+from contract.handoff_status import OPEN_STATUSES
 from tests.chaos.conftest import ChaosReport
-from tests.chaos.invariants import Findings, check_all
-from tests.chaos.load import AGENT, Customer, Load, claim, handoff_ids, serve_and_resolve
+from tests.chaos.invariants import Findings, check_all, told_of_a_person
+from tests.chaos.load import AGENT, Customer, Load, claim, serve_and_resolve
 from tests.e2e.desk_system import Agent, DeskStack, eventually
 
 #: A fault: called once the load's first handoff reached the desk, in a thread of its own (a
 #: restart takes seconds; the customers go on meanwhile).
 Fault = Callable[[], None]
+OPEN = frozenset(status.value for status in OPEN_STATUSES)
 
 
 def assert_survived(findings: Findings) -> None:
@@ -31,11 +34,32 @@ async def first_handoff(system: DeskStack, customers: Sequence[Customer]) -> Non
     await eventually(arrived, "the first handoff of the load", timeout=120)
 
 
+async def open_handoffs(system: DeskStack, customers: Sequence[Customer]) -> list[str]:
+    """The customers' open handoffs, once every customer told of a person has one (or the
+    deadline passed: the invariants then report the handoff lost)."""
+
+    def told(customer: Customer) -> bool:
+        return told_of_a_person([r for t in customer.turns for r in t.replies or []])
+
+    async def all_there() -> bool:
+        return all(system.handoffs_of(c.sender) for c in customers if told(c))
+
+    with contextlib.suppress(AssertionError):
+        await eventually(all_there, "a handoff of every customer told of one", timeout=90)
+    return [
+        handoff.handoff_id
+        for customer in customers
+        for handoff in system.handoffs_of(customer.sender)
+        if handoff.status in OPEN
+    ]
+
+
 async def serve_everyone(system: DeskStack, customers: Sequence[Customer]) -> None:
-    """The agent claims every customer's handoff, writes to them and hands them back."""
+    """The agent claims every open handoff of the customers, writes to them and hands them
+    back."""
     agent = await Agent(system).login(AGENT)
     try:
-        for handoff_id in await handoff_ids(system, customers):
+        for handoff_id in await open_handoffs(system, customers):
             handoff = await agent.handoff(handoff_id)
             if handoff["status"] == "queued":
                 assert await claim(agent, handoff_id) == 200
