@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Final, Protocol
 
+from logsupport.masking import mask_email
 from logsupport.private_files import open_private
 
 LOGGER: Final = logging.getLogger("desk.demo_outbox")
@@ -26,15 +27,6 @@ class CodeSender(Protocol):
 
     def send(self, *, reference: str, email: str, code: str, sent_at: datetime) -> None:
         """Send `code` for the application `reference` to `email`."""
-
-
-def mask_email(email: str) -> str:
-    """ "jane.smith@example.com" → "j***@e***.com": enough to recognise, not to read."""
-    local, _, domain = email.strip().rpartition("@")
-    labels = domain.split(".")
-    host = labels[0][:1] + "***" if labels[0] else "***"
-    suffix = "." + labels[-1][:10] if len(labels) > 1 else ""
-    return f"{local[:1]}***@{host}{suffix}"
 
 
 class LogCodeSender:

@@ -30,11 +30,11 @@ MAX_PHONE_DIGITS = 15
 
 
 def mask_email(email: str) -> str:
-    """ "jane.smith@example.com" -> "j***@e***.com"."""
-    local, _, domain = email.rpartition("@")
+    """ "jane.smith@example.com" -> "j***@e***.com": enough to recognise, not to read."""
+    local, _, domain = email.strip().rpartition("@")
     labels = domain.split(".")
     host = labels[0][:1] + "***" if labels[0] else "***"
-    suffix = "." + labels[-1] if len(labels) > 1 else ""
+    suffix = "." + labels[-1][:10] if len(labels) > 1 else ""
     return f"{local[:1]}***@{host}{suffix}"
 
 

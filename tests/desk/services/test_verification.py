@@ -26,11 +26,12 @@ from contract.resume import (
     VerificationRefused,
     VerificationStart,
 )
-from desk.code_sender import LogCodeSender, mask_email
+from desk.code_sender import LogCodeSender
 from desk.services import applications, verification
 from desk.services.verification import EXPIRED_CODE, WRONG_CODE, ResumeLocked
 from desk.store.database import Database
 from desk.store.models import ApplicationEvent, MortgageApplication, ResumeCode
+from logsupport.masking import mask_email
 from tests.support.applications import mortgage_intake
 
 pytestmark = pytest.mark.filterwarnings("ignore:Dialect sqlite\\+pysqlite does \\*not\\*")
