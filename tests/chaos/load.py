@@ -59,6 +59,8 @@ class Customer:
     balancer)."""
 
     rasa_url: str
+    #: The Rasa server's API token: the customer's "is it back?" reads their own tracker.
+    rasa_token: str
     kind: str
     sender: str = field(default_factory=lambda: f"chaos-{uuid.uuid4().hex[:12]}")
     turns: list[Turn] = field(default_factory=list)
@@ -89,12 +91,17 @@ class Customer:
                 await self.wait_for_the_assistant(http)
 
     async def wait_for_the_assistant(self, http: aiohttp.ClientSession) -> None:
-        """Until the Rasa server answers its health check again (a restarted one loads the
-        model first)."""
+        """Until the Rasa server reads this conversation again: it is up (a restarted one
+        loads the model first) and reaches its tracker store (PostgreSQL back after a
+        restart)."""
 
         async def answers() -> bool:
             try:
-                async with http.get(self.rasa_url + "/", timeout=_HEALTH_TIMEOUT) as response:
+                async with http.get(
+                    f"{self.rasa_url}/conversations/{self.sender}/tracker",
+                    params={"token": self.rasa_token},
+                    timeout=_HEALTH_TIMEOUT,
+                ) as response:
                     return response.status == 200
             except (aiohttp.ClientError, asyncio.TimeoutError):
                 return False
@@ -131,8 +138,10 @@ class Load:
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @classmethod
-    def of(cls, rasa_url: str, kinds: Sequence[str]) -> Load:
-        return cls([Customer(rasa_url, kind) for kind in kinds])
+    def of(cls, system: DeskStack, kinds: Sequence[str]) -> Load:
+        """Customers of `kinds` on the system's Rasa server (a process or the balancer)."""
+        token = system.env.rasa_auth_token
+        return cls([Customer(system.rasa_url, token, kind) for kind in kinds])
 
     def start(self, http: aiohttp.ClientSession) -> Load:
         self.tasks = [

@@ -82,7 +82,7 @@ async def fault_at_first_handoff(
     invariants, recorded in `report` under `name`."""
     started = time.monotonic()
     async with aiohttp.ClientSession() as http:
-        load = Load.of(system.rasa_url, kinds).start(http)
+        load = Load.of(system, kinds).start(http)
         await first_handoff(system, load.customers)
         await asyncio.to_thread(fault)
         await load.finish()

@@ -60,7 +60,7 @@ async def test_desk_killed_mid_claim(healed: Embedded, report: ChaosReport) -> N
     started = time.monotonic()
     system = healed.system
     async with aiohttp.ClientSession() as http:
-        load = Load.of(system.rasa_url, ["person"] * 6).start(http)
+        load = Load.of(system, ["person"] * 6).start(http)
         await load.finish()
     ids = await handoff_ids(system, load.customers)
     agent = await Agent(system).login(AGENT)
@@ -86,7 +86,7 @@ async def test_rasa_killed_mid_form(healed: Embedded, report: ChaosReport) -> No
     started = time.monotonic()
     system = healed.system
     async with aiohttp.ClientSession() as http:
-        load = Load.of(system.rasa_url, ["mortgage"] * 4).start(http)
+        load = Load.of(system, ["mortgage"] * 4).start(http)
 
         async def in_the_form() -> bool:
             for customer in load.customers:
@@ -114,7 +114,7 @@ async def test_duplicate_deliveries(healed: Embedded, report: ChaosReport) -> No
     started = time.monotonic()
     system = healed.system
     async with aiohttp.ClientSession() as http:
-        load = Load.of(system.rasa_url, ["person"] * 4).start(http)
+        load = Load.of(system, ["person"] * 4).start(http)
         await load.finish()
         await handoff_ids(system, load.customers)
         headers = {"Authorization": f"Bearer {system.env.handoff_secret}"}
@@ -137,6 +137,12 @@ async def test_duplicate_deliveries(healed: Embedded, report: ChaosReport) -> No
         # 2. `second`'s last message delivered to the desk twice more.
         tracker = await tracker_of(http, system, second.sender)
         last_user = [e for e in tracker["events"] if e["event"] == "user"][-1]
+
+        async def applied() -> bool:
+            [handoff] = system.handoffs_of(second.sender)
+            return handoff.last_message_timestamp == last_user["timestamp"]
+
+        await eventually(applied, "the desk applies the customer's last message")
         before = system.handoffs_of(second.sender)[0]
         for _ in range(2):
             async with http.post(
@@ -187,7 +193,7 @@ async def test_slow_desk(healed: Embedded, report: ChaosReport) -> None:
     started = time.monotonic()
     healed.proxy.delay_seconds = SLOW_DESK_SECONDS
     async with aiohttp.ClientSession() as http:
-        load = Load.of(healed.system.rasa_url, ["person"] * 6 + ["order"] * 2).start(http)
+        load = Load.of(healed.system, ["person"] * 6 + ["order"] * 2).start(http)
         await load.finish()
     healed.proxy.delay_seconds = 0.0
     await serve_everyone(healed.system, load.of_kind("person"))

@@ -36,7 +36,7 @@ RESUME = {"event": "resume"}
 
 
 def customer(*turns: Turn) -> Customer:
-    return Customer("http://127.0.0.1:1", "person", sender="c1", turns=list(turns))
+    return Customer("http://127.0.0.1:1", "token", "person", sender="c1", turns=list(turns))
 
 
 def tracker(*events: dict[str, Any]) -> dict[str, Any]:
