@@ -22,8 +22,18 @@ URL, which access logs keep. Its wire format, ASCII, dot-separated::
     v1.<session_id: 32 lowercase hex>.<expires_at: Unix seconds>.<signature>
 
 where the signature is HMAC-SHA256 over `v1.<session_id>.<expires_at>`, base64url without
-padding. The id alone, which logs and the socket.io traffic carry, opens nothing; a token opens
-only its own chat, and only until it expires.
+padding, keyed with `transcript_key(HANDOFF_SECRET)` (the secret the desk and Rasa already
+share, derived with a label of its own). The id alone, which logs and the socket.io traffic
+carry, opens nothing; a token opens only its own chat, and only until it expires.
+
+The same token opens the chat everywhere a customer's page reaches it:
+- the desk's `GET /chat/history` and `POST /chat/uploads` (`X-Chat-Token` header);
+- Rasa's web chat channel: `session_request` `{"session_id", "token"}` joins that chat's room
+  only with a token that opens it. Without one (a stock widget, or an expired token) the
+  channel starts a new chat: it makes the id and its token, sends the socket the event
+  `CHAT_TOKEN_EVENT` `{"session_id", "token", "expires_at"}` (a `ChatGrant`), then Rasa's
+  `session_confirm` with the new id, which stock widgets echo in their messages. A socket
+  speaks (`user_uttered`, `user_typing`) only in the chat it has joined.
 """
 
 from __future__ import annotations
@@ -31,6 +41,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import secrets
+import time
 from typing import Any, Final
 
 from pydantic import BaseModel, Extra, Field, StrictInt, StrictStr, ValidationError
@@ -95,10 +107,39 @@ TRANSCRIPT_TOKEN_VERSION: Final = "v1"
 #: continues its chat, and a token copied from a device is of no use after that.
 TRANSCRIPT_TOKEN_TTL_SECONDS: Final = 24 * 60 * 60
 _SEPARATOR: Final = "."
+#: The key is derived from HANDOFF_SECRET with this label, so no further secret is configured,
+#: and a token is worth nothing as any other credential.
+TRANSCRIPT_KEY_LABEL: Final = b"desk/web-chat-transcript-token/v1"
+#: The socket.io event that gives a page the chat the channel started for it (`ChatGrant`).
+CHAT_TOKEN_EVENT: Final = "chat_token"
+
+
+class ChatGrant(BaseModel):
+    """A new web chat: its id and the token that opens it (`POST /chat/sessions`' answer, and
+    the channel's `CHAT_TOKEN_EVENT`)."""
+
+    session_id: StrictStr
+    token: StrictStr
+    expires_at: StrictInt
 
 
 class TranscriptTokenRefused(ValueError):
     """The token opens no transcript; the message says why, for the page to show."""
+
+
+def transcript_key(handoff_secret: str) -> bytes:
+    """The key that signs and checks the web chats' tokens, derived from HANDOFF_SECRET."""
+    return hmac.new(handoff_secret.encode(), TRANSCRIPT_KEY_LABEL, hashlib.sha256).digest()
+
+
+def new_chat(key: bytes, now: float | None = None) -> ChatGrant:
+    """A new web chat: a fresh id (16 random bytes, lowercase hex) and its token, valid for
+    `TRANSCRIPT_TOKEN_TTL_SECONDS`. Only ids made here are ever signed, so an id read in a log
+    can never be given a token."""
+    session_id = secrets.token_hex(16)
+    expires_at = int(time.time() if now is None else now) + TRANSCRIPT_TOKEN_TTL_SECONDS
+    token = transcript_token(key, session_id, expires_at)
+    return ChatGrant(session_id=session_id, token=token, expires_at=expires_at)
 
 
 def transcript_token(key: bytes, session_id: str, expires_at: int) -> str:

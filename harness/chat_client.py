@@ -3,6 +3,11 @@ transport every client can fall back to; `tests/e2e/test_webchat_transports.py` 
 websocket), speaking Rasa's socket.io protocol plus the live handoff's
 `handoff_status` events, and recording what arrives with its arrival time.
 
+A chat is joined as the channel allows (`assistant.channels.chat_access`): with the token
+that opens it (from the desk's `POST /chat/sessions`), or without one, and then the channel
+starts a new chat and gives the client its id and token (`chat_token`, `session_confirm`);
+`session_id` and `token` hold the chat the client is in.
+
 Used by the web chat channel's tests, the end-to-end tests and the desk speed benchmarks.
 """
 
@@ -18,9 +23,10 @@ import socketio
 
 from contract.conversation_events import TYPING_EVENT
 from contract.customer_status import STATUS_EVENT
+from contract.webchat import CHAT_TOKEN_EVENT, ChatGrant
 
 EVENT_TIMEOUT: Final = 5.0
-EVENTS: Final = ("session_confirm", "bot_uttered", STATUS_EVENT)
+EVENTS: Final = (CHAT_TOKEN_EVENT, "session_confirm", "bot_uttered", STATUS_EVENT)
 
 
 class NothingArrived(AssertionError):
@@ -39,6 +45,7 @@ class ChatClient:
         self.http = aiohttp.ClientSession()
         self.sio = socketio.AsyncClient(reconnection=False, http_session=self.http)
         self.session_id: str | None = None
+        self.token: str | None = None
         self.received: dict[str, asyncio.Queue[tuple[float, Any]]] = {
             name: asyncio.Queue() for name in EVENTS
         }
@@ -52,12 +59,25 @@ class ChatClient:
 
         return record
 
-    async def connect(self, url: str, session_id: str) -> None:
-        """Connect to the Rasa server at `url` and join the conversation `session_id`."""
+    async def connect(
+        self, url: str, session_id: str | None = None, token: str | None = None
+    ) -> str:
+        """Connect to the Rasa server at `url` and ask for the chat `session_id` with `token`;
+        the chat joined (that one, or a new one when the token does not open it) is returned
+        and kept in `session_id` / `token`."""
         await self.sio.connect(url, transports=["polling"], socketio_path="/socket.io")
-        await self.sio.emit("session_request", {"session_id": session_id})
-        assert await self.next("session_confirm") == session_id
-        self.session_id = session_id
+        return await self.request_session(session_id, token)
+
+    async def request_session(self, session_id: str | None, token: str | None = None) -> str:
+        """`session_request`: the chat joined, as `connect` says."""
+        await self.sio.emit("session_request", {"session_id": session_id, "token": token})
+        confirmed = str(await self.next("session_confirm"))
+        if confirmed != session_id:  # a new chat: its token came just before (in any order)
+            grant = ChatGrant.parse_obj(await self.next(CHAT_TOKEN_EVENT))
+            assert grant.session_id == confirmed, "chat_token names another chat"
+            token = grant.token
+        self.session_id, self.token = confirmed, token
+        return confirmed
 
     async def say(self, text: str) -> None:
         """Send a message as the customer (`user_uttered`)."""

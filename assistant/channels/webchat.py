@@ -12,6 +12,12 @@ prefix and `output_channel=latest` keep working; same protocol, so any Rasa web 
 - engine.io's websocket transport, which Sanic 21.12 could not serve
   (`assistant.channels.websocket_transport`): standard clients start on long-polling and
   upgrade, or connect over websocket directly; long-polling stays for clients behind proxies;
+- the chat token (`assistant.channels.chat_access`): ``session_request``
+  ``{"session_id", "token"}`` joins that chat only with the token that opens it
+  (`contract.webchat`); without one the socket gets a new chat (``chat_token``
+  ``{"session_id", "token", "expires_at"}``, then ``session_confirm`` with the new id). A
+  ``user_uttered`` or ``user_typing`` for a chat the socket has not joined is refused
+  (``input_refused``, field ``session_id``) or ignored: an id alone neither reads nor speaks;
 - the channel edge (`assistant.channels.edge`): ``session_request`` and ``user_uttered`` are
   checked before Rasa's handlers see them. A refused payload is answered, to that socket only,
   with the socket.io event ``input_refused`` ``{"event": <the refused event>, "field": str,
@@ -48,10 +54,11 @@ credentials.yml (the channel's own settings, then the standard socket.io ones)::
       # optional: desk_timeout_seconds (default 1.0)
 
 Rooms: with `session_persistence: true` Rasa puts the socket in a room named after the
-`session_id` on `session_request`, and addresses replies to that room; without it the
-conversation id is the socket id, which is its own room. Either way the conversation id is the
-room, so `notify` emits to `room=sender_id`. A typing signal is relayed only for a session the
-socket has joined (it cannot type "for" another conversation).
+`session_id` on `session_request` (here: the id the token opens, or a new one), and addresses
+replies to that room; without it the conversation id is the socket id, which is its own room.
+Either way the conversation id is the room, so `notify` emits to `room=sender_id`. A message or
+a typing signal is taken only for a session the socket has joined (it cannot speak or type
+"for" another conversation).
 """
 
 from __future__ import annotations
@@ -72,6 +79,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
+from assistant.channels.chat_access import ChatAccess, checked_token
 from assistant.channels.edge import (
     InvalidInput,
     check_conversation_id,
@@ -90,7 +98,7 @@ from contract.conversation_events import TYPING_EVENT
 from contract.customer_status import NOTIFY_PATH, STATUS_EVENT, HandoffStatusNotice
 from contract.documents import UPLOAD_METADATA_KEY, UploadPrompt
 from contract.handoff_opened import HANDOFF_OPENED_PATH, HandoffOpenedNotice
-from contract.webchat import agent_messages, agent_of
+from contract.webchat import CHAT_TOKEN_EVENT, agent_messages, agent_of
 
 logger = logging.getLogger(__name__)
 
@@ -251,6 +259,7 @@ class WebChatInput(SocketIOInput):
             metadata_key,
         )
         self.notify_token = notify_token or ""
+        self.chat_access = ChatAccess(handoff_secret)
         self.typing_forwarder: DeskEventForwarder | None = None
         if desk_url and handoff_secret:
             self.typing_forwarder = DeskEventForwarder(
@@ -329,11 +338,19 @@ class WebChatInput(SocketIOInput):
             except InvalidInput as refused:
                 await self.refuse(sio, sid, SESSION_REQUEST_EVENT, refused)
                 return
-            await request_session(sid, data)
+            if self.session_persistence:
+                admission = self.chat_access.admit(data["session_id"], data["token"])
+                if admission.grant is not None:
+                    grant = admission.grant.dict()
+                    await sio.emit(CHAT_TOKEN_EVENT, grant, to=sid, namespace=self.namespace)
+                data["session_id"] = admission.session_id
+            await request_session(sid, {"session_id": data["session_id"]})
 
         async def user_uttered(sid: str, *payload: Any) -> None:
             try:
                 data = self.checked_user_message(payload)
+                if self.session_persistence:
+                    self.check_joined(sio, sid, data["session_id"])
             except InvalidInput as refused:
                 await self.refuse(sio, sid, self.user_message_evt, refused)
                 return
@@ -354,13 +371,21 @@ class WebChatInput(SocketIOInput):
         )
 
     def checked_session_request(self, payload: tuple[Any, ...]) -> dict[str, Any]:
-        """The `session_request` data Rasa's handler needs: `{"session_id": id or None}`
-        (None: Rasa makes a new id, as it does for a request without one)."""
+        """The `session_request`'s `{"session_id": id or None, "token": token or None}` (no
+        id: a new chat)."""
         data = _single_payload(payload, allow_none=True)
         session_id = data.get("session_id")
         if session_id is not None:
             check_conversation_id(session_id, "session_id")
-        return {"session_id": session_id}
+        return {"session_id": session_id, "token": checked_token(data.get("token"))}
+
+    def check_joined(self, sio: AsyncServer, sid: str, session_id: str) -> None:
+        """`InvalidInput` unless the socket has joined the chat `session_id` (with its token,
+        or as the new chat it was given)."""
+        if session_id not in sio.rooms(sid, namespace=self.namespace):
+            raise InvalidInput(
+                "session_id", "is not the chat this connection joined; send session_request first"
+            )
 
     def checked_user_message(self, payload: tuple[Any, ...]) -> dict[str, Any]:
         """The `user_uttered` data Rasa's handler needs, checked and the text repaired."""
@@ -409,16 +434,9 @@ class WebChatInput(SocketIOInput):
             return sid
         try:
             session_id = check_conversation_id(data.get("session_id"), "session_id")
+            self.check_joined(sio, sid, session_id)
         except InvalidInput as refused:
-            logger.debug("web chat: ignored a %s from socket %s (%s)", TYPING_EVENT, sid, refused)
-            return None
-        if session_id not in sio.rooms(sid, namespace=self.namespace):
-            logger.warning(
-                "web chat: socket %s sent %s for %s without a session_request for it; ignored",
-                sid,
-                TYPING_EVENT,
-                mask_sender(session_id),
-            )
+            logger.info("web chat: ignored a %s from socket %s (%s)", TYPING_EVENT, sid, refused)
             return None
         return session_id
 

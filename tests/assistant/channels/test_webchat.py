@@ -44,11 +44,22 @@ from assistant.channels.webchat import (
 from assistant.desk_events import mask_sender
 from contract.documents import MAX_DOCUMENT_BYTES, UploadPrompt, upload_metadata
 from contract.handoff_opened import HANDOFF_OPENED_PATH
+from contract.webchat import (
+    CHAT_TOKEN_EVENT,
+    transcript_key,
+    transcript_session,
+    transcript_token,
+)
 from harness.chat_client import ChatClient
 from tests.assistant.test_desk_events import SECRET, RecordingDesk, eventually
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 NOTIFY_TOKEN = "rasa-t0ken"
+
+
+def signed(session_id: str, valid_for: float = 3600.0, secret: str = SECRET) -> str:
+    """The token that opens `session_id` (as the desk's `POST /chat/sessions` signs it)."""
+    return transcript_token(transcript_key(secret), session_id, int(time.time() + valid_for))
 
 
 class ChatServer:
@@ -238,7 +249,9 @@ async def test_a_websocket_first_client_gets_its_session_and_answers(
     chat: ChatServer, client: ChatClient
 ) -> None:
     await client.sio.connect(chat.url, transports=["websocket"], socketio_path="/socket.io")
-    await client.sio.emit("session_request", {"session_id": "over-websocket"})
+    await client.sio.emit(
+        "session_request", {"session_id": "over-websocket", "token": signed("over-websocket")}
+    )
     assert await client.next("session_confirm") == "over-websocket"
     client.session_id = "over-websocket"
 
@@ -254,7 +267,7 @@ async def test_a_websocket_first_client_gets_its_session_and_answers(
 async def test_session_request_and_messages_work_as_with_rasas_channel(
     chat: ChatServer, client: ChatClient
 ) -> None:
-    await client.connect(chat.url, "session-a")
+    await client.connect(chat.url, "session-a", signed("session-a"))
 
     await client.sio.emit("user_uttered", {"message": "hi", "session_id": "session-a"})
 
@@ -262,6 +275,98 @@ async def test_session_request_and_messages_work_as_with_rasas_channel(
     (message,) = chat.messages
     assert message.sender_id == "session-a"
     assert message.input_channel == "socketio"
+
+
+# --- The chat token: an id alone neither reads nor speaks ----------------------------------------
+
+
+async def test_a_session_request_with_the_chats_token_joins_that_chat(
+    chat: ChatServer, client: ChatClient
+) -> None:
+    joined = await client.connect(chat.url, "session-a", signed("session-a"))
+
+    await client.say("hi")
+
+    assert joined == "session-a"
+    assert await client.next("bot_uttered") == {"text": "echo: hi"}
+    assert [message.sender_id for message in chat.messages] == ["session-a"]
+    assert client.drain(CHAT_TOKEN_EVENT) == []
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        None,  # a stock widget, or someone with an id from a log
+        signed("session-a", valid_for=-1),  # expired
+        signed("session-a", secret="another-secret"),  # forged
+        signed("session-b"),  # another chat's
+        "v1.session-a.9999999999.bm90LWEtc2lnbmF0dXJl",
+    ],
+    ids=["no token", "expired", "forged", "another chat's", "made up"],
+)
+async def test_an_id_without_its_token_gets_a_new_chat_not_that_one(
+    chat: ChatServer, client: ChatClient, token: str | None
+) -> None:
+    customer = ChatClient()
+    await customer.connect(chat.url, "session-a", signed("session-a"))
+
+    joined = await client.connect(chat.url, "session-a", token)
+
+    # A new chat, with a token that opens it (for the page to keep).
+    assert joined != "session-a" and len(joined) == 32
+    assert client.token is not None
+    assert transcript_session(transcript_key(SECRET), client.token, time.time()) == joined
+    # The customer's replies and notices do not reach the other socket.
+    await customer.say("my account number is 12345678")
+    assert await customer.next("bot_uttered") == {"text": "echo: my account number is 12345678"}
+    assert (await notify(chat, status_notice("session-a", "agent_joined", agent_name="Sam")))[
+        0
+    ] == 202
+    assert (await customer.next("handoff_status"))["agent_name"] == "Sam"
+    await client.nothing("bot_uttered", wait=0.2)
+    await client.nothing("handoff_status", wait=0.1)
+    # Its own chat works.
+    await client.say("hello")
+    assert await client.next("bot_uttered") == {"text": "echo: hello"}
+    assert [message.sender_id for message in chat.messages] == ["session-a", joined]
+    await customer.close()
+
+
+async def test_a_socket_cannot_speak_or_type_in_a_chat_it_has_not_joined(
+    chat: ChatServer, client: ChatClient, desk: RecordingDesk
+) -> None:
+    customer = ChatClient()
+    await customer.connect(chat.url, "session-a", signed("session-a"))
+    refusals = RefusalRecorder(client)
+    await client.connect(chat.url, "session-a")  # no token: a chat of its own
+
+    await client.sio.emit("user_uttered", {"message": "send it to me", "session_id": "session-a"})
+    await client.sio.emit("user_typing", {"session_id": "session-a", "typing": True})
+
+    assert await refusals.next() == refusal(
+        "user_uttered",
+        "session_id: is not the chat this connection joined; send session_request first",
+    )
+    await customer.nothing("bot_uttered", wait=0.2)
+    assert chat.messages == []
+    # Typing signals are relayed in order: the foreign one had its turn before this one.
+    await client.typing(True)
+    posts = await desk.wait_for_accepted(1)
+    assert [post.sender_id for post in posts] == [client.session_id]
+    await customer.close()
+
+
+async def test_a_token_that_is_not_a_string_is_refused(
+    chat: ChatServer, client: ChatClient
+) -> None:
+    refusals = await open_page(chat, client)
+
+    await client.sio.emit("session_request", {"session_id": "session-a", "token": 7})
+
+    assert await refusals.next() == refusal(
+        "session_request", "token: must be a string, not a number"
+    )
+    await client.nothing("session_confirm", wait=0.2)
 
 
 # --- The channel edge: payloads are checked before Rasa's handlers -------------------------------
@@ -299,7 +404,7 @@ async def test_a_session_request_for_an_invalid_id_is_refused_to_that_socket_onl
 ) -> None:
     other = ChatClient()
     other_refusals = RefusalRecorder(other)
-    await other.connect(chat.url, "session-b")
+    await other.connect(chat.url, "session-b", signed("session-b"))
     refusals = await open_page(chat, client)
 
     await client.sio.emit("session_request", {"session_id": "\ud800web"})
@@ -310,7 +415,9 @@ async def test_a_session_request_for_an_invalid_id_is_refused_to_that_socket_onl
     await client.nothing("session_confirm", wait=0.2)
     await other_refusals.nothing()
     # The socket can still ask for a valid session.
-    await client.sio.emit("session_request", {"session_id": "session-a"})
+    await client.sio.emit(
+        "session_request", {"session_id": "session-a", "token": signed("session-a")}
+    )
     assert await client.next("session_confirm") == "session-a"
     await other.close()
 
@@ -385,7 +492,7 @@ async def test_invalid_messages_are_refused_and_never_reach_rasa(
     chat: ChatServer, client: ChatClient, payload: Any, error: str
 ) -> None:
     refusals = RefusalRecorder(client)
-    await client.connect(chat.url, "session-a")
+    await client.connect(chat.url, "session-a", signed("session-a"))
 
     await client.sio.emit("user_uttered", payload)
 
@@ -398,7 +505,7 @@ async def test_invalid_messages_are_refused_and_never_reach_rasa(
 async def test_a_text_is_repaired_and_metadata_may_be_a_json_string(
     chat: ChatServer, client: ChatClient
 ) -> None:
-    await client.connect(chat.url, "session-a")
+    await client.connect(chat.url, "session-a", signed("session-a"))
 
     await client.sio.emit(
         "user_uttered",
@@ -414,8 +521,8 @@ async def test_a_failing_turn_sends_the_apology_to_the_conversations_room(
     chat: ChatServer, client: ChatClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     other = ChatClient()
-    await other.connect(chat.url, "session-b")
-    await client.connect(chat.url, "session-a")
+    await other.connect(chat.url, "session-b", signed("session-b"))
+    await client.connect(chat.url, "session-a", signed("session-a"))
     chat.failure = OperationalError("INSERT ...", ("session-a", "my secret"), Exception("down"))
 
     await client.say("my secret")
@@ -435,8 +542,8 @@ async def test_a_failing_turn_sends_the_apology_to_the_conversations_room(
 
 async def test_a_notice_reaches_only_the_customers_room(chat: ChatServer) -> None:
     customer, other = ChatClient(), ChatClient()
-    await customer.connect(chat.url, "session-a")
-    await other.connect(chat.url, "session-b")
+    await customer.connect(chat.url, "session-a", signed("session-a"))
+    await other.connect(chat.url, "session-b", signed("session-b"))
     body = status_notice("session-a", "waiting", position=2, estimated_wait_seconds=90)
 
     status, answer = await notify(chat, body)
@@ -451,7 +558,7 @@ async def test_a_notice_reaches_only_the_customers_room(chat: ChatServer) -> Non
 async def test_every_status_with_its_details_is_emitted(
     chat: ChatServer, client: ChatClient
 ) -> None:
-    await client.connect(chat.url, "session-a")
+    await client.connect(chat.url, "session-a", signed("session-a"))
     notices = [
         status_notice("session-a", "waiting", position=0, estimated_wait_seconds=12.5),
         status_notice("session-a", "agent_joined", agent_name="Sam"),
@@ -484,7 +591,7 @@ async def test_a_notice_for_a_room_nobody_is_in_is_accepted(chat: ChatServer) ->
 async def test_a_notice_without_the_token_is_refused(
     chat: ChatServer, client: ChatClient, token: str | None
 ) -> None:
-    await client.connect(chat.url, "session-a")
+    await client.connect(chat.url, "session-a", signed("session-a"))
 
     status, answer = await notify(chat, status_notice("session-a"), token=token)
 
@@ -533,7 +640,7 @@ async def test_a_body_that_is_not_a_json_object_is_a_400(
 async def test_invalid_fields_are_a_400_naming_them(
     chat: ChatServer, client: ChatClient, body: dict[str, Any], field: str
 ) -> None:
-    await client.connect(chat.url, "c")
+    await client.connect(chat.url, "c", signed("c"))
 
     status, answer = await notify(chat, body)
 
@@ -590,7 +697,7 @@ async def test_without_session_persistence_the_socket_id_is_the_room(
 async def test_typing_is_relayed_to_the_desk(
     chat: ChatServer, client: ChatClient, desk: RecordingDesk
 ) -> None:
-    await client.connect(chat.url, "session-a")
+    await client.connect(chat.url, "session-a", signed("session-a"))
     before = time.time()
 
     await client.sio.emit("user_typing", {"session_id": "session-a", "typing": True})
@@ -622,7 +729,7 @@ async def test_typing_is_relayed_to_the_desk(
 async def test_malformed_or_foreign_typing_is_not_relayed(
     chat: ChatServer, client: ChatClient, desk: RecordingDesk, data: Any
 ) -> None:
-    await client.connect(chat.url, "session-a")
+    await client.connect(chat.url, "session-a", signed("session-a"))
 
     await client.sio.emit("user_typing", data)
     await client.sio.emit("user_uttered", {"message": "still here", "session_id": "session-a"})
@@ -637,7 +744,7 @@ async def test_malformed_or_foreign_typing_is_not_relayed(
 async def test_a_stalled_desk_does_not_hold_up_the_conversation(
     chat: ChatServer, client: ChatClient, desk: RecordingDesk
 ) -> None:
-    await client.connect(chat.url, "session-a")
+    await client.connect(chat.url, "session-a", signed("session-a"))
     desk.stall()
 
     await client.sio.emit("user_typing", {"session_id": "session-a", "typing": True})
@@ -654,7 +761,7 @@ async def test_a_desk_that_is_down_costs_the_customer_nothing(
     chat: ChatServer, client: ChatClient, desk: RecordingDesk, caplog: pytest.LogCaptureFixture
 ) -> None:
     await desk.down()
-    await client.connect(chat.url, "session-a")
+    await client.connect(chat.url, "session-a", signed("session-a"))
 
     for typing in (True, False, True):
         await client.sio.emit("user_typing", {"session_id": "session-a", "typing": typing})
@@ -672,7 +779,7 @@ async def test_a_desk_that_is_down_costs_the_customer_nothing(
 async def test_without_a_desk_typing_is_ignored(client: ChatClient) -> None:
     server = await serve(webchat(None))
     try:
-        await client.connect(server.url, "session-a")
+        await client.connect(server.url, "session-a", signed("session-a"))
         await client.sio.emit("user_typing", {"session_id": "session-a", "typing": True})
         await client.sio.emit("user_uttered", {"message": "hi", "session_id": "session-a"})
         assert await client.next("bot_uttered") == {"text": "echo: hi"}
@@ -883,7 +990,7 @@ async def test_a_malformed_upload_prompt_is_sent_as_a_plain_bot_text(marking: An
 async def test_the_customers_own_turns_are_answered_with_the_prompt_too(
     chat: ChatServer, client: ChatClient
 ) -> None:
-    await client.connect(chat.url, "session-a")
+    await client.connect(chat.url, "session-a", signed("session-a"))
     await client.sio.emit("user_uttered", {"message": "hi", "session_id": "session-a"})
     assert await client.next("bot_uttered") == {"text": "echo: hi"}
     (message,) = chat.messages
