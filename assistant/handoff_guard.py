@@ -41,6 +41,7 @@ from rasa.shared.core.events import (
     ActionExecuted,
     BotUttered,
     ConversationPaused,
+    ConversationResumed,
     Event,
     SessionStarted,
     SlotSet,
@@ -159,13 +160,31 @@ def _marked(wrapper: W) -> W:
     return wrapper
 
 
+def given_back_since(tracker: DialogueStateTracker, handoff_id: str) -> bool:
+    """Whether the tracker recorded `handoff_id` and was resumed after it.
+
+    Only the desk resumes a conversation, and only once the handoff left the queue (resolved
+    and handed back, abandoned, expired), so a report of that handoff arriving afterwards is
+    late (it was held up, or retried, while an agent resolved it): pausing on it would leave the
+    customer paused with nobody, told they are in a queue that no longer holds them.
+    """
+    recorded = False
+    for event in tracker.events:
+        if isinstance(event, SlotSet) and event.key == HANDOFF_ID_SLOT:
+            recorded = recorded or event.value == handoff_id
+        elif recorded and isinstance(event, ConversationResumed):
+            return True
+    return False
+
+
 async def confirm_open_handoff(
     agent: Agent, output: OutputChannel | None, notice: HandoffOpenedNotice
 ) -> bool:
     """Make the conversation's tracker agree that the desk holds `notice.handoff_id` open.
 
     Under the conversation's lock (so never in the middle of a turn): when the tracker already
-    records this handoff and is paused, nothing changes. Otherwise the handoff id is recorded,
+    records this handoff and is paused, or was given back after it (`given_back_since`: a late
+    report), nothing changes. Otherwise the handoff id is recorded,
     and a conversation that was not paused is paused and the customer is told `notice.text`
     (also sent to `output`, the web chat room, when given). Returns whether anything changed.
     """
@@ -176,6 +195,13 @@ async def confirm_open_handoff(
         tracker = await processor.get_tracker(notice.sender_id)
         known = tracker.get_slot(HANDOFF_ID_SLOT) == notice.handoff_id
         if known and tracker.is_paused():
+            return False
+        if given_back_since(tracker, notice.handoff_id):
+            logger.info(
+                "%s: handoff %s was already given back; its late report changes nothing",
+                mask_sender(notice.sender_id),
+                notice.handoff_id,
+            )
             return False
         tell = not tracker.is_paused()
         events: list[Event] = [SlotSet(HANDOFF_ID_SLOT, notice.handoff_id)]
