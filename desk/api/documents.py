@@ -2,8 +2,11 @@
 reviewing a document at the desk.
 
 - `POST /chat/uploads` (public: the customer's web chat page, same-origin like every browser
-  POST; the chat's 32-hex `session_id` is the credential, as for /chat/history): a
-  `multipart/form-data` form with `session_id`, `reference`, `item` and `file`, read as a
+  POST; the credential is the chat's token in the `X-Chat-Token` header, as for
+  /chat/history, checked before the body is read: 401 without one that opens a chat, and
+  nothing is read or stored; the chat id alone, which logs carry, is no credential): a
+  `multipart/form-data` form with `reference`, `item`, `file` and optionally `session_id`
+  (older pages send it: it must then be the chat the token opens, else 403), read as a
   stream and never buffered beyond `MAX_DOCUMENT_BYTES`. 201 with the `DocumentRecord`; 400 a
   bad session id or a form that cannot be read; 413 too large; 415 not a multipart form, or a
   file that is not a PDF, JPEG or PNG; 422 empty, corrupt, a name with path tricks, an item
@@ -34,12 +37,12 @@ from contract.documents import (
     document_review_path,
 )
 from desk.api.middleware import json_error, public
-from desk.api.pages import SESSION_ID
+from desk.api.pages import SESSION_ID, chat_of_token
 from desk.api.runtime import DESK, BadRequest, actor_of, in_unit, parse, respond
 from desk.document_store import DocumentStore, StoredFileMissing
 from desk.services import documents
 from desk.services.documents import FileTooLarge, RefusedFile, too_large_message
-from desk.services.errors import InvalidInput, NotFound
+from desk.services.errors import InvalidInput, NotFound, PermissionDenied
 from desk.workflows.documents import review_document, upload_document
 
 LOGGER = logging.getLogger(__name__)
@@ -47,8 +50,9 @@ LOGGER = logging.getLogger(__name__)
 #: The documents' store of the application (`desk.app.create_app` builds it).
 DOCUMENT_STORE: Final = web.AppKey("document_store", DocumentStore)
 
-#: The form's text fields, and the file's.
+#: The form's text fields (`session_id` optional: the token names the chat), and the file's.
 TEXT_FIELDS: Final = ("session_id", "reference", "item")
+REQUIRED_FIELDS: Final = ("reference", "item")
 FILE_FIELD: Final = "file"
 #: The longest text field (a session id is 32 characters, an item key 64).
 MAX_FIELD_BYTES: Final = 256
@@ -77,7 +81,7 @@ class NotMultipart(RefusedFile):
 class UploadForm:
     """The fields of an upload, as sent."""
 
-    session_id: str
+    session_id: str | None
     reference: str
     item: str
     file_name: str | None
@@ -86,14 +90,17 @@ class UploadForm:
 
 @public
 async def post_chat_upload(request: web.Request) -> web.Response:
-    """Store a customer's file for a checklist item: 201 with its `DocumentRecord`."""
+    """Store a file for a checklist item of the chat the token opens: 201, its `DocumentRecord`."""
+    session_id = chat_of_token(request)
     try:
         form = await read_upload_form(request)
+        if form.session_id not in (None, session_id):
+            raise PermissionDenied("session_id is not the chat this token opens")
         record = await upload_document(
             request.app[DESK],
             request.app[DOCUMENT_STORE],
             form.reference,
-            sender_id=form.session_id,
+            sender_id=session_id,
             item=form.item,
             file_name=form.file_name,
             data=form.data,
@@ -114,7 +121,7 @@ async def read_upload_form(request: web.Request) -> UploadForm:
     """
     if request.content_type != "multipart/form-data":
         raise NotMultipart(
-            "send the file as a multipart/form-data form with session_id, reference, item and file"
+            "send the file as a multipart/form-data form with reference, item and file"
         )
     declared = request.content_length
     if declared is not None and declared > MAX_DOCUMENT_BYTES + FORM_OVERHEAD_BYTES:
@@ -130,15 +137,14 @@ async def read_upload_form(request: web.Request) -> UploadForm:
     ) as error:
         # aiohttp's multipart reader reports a broken form with any of these.
         raise BadRequest(f"the form cannot be read: {str(error)[:200]}") from None
-    missing = [name for name in TEXT_FIELDS if name not in fields]
+    missing = [name for name in REQUIRED_FIELDS if name not in fields]
     if missing or data is None:
         absent = [*missing, *([FILE_FIELD] if data is None else [])]
         raise InvalidInput([f"/{name}: missing from the form" for name in absent])
-    if not SESSION_ID.match(fields["session_id"]):
+    session_id = fields.get("session_id")
+    if session_id is not None and not SESSION_ID.match(session_id):
         raise BadRequest("session_id must be 32 lowercase hexadecimal characters")
-    return UploadForm(
-        fields["session_id"], fields["reference"], fields["item"], file_name, bytes(data)
-    )
+    return UploadForm(session_id, fields["reference"], fields["item"], file_name, bytes(data))
 
 
 async def _read_parts(request: web.Request) -> tuple[dict[str, str], str | None, bytearray | None]:
@@ -159,9 +165,7 @@ async def _read_parts(request: web.Request) -> tuple[dict[str, str], str | None,
             too_long = InvalidInput([f"/{name}: longer than {MAX_FIELD_BYTES} bytes"])
             fields[name] = _text(name, await _read_limited(part, MAX_FIELD_BYTES, too_long))
         else:
-            raise InvalidInput(
-                [f"unexpected field {name[:40]!r}: send session_id, reference, item and file"]
-            )
+            raise InvalidInput([f"unexpected field {name[:40]!r}: send reference, item and file"])
     return fields, file_name, data
 
 

@@ -129,10 +129,12 @@ class Parameter:
 
 @dataclass(frozen=True)
 class Multipart:
-    """A `multipart/form-data` body: its text fields and its one file field."""
+    """A `multipart/form-data` body: its text fields, its one file field, and the text
+    fields it may leave out."""
 
     text_fields: tuple[str, ...]
     file_field: str
+    optional_fields: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -152,6 +154,13 @@ class Operation:
 # --- The routes' inputs --------------------------------------------------------------------------
 
 _DATE: Final = {"type": "string", "format": "date"}
+#: What opens a web chat (its history, its uploads); the id alone opens nothing.
+_CHAT_TOKEN: Final = Parameter(
+    TRANSCRIPT_TOKEN_HEADER,
+    {"type": "string"},
+    "The chat's token from POST /chat/sessions, or the web chat channel's chat_token event"
+    " (contract.webchat)",
+)
 _DAY_PARAMETERS: Final = {
     "start": Parameter("start", _DATE, "First day of the period (YYYY-MM-DD)"),
     "end": Parameter("end", _DATE, "Last day of the period (YYYY-MM-DD); today by default"),
@@ -263,17 +272,11 @@ OPERATIONS: Final[dict[tuple[str, str], Operation]] = {
     ("GET", "/chat"): Operation(media=_HTML),
     ("GET", "/chat/config"): Operation(),
     ("POST", "/chat/sessions"): Operation(success=201),
-    ("GET", "/chat/history"): Operation(
-        headers=(
-            Parameter(
-                TRANSCRIPT_TOKEN_HEADER,
-                {"type": "string"},
-                "The chat's token from POST /chat/sessions (contract.webchat)",
-            ),
-        )
-    ),
+    ("GET", "/chat/history"): Operation(headers=(_CHAT_TOKEN,)),
     ("POST", CHAT_UPLOADS_PATH): Operation(
-        body=Multipart(("session_id", "reference", "item"), "file"), success=201
+        body=Multipart(("reference", "item"), "file", optional_fields=("session_id",)),
+        headers=(_CHAT_TOKEN,),
+        success=201,
     ),
     ("GET", "/login"): Operation(media=_HTML),
     ("GET", CONSOLE_PAGE): Operation(media=_HTML),
@@ -458,7 +461,8 @@ def _path_names(path: str) -> list[str]:
 
 def _request_body(body: type[BaseModel] | Multipart) -> dict[str, Any]:
     if isinstance(body, Multipart):
-        properties: dict[str, Any] = {name: {"type": "string"} for name in body.text_fields}
+        fields = (*body.text_fields, *body.optional_fields)
+        properties: dict[str, Any] = {name: {"type": "string"} for name in fields}
         properties[body.file_field] = {"type": "string", "format": "binary"}
         form = {
             "type": "object",

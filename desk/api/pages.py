@@ -34,10 +34,7 @@ static files; the chat page may also connect to the Rasa server (its socket.io l
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
-import secrets
 import time
 from pathlib import Path
 from typing import Any, Final
@@ -49,17 +46,17 @@ from sqlalchemy.orm import Session
 from contract.customer_status import CustomerStatus
 from contract.webchat import (
     TRANSCRIPT_TOKEN_HEADER,
-    TRANSCRIPT_TOKEN_TTL_SECONDS,
     TranscriptTokenRefused,
+    new_chat,
+    transcript_key,
     transcript_session,
-    transcript_token,
 )
 from desk.api.middleware import public
 from desk.api.runtime import CUSTOMER, RASA, SETTINGS, actor_of, in_unit
 from desk.api.schemas import AgentOut
 from desk.customer_link import CustomerLink
 from desk.services.case_access import is_branch_staff
-from desk.services.errors import PermissionDenied
+from desk.services.errors import AuthenticationFailed, PermissionDenied
 from desk.services.queues import QUEUES, team_name
 from desk.services.transcripts import visible_turns
 from desk.store.models import DISPOSITIONS, HandoffStatus
@@ -73,9 +70,6 @@ PLANNING_PAGE: Final = "/supervisor/planning"
 
 #: A web chat session id as the desk makes it (`new_chat`): 16 random bytes in lowercase hex.
 SESSION_ID: Final = re.compile(r"^[0-9a-f]{32}$")
-#: The transcript tokens' key is derived from HANDOFF_SECRET with this label, so the desk has
-#: no further secret to configure, and a token is worth nothing as any other credential.
-TRANSCRIPT_KEY_LABEL: Final = b"desk/web-chat-transcript-token/v1"
 #: Static files served from WEB_DIR: a flat name with one of these suffixes.
 STATIC_NAME: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 CONTENT_TYPES: Final[dict[str, str]] = {
@@ -138,24 +132,24 @@ async def chat_config(request: web.Request) -> web.Response:
     )
 
 
-def transcript_key(handoff_secret: str) -> bytes:
-    """The key that signs and checks the web chats' transcript tokens."""
-    return hmac.new(handoff_secret.encode(), TRANSCRIPT_KEY_LABEL, hashlib.sha256).digest()
-
-
 @public
-async def new_chat(request: web.Request) -> web.Response:
-    """A new web chat: its id, made here, and the token that opens its history."""
-    session_id = secrets.token_hex(16)
-    expires_at = int(time.time()) + TRANSCRIPT_TOKEN_TTL_SECONDS
-    token = transcript_token(
-        transcript_key(request.app[SETTINGS].handoff_secret), session_id, expires_at
-    )
-    return web.json_response(
-        {"session_id": session_id, "token": token, "expires_at": expires_at},
-        status=201,
-        headers={"Cache-Control": "no-store"},
-    )
+async def post_new_chat(request: web.Request) -> web.Response:
+    """A new web chat: its id, made here, and the token that opens it."""
+    grant = new_chat(transcript_key(request.app[SETTINGS].handoff_secret))
+    return web.json_response(grant.dict(), status=201, headers={"Cache-Control": "no-store"})
+
+
+def chat_of_token(request: web.Request) -> str:
+    """The chat the request's `X-Chat-Token` header opens; `AuthenticationFailed` (401, its
+    message saying why, for the page to show) when it opens none."""
+    token = request.headers.get(TRANSCRIPT_TOKEN_HEADER)
+    try:
+        if not token:
+            raise TranscriptTokenRefused(f"the chat's token is missing ({TRANSCRIPT_TOKEN_HEADER})")
+        key = transcript_key(request.app[SETTINGS].handoff_secret)
+        return transcript_session(key, token, time.time())
+    except TranscriptTokenRefused as refused:
+        raise AuthenticationFailed(f"{refused}: start a new chat") from None
 
 
 @public
@@ -165,17 +159,7 @@ async def chat_history(request: web.Request) -> web.Response:
     The chat is the one its token (the `X-Chat-Token` header) opens; 401 without a token that
     opens one; 503 (the error middleware) if Rasa is down.
     """
-    token = request.headers.get(TRANSCRIPT_TOKEN_HEADER)
-    if not token:
-        return web.json_response(
-            {"error": f"the chat's token is missing ({TRANSCRIPT_TOKEN_HEADER}): start a new chat"},
-            status=401,
-        )
-    try:
-        key = transcript_key(request.app[SETTINGS].handoff_secret)
-        session_id = transcript_session(key, token, time.time())
-    except TranscriptTokenRefused as refused:
-        return web.json_response({"error": f"{refused}: start a new chat"}, status=401)
+    session_id = chat_of_token(request)
     tracker = await request.app[RASA].tracker(session_id)
     customer = request.app[CUSTOMER]
     handoff = await in_unit(request, lambda s: _open_handoff(s, session_id, customer))
@@ -287,7 +271,7 @@ def add_routes(app: web.Application) -> None:
     """Register the pages, their JSON helpers and the static files."""
     app.router.add_get("/chat", chat_page)
     app.router.add_get("/chat/config", chat_config)
-    app.router.add_post("/chat/sessions", new_chat)
+    app.router.add_post("/chat/sessions", post_new_chat)
     app.router.add_get("/chat/history", chat_history)
     app.router.add_get("/login", login_page)
     app.router.add_get(CONSOLE_PAGE, console_page)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from pathlib import Path
@@ -16,6 +17,7 @@ from aiohttp.test_utils import TestServer
 from multidict import CIMultiDictProxy
 
 from contract.documents import MAX_DOCUMENT_BYTES
+from contract.webchat import TRANSCRIPT_TOKEN_HEADER, transcript_key, transcript_token
 from desk.services import applications
 from desk.services.agents import create_agent
 from desk.settings import DeskSettings
@@ -94,10 +96,15 @@ async def bella(browsers: Callable[..., Browser], reference: str) -> Browser:
     return await browsers().login("bella")
 
 
+def opens(session_id: str, valid_for: float = 3600.0, secret: str = HANDOFF_SECRET) -> str:
+    """The chat token of `session_id` (as `POST /chat/sessions` signs it)."""
+    return transcript_token(transcript_key(secret), session_id, int(time.time() + valid_for))
+
+
 @pytest.fixture
-def customer(anonymous: Browser) -> Browser:
-    """The customer's web chat page (nobody logged in)."""
-    return anonymous
+def customer(browsers: Callable[..., Browser]) -> Browser:
+    """The customer's web chat page (nobody logged in), sending its chat's token."""
+    return browsers({TRANSCRIPT_TOKEN_HEADER: opens(CHAT_ID)})
 
 
 def form(
@@ -304,11 +311,60 @@ async def test_a_declared_length_over_the_limit_is_refused_before_reading(
 @pytest.mark.usefixtures("nothing_kept")
 @pytest.mark.parametrize("chat", [OTHER_CHAT_ID])
 async def test_an_upload_for_someone_elses_application_is_403(
-    customer: Browser, reference: str, chat: str
+    browsers: Callable[..., Browser], reference: str, chat: str
 ) -> None:
-    status, body = await customer.post(UPLOADS, data=form(reference, session_id=chat))
+    other_chat = browsers({TRANSCRIPT_TOKEN_HEADER: opens(chat)})
+
+    status, body = await other_chat.post(UPLOADS, data=form(reference, session_id=chat))
 
     assert (status, body["error"]) == (403, "this chat cannot send documents for that application")
+
+
+@pytest.mark.usefixtures("nothing_kept")
+@pytest.mark.parametrize(
+    ("token", "error"),
+    [
+        (None, "the chat's token is missing (X-Chat-Token): start a new chat"),
+        (opens(CHAT_ID, valid_for=-1), "the chat token has expired: start a new chat"),
+        (opens(CHAT_ID, secret="another"), "the chat token is not valid: start a new chat"),
+        ("v1." + CHAT_ID, "the chat token is malformed: start a new chat"),
+    ],
+    ids=["only the id", "expired", "forged", "malformed"],
+)
+async def test_an_upload_without_the_chats_token_is_401(
+    browsers: Callable[..., Browser], reference: str, token: str | None, error: str
+) -> None:
+    """The chat id, which logs carry, is no credential: the token is."""
+    page = browsers({TRANSCRIPT_TOKEN_HEADER: token} if token is not None else None)
+
+    status, body = await page.post(UPLOADS, data=form(reference))
+
+    assert (status, body["error"]) == (401, error)
+
+
+@pytest.mark.usefixtures("nothing_kept")
+async def test_an_upload_naming_another_chat_than_its_tokens_is_403(
+    customer: Browser, reference: str
+) -> None:
+    status, body = await customer.post(UPLOADS, data=form(reference, session_id=OTHER_CHAT_ID))
+
+    assert (status, body["error"]) == (403, "session_id is not the chat this token opens")
+
+
+async def test_the_token_alone_names_the_chat(
+    customer: Browser, server: TestServer, reference: str, rasa: RasaStandIn
+) -> None:
+    body = FormData()
+    body.add_field("reference", reference)
+    body.add_field("item", "payslips")
+    body.add_field("file", minimal_pdf(), filename="payslip.pdf", content_type="application/pdf")
+
+    status, answer = await customer.post(UPLOADS, data=body)
+    await settle(server)
+
+    assert status == 201, answer
+    (call,) = rasa.of_kind("execute")
+    assert call.sender_id == CHAT_ID
 
 
 @pytest.mark.usefixtures("nothing_kept")

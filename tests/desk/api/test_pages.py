@@ -11,10 +11,11 @@ from typing import Any
 from contract.webchat import (
     TRANSCRIPT_TOKEN_HEADER,
     TRANSCRIPT_TOKEN_TTL_SECONDS,
+    transcript_key,
     transcript_session,
     transcript_token,
 )
-from desk.api.pages import WEB_DIR, transcript_key
+from desk.api.pages import WEB_DIR
 from desk.services.transcripts import visible_turns
 from tests.desk.conftest import HANDOFF_SECRET, Browser, post_handoff
 from tests.desk.rasa_stand_in import RasaStandIn

@@ -64,7 +64,7 @@ ROUTES: Final[dict[tuple[str, str], Access]] = {
     ("GET", "/chat/config"): Access.PUBLIC,
     ("POST", "/chat/sessions"): Access.PUBLIC,
     ("GET", "/chat/history"): Access.PUBLIC,  # its own credential: the chat's token
-    ("POST", "/chat/uploads"): Access.PUBLIC,  # its own credential: the chat's link
+    ("POST", "/chat/uploads"): Access.PUBLIC,  # its own credential: the chat's token
     ("GET", "/static/{name}"): Access.PUBLIC,
     ("GET", "/metrics"): Access.PUBLIC,  # its own credential: DESK_METRICS_TOKEN
     ("POST", "/api/handoffs"): Access.BOT,
