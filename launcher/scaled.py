@@ -204,6 +204,8 @@ def shared_environment(plan: ScaledPlan) -> dict[str, str]:
         "DESK_EVENT_QUEUE_URL": shared.rabbitmq_url,
         "DESK_EVENT_EXCHANGE": shared.event_exchange,
         "DESK_EVENT_QUEUE": shared.event_queue,
+        # The balancer, on loopback, tells the desks the client's address and scheme.
+        "DESK_TRUSTED_PROXIES": "127.0.0.1",
     }
 
 

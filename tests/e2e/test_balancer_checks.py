@@ -38,6 +38,8 @@ class Process(ThreadingHTTPServer):
     def __init__(self, name: str, port: int) -> None:
         self.name = name
         self.checks_fail = False
+        #: The headers of every request that was not a health check, in order.
+        self.seen_headers: list[list[tuple[str, str]]] = []
         super().__init__(("127.0.0.1", port), _Handler)
         threading.Thread(target=self.serve_forever, daemon=True).start()
 
@@ -48,7 +50,10 @@ class _Handler(BaseHTTPRequestHandler):
     def _answer(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         self.rfile.read(length)
-        failing = self.path.split("?")[0] in CHECK_PATHS and self.server.checks_fail
+        checked = self.path.split("?")[0] in CHECK_PATHS
+        if not checked:
+            self.server.seen_headers.append(list(self.headers.items()))
+        failing = checked and self.server.checks_fail
         body = self.server.name.encode()
         self.send_response(500 if failing else 200)
         self.send_header("Content-Length", str(len(body)))
@@ -68,8 +73,10 @@ class Balanced:
     processes: dict[str, Process]
     stack: Stack
 
-    def get(self, url: str, cookie: str | None = None) -> tuple[int, str]:
-        request = urllib.request.Request(url, method="GET")
+    def get(
+        self, url: str, cookie: str | None = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, str]:
+        request = urllib.request.Request(url, method="GET", headers=headers or {})
         if cookie:
             request.add_header("Cookie", cookie)
         try:
@@ -183,3 +190,24 @@ def test_a_process_that_refuses_connections_is_skipped_even_when_the_other_is_bu
         200,
         "rasa2",
     )
+
+
+def test_a_desk_hears_the_clients_address_and_scheme_from_the_balancer_not_the_client(
+    balanced: Balanced,
+) -> None:
+    """The desks trust the balancer (DESK_TRUSTED_PROXIES) for the address the login limits
+    count and the scheme the Origin check compares: what a client claims is overwritten (the
+    scheme) or stays left of the address the balancer appends, where the desk ignores it."""
+    claims = {"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"}
+    for _ in range(2):  # one request to each desk
+        status, _ = balanced.get(f"{balanced.plan.site_url}/api/login", headers=claims)
+        assert status == 200
+
+    seen = [*balanced.processes["desk1"].seen_headers, *balanced.processes["desk2"].seen_headers]
+    assert len(seen) == 2
+    for headers in seen:
+        forwarded_for = [value for name, value in headers if name.lower() == "x-forwarded-for"]
+        hops = [hop.strip() for value in forwarded_for for hop in value.split(",")]
+        assert hops[-1] == "127.0.0.1", headers  # appended by the balancer: the real peer
+        proto = [value for name, value in headers if name.lower() == "x-forwarded-proto"]
+        assert proto == ["http"], headers  # the site is served over http: the claim is gone
