@@ -1,7 +1,7 @@
 """While a person owns a conversation, the customer cannot wake the bot.
 
 A handoff pauses the conversation (`ConversationPaused`): Rasa logs what the customer says but
-predicts nothing, so only the agent answers. Rasa 3.6 lets three things end that pause behind
+predicts nothing, so only the agent answers. Rasa 3.6 lets these things end that pause behind
 the desk's back; this module closes each of them inside the Rasa server:
 
 - **A restart.** Rasa predicts actions in a paused conversation when the message's intent is
@@ -18,12 +18,16 @@ the desk's back; this module closes each of them inside the Rasa server:
   tracker (the action server died after delivering; the outbox relay delivered later). The
   desk then reports it (`contract.handoff_opened`) and `confirm_open_handoff` pauses the
   conversation, records the handoff and tells the customer, under the conversation's lock.
+- **A hand-back that arrives late.** The desk resumes the conversation, then executes the
+  give-back action (welcome back, wait cancelled, ask for the callback message) in a second
+  call; a new handoff opened and claimed between the two would hear the bot over its agent.
+  `guard_give_back` does not run such an action in a paused conversation.
 
-The first two wrap Rasa's prediction loop and its default `action_session_start` (the supported
-way to override that action, a custom action of the same name, would cost every new
-conversation a call to the action server). Installed by the server's entry point
-(`python -m assistant`), only for the Rasa version they were written against, like
-`assistant.performance`.
+The guards wrap Rasa's prediction loop, its default `action_session_start` and
+`MessageProcessor.execute_action` (the supported way to override that action, a custom action
+of the same name, would cost every new conversation a call to the action server). Installed by
+the server's entry point (`python -m assistant`), only for the Rasa version they were written
+against, like `assistant.performance`.
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ from rasa.shared.core.events import (
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
 from assistant.desk_events import mask_sender
+from contract.bot_actions import ACTION_ASK_CALLBACK, ACTION_HANDOFF_CANCELLED, ACTION_WELCOME_BACK
 from contract.handoff_opened import HANDOFF_ID_SLOT, HandoffOpenedNotice
 
 if TYPE_CHECKING:
@@ -72,10 +77,20 @@ WITH_A_PERSON: Final = (
 #: own `start_over` ("restart", "start again"; domain.yml).
 RESTART_INTENTS: Final = frozenset({USER_INTENT_RESTART, "start_over"})
 
+#: The actions the desk runs right after resuming a conversation it gives back to the bot.
+GIVE_BACK_ACTIONS: Final = frozenset(
+    {ACTION_WELCOME_BACK, ACTION_HANDOFF_CANCELLED, ACTION_ASK_CALLBACK}
+)
+
 PredictionLoop = Callable[[Any, OutputChannel, "DialogueStateTracker"], Awaitable[None]]
 ActionRun = Callable[
     [Any, OutputChannel, "NaturalLanguageGenerator", "DialogueStateTracker", "Domain"],
     Awaitable[list[Event]],
+]
+
+ExecuteAction = Callable[
+    [Any, str, str, OutputChannel, "NaturalLanguageGenerator", Any],
+    Awaitable["DialogueStateTracker | None"],
 ]
 
 
@@ -94,6 +109,39 @@ def guard_prediction_loop(run_loop: PredictionLoop) -> PredictionLoop:
         await self.execute_side_effects([refusal], tracker, output_channel)
 
     return guarded_loop
+
+
+def guard_give_back(execute: ExecuteAction) -> ExecuteAction:
+    """`MessageProcessor.execute_action`, except for a give-back action in a paused conversation.
+
+    The desk gives a conversation back in two calls: it appends `resume`, then executes the
+    give-back action (`GIVE_BACK_ACTIONS`). The customer's next turn can come in between and
+    open a new handoff, which pauses the conversation again, and an agent can claim it before
+    the second call arrives; running the action then would speak over that agent ("Welcome
+    back!") and close the new handoff's slots. A paused conversation at that call belongs to a
+    newer handoff, so the action is not run (the old handoff is over either way).
+    """
+
+    async def guarded_execute(
+        self: MessageProcessor,
+        sender_id: str,
+        action_name: str,
+        output_channel: OutputChannel,
+        nlg: NaturalLanguageGenerator,
+        prediction: Any,
+    ) -> DialogueStateTracker | None:
+        if action_name in GIVE_BACK_ACTIONS:
+            tracker = await self.fetch_tracker_and_update_session(sender_id, output_channel)
+            if tracker.is_paused():
+                logger.warning(
+                    "%s: %s not run: a newer handoff paused the conversation since its resume",
+                    mask_sender(sender_id),
+                    action_name,
+                )
+                return tracker
+        return await execute(self, sender_id, action_name, output_channel, nlg, prediction)
+
+    return guarded_execute
 
 
 def asks_to_restart(tracker: DialogueStateTracker) -> bool:
@@ -140,7 +188,8 @@ def paused_session(events: list[Event]) -> list[Event]:
 
 
 def install_pause_guards() -> bool:
-    """Wrap Rasa's prediction loop and `action_session_start`; whether it did."""
+    """Wrap Rasa's prediction loop, `action_session_start` and the execution of an action the
+    desk asks for; whether it did."""
     if rasa.__version__ != GUARDED_RASA_VERSION:
         return False
     if not getattr(MessageProcessor._run_prediction_loop, "_pause_guard", False):
@@ -149,6 +198,8 @@ def install_pause_guards() -> bool:
         )
     if not getattr(ActionSessionStart.run, "_pause_guard", False):
         ActionSessionStart.run = _marked(carry_pause_over(ActionSessionStart.run))
+    if not getattr(MessageProcessor.execute_action, "_pause_guard", False):
+        MessageProcessor.execute_action = _marked(guard_give_back(MessageProcessor.execute_action))
     return True
 
 

@@ -741,6 +741,7 @@ def rasa_as_served() -> Iterator[None]:
     unchanged."""
     loop_before = MessageProcessor._run_prediction_loop
     session_start_before = ActionSessionStart.run
+    execute_before = MessageProcessor.execute_action
     structlog_before = structlog.get_config()
     rasa_logger = logging.getLogger("rasa")
     level_before = rasa_logger.level
@@ -752,5 +753,6 @@ def rasa_as_served() -> Iterator[None]:
     finally:
         MessageProcessor._run_prediction_loop = loop_before
         ActionSessionStart.run = session_start_before
+        MessageProcessor.execute_action = execute_before  # type: ignore[method-assign]
         structlog.configure(**structlog_before)
         rasa_logger.setLevel(level_before)
