@@ -22,6 +22,7 @@ import aiohttp
 from sqlalchemy import select
 
 from contract.desk_notices import DESK_NOTICE_KEY, STATUS_NOTICES
+from contract.webchat import TRANSCRIPT_TOKEN_HEADER
 from desk.seed import prepare_demo_desk
 from desk.store.database import Database as DeskDatabase
 from desk.store.models import Handoff
@@ -224,9 +225,14 @@ class SocketCustomer:
     in `notices`, in order), `notice` waits for one.
     """
 
-    def __init__(self, system: DeskStack, prefix: str, sender: str | None = None) -> None:
+    def __init__(
+        self, system: DeskStack, prefix: str, sender: str | None = None, token: str | None = None
+    ) -> None:
         self.system = system
+        #: The chat asked for; `connect` keeps the one joined: that one with its `token`, or,
+        #: without a token that opens it, the new chat the channel starts (and its token).
         self.sender = sender or new_sender(prefix)
+        self.token = token
         self.page = ChatClient()
         self.http = aiohttp.ClientSession()
         self.notices: list[str] = []
@@ -235,8 +241,14 @@ class SocketCustomer:
         self._held: list[dict[str, Any]] = []  # other bot messages read while seeking a notice
 
     async def connect(self) -> SocketCustomer:
-        await self.page.connect(self.system.rasa_url, self.sender)
+        self.sender = await self.page.connect(self.system.rasa_url, self.sender, self.token)
+        self.token = self.page.token
         return self
+
+    def opens(self) -> dict[str, str]:
+        """The header that opens this chat at the desk (its history, its uploads)."""
+        assert self.token is not None, "connect first"
+        return {TRANSCRIPT_TOKEN_HEADER: self.token}
 
     async def tracker(self) -> dict[str, Any]:
         return await tracker_of(self.http, self.system, self.sender)

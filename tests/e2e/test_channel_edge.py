@@ -17,6 +17,7 @@ import requests
 
 from assistant.apology import APOLOGY
 from assistant.channels.webchat import REFUSED_EVENT
+from contract.webchat import new_chat, transcript_key
 from harness.chat_client import ChatClient
 from launcher.stack import Stack
 from tests.e2e.client import REPLY_TIMEOUT_SECONDS, BotClient, joined, new_sender
@@ -122,8 +123,9 @@ async def test_a_surrogate_session_over_socketio_is_refused_and_the_server_keeps
     assert refused_session["field"] == refused_message["field"] == "session_id"
     assert_rasa_is_running(stack)
     # The same page carries on with a valid conversation.
-    sender = new_sender("edge-socket")
-    await page.sio.emit("session_request", {"session_id": sender})
+    chat = new_chat(transcript_key(e2e_env.handoff_secret))
+    sender = chat.session_id
+    await page.sio.emit("session_request", {"session_id": sender, "token": chat.token})
     assert await page.next("session_confirm", timeout=REPLY_TIMEOUT_SECONDS) == sender
     await page.sio.emit("user_uttered", {"message": "hi", "session_id": sender})
     reply = await page.next("bot_uttered", timeout=REPLY_TIMEOUT_SECONDS)

@@ -29,6 +29,7 @@ import aiohttp
 import pytest
 
 from contract.handoff_opened import HANDOFF_OPENED_PATH
+from contract.webchat import new_chat, transcript_key
 from desk.api.middleware import auth_kind
 from desk.api.runtime import DATABASE, EXECUTOR
 from desk.app import create_app
@@ -256,9 +257,13 @@ async def test_socketio_events_never_end_the_server(desk_stack: DeskStack, custo
             await page.sio.emit("session_request", value)
             # A round trip, so the server has handled all of the above (and engine.io never
             # gets more packets in one long-polling POST than it takes: 16).
-            sender = new_sender("fuzz-socket")
-            await page.sio.emit("session_request", {"session_id": sender})
-            await page.until("session_confirm", sender.__eq__, timeout=REPLY_TIMEOUT_SECONDS)
+            chat = new_chat(transcript_key(desk_stack.env.handoff_secret))
+            await page.sio.emit(
+                "session_request", {"session_id": chat.session_id, "token": chat.token}
+            )
+            await page.until(
+                "session_confirm", chat.session_id.__eq__, timeout=REPLY_TIMEOUT_SECONDS
+            )
         finally:
             await page.close()
 

@@ -48,15 +48,25 @@ class Desk:
             return record
 
     async def upload(
-        self, session_id: str, reference: str, item: str, data: bytes, name: str
+        self,
+        opens: dict[str, str],
+        reference: str,
+        item: str,
+        data: bytes,
+        name: str,
+        session_id: str | None = None,
     ) -> tuple[int, dict[str, Any]]:
-        """The chat page's upload of one checklist item."""
+        """The chat page's upload of one checklist item, with the headers that open the chat
+        (`SocketCustomer.opens`); older pages also sent the chat's `session_id`."""
         form = aiohttp.FormData()
-        form.add_field("session_id", session_id)
+        if session_id is not None:
+            form.add_field("session_id", session_id)
         form.add_field("reference", reference)
         form.add_field("item", item)
         form.add_field("file", data, filename=name, content_type="application/octet-stream")
-        async with self.http.post(f"{self.system.desk_url}/chat/uploads", data=form) as response:
+        async with self.http.post(
+            f"{self.system.desk_url}/chat/uploads", data=form, headers=opens
+        ) as response:
             return response.status, await response.json()
 
     def code_for(self, reference: str) -> str | None:
@@ -187,10 +197,16 @@ async def test_one_record_from_web_chat_to_the_branch_signing(
         assert "Still needed" in " ".join(first_asks)
 
         # 4. Documents through the bot: each upload is thanked and the next one asked for.
+        # The chat's id alone (which logs carry) sends nothing: the chat's token does.
+        status, refused = await desk.upload(
+            {}, reference, checklist[0], pdf_of_size(40_000), "forged.pdf", customer.sender
+        )
+        assert status == 401, refused
+        assert kinds(await desk.record(reference)).count("document_uploaded") == 0
         for position, item in enumerate(checklist):
             asked_before = len(customer.said)
             status, stored = await desk.upload(
-                customer.sender, reference, item, pdf_of_size(40_000), f"{item}.pdf"
+                customer.opens(), reference, item, pdf_of_size(40_000), f"{item}.pdf"
             )
             assert status == 201, stored
             assert stored["content_type"] == "application/pdf"
@@ -229,7 +245,7 @@ async def test_one_record_from_web_chat_to_the_branch_signing(
         assert record["stage"] == "documents"
 
         status, stored = await desk.upload(
-            customer.sender, reference, "accounts", png_bytes(), "accounts.png"
+            customer.opens(), reference, "accounts", png_bytes(), "accounts.png", customer.sender
         )
         assert status == 201, stored
         status, reviewed = await maya.call(

@@ -153,8 +153,11 @@ async def test_a_transcript_opens_with_its_token_never_with_the_id_alone(
         async with http.post(f"{system.desk_url}/chat/sessions") as response:
             assert response.status == 201
             chat = await response.json()
-        customer = SocketCustomer(system, "transcript", sender=chat["session_id"])
+        customer = SocketCustomer(
+            system, "transcript", sender=chat["session_id"], token=chat["token"]
+        )
         await customer.connect()
+        assert customer.sender == chat["session_id"]
         try:
             await customer.turn("hi there")
         finally:
@@ -233,13 +236,14 @@ async def test_a_whole_mortgage_journey_leaves_no_personal_data_in_any_log(
         await customer.page.say("no")
         item = await eventually(asked_for_a_document, "the bot asking for a document")
         form = aiohttp.FormData()
-        form.add_field("session_id", customer.sender)
         form.add_field("reference", reference)
         form.add_field("item", item)
         form.add_field(
             "file", document_content(), filename=DOCUMENT_NAME, content_type="application/pdf"
         )
-        async with customer.http.post(f"{system.desk_url}/chat/uploads", data=form) as response:
+        async with customer.http.post(
+            f"{system.desk_url}/chat/uploads", data=form, headers=customer.opens()
+        ) as response:
             stored = await response.json()
             assert response.status == 201, stored
         content_url = system.desk_url + document_content_path(stored["id"])

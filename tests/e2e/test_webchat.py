@@ -47,8 +47,7 @@ async def post(url: str, body: Any, **kwargs: Any) -> tuple[int, Any]:
 async def test_the_web_chat_carries_the_live_handoff(
     e2e_env: E2EEnvironment, desk: RecordingDesk, page: ChatClient
 ) -> None:
-    sender = new_sender("webchat")
-    await page.connect(e2e_env.rasa_url, sender)
+    sender = await page.connect(e2e_env.rasa_url, new_sender("webchat"))  # a new chat
 
     # The standard protocol with the trained model.
     await page.sio.emit("user_uttered", {"message": "hi", "session_id": sender})

@@ -5,6 +5,7 @@ rasa-webchat use it: over websocket only (`transports: ["websocket"]`), with its
 (long-polling, then the upgrade to websocket the server offers) and over long-polling only
 (a client behind a proxy that refuses websockets). Each gets `session_confirm`, a bot-only
 answer and an order lookup's answer (two action-server calls), on the transport it asked for.
+Each asks for a chat the desk would have started, with its token, and joins that chat.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from typing import Any
 
 import pytest
 
+from contract.webchat import new_chat, transcript_key
 from launcher.stack import Stack
-from tests.e2e.client import new_sender
 from tests.e2e.environment import E2EEnvironment
 from tests.support.node_page import NodePage
 
@@ -28,8 +29,10 @@ async def open_page(
     why_not = NodePage.available()
     if why_not is not None:
         pytest.fail(why_not)
-    sender = new_sender("transport")
-    page = await NodePage().open(e2e_env.rasa_url, sender, transports)
+    # A chat started as the desk starts one (`POST /chat/sessions`), with its token.
+    chat = new_chat(transcript_key(e2e_env.handoff_secret))
+    sender = chat.session_id
+    page = await NodePage().open(e2e_env.rasa_url, sender, transports, token=chat.token)
     try:
         yield page, sender
     finally:

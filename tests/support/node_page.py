@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -41,10 +42,16 @@ class NodePage:
         return None
 
     async def open(
-        self, rasa_url: str, session_id: str, transports: Sequence[str] = ()
+        self,
+        rasa_url: str,
+        session_id: str,
+        transports: Sequence[str] = (),
+        token: str | None = None,
     ) -> NodePage:
         """Start the page; it connects (with the client's default transports, or only over
-        `transports`) and requests the session `session_id`."""
+        `transports`) and asks for the chat `session_id` with `token` (none: the channel
+        starts a new chat, whose id `session_confirm` brings; the page then speaks in it)."""
+        env = {**os.environ, **({"CHAT_TOKEN": token} if token else {})}
         self.process = await asyncio.create_subprocess_exec(
             "node",
             str(PAGE_SCRIPT),
@@ -52,6 +59,7 @@ class NodePage:
             session_id,
             *([",".join(transports)] if transports else []),
             cwd=NODE_DIR,
+            env=env,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
         )

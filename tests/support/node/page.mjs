@@ -4,8 +4,11 @@
 //
 // It connects as any page does (polling first, then the upgrade a server offers), or only over
 // the comma-separated <transports> (socket.io-client's `transports` option), sends
-// Rasa's `session_request`, and then takes one JSON command per line on stdin:
-//   {"say": "text"}                  emit `user_uttered` {message, session_id}
+// Rasa's `session_request` {session_id, token} (the chat's token from the environment variable
+// CHAT_TOKEN, if set: never the command line), and from `session_confirm` on speaks in the chat
+// the server confirmed, as stock widgets do (without a token that opens <session-id>, the web
+// chat channel starts a new chat). Then it takes one JSON command per line on stdin:
+//   {"say": "text"}                  emit `user_uttered` {message, session_id: the confirmed id}
 //   {"emit": "event", "data": {...}} emit anything
 //   {"stats": true}                  answer {"event": "stats", "requests": n, "transport": t}
 //   {"close": true}                  disconnect and exit
@@ -26,6 +29,8 @@ http.request = function countedRequest(...args) {
 
 const { io } = await import("socket.io-client");
 const [url, sessionId, transports] = process.argv.slice(2);
+const token = process.env.CHAT_TOKEN || null;
+let confirmedId = sessionId;
 const write = (event, data) => process.stdout.write(JSON.stringify({ event, data }) + "\n");
 
 const options = { reconnection: false };
@@ -40,7 +45,11 @@ socket.io.on("open", () => {
 });
 socket.on("connect", () => {
   write("connect", { transport: socket.io.engine.transport.name });
-  socket.emit("session_request", { session_id: sessionId });
+  socket.emit("session_request", { session_id: sessionId, token });
+});
+// rasa-webchat reads the id as `session_confirm`'s data, or its `session_id` if an object.
+socket.on("session_confirm", (data) => {
+  confirmedId = data && data.session_id ? data.session_id : data;
 });
 socket.on("connect_error", (error) => write("connect_error", { message: String(error) }));
 
@@ -48,7 +57,7 @@ const commands = readline.createInterface({ input: process.stdin });
 commands.on("line", (line) => {
   const command = JSON.parse(line);
   if (command.say !== undefined) {
-    socket.emit("user_uttered", { message: command.say, session_id: sessionId });
+    socket.emit("user_uttered", { message: command.say, session_id: confirmedId });
   } else if (command.emit !== undefined) {
     socket.emit(command.emit, command.data);
   } else if (command.stats) {
