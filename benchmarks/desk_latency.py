@@ -251,9 +251,10 @@ class CustomerPage:
         self.chat = ChatClient()
         self.statuses: list[str] = []
 
-    async def connect(self, rasa_url: str, session_id: str) -> None:
-        """Connect over socket.io and join the conversation."""
-        await self.chat.connect(rasa_url, session_id)
+    async def connect(self, rasa_url: str, session_id: str) -> str:
+        """Connect over socket.io and join a conversation: without a chat token, the new one
+        the web chat channel starts; its id."""
+        return await self.chat.connect(rasa_url, session_id)
 
     async def arrival(self, event: str, matches: Callable[[Any], bool]) -> float:
         """When the first `event` that `matches` arrived (earlier ones are passed over)."""
@@ -383,7 +384,7 @@ async def run_round(console: AgentConsole, rasa_url: str, number: int) -> RoundT
     page = CustomerPage()
     session_id = f"bench-desk-{uuid.uuid4().hex}"
     try:
-        await step("the customer joins", page.connect(rasa_url, session_id))
+        session_id = await step("the customer joins", page.connect(rasa_url, session_id))
         console.drain()
 
         sent = time.perf_counter()

@@ -58,6 +58,7 @@ from benchmarks.desk_latency import AgentConsole, DeskMeasure, milliseconds_betw
 from benchmarks.turns import UnexpectedBehaviour
 from contract.applications import APPLICATIONS_PATH, MortgageIntake, NewApplication
 from contract.documents import CHAT_UPLOADS_PATH
+from contract.webchat import TRANSCRIPT_TOKEN_HEADER, ChatGrant, new_chat, transcript_key
 from harness.documents import pdf_of_size
 
 T = TypeVar("T")
@@ -188,16 +189,19 @@ class Bench:
                 raise UnexpectedBehaviour(f"mortgage benchmark: open {response.status} {answer}")
             return str(answer["reference"])
 
-    async def upload(self, sender_id: str, reference: str, item: str) -> tuple[float, int]:
-        """The customer's page posts the document: when the 201 was read, and the document id."""
+    async def upload(self, chat: ChatGrant, reference: str, item: str) -> tuple[float, int]:
+        """The customer's page posts the document (with its chat's token): when the 201 was
+        read, and the document id."""
         form = aiohttp.FormData()
-        form.add_field("session_id", sender_id)
         form.add_field("reference", reference)
         form.add_field("item", item)
         form.add_field(
             "file", self.document, filename="payslips.pdf", content_type="application/pdf"
         )
-        async with self.http.post(self.desk_url + CHAT_UPLOADS_PATH, data=form) as response:
+        headers = {TRANSCRIPT_TOKEN_HEADER: chat.token}
+        async with self.http.post(
+            self.desk_url + CHAT_UPLOADS_PATH, data=form, headers=headers
+        ) as response:
             answer = await response.json()
             done = time.perf_counter()
             if response.status != 201:
@@ -242,8 +246,9 @@ async def _eventually(what: str, check: Callable[[], T | None]) -> T:
 
 async def run_round(bench: Bench) -> tuple[dict[str, float], int]:
     """One application from its documents to the customer's return (see the module doc)."""
-    sender_id = uuid.uuid4().hex
-    reference = await step("open an application", bench.open_application(sender_id))
+    # A chat as the desk starts one (POST /chat/sessions): its id and the token its page sends.
+    chat = new_chat(transcript_key(bench.secret))
+    reference = await step("open an application", bench.open_application(chat.session_id))
     record = await step("advice proceed", bench.advisor.advise_proceed(reference))
     checklist = record.get("record", record).get("checklist") or []
     if not checklist:
@@ -252,7 +257,7 @@ async def run_round(bench: Bench) -> tuple[dict[str, float], int]:
     bench.advisor.drain()
 
     sent = time.perf_counter()
-    stored, document_id = await step("upload", bench.upload(sender_id, reference, item))
+    stored, document_id = await step("upload", bench.upload(chat, reference, item))
     await step(
         "application_changed",
         bench.advisor.next_application_change(reference, "document_uploaded"),

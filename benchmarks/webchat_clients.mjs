@@ -86,7 +86,9 @@ function openSession(index) {
   session.socket = socket;
   session.done = new Promise((resolve) => {
     socket.on("connect", () => socket.emit("session_request", { session_id: session.id }));
-    socket.on("session_confirm", () => {
+    // Without a chat token the channel starts a new chat; its id is the one spoken in.
+    socket.on("session_confirm", (id) => {
+      session.id = id && id.session_id ? id.session_id : id;
       session.confirmed = true;
       resolve();
     });

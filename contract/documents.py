@@ -5,9 +5,11 @@ designers' `content/document_checklists.yml`, by employment type), and an adviso
 items to it. Each item's state follows its latest upload (`DocumentState`).
 
 Routes:
-- `POST {desk}/chat/uploads` (the customer's web chat page; public, same-origin): a multipart
-  form with `session_id` (the chat's 32-hex id), `reference`, `item` (a checklist key) and
-  `file`. 201 with a `DocumentRecord`; 413 over `MAX_DOCUMENT_BYTES`; 415 a type not in
+- `POST {desk}/chat/uploads` (the customer's web chat page; public, same-origin), with the
+  chat's token in the `X-Chat-Token` header (`contract.webchat`; 401 without one that opens a
+  chat): a multipart form with `reference`, `item` (a checklist key), `file` and optionally
+  `session_id` (the chat's 32-hex id; 403 if it is not the token's chat). 201 with a
+  `DocumentRecord`; 413 over `MAX_DOCUMENT_BYTES`; 415 a type not in
   `ALLOWED_CONTENT_TYPES` (judged by the content, never by the name or the header); 422 an
   empty or corrupt file, or an item not on the checklist; 403 when that chat is not linked to
   that application (someone else's application). Nothing is stored when refused.
