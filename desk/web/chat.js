@@ -3,7 +3,7 @@
  * every desk page shares come from page.js.
  *
  * Speaks Rasa's standard socket.io protocol to the Rasa server (whose URL comes from the desk's
- * GET /chat/config): emit `session_request` {session_id} → `session_confirm`; emit
+ * GET /chat/config): emit `session_request` {session_id, token} → `session_confirm`; emit
  * `user_uttered` {message, session_id} → `bot_uttered` {text, quick_replies|buttons,
  * metadata: {handoff_agent: {id, name}} on an agent's turn, whose text then starts with
  * "<name>: " so stock widgets show who wrote it (contract/webchat.py)}. Plus the
@@ -26,7 +26,8 @@
  * Documents (contract/documents.py): a bot message asking for a document carries
  * `metadata.document_upload` {reference, item, title, max_bytes, accept}; the page shows an
  * upload control under it (only the latest one is active) and POSTs the file as
- * multipart/form-data {session_id, reference, item, file} to /chat/uploads: 201 is received;
+ * multipart/form-data {reference, item, file} to /chat/uploads with the chat's token in the
+ * X-Chat-Token header (the id alone opens nothing): 201 is received;
  * any other answer's `error` is shown and the control stays for another try. The desk then has
  * the bot thank the customer and ask for the next document.
  *
@@ -36,6 +37,11 @@
  * the URL), whose latest unanswered request for a document carries `document_upload`, so its
  * control is offered again. A token the desk refuses (expired after a day, or from an older
  * page) starts a new conversation.
+ *
+ * The same token joins the chat on the Rasa server (`session_request` {session_id, token}). A
+ * token the server refuses (expired while the page stayed open) makes it start a new chat: it
+ * sends `chat_token` {session_id, token, expires_at} and then `session_confirm` with the new
+ * id, which this page keeps from then on.
  */
 import { byId, el, requestJson, showMessage, typingSignal } from "./page.js";
 
@@ -44,6 +50,8 @@ var TOKEN_KEY = "support-chat.token";
 // contract/webchat.py TRANSCRIPT_TOKEN_HEADER
 var TOKEN_HEADER = "X-Chat-Token";
 var SESSION_ID_PATTERN = /^[0-9a-f]{32}$/;
+// contract/webchat.py CHAT_TOKEN_EVENT
+var CHAT_TOKEN_EVENT = "chat_token";
 // contract/desk_notices.py STATUS_NOTICES: desk messages this page shows as status instead.
 var STATUS_NOTICES = ["queue_position", "agent_joined", "agent_left"];
 var MAX_PENDING_NOTICES = 20;
@@ -63,6 +71,7 @@ var els = {
 
 var state = {
   sessionId: null,
+  token: null,
   socket: null,
   confirmed: false,
   // "bot" (the assistant answers), "waiting" (queued for a person), "agent" (a person has it)
@@ -432,14 +441,14 @@ function sendDocument(prompt, control) {
     return;
   }
   var body = new FormData();
-  body.append("session_id", state.sessionId);
   body.append("reference", prompt.reference);
   body.append("item", prompt.item);
   body.append("file", file, file.name);
   setUploadStatus(control, "uploading", "Uploading " + file.name + "…");
+  var headers = { Accept: "application/json" };
+  headers[TOKEN_HEADER] = state.token;
   window.fetch(UPLOADS_PATH, {
-    method: "POST", body: body, credentials: "same-origin", cache: "no-store",
-    headers: { Accept: "application/json" }
+    method: "POST", body: body, credentials: "same-origin", cache: "no-store", headers: headers
   }).then(function (response) {
     return response.json().catch(function () { return {}; }).then(function (answer) {
       if (response.status === 201) {
@@ -563,7 +572,14 @@ function connect(rasaUrl) {
   state.socket = socket;
   socket.on("connect", function () {
     setConnection("connecting", "Connecting…");
-    socket.emit("session_request", { session_id: state.sessionId });
+    socket.emit("session_request", { session_id: state.sessionId, token: state.token });
+  });
+  socket.on(CHAT_TOKEN_EVENT, function (grant) {
+    // The server started a new chat (this page's token was refused): it is this page's now.
+    if (!grant || !SESSION_ID_PATTERN.test(grant.session_id || "") || !grant.token) { return; }
+    var kept = remember({ id: grant.session_id, token: grant.token });
+    state.sessionId = kept.id;
+    state.token = kept.token;
   });
   socket.on("session_confirm", function () {
     state.confirmed = true;
@@ -601,6 +617,7 @@ function start() {
     var opened = stored ? resumeSession(stored) : freshStart();
     return opened.then(function (found) {
       state.sessionId = found.session.id;
+      state.token = found.session.token;
       if (found.history) { showHistory(found.history); }
       connect(config.rasa_url);
     });

@@ -112,7 +112,8 @@ class StandInDesk:
         upload = form["file"]
         assert isinstance(upload, web.FileField)
         received = {
-            "session_id": form["session_id"],
+            "token": request.headers.get(TRANSCRIPT_TOKEN_HEADER),
+            "fields": sorted(form),
             "reference": form["reference"],
             "item": form["item"],
             "file_name": upload.filename,
@@ -184,10 +185,8 @@ def test_the_upload_control_refuses_then_sends_a_document(
     customer.shot("upload-4-received")
 
     sent = desk.uploads[-1]
-    assert (sent["session_id"], sent["reference"], sent["item"]) == (
-        SESSION,
-        "MTG-7K3Q9",
-        "payslips",
-    )
+    # The chat's token names the chat, in a header; the form carries no session id.
+    assert (sent["token"], sent["reference"], sent["item"]) == (TOKEN, "MTG-7K3Q9", "payslips")
+    assert sent["fields"] == ["file", "item", "reference"]
     assert sent["file_name"] == "payslips-oct-dec.pdf"
     assert len(desk.uploads) == 2  # the oversized file never left the page

@@ -480,8 +480,9 @@ def test_the_wait_choice_banner_offers_both_choices(desk: StandInDesk) -> None:
     page.locator("#handoff-choices button", has_text="Leave a message").click()
 
     session_id = page.evaluate("window.localStorage.getItem('support-chat.session-id')")
+    token = page.evaluate("window.localStorage.getItem('support-chat.token')")
     assert page.evaluate("standInSocket.emitted") == [
-        ["session_request", {"session_id": session_id}],
+        ["session_request", {"session_id": session_id, "token": token}],
         *(
             ["user_uttered", {"message": choice["payload"], "session_id": session_id}]
             for choice in choices
@@ -490,4 +491,38 @@ def test_the_wait_choice_banner_offers_both_choices(desk: StandInDesk) -> None:
     expect(page.locator("li.msg-customer")).to_have_text(
         ["You: Keep waiting", "You: Leave a message"]
     )
+    assert desk.errors == []
+
+
+def test_a_new_chat_from_the_rasa_server_is_kept_and_spoken_in(desk: StandInDesk) -> None:
+    """The Rasa server refused the page's token (it expired while the page was open) and
+    started a new chat: the page keeps the new id and token, and speaks in that chat."""
+    answers = {"/chat/config": {"rasa_url": "http://rasa.test"}}
+    desk.json = lambda method, path: (200, answers[path]) if path in answers else None
+    desk.context.route(
+        f"{DESK}/static/socket.io.min.js",
+        lambda route: route.fulfill(body=STAND_IN_SOCKET, content_type=CONTENT_TYPES[".js"]),
+    )
+    grant = {"session_id": "a" * 32, "token": "v1." + "a" * 32 + ".9999999999.sig", "expires_at": 1}
+    page = desk.page
+    page.goto(f"{DESK}/chat")
+    expect(page.locator("html[data-stand-in-socket=open]")).to_have_count(1)
+    page.evaluate("standInSocket.receive('connect')")
+    page.evaluate("grant => standInSocket.receive('chat_token', grant)", grant)
+    page.evaluate(f"standInSocket.receive('session_confirm', '{grant['session_id']}')")
+    expect(page.locator("#connection")).to_have_attribute("data-state", "online")
+
+    page.locator("#message").fill("hello again")
+    page.locator("#send").click()
+
+    stored = page.evaluate(
+        "['session-id', 'token'].map(name => localStorage.getItem('support-chat.' + name))"
+    )
+    assert stored == [grant["session_id"], grant["token"]]
+    emitted = page.evaluate("standInSocket.emitted")
+    assert emitted[0] == ["session_request", NEW_CHAT]
+    assert [
+        "user_uttered",
+        {"message": "hello again", "session_id": grant["session_id"]},
+    ] in emitted
     assert desk.errors == []
