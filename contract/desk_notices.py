@@ -7,6 +7,11 @@ the tracker as a `bot` event whose `metadata[DESK_NOTICE_KEY]` names the kind (a
 value). Rasa hands that metadata to the output channel; a rich client (the project's /chat page)
 that also receives the `handoff_status` event shows those states as status instead, and skips
 the bot messages of the kinds in `STATUS_NOTICES` (recognising them by the marking).
+
+The notices the desk owes a customer until Rasa has them (an agent joined, an agent left) also
+carry `metadata[DESK_NOTICE_ID_KEY]`, one id per notice and claim: the desk may send such a
+notice again after a failure or a restart, and first looks in the tracker for that id, so the
+conversation has it once.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ from typing import Final
 
 #: The key of a bot event's metadata that marks a message the desk sent.
 DESK_NOTICE_KEY: Final = "desk_notice"
+#: The key of a bot event's metadata that names one delivery of a notice the desk may re-send.
+DESK_NOTICE_ID_KEY: Final = "desk_notice_id"
 
 
 class DeskNotice(str, enum.Enum):

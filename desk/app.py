@@ -125,7 +125,10 @@ def create_app(
     app[SHARED] = shared_state(settings, app[LIVE])
     app[BUS] = app[SHARED].bus
     app[PRESENCE] = app[SHARED].presence
-    app[CUSTOMER] = CustomerLink(app[RASA], average_handle_seconds=settings.average_handle_seconds)
+    app[BOT_SYNC] = BotSync(app[UNITS], app[RASA], app[TASKS])
+    app[CUSTOMER] = CustomerLink(
+        app[RASA], average_handle_seconds=settings.average_handle_seconds, owed=app[BOT_SYNC]
+    )
     app[WAITING_ROOM] = WaitingRoom(
         app[UNITS],
         app[LIVE],
@@ -135,7 +138,6 @@ def create_app(
         told=app[SHARED].told,
         presence=app[PRESENCE],
     )
-    app[BOT_SYNC] = BotSync(app[UNITS], app[RASA], app[TASKS])
     app[FLOOR] = LiveFloor(app[UNITS], app[LIVE], levels, app[TASKS], presence=app[PRESENCE])
     app[METRICS] = DeskMetrics(app[DATABASE], app[LIVE].agents_online, app[EXECUTOR])
     # Subscribers of one event run in this order: the customer hears an agent join before the

@@ -12,7 +12,10 @@ never fails the agent's request or the bot's call.
 It subscribes to the event bus (`subscribe`): `handoff.claimed` → "Olivia from Order Support
 has joined the chat." (awaited by the claim, so said before the agent's first message),
 `handoff.resolved` → "Olivia has left the chat." (before the bot's welcome back), and
-`conversation.resumed` → `back_with_bot`.
+`conversation.resumed` → `back_with_bot`. Those two notices a customer must not miss: they are
+owed until Rasa has them (`OwedNotices`, `desk.bot_sync`), which records their delivery and
+sends them again after a failure or a restart (with these words, `joined_text` and `left_text`,
+as `notice_event`s carrying an id, so the conversation has each once).
 
 The estimated wait told to a queued customer is `position * DESK_AVERAGE_HANDLE_SECONDS`: the
 customers ahead of them plus their own, each taking an average handle time, as if one agent
@@ -24,10 +27,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from contract.customer_status import CustomerStatus
-from contract.desk_notices import DESK_NOTICE_KEY, DeskNotice
+from contract.desk_notices import DESK_NOTICE_ID_KEY, DESK_NOTICE_KEY, DeskNotice
 from desk.bus import EventBus, Reach
 from desk.events import ConversationResumed, HandoffClaimed, HandoffResolved
 from desk.rasa_client import RasaClient, RasaUnavailable
@@ -52,13 +55,30 @@ def left_text(agent_name: str) -> str:
     return f"{agent_name} has left the chat."
 
 
+class OwedNotices(Protocol):
+    """Sends a notice the customer is owed until Rasa has it (`desk.bot_sync.BotSync`)."""
+
+    async def tell_now(self, handoff_id: str, notice: DeskNotice) -> None:
+        """Send `notice` of the handoff now if it is still owed; a failure is left to retries
+        and the sweep, never raised."""
+        ...
+
+
 class CustomerLink:
     """Status notifications to the customer's page, and the desk's notices in the chat."""
 
-    def __init__(self, rasa: RasaClient, *, average_handle_seconds: float) -> None:
-        """Notify through `rasa`; estimate waits with `average_handle_seconds`."""
+    def __init__(
+        self,
+        rasa: RasaClient,
+        *,
+        average_handle_seconds: float,
+        owed: OwedNotices | None = None,
+    ) -> None:
+        """Notify through `rasa`; estimate waits with `average_handle_seconds`; say an agent
+        joined or left through `owed` (without it, nothing tells the customer of that)."""
         self.rasa = rasa
         self.average_handle_seconds = average_handle_seconds
+        self.owed = owed
 
     def subscribe(self, bus: EventBus) -> None:
         """Tell the customer when an agent joins or leaves, and when the bot has them again:
@@ -70,23 +90,15 @@ class CustomerLink:
 
     async def agent_joined(self, event: HandoffClaimed) -> None:
         """ "Olivia from Order Support has joined the chat." (status and message)."""
-        await self.announce(
-            event.sender_id,
-            DeskNotice.AGENT_JOINED,
-            joined_text(event.agent_name, event.queue),
-            CustomerStatus.AGENT_JOINED,
-            agent_name=event.agent_name,
-        )
+        if self.owed is not None:
+            await self.owed.tell_now(event.handoff_id, DeskNotice.AGENT_JOINED)
 
     async def agent_left(self, event: HandoffResolved) -> None:
-        """ "Olivia has left the chat." (status and message)."""
-        await self.announce(
-            event.sender_id,
-            DeskNotice.AGENT_LEFT,
-            left_text(event.agent_name),
-            CustomerStatus.AGENT_LEFT,
-            agent_name=event.agent_name,
-        )
+        """ "Olivia has left the chat." (status and message), after the "joined" if that is
+        still owed (the desk stopped before it was said)."""
+        if self.owed is not None:
+            await self.owed.tell_now(event.handoff_id, DeskNotice.AGENT_JOINED)
+            await self.owed.tell_now(event.handoff_id, DeskNotice.AGENT_LEFT)
 
     async def back_with_bot(self, event: ConversationResumed) -> None:
         """The page shows that the bot answers again."""
@@ -125,9 +137,7 @@ class CustomerLink:
         as a bot message marked `notice`; whether the message was appended (False is logged,
         never an exception: Rasa being down must not fail a claim or a resolve)."""
         await self.notify(sender_id, status, notice_text=text, **details)
-        return await self.say(
-            sender_id, {"event": "bot", "text": text, "metadata": {DESK_NOTICE_KEY: notice.value}}
-        )
+        return await self.say(sender_id, notice_event(notice, text))
 
     async def say(self, sender_id: str, event: Mapping[str, Any]) -> bool:
         """Append a desk `bot` event to the conversation, sent to the customer; whether Rasa
@@ -145,10 +155,27 @@ class CustomerLink:
 
     async def notify(self, sender_id: str, status: CustomerStatus, **details: Any) -> bool:
         """Tell the customer's page; False (logged) when that failed, never an exception."""
-        try:
-            return await self.rasa.notify(sender_id, status, **details)
-        except RasaUnavailable as error:
-            LOGGER.warning("could not notify the customer (%s): %s", status.value, error)
-        except Exception:  # a courtesy must never break the caller
-            LOGGER.exception("notifying the customer (%s) failed", status.value)
-        return False
+        return await notify_page(self.rasa, sender_id, status, **details)
+
+
+def notice_event(notice: DeskNotice, text: str, notice_id: str | None = None) -> dict[str, Any]:
+    """The `bot` event that says `text` in the conversation, marked as the desk's `notice`
+    (and, for a notice the desk may send again, with its `notice_id`)."""
+    metadata = {DESK_NOTICE_KEY: notice.value}
+    if notice_id is not None:
+        metadata[DESK_NOTICE_ID_KEY] = notice_id
+    return {"event": "bot", "text": text, "metadata": metadata}
+
+
+async def notify_page(
+    rasa: RasaClient, sender_id: str, status: CustomerStatus, **details: Any
+) -> bool:
+    """Tell the customer's page `status`; False (logged) when that failed, never an exception:
+    the page's status is a courtesy, the conversation has the words."""
+    try:
+        return await rasa.notify(sender_id, status, **details)
+    except RasaUnavailable as error:
+        LOGGER.warning("could not notify the customer (%s): %s", status.value, error)
+    except Exception:  # a courtesy must never break the caller
+        LOGGER.exception("notifying the customer (%s) failed", status.value)
+    return False

@@ -267,6 +267,12 @@ class Handoff(Base):
     choice_offered_at: Mapped[datetime | None] = Column(UTCDateTime, nullable=True)
     # When the Rasa server confirmed it knows of this handoff (desk.bot_sync). NULL: not yet.
     bot_confirmed_at: Mapped[datetime | None] = Column(UTCDateTime, nullable=True)
+    # When Rasa took "<agent> has joined the chat." for the current claim (earlier than
+    # claimed_at: owed for a newer claim) and "<agent> has left the chat." (desk.bot_sync);
+    # NULL: not yet. `notice_lease_until`: one desk process is sending an owed notice until then.
+    joined_told_at: Mapped[datetime | None] = Column(UTCDateTime, nullable=True)
+    left_told_at: Mapped[datetime | None] = Column(UTCDateTime, nullable=True)
+    notice_lease_until: Mapped[datetime | None] = Column(UTCDateTime, nullable=True)
     # The last customer message applied to this handoff: Rasa's timestamp (epoch seconds,
     # Rasa's clock) and a digest of its text (never the text). A message delivered again (an
     # event queue redelivers what a desk handled but had not acknowledged when it stopped) is

@@ -10,8 +10,9 @@ tracker API) and the desk's database:
 3. no bot reply was sent while a person owned the chat (from the handoff on, only the agent's
    and the desk's marked messages, until the desk hands the chat back);
 4. every customer was told the truth: told of a person exactly when a handoff exists, told
-   of the agent who took the chat, and never silence (an answered turn with no reply is
-   allowed only while the chat is paused; a failed turn is an error the page shows).
+   of the agent who took the chat (once: a notice the desk re-sends is in the tracker once),
+   and never silence (an answered turn with no reply is allowed only while the chat is
+   paused; a failed turn is an error the page shows).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any, Final
 
 import aiohttp
 
-from contract.desk_notices import DESK_NOTICE_KEY, DeskNotice
+from contract.desk_notices import DESK_NOTICE_ID_KEY, DESK_NOTICE_KEY, DeskNotice
 from contract.webchat import AGENT_METADATA_KEY
 from tests.chaos.load import Customer
 from tests.e2e.desk_system import DeskStack, eventually, tracker_of
@@ -191,6 +192,15 @@ def check_handoffs(
     claimed = any(h.claimed_at is not None for h in handoffs)
     if claimed and not joined:
         found.violations.append(f"{customer.sender}: claimed, the customer not told who joined")
+    deliveries = Counter(
+        (e.get("metadata") or {}).get(DESK_NOTICE_ID_KEY)
+        for e in tracker["events"]
+        if e["event"] == "bot"
+    )
+    for notice_id, times in deliveries.items():
+        if notice_id is not None and times > 1:
+            kind = notice_id.split("/")[1] if "/" in notice_id else notice_id
+            found.violations.append(f"{customer.sender}: the desk said {kind} {times}x")
     return found, not found.violations
 
 
