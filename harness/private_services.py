@@ -27,6 +27,7 @@ from typing import IO, Final
 
 from harness.loopback import free_ports
 from launcher.preflight import check_postgres, check_rabbitmq, check_redis
+from logsupport.private_files import open_private
 
 POSTGRES_BIN: Final = Path(os.environ.get("CHAOS_POSTGRES_BIN", "/usr/lib/postgresql/15/bin"))
 REDIS_SERVER: Final = "redis-server"
@@ -63,7 +64,7 @@ class PrivateServer:
         return dict(os.environ)
 
     def start(self) -> None:
-        self._log = (self.root / f"{self.name}.log").open("ab")
+        self._log = open_private(self.root / f"{self.name}.log", append=True)
         self._process = subprocess.Popen(
             self.argv(),
             cwd=self.root,
