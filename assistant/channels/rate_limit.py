@@ -2,11 +2,14 @@
 
 Every customer message costs the Rasa server a prediction (the NLU pipeline and the policies);
 a client that sends thousands a second on one socket would hold its event loop and a core for
-everyone. Each connection therefore has a token bucket (`ConnectionLimits`): `burst` events at
-once, refilled at `events_per_second`. An event over the limit is dropped before any handler
-sees it, and the client is told with `slow_down` (`contract.slow_down`, at most once a second);
-after `dropped_before_disconnect` dropped events the connection is closed. A person typing
-(a message every few seconds, a typing signal every 2.5 s at most) never meets the limit.
+everyone. Each connection therefore has a token bucket per kind of event (`ConnectionLimits`):
+`burst` events of that kind at once, refilled at `events_per_second`. The kinds do not share
+an allowance, so a page's typing signals (two per message it sends) never spend what its
+messages need. An event over the limit is dropped before any handler sees it, and the client
+is told with `slow_down` (`contract.slow_down`, at most once a second); after
+`dropped_before_disconnect` dropped events of any kind the connection is closed. A person
+typing (a message every few seconds, a typing signal every 2.5 s at most) never meets the
+limit.
 
 Settings (environment, `assistant.settings.AssistantSettings`): WEBCHAT_EVENTS_PER_SECOND
 (default 5), WEBCHAT_EVENT_BURST (20), WEBCHAT_DROPPED_BEFORE_DISCONNECT (200).
@@ -53,66 +56,74 @@ class Verdict(enum.Enum):
 class _Bucket:
     tokens: float
     updated: float
+
+
+@dataclass
+class _Connection:
+    buckets: dict[str, _Bucket] = field(default_factory=dict)
     dropped: int = 0
     notified_at: float | None = None
 
 
 @dataclass
 class ConnectionLimits:
-    """The token buckets of the connections, by socket.io session id."""
+    """The token buckets of the connections, by socket.io session id and kind of event."""
 
     events_per_second: float = DEFAULT_EVENTS_PER_SECOND
     burst: int = DEFAULT_BURST
     dropped_before_disconnect: int = DEFAULT_DROPPED_BEFORE_DISCONNECT
     clock: Callable[[], float] = time.monotonic
-    _buckets: dict[str, _Bucket] = field(default_factory=dict)
+    _connections: dict[str, _Connection] = field(default_factory=dict)
 
-    def judge(self, sid: str) -> Verdict:
-        """Take a token for one event of `sid`'s connection, or say why not."""
+    def judge(self, sid: str, event: str = "message") -> Verdict:
+        """Take a token for one `event` of `sid`'s connection, or say why not."""
         now = self.clock()
-        bucket = self._buckets.get(sid)
+        connection = self._connections.setdefault(sid, _Connection())
+        bucket = connection.buckets.get(event)
         if bucket is None:
-            bucket = self._buckets[sid] = _Bucket(tokens=float(self.burst), updated=now)
+            bucket = connection.buckets[event] = _Bucket(tokens=float(self.burst), updated=now)
         elapsed = max(0.0, now - bucket.updated)
         bucket.tokens = min(float(self.burst), bucket.tokens + elapsed * self.events_per_second)
         bucket.updated = now
         if bucket.tokens >= 1.0:
             bucket.tokens -= 1.0
             return Verdict.HANDLE
-        bucket.dropped += 1
-        if bucket.dropped >= self.dropped_before_disconnect:
+        connection.dropped += 1
+        if connection.dropped >= self.dropped_before_disconnect:
             return Verdict.DISCONNECT
-        if bucket.notified_at is None or now - bucket.notified_at >= NOTICE_INTERVAL_SECONDS:
-            bucket.notified_at = now
+        notified = connection.notified_at
+        if notified is None or now - notified >= NOTICE_INTERVAL_SECONDS:
+            connection.notified_at = now
             return Verdict.DROP_AND_NOTIFY
         return Verdict.DROP
 
-    def retry_after(self, sid: str) -> float:
-        """Seconds until `sid`'s connection may send one event again."""
-        bucket = self._buckets.get(sid)
+    def retry_after(self, sid: str, event: str = "message") -> float:
+        """Seconds until `sid`'s connection may send one `event` again."""
+        connection = self._connections.get(sid)
+        bucket = None if connection is None else connection.buckets.get(event)
         if bucket is None:
             return 0.0
         return round(max(0.0, 1.0 - bucket.tokens) / self.events_per_second, 3)
 
     def dropped(self, sid: str) -> int:
-        """How many events of `sid`'s connection were dropped."""
-        bucket = self._buckets.get(sid)
-        return 0 if bucket is None else bucket.dropped
+        """How many events of `sid`'s connection were dropped, of every kind."""
+        connection = self._connections.get(sid)
+        return 0 if connection is None else connection.dropped
 
     def forget(self, sid: str) -> None:
         """The connection has ended."""
-        self._buckets.pop(sid, None)
+        self._connections.pop(sid, None)
 
     @property
     def connections(self) -> int:
         """How many connections have a bucket."""
-        return len(self._buckets)
+        return len(self._connections)
 
     def notice(self, sid: str, event: str) -> SlowDownNotice:
         """What `slow_down` tells the connection."""
         return SlowDownNotice(
             event=event,
-            retry_after_seconds=self.retry_after(sid),
+            retry_after_seconds=self.retry_after(sid, event),
             events_per_second=self.events_per_second,
             burst=self.burst,
             error=(
@@ -142,7 +153,7 @@ def _limited(
     limits: ConnectionLimits,
 ) -> Callable[..., Any]:
     async def limited(sid: str, *data: Any) -> Any:
-        verdict = limits.judge(sid)
+        verdict = limits.judge(sid, event)
         if verdict is Verdict.HANDLE:
             return await _called(handler, sid, *data)
         if verdict is Verdict.DROP_AND_NOTIFY:

@@ -52,6 +52,8 @@ var TOKEN_HEADER = "X-Chat-Token";
 var SESSION_ID_PATTERN = /^[0-9a-f]{32}$/;
 // contract/webchat.py CHAT_TOKEN_EVENT
 var CHAT_TOKEN_EVENT = "chat_token";
+// contract/slow_down.py: the server dropped an event of this connection's (too many too fast).
+var SLOW_DOWN_EVENT = "slow_down";
 // contract/desk_notices.py STATUS_NOTICES: desk messages this page shows as status instead.
 var STATUS_NOTICES = ["queue_position", "agent_joined", "agent_left"];
 var MAX_PENDING_NOTICES = 20;
@@ -78,7 +80,9 @@ var state = {
   mode: "bot",
   agentName: null,
   // Words of desk notices announced by a status, whose bot message is still to come.
-  pendingNotices: []
+  pendingNotices: [],
+  // The customer's last message ({item, text}), given back if the server drops it.
+  lastSent: null
 };
 
 // --- Session id ---------------------------------------------------------------------------
@@ -481,7 +485,8 @@ function send(payload, shownText) {
   if (!text || !state.confirmed) { return; }
   stopTyping();
   retireQuickReplies();
-  addMessage("customer", shownText || text);
+  var item = addMessage("customer", shownText || text);
+  state.lastSent = { item: item, text: shownText || text };
   state.socket.emit("user_uttered", { message: text, session_id: state.sessionId });
 }
 
@@ -598,6 +603,21 @@ function connect(rasaUrl) {
   });
   socket.on("bot_uttered", onBotUttered);
   socket.on("handoff_status", onHandoffStatus);
+  socket.on(SLOW_DOWN_EVENT, onSlowDown);
+}
+
+/** The server dropped a message of this page's: say so, and give its words back to send again
+ * (a typing signal it dropped does not matter). */
+function onSlowDown(notice) {
+  if (!notice || notice.event !== "user_uttered") { return; }
+  var last = state.lastSent;
+  if (last && !last.item.classList.contains("msg-unsent")) {
+    last.item.classList.add("msg-unsent");
+    last.item.appendChild(el("span", { className: "msg-unsent-label", text: " (not sent)" }));
+    if (!els.input.value.trim()) { els.input.value = last.text; }
+  }
+  showError("Messages are coming too fast, so the last one wasn't sent. " +
+    "Wait a moment, then send it again.");
 }
 
 function start() {

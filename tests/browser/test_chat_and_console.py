@@ -300,3 +300,34 @@ def test_the_second_agent_to_claim_is_told_someone_was_faster(
     expect(sam.page.locator("#reply-form")).to_be_hidden()
     sam.shot("d1-claim-lost")
     expect(chat.locator("#handoff")).to_contain_text("You're chatting with Gus")
+
+
+def test_a_message_the_server_drops_for_speed_is_marked_and_given_back(
+    desk_stack: DeskStack, actors: Any
+) -> None:
+    """A page (or a script in it) that sends far more messages at once than one connection's
+    allowance: the server drops the excess (assistant/channels/rate_limit.py) and the page says
+    so, marks the last message "not sent" and puts its words back in the box."""
+    customer = actors("customer-flood")
+    page = open_chat(customer, desk_stack)
+
+    page.evaluate(
+        """() => {
+          const form = document.querySelector('form');
+          const input = document.querySelector('#message');
+          for (let i = 1; i <= 40; i++) {
+            input.value = 'flood message ' + i;
+            form.requestSubmit();
+          }
+        }"""
+    )
+
+    unsent = page.locator("li.msg-customer.msg-unsent")
+    expect(unsent).to_have_count(1)
+    expect(unsent).to_contain_text("flood message 40")
+    expect(unsent).to_contain_text("(not sent)")
+    expect(page.locator("#message")).to_have_value("flood message 40")
+    expect(page.locator("#error")).to_contain_text("too fast")
+    customer.shot("f1-message-dropped-for-speed")
+    # The first messages were within the allowance and are answered as usual.
+    expect(page.locator("li.msg-bot").first).to_be_visible()

@@ -62,6 +62,36 @@ def test_a_person_typing_never_meets_the_limit() -> None:
     assert set(verdicts) == {Verdict.HANDLE}
 
 
+def test_typing_signals_never_spend_the_messages_allowance() -> None:
+    """A page answering a form at machine speed sends, per message, a typing start, a typing
+    stop and the message: 3 events. The messages keep their own allowance of `burst`."""
+    clock = Clock()
+    limit = limits(clock, events_per_second=5.0, burst=20)
+    messages = []
+    for _ in range(20):
+        limit.judge("page", "user_typing")
+        limit.judge("page", "user_typing")
+        messages.append(limit.judge("page", "user_uttered"))
+        clock.now += 0.05
+
+    assert set(messages) == {Verdict.HANDLE}
+    assert limit.dropped("page") > 0  # the typing signals over the limit were the ones dropped
+    assert limit.retry_after("page", "user_uttered") == 0.0
+    assert limit.retry_after("page", "user_typing") > 0
+
+
+def test_the_dropped_events_of_every_kind_count_towards_the_disconnect() -> None:
+    clock = Clock()
+    limit = limits(clock)  # burst 3, disconnect at 10 dropped
+    verdicts = []
+    for event in ("user_uttered", "user_typing", "session_request"):
+        verdicts += [limit.judge("a", event) for _ in range(6)]  # 3 handled, 3 dropped each
+
+    assert limit.dropped("a") == 9
+    assert Verdict.DISCONNECT not in verdicts
+    assert limit.judge("a", "user_uttered") is Verdict.DISCONNECT
+
+
 def test_connections_have_their_own_buckets() -> None:
     clock = Clock()
     limit = limits(clock)
