@@ -9,6 +9,8 @@ PY := $(VENV)/bin/python
 RASA := $(VENV)/bin/rasa
 INSTALLED := $(VENV)/.installed
 MODEL_STAMP := models/.trained
+# pytest-xdist workers for make unit (each test still runs alone in its worker).
+UNIT_WORKERS ?= 2
 TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml' 2>/dev/null)
 REQUIREMENTS := requirements/rasa.txt requirements/app.txt requirements/dev.txt
 
@@ -87,8 +89,8 @@ audit: $(AUDIT_INSTALLED) ## Known vulnerabilities in the pinned requirements (p
 	$(AUDIT_VENV)/bin/pip-audit --strict --no-deps --disable-pip --progress-spinner off \
 		$(addprefix -r ,$(REQUIREMENTS)) $(addprefix --ignore-vuln ,$(AUDIT_IGNORED))
 
-unit: install ## Unit and contract tests (no processes started)
-	$(PY) -m pytest -m "not e2e" -q
+unit: install ## Unit and contract tests (no processes started), on UNIT_WORKERS workers
+	$(PY) -m pytest -m "not e2e" -q -n $(UNIT_WORKERS) --dist worksteal
 
 stories: install train ## Test stories against the trained model
 	rm -rf var/test-stories && mkdir -p var/test-stories && cp tests/test_*.yml var/test-stories/
