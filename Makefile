@@ -11,6 +11,9 @@ INSTALLED := $(VENV)/.installed
 MODEL_STAMP := models/.trained
 # pytest-xdist workers for make unit (each test still runs alone in its worker).
 UNIT_WORKERS ?= 2
+# ... and for make e2e's non-browser tests, a test file per worker (its own system, free ports,
+# databases, queues and keys of its own names): most of a system's start is waiting.
+E2E_WORKERS ?= 2
 TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml' 2>/dev/null)
 REQUIREMENTS := requirements/rasa.txt requirements/app.txt requirements/dev.txt
 
@@ -133,7 +136,7 @@ $(FUZZ_INSTALLED): requirements/fuzz.txt
 fuzz-tools: $(FUZZ_INSTALLED) ## Install Schemathesis (.venv-fuzz) for the desk's API fuzzing test
 
 e2e: install train db browser balancer node-clients fuzz-tools ## End-to-end tests: real servers on loopback, pages in headless chromium
-	$(PY) -m pytest -m e2e -q --ignore=tests/browser --ignore=tests/chaos
+	$(PY) -m pytest -m e2e -q --ignore=tests/browser --ignore=tests/chaos -n $(E2E_WORKERS) --dist loadfile
 	$(PY) -m pytest -m e2e -q tests/browser
 
 # Faults under load (kill -9, restarts, duplicates, a slow desk), then the invariants; the
