@@ -30,15 +30,25 @@ processes only (as the lock store and the event broker already must).
 The manager listens from the server's start (`start_listening`), not from its first client as
 python-socketio would: a process then receives emits for sockets that connect right after it
 starts, and an unreachable pub/sub is reported at start-up, by name, instead of on the first
-message. While the pub/sub is down emits to other processes are lost (python-socketio logs
-each and retries the connection); the customer's page catches up from `/chat/history`.
+message.
+
+python-socketio 5.8.0 sends *every* emit through the pub/sub, even one for a socket in the
+emitting process, and delivers it when its own subscription hears it back. While the pub/sub is
+down (a Redis restart: `make chaos`), or in the seconds its listener takes to subscribe again,
+the bot's reply to a customer's own message, and even `session_confirm`, were lost, though the
+process that made them holds the customer's socket (the balancer keeps a session on one
+process). `LocalFirstRedisManager` and `LocalFirstAioPikaManager` deliver to the sockets this
+process holds at once, publish for the other processes, and skip their own messages when the
+subscription hears them back. While the pub/sub is down only emits for sockets held by *other*
+processes are lost (logged); the customer's page catches up from `/chat/history` when it
+reconnects.
 """
 
 from __future__ import annotations
 
 import logging
 from asyncio import AbstractEventLoop
-from typing import Final
+from typing import Any, Final
 from urllib.parse import urlsplit, urlunsplit
 
 from sanic import Blueprint, Sanic
@@ -51,6 +61,73 @@ CHANNEL_VARIABLE: Final = "WEBCHAT_SOCKETIO_CHANNEL"
 DEFAULT_CHANNEL: Final = "rasa-webchat"
 REDIS_SCHEMES: Final = frozenset({"redis", "rediss"})
 AMQP_SCHEMES: Final = frozenset({"amqp", "amqps"})
+
+
+class LocalFirstEmits:
+    """A pub/sub manager's emits, delivered to this process's own sockets first (module doc).
+
+    Mixed in before `socketio.AsyncRedisManager` or `socketio.AsyncAioPikaManager`. An emit
+    with a callback keeps python-socketio's own path (its acknowledgement travels back through
+    the pub/sub); nothing of the web chat's asks for one.
+    """
+
+    host_id: str
+
+    async def emit(
+        self,
+        event: str,
+        data: Any,
+        namespace: str | None = None,
+        room: str | None = None,
+        skip_sid: Any = None,
+        callback: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        if kwargs.get("ignore_queue") or callback is not None:
+            await super().emit(  # type: ignore[misc]
+                event,
+                data,
+                namespace=namespace,
+                room=room,
+                skip_sid=skip_sid,
+                callback=callback,
+                **kwargs,
+            )
+            return
+        namespace = namespace or "/"
+        await AsyncManager.emit(self, event, data, namespace, room=room, skip_sid=skip_sid)
+        message = {
+            "method": "emit",
+            "event": event,
+            "data": data,
+            "namespace": namespace,
+            "room": room,
+            "skip_sid": skip_sid,
+            "callback": None,
+            "host_id": self.host_id,
+        }
+        try:
+            await self._publish(message)  # type: ignore[attr-defined]
+        except Exception as error:  # the pub/sub is down: the other processes miss this one
+            logger.error(
+                "web chat: %s was delivered here but not to other Rasa processes (the socket.io"
+                " pub/sub failed: %s)",
+                event,
+                type(error).__name__,
+            )
+
+    async def _handle_emit(self, message: dict[str, Any]) -> None:
+        if message.get("host_id") == self.host_id:
+            return  # this process delivered it when it emitted it
+        await super()._handle_emit(message)  # type: ignore[misc]
+
+
+class LocalFirstRedisManager(LocalFirstEmits, AsyncRedisManager):
+    """`socketio.AsyncRedisManager`, this process's sockets served first (`LocalFirstEmits`)."""
+
+
+class LocalFirstAioPikaManager(LocalFirstEmits, AsyncAioPikaManager):
+    """`socketio.AsyncAioPikaManager`, this process's sockets served first."""
 
 
 def check_manager_url(url: str) -> str:
@@ -85,8 +162,8 @@ def cross_process_manager(url: str, channel: str = DEFAULT_CHANNEL) -> AsyncMana
     manager_logger = logging.getLogger("socketio.manager")
     manager_logger.setLevel(logging.WARNING)
     if urlsplit(url).scheme in REDIS_SCHEMES:
-        return AsyncRedisManager(url, channel=channel, logger=manager_logger)
-    return AsyncAioPikaManager(url, channel=channel, logger=manager_logger)
+        return LocalFirstRedisManager(url, channel=channel, logger=manager_logger)
+    return LocalFirstAioPikaManager(url, channel=channel, logger=manager_logger)
 
 
 def share_rooms_across_processes(sio: AsyncServer, manager: AsyncManager) -> None:

@@ -99,3 +99,74 @@ async def test_an_emit_on_one_server_reaches_the_room_on_another() -> None:
         for server in (holder, emitter):
             server.manager.thread.cancel()
             await server.manager.redis.close()
+
+
+def _holding_a_socket(server: AsyncServer, room: str) -> asyncio.Queue[object]:
+    """Connects one socket of `server` to `room`; returns what it is sent, packet by packet."""
+    delivered: asyncio.Queue[object] = asyncio.Queue()
+
+    async def send_to_socket(eio_sid: str, packet: object) -> None:
+        await delivered.put(packet.data)  # type: ignore[attr-defined]
+
+    server.manager.connect("eio-1", "/")
+    sid = server.manager.sid_from_eio_sid("eio-1", "/")
+    server.manager.enter_room(sid, "/", room)
+    server._send_packet = send_to_socket  # type: ignore[method-assign]
+    return delivered
+
+
+async def test_a_socket_of_the_emitting_process_is_served_while_the_pub_sub_is_down() -> None:
+    """The bot's reply to a customer's own message is emitted by the process holding the
+    customer's socket: it reaches the page with Redis down (python-socketio's own manager
+    sends it through Redis and loses it)."""
+    down = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    ours = AsyncServer(async_mode="asgi")
+    manager = cross_process_manager(down, f"webchat-test-{uuid.uuid4().hex}")
+    assert manager is not None
+    share_rooms_across_processes(ours, manager)
+    ours.manager_initialized = True
+    delivered = _holding_a_socket(ours, "conversation-8")
+
+    await ours.emit("bot_uttered", {"text": "Your order is on its way."}, room="conversation-8")
+
+    assert delivered.get_nowait() == ["bot_uttered", {"text": "Your order is on its way."}]
+
+    stock = AsyncServer(async_mode="asgi")
+    share_rooms_across_processes(stock, AsyncRedisManager(down, channel="webchat-test-stock"))
+    stock.manager_initialized = True
+    lost = _holding_a_socket(stock, "conversation-8")
+    await stock.emit("bot_uttered", {"text": "Your order is on its way."}, room="conversation-8")
+    assert lost.empty()
+
+
+async def test_an_emit_reaches_the_emitting_processs_socket_once() -> None:
+    """A process's own emit is delivered at once and skipped when its subscription hears it
+    back: the holder's socket gets its own emit and then the other process's, once each."""
+    channel = f"webchat-test-{uuid.uuid4().hex}"
+    holder, emitter = AsyncServer(async_mode="asgi"), AsyncServer(async_mode="asgi")
+    for server in (holder, emitter):
+        manager = cross_process_manager(REDIS_URL, channel)
+        assert manager is not None
+        share_rooms_across_processes(server, manager)
+    delivered = _holding_a_socket(holder, "conversation-9")
+    try:
+        await start_listening(holder, REDIS_URL)
+        await start_listening(emitter, REDIS_URL)
+
+        async def subscribed() -> None:
+            while not holder.manager.pubsub.subscribed:
+                await asyncio.sleep(0.01)  # the listener's SUBSCRIBE, bounded below
+
+        await asyncio.wait_for(subscribed(), 5)
+        await holder.emit("bot_uttered", {"text": "first"}, room="conversation-9")
+        assert delivered.get_nowait() == ["bot_uttered", {"text": "first"}]
+        # Redis hands the holder's subscription its own message before this later one.
+        await emitter.emit("bot_uttered", {"text": "second"}, room="conversation-9")
+
+        second = await asyncio.wait_for(delivered.get(), 5)
+        assert second == ["bot_uttered", {"text": "second"}]
+        assert delivered.empty()
+    finally:
+        for server in (holder, emitter):
+            server.manager.thread.cancel()
+            await server.manager.redis.close()
