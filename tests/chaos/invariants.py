@@ -152,20 +152,42 @@ def check_ownership(customer: Customer, tracker: Mapping[str, Any]) -> Findings:
 
 
 def check_no_silence(customer: Customer, tracker: Mapping[str, Any]) -> Findings:
-    """Invariant 4, part: an answered turn without a reply only while the chat was paused."""
+    """Invariant 4, part: an answered turn without a reply only while the chat was paused.
+
+    Each silent turn of a text needs an occurrence of that text in the tracker logged while
+    the chat was paused, a different one for each. Turns are not paired with occurrences in
+    order: a failed turn (the apology, then the customer sends it again) may or may not be in
+    the tracker (invariant 1), so the n-th turn of a text need not be its n-th occurrence.
+    """
     found = Findings()
-    paused_at: dict[str, list[bool]] = {}
-    for event, paused in _with_pause_state(tracker):
-        if event["event"] == "user":
-            paused_at.setdefault(str(event.get("text")), []).append(paused)
-    seen: Counter[str] = Counter()
-    for turn in customer.turns:
-        occurrences = paused_at.get(turn.text, [])
-        was_paused = occurrences[seen[turn.text]] if seen[turn.text] < len(occurrences) else False
-        seen[turn.text] += 1
-        if turn.replies == [] and not was_paused:
-            found.violations.append(f"{customer.sender}: silence after {turn.text!r}")
+    logged_while_paused: Counter[str] = Counter(
+        str(event.get("text"))
+        for event, paused in _with_pause_state(tracker)
+        if event["event"] == "user" and paused
+    )
+    silent = Counter(t.text for t in customer.turns if t.replies == [] and not t.failed)
+    for text, times in silent.items():
+        if times > logged_while_paused[text]:
+            found.violations.append(
+                f"{customer.sender}: silence after {text!r} ({times}x silent, logged"
+                f" {logged_while_paused[text]}x while paused); the tracker: {trail(tracker)}"
+            )
     return found
+
+
+def trail(tracker: Mapping[str, Any], last: int = 30) -> str:
+    """The conversation in brief, as a violation's evidence: its last `last` messages, pauses,
+    resumes and handoff slots."""
+    briefs = []
+    for event in tracker["events"]:
+        kind = str(event["event"])
+        if kind in ("user", "bot"):
+            briefs.append(f"{kind}:{str(event.get('text'))[:32]}")
+        elif kind in ("pause", "resume"):
+            briefs.append(kind)
+        elif kind == "slot" and str(event.get("name")).endswith("handoff_id"):
+            briefs.append(f"{event.get('name')}={str(event.get('value'))[:8]}")
+    return " | ".join(briefs[-last:])
 
 
 def check_handoffs(

@@ -109,6 +109,24 @@ def test_no_reply_is_silence_unless_the_chat_was_paused() -> None:
     assert check_messages(customer(Turn("x", [APOLOGY])), tracker(user("x"))).turns_struck == 1
 
 
+def test_a_silent_retry_of_a_struck_message_while_paused_is_not_silence() -> None:
+    """What a Redis restart does: the first "hello?" is struck (the apology; never logged),
+    the customer sends it again while the chat waits for a person, and the bot rightly says
+    nothing. (The check once paired the n-th turn of a text with its n-th occurrence, and
+    called this silence: the "empty reply" the chaos suite reported after Redis restarts.)"""
+    waiting = tracker(user(ASK), bot(TOLD), PAUSE, user("hello?"))
+    retried = customer(Turn(ASK, [TOLD]), Turn("hello?", [APOLOGY]), Turn("hello?", []))
+    assert not check_no_silence(retried, waiting).violations
+    # Two silent turns need two occurrences logged while paused.
+    twice = customer(Turn(ASK, [TOLD]), Turn("hello?", []), Turn("hello?", []))
+    assert len(check_no_silence(twice, waiting).violations) == 1
+    both = tracker(user(ASK), bot(TOLD), PAUSE, user("hello?"), user("hello?"))
+    assert not check_no_silence(twice, both).violations
+    # The occurrence logged before the pause does not count.
+    before = tracker(user("hello?"), bot("Hi"), user(ASK), PAUSE)
+    assert check_no_silence(customer(Turn("hello?", [])), before).violations
+
+
 def test_told_of_a_person_needs_exactly_one_handoff() -> None:
     told = customer(Turn(ASK, [TOLD]))
     lost, _ = check_handoffs(told, tracker(user(ASK)), desk())
