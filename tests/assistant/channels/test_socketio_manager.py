@@ -4,8 +4,10 @@ installed on Rasa's server, and two servers sharing a room through a real Redis.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import uuid
+from collections.abc import AsyncIterator
 
 import pytest
 from socketio import AsyncAioPikaManager, AsyncManager, AsyncRedisManager, AsyncServer
@@ -66,39 +68,11 @@ def test_the_manager_replaces_the_servers_own_before_any_client() -> None:
 async def test_an_emit_on_one_server_reaches_the_room_on_another() -> None:
     """Two servers (two Rasa processes) on one Redis channel: the second emits to a room
     whose socket only the first holds, and the first delivers it."""
-    channel = f"webchat-test-{uuid.uuid4().hex}"
-    holder, emitter = AsyncServer(async_mode="asgi"), AsyncServer(async_mode="asgi")
-    for server in (holder, emitter):
-        manager = cross_process_manager(REDIS_URL, channel)
-        assert manager is not None
-        share_rooms_across_processes(server, manager)
-    delivered: asyncio.Queue[tuple[str, object, str]] = asyncio.Queue()
-
-    async def send_to_socket(eio_sid: str, packet: object) -> None:  # the holder's socket
-        await delivered.put(("packet", packet, eio_sid))
-
-    holder.manager.connect("eio-1", "/")  # a socket of the holder joins the room
-    sid = holder.manager.sid_from_eio_sid("eio-1", "/")
-    holder.manager.enter_room(sid, "/", "conversation-7")
-    holder._send_packet = send_to_socket
-    try:
-        await start_listening(holder, REDIS_URL)
-        await start_listening(emitter, REDIS_URL)
-
-        async def subscribed() -> None:
-            while not holder.manager.pubsub.subscribed:
-                await asyncio.sleep(0.01)  # the listener's SUBSCRIBE, bounded below
-
-        await asyncio.wait_for(subscribed(), 5)
+    async with two_processes("conversation-7") as (emitter, delivered, _holder):
         await emitter.emit("handoff_status", {"status": "claimed"}, room="conversation-7")
 
-        kind, packet, eio_sid = await asyncio.wait_for(delivered.get(), 5)
-        assert (kind, eio_sid) == ("packet", "eio-1")
-        assert packet.data == ["handoff_status", {"status": "claimed"}]  # type: ignore[attr-defined]
-    finally:
-        for server in (holder, emitter):
-            server.manager.thread.cancel()
-            await server.manager.redis.close()
+        packet = await asyncio.wait_for(delivered.get(), 5)
+        assert packet == ["handoff_status", {"status": "claimed"}]
 
 
 def _holding_a_socket(server: AsyncServer, room: str) -> asyncio.Queue[object]:
@@ -142,13 +116,30 @@ async def test_a_socket_of_the_emitting_process_is_served_while_the_pub_sub_is_d
 async def test_an_emit_reaches_the_emitting_processs_socket_once() -> None:
     """A process's own emit is delivered at once and skipped when its subscription hears it
     back: the holder's socket gets its own emit and then the other process's, once each."""
+    async with two_processes("conversation-9") as (emitter, delivered, holder):
+        await holder.emit("bot_uttered", {"text": "first"}, room="conversation-9")
+        assert delivered.get_nowait() == ["bot_uttered", {"text": "first"}]
+        # Redis hands the holder's subscription its own message before this later one.
+        await emitter.emit("bot_uttered", {"text": "second"}, room="conversation-9")
+
+        second = await asyncio.wait_for(delivered.get(), 5)
+        assert second == ["bot_uttered", {"text": "second"}]
+        assert delivered.empty()
+
+
+@contextlib.asynccontextmanager
+async def two_processes(
+    room: str,
+) -> AsyncIterator[tuple[AsyncServer, asyncio.Queue[object], AsyncServer]]:
+    """Two servers (two Rasa processes) on one fresh Redis channel, both listening: the
+    holder has one socket in `room`. Yields the emitter, what the socket is sent, the holder."""
     channel = f"webchat-test-{uuid.uuid4().hex}"
     holder, emitter = AsyncServer(async_mode="asgi"), AsyncServer(async_mode="asgi")
     for server in (holder, emitter):
         manager = cross_process_manager(REDIS_URL, channel)
         assert manager is not None
         share_rooms_across_processes(server, manager)
-    delivered = _holding_a_socket(holder, "conversation-9")
+    delivered = _holding_a_socket(holder, room)
     try:
         await start_listening(holder, REDIS_URL)
         await start_listening(emitter, REDIS_URL)
@@ -158,14 +149,7 @@ async def test_an_emit_reaches_the_emitting_processs_socket_once() -> None:
                 await asyncio.sleep(0.01)  # the listener's SUBSCRIBE, bounded below
 
         await asyncio.wait_for(subscribed(), 5)
-        await holder.emit("bot_uttered", {"text": "first"}, room="conversation-9")
-        assert delivered.get_nowait() == ["bot_uttered", {"text": "first"}]
-        # Redis hands the holder's subscription its own message before this later one.
-        await emitter.emit("bot_uttered", {"text": "second"}, room="conversation-9")
-
-        second = await asyncio.wait_for(delivered.get(), 5)
-        assert second == ["bot_uttered", {"text": "second"}]
-        assert delivered.empty()
+        yield emitter, delivered, holder
     finally:
         for server in (holder, emitter):
             server.manager.thread.cancel()
