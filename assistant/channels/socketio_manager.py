@@ -38,8 +38,9 @@ down (a Redis restart: `make chaos`), or in the seconds its listener takes to su
 the bot's reply to a customer's own message, and even `session_confirm`, were lost, though the
 process that made them holds the customer's socket (the balancer keeps a session on one
 process). `LocalFirstRedisManager` and `LocalFirstAioPikaManager` deliver to the sockets this
-process holds at once, publish for the other processes, and skip their own messages when the
-subscription hears them back. While the pub/sub is down only emits for sockets held by *other*
+process holds at once, publish for the other processes (not for an emit to one socket this
+process holds: the bot's every reply), and skip their own messages when the subscription hears
+them back. While the pub/sub is down only emits for sockets held by *other*
 processes are lost (logged); the customer's page catches up from `/chat/history` when it
 reconnects.
 """
@@ -96,6 +97,8 @@ class LocalFirstEmits:
             return
         namespace = namespace or "/"
         await AsyncManager.emit(self, event, data, namespace, room=room, skip_sid=skip_sid)
+        if room is not None and self.is_connected(room, namespace):  # type: ignore[attr-defined]
+            return  # `room` is one socket, and it is this process's: nobody else holds it
         message = {
             "method": "emit",
             "event": event,
