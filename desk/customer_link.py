@@ -94,11 +94,16 @@ class CustomerLink:
             await self.owed.tell_now(event.handoff_id, DeskNotice.AGENT_JOINED)
 
     async def agent_left(self, event: HandoffResolved) -> None:
-        """ "Olivia has left the chat." (status and message), after the "joined" if that is
-        still owed (the desk stopped before it was said)."""
+        """ "Olivia has left the chat." (status and message)."""
+        await self.tell_owed(event.handoff_id)
+
+    async def tell_owed(self, handoff_id: str) -> None:
+        """Say what the customer is still owed of a handoff: "joined" if the desk stopped
+        before it was said, then "left" once the agent has resolved it. Before the bot's
+        welcome back, also when a failed hand-back is tried again."""
         if self.owed is not None:
-            await self.owed.tell_now(event.handoff_id, DeskNotice.AGENT_JOINED)
-            await self.owed.tell_now(event.handoff_id, DeskNotice.AGENT_LEFT)
+            await self.owed.tell_now(handoff_id, DeskNotice.AGENT_JOINED)
+            await self.owed.tell_now(handoff_id, DeskNotice.AGENT_LEFT)
 
     async def back_with_bot(self, event: ConversationResumed) -> None:
         """The page shows that the bot answers again."""

@@ -67,10 +67,15 @@ async def resolve(
 async def retry_hand_back(
     desk: Desk, actor: Actor, handoff_id: str, present: Callable[[Handoff], T]
 ) -> Closed[T]:
-    """Try again to give a resolved handoff back to the bot (its hand-back failed before)."""
+    """Try again to give a resolved handoff back to the bot (its hand-back failed before).
+
+    The failure that stopped the hand-back may have kept "Olivia has left the chat." from the
+    customer too: it is said first if it is still owed, so it comes before the welcome back.
+    """
     resolution = await desk.units(
         lambda session: handoffs.pending_hand_back(session, actor, handoff_id)
     )
+    await desk.customer.tell_owed(handoff_id)
     return await hand_back(desk, resolution, present)
 
 

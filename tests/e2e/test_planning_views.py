@@ -30,9 +30,9 @@ Troubleshooting (E-1042: four steps a pass, three passes before Level 2):
    it" in pass 2; the bot's own rating 4.
 7. `troubleshooting-hand-back-refused`: twelve "no" (passes 1 to 3), handed to Level 2; Leo
    claims and replies; the Rasa server of this system is stopped while Leo resolves, so the
-   hand-back fails (Rasa unreachable) and the agent-left notice is lost; Rasa is started
-   again, Leo retries the hand-back (`POST /api/handoffs/{id}/hand-back`) and the customer
-   rates 3.
+   hand-back fails (Rasa unreachable) and so does the agent-left notice; Rasa is started
+   again, Leo retries the hand-back (`POST /api/handoffs/{id}/hand-back`: the owed notice
+   first, then the welcome back) and the customer rates 3.
 
 What they imply
 ---------------
@@ -49,8 +49,8 @@ Journey map, troubleshooting (units 2). The bot sets `troubleshooting_cycle` 1 b
 the tree, so the first cycle is the tree's stage:
 
     asked 2 · tree_chosen 2 · cycle_2 2 · cycle_3 1 · fixed 1 (final) · escalated 1 ·
-    queued 1 · claimed 1 · resolved 0 (its agent-left notice was lost with Rasa down) ·
-    back_with_bot 1 · rated 2 (the bot's rating 4, the agent's 3)
+    queued 1 · claimed 1 · resolved 1 (the agent-left notice Rasa missed, said when the
+    hand-back is retried) · back_with_bot 1 · rated 2 (the bot's rating 4, the agent's 3)
 
 Repeats (report, order_status / order_number): claimed handoffs whose context carried the
 order number 2 (conversations 3 and 4), both repeated: restated 1 (3), asked 1 (4); the
@@ -272,8 +272,8 @@ TROUBLESHOOTING_MAP: Final[dict[str, tuple[int, int, dict[str, int]]]] = {
     "queued": (1, 0, {"claimed": 1}),
     "left_queue": (0, 0, {}),
     "left_message": (0, 0, {}),
-    "claimed": (1, 0, {"back_with_bot": 1}),
-    "resolved": (0, 0, {}),
+    "claimed": (1, 0, {"resolved": 1}),
+    "resolved": (1, 0, {"back_with_bot": 1}),
     "back_with_bot": (1, 0, {"rated": 1}),
     "rated": (2, 0, {}),
 }

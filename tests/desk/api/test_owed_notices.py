@@ -42,6 +42,15 @@ def said(rasa: RasaStandIn, sender_id: str, notice: DeskNotice) -> list[str]:
     ]
 
 
+def in_order(rasa: RasaStandIn, sender_id: str) -> list[str]:
+    """The desk's notices and the actions run, in the conversation's order."""
+    return [
+        (event.get("metadata") or {}).get(DESK_NOTICE_KEY) or str(event.get("name"))
+        for event in rasa.conversation(sender_id).events
+        if event["event"] in ("bot", "action")
+    ]
+
+
 @pytest.fixture(autouse=True)
 def _sweep_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
     """The sweep takes every owed notice (no waiting for the first attempt's time)."""
@@ -171,14 +180,43 @@ async def test_a_resolve_after_a_lost_join_says_joined_then_left(
     )
     assert status == 200, body
 
-    said_in_order = [
-        (event.get("metadata") or {}).get(DESK_NOTICE_KEY) or event.get("name")
-        for event in rasa.conversation("lost-join").events
-        if event["event"] in ("bot", "action")
-    ]
-    assert said_in_order[-3:] == ["agent_joined", "agent_left", ACTION_WELCOME_BACK]
+    assert in_order(rasa, "lost-join")[-3:] == ["agent_joined", "agent_left", ACTION_WELCOME_BACK]
     assert await server.app[BOT_SYNC].sweep() == 0
     with server.app[DATABASE].session() as session:
         handoff = HandoffRepository(session).get(handoff_id)
         assert handoff is not None
         assert handoff.joined_told_at is not None and handoff.left_told_at is not None
+
+
+async def test_a_retried_hand_back_says_the_left_notice_rasa_missed_before_the_welcome_back(
+    server: TestServer,
+    bot: Browser,
+    olivia: Browser,
+    rasa: RasaStandIn,
+    context_factory: ContextFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Rasa down while Olivia resolves: the hand-back and "Olivia has left the chat." both
+    fail. Rasa back, Olivia tries the hand-back again: the customer hears she left, then the
+    bot's welcome back (never the other way round, as a later sweep would have it)."""
+    monkeypatch.setattr(bot_sync, "RETRY_SECONDS", ())  # no retries: only the hand-back's
+    handoff_id = await queued(server, bot, context_factory, "left-while-down")
+    status, body = await olivia.post(f"/api/handoffs/{handoff_id}/claim")
+    assert status == 200, body
+    await settle(server)
+    rasa.fail["events"] = 503
+    rasa.fail["execute"] = 503
+
+    status, body = await olivia.post(
+        f"/api/handoffs/{handoff_id}/resolve", json={"disposition": "resolved"}
+    )
+    assert (status, body["handed_back"]) == (200, False), body
+    assert said(rasa, "left-while-down", DeskNotice.AGENT_LEFT) == []
+
+    del rasa.fail["events"], rasa.fail["execute"]
+    status, body = await olivia.post(f"/api/handoffs/{handoff_id}/hand-back")
+    assert (status, body["handed_back"]) == (200, True), body
+
+    assert in_order(rasa, "left-while-down")[-2:] == ["agent_left", ACTION_WELCOME_BACK]
+    assert said(rasa, "left-while-down", DeskNotice.AGENT_LEFT) == ["Olivia has left the chat."]
+    assert await server.app[BOT_SYNC].sweep() == 0
