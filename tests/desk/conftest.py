@@ -32,6 +32,7 @@ from tests.desk.rasa_stand_in import RASA_TOKEN, RasaStandIn
 from tests.support.applications import new_application_body
 from tests.support.handoff_examples import GOLDEN_PATH
 from tests.support.postgres import postgres_url_fixture
+from tests.support.sqlite_copies import make_fresh
 
 HANDOFF_SECRET = "test-handoff-secret"
 PASSWORD = "correct horse battery"
@@ -90,11 +91,20 @@ def database_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'var' / 'desk.db'}"
 
 
-@pytest.fixture
-def database(database_url: str) -> Iterator[Database]:
-    """A migrated, empty SQLite database."""
-    db = Database(database_url)
+def _migrated_with_agents(db: Database) -> None:
     db.migrate()
+    add_agents(db)
+
+
+@pytest.fixture
+def database(database_url: str, request: pytest.FixtureRequest) -> Iterator[Database]:
+    """A migrated, empty SQLite database; with the test agents in it when the test also wants
+    `actors` (each a copy of one made once per process: `tests.support.sqlite_copies`)."""
+    db = Database(database_url)
+    if "actors" in request.node.fixturenames:
+        make_fresh(db, "with the test agents", _migrated_with_agents)
+    else:
+        make_fresh(db, "migrated", Database.migrate)
     yield db
     db.dispose()
 
@@ -106,9 +116,12 @@ postgres_url = postgres_url_fixture("desk_test_")
 @pytest.fixture(params=["sqlite", "postgresql"])
 def any_database(request: pytest.FixtureRequest, database_url: str) -> Iterator[Database]:
     """A migrated, empty database on each supported backend."""
-    url = database_url if request.param == "sqlite" else request.getfixturevalue("postgres_url")
-    db = Database(url)
-    db.migrate()
+    if request.param == "sqlite":
+        db = Database(database_url)
+        make_fresh(db, "migrated", Database.migrate)
+    else:
+        db = Database(request.getfixturevalue("postgres_url"))
+        db.migrate()
     yield db
     db.dispose()
 
@@ -132,8 +145,9 @@ def add_agents(db: Database) -> dict[str, Actor]:
 
 @pytest.fixture
 def actors(database: Database) -> dict[str, Actor]:
-    """The test agents in the SQLite database."""
-    return add_agents(database)
+    """The test agents in the SQLite database (`database` made them, unless a test's own
+    `database` did not)."""
+    return actors_in(database) or add_agents(database)
 
 
 def actors_in(db: Database) -> dict[str, Actor]:

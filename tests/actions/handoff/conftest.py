@@ -18,6 +18,7 @@ from contract.handoff_context import HandoffContext
 from harness.recording_endpoint import RecordingEndpoint
 from tests.actions.conftest import SECRET
 from tests.support import handoff_examples
+from tests.support.sqlite_copies import make_fresh
 
 
 @pytest.fixture
@@ -80,8 +81,8 @@ def database_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def database(database_path: Path) -> Iterator[Database]:
-    """A migrated SQLite database file."""
+    """A migrated SQLite database file (a copy of one migrated once per process)."""
     db = Database(f"sqlite:///{database_path}")
-    db.migrate()
+    make_fresh(db, "migrated", Database.migrate)
     yield db
     db.dispose()

@@ -14,6 +14,7 @@ import pytest
 from actions.store.database import Database
 from actions.store.seed import seed_demo_data
 from tests.support.postgres import postgres_url_fixture
+from tests.support.sqlite_copies import make_fresh
 
 
 @pytest.fixture
@@ -24,9 +25,10 @@ def database_url(tmp_path: Path) -> str:
 
 @pytest.fixture
 def database(database_url: str) -> Iterator[Database]:
-    """A migrated, empty SQLite database."""
+    """A migrated, empty SQLite database (a copy of one migrated once per process:
+    `tests.support.sqlite_copies`)."""
     db = Database(database_url)
-    db.migrate()
+    make_fresh(db, "migrated", Database.migrate)
     yield db
     db.dispose()
 
@@ -45,8 +47,11 @@ postgres_url = postgres_url_fixture("store_test_")
 @pytest.fixture(params=["sqlite", "postgresql"])
 def any_database(request: pytest.FixtureRequest, database_url: str) -> Iterator[Database]:
     """A migrated, empty database on each supported backend."""
-    url = database_url if request.param == "sqlite" else request.getfixturevalue("postgres_url")
-    db = Database(url)
-    db.migrate()
+    if request.param == "sqlite":
+        db = Database(database_url)
+        make_fresh(db, "migrated", Database.migrate)
+    else:
+        db = Database(request.getfixturevalue("postgres_url"))
+        db.migrate()
     yield db
     db.dispose()
