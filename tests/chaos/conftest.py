@@ -1,36 +1,32 @@
-"""One started system per profile, shared by every fault; the summary at the end.
+"""One started system per profile, shared by every fault.
 
 The embedded system (SQLite, one process of each) is started once, with a `DelayProxy` in
 front of the desk for everything the bot sends it (handoffs, conversation events): the slow
 desk fault turns its delay up. After each fault `healed` starts again whatever the fault
 killed, so the next fault finds the whole system running.
 
-Each fault records its `Findings` and wall time in the session's `ChaosReport`; at the end the
-summary is printed and written to results/chaos/summary.json.
+Each fault records its `Findings` and wall time in the run's `ChaosReport`
+(`tests.chaos.report`, which prints the summary and writes results/chaos/summary.json).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
-import time
 from collections.abc import Generator, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 import pytest
 
 from harness.faults import DelayProxy, delay_proxy
 from harness.private_services import PrivateServices, private_services
 from harness.scaled_copy import ServiceUrls
-from launcher.stack import PROJECT_ROOT, Service, desk_server
-from tests.chaos.invariants import Findings
+from launcher.stack import Service, desk_server
 from tests.e2e.desk_system import DeskStack, running_desk_stack
 from tests.e2e.environment import MODEL_PATH
 from tests.e2e.scaled_system import ScaledSystem, running_scaled_system
 
-SUMMARY: Final = PROJECT_ROOT / "results" / "chaos" / "summary.json"
 DESK: Final = "desk"
 ACTIONS: Final = "actions"
 RASA: Final = "rasa"
@@ -76,82 +72,6 @@ class Scaled:
         """Customers through the balancer, agents and handoffs at desk #1 (where the action
         servers deliver: `tests.e2e.scaled_system.wiring`)."""
         return self.system.desk(1)
-
-
-@dataclass
-class FaultRun:
-    fault: str
-    profile: str
-    seconds: float
-    findings: Findings
-
-    @property
-    def survived(self) -> bool:
-        return not self.findings.violations
-
-
-@dataclass
-class ChaosReport:
-    runs: list[FaultRun] = field(default_factory=list)
-
-    def record(self, fault: str, profile: str, started: float, findings: Findings) -> None:
-        self.runs.append(FaultRun(fault, profile, round(time.monotonic() - started, 1), findings))
-
-    def summary(self) -> dict[str, Any]:
-        total = Findings()
-        for run in self.runs:
-            total.add(run.findings)
-        return {
-            "faults_run": len(self.runs),
-            "faults_survived": sum(run.survived for run in self.runs),
-            "customers": total.customers,
-            "messages": total.messages,
-            "turns_struck": total.turns_struck,
-            "messages_lost": total.messages_lost,
-            "messages_duplicated": total.messages_duplicated,
-            "handoffs": total.handoffs,
-            "handoffs_lost": total.handoffs_lost,
-            "handoffs_duplicated": total.handoffs_duplicated,
-            "runs": [
-                {**asdict(run), "survived": run.survived, "findings": asdict(run.findings)}
-                for run in self.runs
-            ],
-        }
-
-
-_REPORT = ChaosReport()
-
-
-@pytest.fixture(scope="session")
-def report() -> ChaosReport:
-    return _REPORT
-
-
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    if _REPORT.runs:
-        SUMMARY.parent.mkdir(parents=True, exist_ok=True)
-        SUMMARY.write_text(json.dumps(_REPORT.summary(), indent=2) + "\n", encoding="utf-8")
-
-
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    if not _REPORT.runs:
-        return
-    summary = _REPORT.summary()
-    write = terminalreporter.write_line
-    terminalreporter.section("chaos")
-    for run in _REPORT.runs:
-        mark = "survived" if run.survived else f"BROKE {len(run.findings.violations)}"
-        struck = run.findings.turns_struck
-        write(f"{run.profile:9} {run.fault:48} {run.seconds:6.1f}s  {struck:3} struck  {mark}")
-        for violation in run.findings.violations[:5]:
-            write(f"            {violation}")
-    write(
-        f"faults survived {summary['faults_survived']}/{summary['faults_run']}; "
-        f"messages {summary['messages']}: lost {summary['messages_lost']}, "
-        f"duplicated {summary['messages_duplicated']}; handoffs {summary['handoffs']}: "
-        f"lost {summary['handoffs_lost']}, duplicated {summary['handoffs_duplicated']} "
-        f"({SUMMARY.relative_to(PROJECT_ROOT)})"
-    )
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any, Final
 
 import aiohttp
@@ -28,6 +27,7 @@ import aiohttp
 from contract.desk_notices import DESK_NOTICE_ID_KEY, DESK_NOTICE_KEY, DeskNotice
 from contract.webchat import AGENT_METADATA_KEY
 from tests.chaos.load import Customer
+from tests.chaos.report import Findings
 from tests.e2e.desk_system import DeskStack, eventually, tracker_of
 
 #: Words of every message that tells a customer a person takes over (or already has them):
@@ -44,39 +44,6 @@ DESK_UNREACHABLE: Final = "isn't reachable this very moment"
 #: How long the system may take to settle after a fault (a leased outbox row comes due again,
 #: the desk confirms a handoff Rasa missed).
 SETTLE_SECONDS: Final = 90.0
-
-
-@dataclass
-class Findings:
-    """What one fault's run left behind: the counts of the summary, and each violation."""
-
-    customers: int = 0
-    messages: int = 0
-    failed_turns: int = 0
-    #: Turns the fault visibly struck: failed, answered with the apology, or told the desk is
-    #: unreachable (the handoff waits in the outbox). 0 everywhere: the fault missed the load.
-    turns_struck: int = 0
-    messages_lost: int = 0
-    messages_duplicated: int = 0
-    handoffs: int = 0
-    handoffs_lost: int = 0
-    handoffs_duplicated: int = 0
-    violations: list[str] = field(default_factory=list)
-
-    def add(self, other: Findings) -> None:
-        for name in (
-            "customers",
-            "messages",
-            "failed_turns",
-            "turns_struck",
-            "messages_lost",
-            "messages_duplicated",
-            "handoffs",
-            "handoffs_lost",
-            "handoffs_duplicated",
-        ):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.violations.extend(other.violations)
 
 
 def told_of_a_person(texts: Sequence[str]) -> bool:

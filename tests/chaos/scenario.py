@@ -12,9 +12,9 @@ from collections.abc import Callable, Sequence
 import aiohttp
 
 from contract.handoff_status import OPEN_STATUSES
-from tests.chaos.conftest import ChaosReport
-from tests.chaos.invariants import Findings, check_all, told_of_a_person
+from tests.chaos.invariants import check_all, told_of_a_person
 from tests.chaos.load import AGENT, Customer, Load, claim, serve_and_resolve
+from tests.chaos.report import ChaosReport, Findings
 from tests.e2e.desk_system import Agent, DeskStack, eventually
 
 #: A fault: called once the load's first handoff reached the desk, in a thread of its own (a

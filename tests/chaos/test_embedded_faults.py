@@ -20,14 +20,15 @@ from actions.store.database import Database as AppDatabase
 from actions.store.database import utcnow
 from actions.store.models import HandoffOutboxEntry, OutboxStatus
 from harness.faults import kill_hard
-from tests.chaos.conftest import ACTIONS, DESK, RASA, ChaosReport, Embedded
+from tests.chaos.conftest import ACTIONS, DESK, RASA, Embedded
 from tests.chaos.invariants import check_all
 from tests.chaos.load import AGENT, Load, claim, handoff_ids
+from tests.chaos.report import ChaosReport
 from tests.chaos.scenario import assert_survived, fault_at_first_handoff, serve_everyone
 from tests.e2e.desk_system import Agent, eventually, tracker_of
 from tests.e2e.scripts import APPLICATION_REFERENCE
 
-pytestmark = [pytest.mark.e2e, pytest.mark.chaos]
+pytestmark = [pytest.mark.e2e, pytest.mark.chaos, pytest.mark.long_running]
 
 PROFILE = "embedded"
 #: A little longer than the action server waits for the desk (HANDOFF_TIMEOUT_SECONDS, 2 s):

@@ -11,10 +11,11 @@ from __future__ import annotations
 import pytest
 
 from harness.faults import kill_hard
-from tests.chaos.conftest import ChaosReport, Scaled
+from tests.chaos.conftest import Scaled
+from tests.chaos.report import ChaosReport
 from tests.chaos.scenario import Fault, assert_survived, fault_at_first_handoff
 
-pytestmark = [pytest.mark.e2e, pytest.mark.chaos]
+pytestmark = [pytest.mark.e2e, pytest.mark.chaos, pytest.mark.long_running]
 
 PROFILE = "scaled"
 LOAD = ["person"] * 6 + ["order"] * 2

@@ -298,6 +298,7 @@ def world() -> Iterator[World]:
             RUN = WORLD = None
 
 
+@pytest.mark.long_running
 def test_one_owner_and_a_silent_bot_over_a_thousand_interleavings(world: World) -> None:
     run_state_machine_as_test(
         OneConversation,

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -36,7 +38,26 @@ def _same(left: Any, right: Any) -> bool:
     return bool(np.array_equal(np.asarray(left), np.asarray(right)))
 
 
-def test_direct_model_calls_predict_exactly_as_rasa(monkeypatch: pytest.MonkeyPatch) -> None:
+@dataclass(frozen=True)
+class Recorded:
+    """The trained model, loaded once, and every call of its graphs in the talk below (each
+    graph and the batch it was given), made through Rasa's own `_rasa_predict`."""
+
+    agent: Agent
+    calls: list[tuple[RasaModel, Any]]
+
+
+def talk(agent: Agent) -> None:
+    async def each_message() -> None:
+        for text in MESSAGES:
+            sender = uuid.uuid4().hex
+            await agent.handle_message(UserMessage(text, CollectingOutputChannel(), sender))
+
+    asyncio.run(each_message())
+
+
+@pytest.fixture(scope="module")
+def recorded() -> Iterator[Recorded]:
     if not MODEL_PATH.exists():
         pytest.fail(f"{MODEL_PATH} is missing: run `make train` first")
     calls: list[tuple[RasaModel, Any]] = []
@@ -46,47 +67,40 @@ def test_direct_model_calls_predict_exactly_as_rasa(monkeypatch: pytest.MonkeyPa
         calls.append((self, batch_in))
         return rasa_predict(self, batch_in)
 
-    monkeypatch.setattr(RasaModel, "_rasa_predict", recording)
-    agent = Agent.load(str(MODEL_PATH))
+    RasaModel._rasa_predict = recording  # type: ignore[method-assign]
+    try:
+        agent = Agent.load(str(MODEL_PATH))
+        talk(agent)
+    finally:
+        RasaModel._rasa_predict = rasa_predict  # type: ignore[method-assign]
+    yield Recorded(agent, calls)
+    for model, _ in calls:
+        model.__dict__.pop(performance._DIRECT_PREDICT, None)
 
-    async def talk() -> None:
-        for text in MESSAGES:
-            sender = uuid.uuid4().hex
-            await agent.handle_message(UserMessage(text, CollectingOutputChannel(), sender))
 
-    asyncio.run(talk())
-    models = {type(model).__name__ for model, _ in calls}
+def test_direct_model_calls_predict_exactly_as_rasa(recorded: Recorded) -> None:
+    models = {type(model).__name__ for model, _ in recorded.calls}
     assert models == {"DIET", "TED"}  # every graph of the model was called
 
-    for model, batch_in in calls:
+    for model, batch_in in recorded.calls:
         direct = performance.direct_rasa_predict(model, batch_in)
-        assert _same(rasa_predict(model, batch_in), direct)
+        assert _same(RasaModel._rasa_predict(model, batch_in), direct)
 
-    # Installed, Rasa's own turns take the direct path.
-    monkeypatch.setattr(RasaModel, "_rasa_predict", rasa_predict)
+    # Installed, Rasa's own turns take the direct path (which builds each graph's call anew).
+    graphs = {model for model, _ in recorded.calls}
+    for model in graphs:
+        del model.__dict__[performance._DIRECT_PREDICT]
+    rasa_predict = RasaModel._rasa_predict
     assert performance.install_direct_model_calls() is True
     try:
-        asyncio.run(talk())
-        direct = {type(m).__name__ for m, _ in calls if performance._DIRECT_PREDICT in m.__dict__}
+        talk(recorded.agent)
+        direct = {type(m).__name__ for m in graphs if performance._DIRECT_PREDICT in m.__dict__}
         assert direct == {"DIET", "TED"}
     finally:
-        RasaModel._rasa_predict = rasa_predict
+        RasaModel._rasa_predict = rasa_predict  # type: ignore[method-assign]
 
 
-def test_a_batch_of_another_shape_is_refused_with_a_message() -> None:
-    agent = Agent.load(str(MODEL_PATH))
-    seen: list[tuple[RasaModel, Any]] = []
-    rasa_predict = RasaModel._rasa_predict
-
-    def recording(self: RasaModel, batch_in: Any) -> dict[str, Any]:
-        seen.append((self, batch_in))
-        return performance.direct_rasa_predict(self, batch_in)
-
-    RasaModel._rasa_predict = recording
-    try:
-        asyncio.run(agent.handle_message(UserMessage("hi", CollectingOutputChannel(), "s1")))
-    finally:
-        RasaModel._rasa_predict = rasa_predict
-    model, batch_in = seen[0]
+def test_a_batch_of_another_shape_is_refused_with_a_message(recorded: Recorded) -> None:
+    model, batch_in = recorded.calls[0]
     with pytest.raises(ValueError, match="expected a batch of"):
         performance.direct_rasa_predict(model, tuple(batch_in)[:-1])
