@@ -135,27 +135,17 @@ $(FUZZ_INSTALLED): requirements/fuzz.txt
 
 fuzz-tools: $(FUZZ_INSTALLED) ## Install Schemathesis (.venv-fuzz) for the desk's API fuzzing test
 
-# The fault-injection suite (tests/chaos/) runs here too, beside the others: its files and the
-# other tests marked long_running start first (tests/conftest.py; collection order, hence
-# --no-loadscope-reorder), so the workers end together.
-e2e-processes: install train db balancer node-clients fuzz-tools ## End-to-end tests of the processes (the chaos suite too), on E2E_WORKERS workers
-	$(PY) -m pytest -m e2e -q --ignore=tests/browser -n $(E2E_WORKERS) --dist loadfile --no-loadscope-reorder
-
-e2e-pages: install train db browser ## The pages in headless chromium
+# The chaos suite (tests/chaos/) is not here: `make chaos` runs it (docs/chaos.md, "Time").
+e2e: install train db browser balancer node-clients fuzz-tools ## End-to-end tests: real servers on loopback, pages in headless chromium
+	$(PY) -m pytest -m e2e -q --ignore=tests/browser --ignore=tests/chaos -n $(E2E_WORKERS) --dist loadfile
 	$(PY) -m pytest -m e2e -q tests/browser
 
-e2e: e2e-processes e2e-pages ## End-to-end tests: real servers on loopback (the chaos suite too), pages in headless chromium
-
-# Faults under load (kill -9, restarts, duplicates, a slow desk), then the invariants, alone
-# (make e2e runs them too); the summary lands in results/chaos/summary.json (docs/chaos.md).
-chaos: install train db balancer ## Fault-injection suite alone: each fault under load, then the invariants
+# Faults under load (kill -9, restarts, duplicates, a slow desk), then the invariants; the
+# summary lands in results/chaos/summary.json (docs/chaos.md).
+chaos: install train db balancer ## Fault-injection suite: each fault under load, then the invariants
 	$(PY) -m pytest -m chaos -q tests/chaos $(ARGS)
 
-# The stories, the processes' and the pages' tests run at the same time (each output printed
-# whole when it ends): their servers leave a third of the 2 cores idle when they run one after
-# another, and a clean-clone run took 28 min 22 s that way, near CI's 30.
-test: lint validate unit ## Run every check
-	$(MAKE) --no-print-directory -j3 --output-sync=target stories e2e-processes e2e-pages
+test: lint validate unit stories e2e ## Run every check
 
 analytics: install ## Fold new conversations and handoffs into the supervisors' facts now
 	$(PY) -m analytics $(ARGS)
@@ -175,4 +165,4 @@ bench: install train db node-clients ## Speed benchmarks (numbers go in the READ
 clean: ## Remove the trained model, results and local state
 	rm -rf models results var
 
-.PHONY: help install train db run run-scaled balancer shell validate lint unit stories e2e e2e-processes e2e-pages test eval bench clean browser node-clients analytics demo-traffic chaos audit fuzz-tools
+.PHONY: help install train db run run-scaled balancer shell validate lint unit stories e2e test eval bench clean browser node-clients analytics demo-traffic chaos audit fuzz-tools
