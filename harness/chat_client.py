@@ -26,6 +26,9 @@ from contract.customer_status import STATUS_EVENT
 from contract.webchat import CHAT_TOKEN_EVENT, ChatGrant
 
 EVENT_TIMEOUT: Final = 5.0
+#: How long the namespace connection may take (python-socketio waits 1 s by default, which a
+#: busy 2-core machine running tests in parallel has exceeded).
+CONNECT_WAIT_SECONDS: Final = 10.0
 EVENTS: Final = (CHAT_TOKEN_EVENT, "session_confirm", "bot_uttered", STATUS_EVENT)
 
 
@@ -65,7 +68,12 @@ class ChatClient:
         """Connect to the Rasa server at `url` and ask for the chat `session_id` with `token`;
         the chat joined (that one, or a new one when the token does not open it) is returned
         and kept in `session_id` / `token`."""
-        await self.sio.connect(url, transports=["polling"], socketio_path="/socket.io")
+        await self.sio.connect(
+            url,
+            transports=["polling"],
+            socketio_path="/socket.io",
+            wait_timeout=CONNECT_WAIT_SECONDS,
+        )
         return await self.request_session(session_id, token)
 
     async def request_session(self, session_id: str | None, token: str | None = None) -> str:

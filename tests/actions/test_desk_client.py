@@ -61,7 +61,8 @@ def handoff_url(server: TestServer) -> str:
 @pytest.fixture
 async def client(desk: TestServer) -> AsyncIterator[DeskClient]:
     """A client of the desk, closed after the test."""
-    desk_client = DeskClient(url=handoff_url(desk), secret=SECRET, timeout_seconds=2.0)
+    # Generous, for a busy machine: the time-out itself is tried below with its own client.
+    desk_client = DeskClient(url=handoff_url(desk), secret=SECRET, timeout_seconds=10.0)
     yield desk_client
     await desk_client.close()
 
