@@ -32,7 +32,7 @@ from tests.desk.rasa_stand_in import RASA_TOKEN, RasaStandIn
 from tests.support.applications import new_application_body
 from tests.support.handoff_examples import GOLDEN_PATH
 from tests.support.postgres import postgres_url_fixture
-from tests.support.sqlite_copies import make_fresh
+from tests.support.sqlite_copies import make_fresh, migrated
 
 HANDOFF_SECRET = "test-handoff-secret"
 PASSWORD = "correct horse battery"
@@ -100,11 +100,11 @@ def _migrated_with_agents(db: Database) -> None:
 def database(database_url: str, request: pytest.FixtureRequest) -> Iterator[Database]:
     """A migrated, empty SQLite database; with the test agents in it when the test also wants
     `actors` (each a copy of one made once per process: `tests.support.sqlite_copies`)."""
-    db = Database(database_url)
     if "actors" in request.node.fixturenames:
+        db = Database(database_url)
         make_fresh(db, "with the test agents", _migrated_with_agents)
     else:
-        make_fresh(db, "migrated", Database.migrate)
+        db = migrated(Database, database_url)
     yield db
     db.dispose()
 
@@ -116,12 +116,8 @@ postgres_url = postgres_url_fixture("desk_test_")
 @pytest.fixture(params=["sqlite", "postgresql"])
 def any_database(request: pytest.FixtureRequest, database_url: str) -> Iterator[Database]:
     """A migrated, empty database on each supported backend."""
-    if request.param == "sqlite":
-        db = Database(database_url)
-        make_fresh(db, "migrated", Database.migrate)
-    else:
-        db = Database(request.getfixturevalue("postgres_url"))
-        db.migrate()
+    url = database_url if request.param == "sqlite" else request.getfixturevalue("postgres_url")
+    db = migrated(Database, url)
     yield db
     db.dispose()
 

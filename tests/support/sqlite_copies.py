@@ -49,3 +49,14 @@ def make_fresh(database: D, kind: str, make: Callable[[D], object]) -> None:
     kept = _template_folder() / f"{len(_templates)}.db"
     shutil.copyfile(target, kept)
     _templates[key] = kept
+
+
+def migrated(make_database: Callable[[str], D], url: str) -> D:
+    """The database at `url`, migrated to the newest revision: on SQLite a copy of one
+    migrated once per process (`make_fresh`), elsewhere (PostgreSQL) migrated for real."""
+    database = make_database(url)
+    if database.is_sqlite:
+        make_fresh(database, "migrated", type(database).migrate)
+    else:
+        database.migrate()
+    return database

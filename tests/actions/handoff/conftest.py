@@ -18,7 +18,7 @@ from contract.handoff_context import HandoffContext
 from harness.recording_endpoint import RecordingEndpoint
 from tests.actions.conftest import SECRET
 from tests.support import handoff_examples
-from tests.support.sqlite_copies import make_fresh
+from tests.support.sqlite_copies import migrated
 
 
 @pytest.fixture
@@ -82,7 +82,6 @@ def database_path(tmp_path: Path) -> Path:
 @pytest.fixture
 def database(database_path: Path) -> Iterator[Database]:
     """A migrated SQLite database file (a copy of one migrated once per process)."""
-    db = Database(f"sqlite:///{database_path}")
-    make_fresh(db, "migrated", Database.migrate)
+    db = migrated(Database, f"sqlite:///{database_path}")
     yield db
     db.dispose()

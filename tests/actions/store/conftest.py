@@ -14,7 +14,7 @@ import pytest
 from actions.store.database import Database
 from actions.store.seed import seed_demo_data
 from tests.support.postgres import postgres_url_fixture
-from tests.support.sqlite_copies import make_fresh
+from tests.support.sqlite_copies import migrated
 
 
 @pytest.fixture
@@ -27,8 +27,7 @@ def database_url(tmp_path: Path) -> str:
 def database(database_url: str) -> Iterator[Database]:
     """A migrated, empty SQLite database (a copy of one migrated once per process:
     `tests.support.sqlite_copies`)."""
-    db = Database(database_url)
-    make_fresh(db, "migrated", Database.migrate)
+    db = migrated(Database, database_url)
     yield db
     db.dispose()
 
@@ -47,11 +46,7 @@ postgres_url = postgres_url_fixture("store_test_")
 @pytest.fixture(params=["sqlite", "postgresql"])
 def any_database(request: pytest.FixtureRequest, database_url: str) -> Iterator[Database]:
     """A migrated, empty database on each supported backend."""
-    if request.param == "sqlite":
-        db = Database(database_url)
-        make_fresh(db, "migrated", Database.migrate)
-    else:
-        db = Database(request.getfixturevalue("postgres_url"))
-        db.migrate()
+    url = database_url if request.param == "sqlite" else request.getfixturevalue("postgres_url")
+    db = migrated(Database, url)
     yield db
     db.dispose()
