@@ -1,5 +1,6 @@
 """The apology when the action server fails, against a real aiohttp server on loopback that
-answers, fails, rejects, redirects forever or never answers, and against a closed port."""
+answers, fails, rejects, redirects forever or never answers, and against a closed port; and the
+end of a turn Rasa's circuit breaker stopped."""
 
 from __future__ import annotations
 
@@ -16,18 +17,25 @@ from aiohttp import web
 from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
 from rasa.core.channels.channel import CollectingOutputChannel
 from rasa.core.nlg import TemplatedNaturalLanguageGenerator
+from rasa.core.processor import MAX_NUMBER_OF_PREDICTIONS, MessageProcessor
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import (
     ActionExecuted,
     BotUttered,
+    ConversationPaused,
     Event,
+    FollowupAction,
     SlotSet,
     UserUttered,
 )
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
-from assistant.action_failure import install_action_failure_apology
+from assistant.action_failure import (
+    closing_tripped_turns,
+    install_action_failure_apology,
+    tripped,
+)
 from assistant.apology import APOLOGY
 from assistant.desk_events import mask_sender
 from assistant.settings import TIMEOUT_VARIABLE
@@ -98,8 +106,10 @@ async def server() -> AsyncIterator[ActionServer]:
 
 @pytest.fixture
 def installed(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The wrapper installed with a short timeout; Rasa's method is back afterwards."""
+    """The wrapper installed with a short timeout; Rasa's methods are back afterwards."""
     monkeypatch.setattr(RemoteAction, "run", RemoteAction.run)
+    loop = MessageProcessor._run_prediction_loop
+    monkeypatch.setattr(MessageProcessor, "_run_prediction_loop", loop)
     assert install_action_failure_apology(timeout=TIMEOUT) is True
     yield
 
@@ -134,6 +144,11 @@ def apology() -> BotUttered:
     return BotUttered(text=APOLOGY)
 
 
+def listen() -> FollowupAction:
+    """The end of the turn: Rasa's next action is `action_listen`."""
+    return FollowupAction("action_listen")
+
+
 # --- Failures become the apology -----------------------------------------------------------------
 
 
@@ -146,7 +161,7 @@ async def test_an_action_server_error_becomes_the_apology(
     with caplog.at_level(logging.ERROR):
         events = await run("action_order_status", server.url)
 
-    assert events == [apology()]
+    assert events == [apology(), listen()]
     assert server.requests[0]["query"] == {"token": TOKEN}  # the token really was sent
     assert "action action_order_status failed" in caplog.text
     assert mask_sender(SENDER) in caplog.text
@@ -174,7 +189,7 @@ async def test_an_action_server_that_is_down_becomes_the_apology(
     with caplog.at_level(logging.ERROR):
         events = await run("action_order_status", closed_port_url())
 
-    assert events == [apology()]
+    assert events == [apology(), listen()]
     assert "RasaException" in caplog.text
 
 
@@ -187,7 +202,7 @@ async def test_an_action_server_that_never_answers_is_cut_off_at_the_timeout(
     with caplog.at_level(logging.ERROR):
         events = await run("action_order_status", server.url)
 
-    assert events == [apology()]
+    assert events == [apology(), listen()]
     assert TIMEOUT <= time.monotonic() - started < TIMEOUT + 2
     assert f"no answer within {TIMEOUT:g} s ({TIMEOUT_VARIABLE})" in caplog.text
 
@@ -238,7 +253,7 @@ async def test_a_failed_form_validation_clears_the_values_it_did_not_check(
 
     events = await run("validate_order_form", closed_port_url(), tracker)
 
-    assert events == [apology(), SlotSet("email", None), SlotSet("order_number", None)]
+    assert events == [apology(), SlotSet("email", None), SlotSet("order_number", None), listen()]
 
 
 async def test_an_ordinary_action_clears_no_slots(installed: None) -> None:
@@ -246,36 +261,140 @@ async def test_an_ordinary_action_clears_no_slots(installed: None) -> None:
 
     events = await run("action_order_status", closed_port_url(), tracker)
 
-    assert events == [apology()]
+    assert events == [apology(), listen()]
 
 
 async def test_the_apology_is_said_once_per_turn(installed: None) -> None:
     tracker = turn(ActionExecuted("order_form"), apology(), ActionExecuted("action_listen"))
 
-    assert await run("action_ask_order_number", closed_port_url(), tracker) == []
+    assert await run("action_ask_order_number", closed_port_url(), tracker) == [listen()]
 
     tracker.update(UserUttered("hello?"))
-    assert await run("action_ask_order_number", closed_port_url(), tracker) == [apology()]
+    assert await run("action_ask_order_number", closed_port_url(), tracker) == [
+        apology(),
+        listen(),
+    ]
+
+
+# --- Turns Rasa's circuit breaker stopped -------------------------------------------------------
+
+#: What a failing custom action leaves in the tracker each time Rasa runs it.
+FAILED_FALLBACK = ActionExecuted("action_nlu_fallback")
+
+
+class Processor:
+    """Rasa's `MessageProcessor` as the closing wrapper uses it: its own breaker test and
+    limit, and the side effects recorded on a collecting channel."""
+
+    max_number_of_predictions = MAX_NUMBER_OF_PREDICTIONS
+    domain = Domain.empty()
+    is_action_limit_reached = MessageProcessor.is_action_limit_reached
+    should_predict_another_action = staticmethod(MessageProcessor.should_predict_another_action)
+    _should_handle_message = staticmethod(MessageProcessor._should_handle_message)
+
+    async def execute_side_effects(
+        self, events: list[Event], tracker: DialogueStateTracker, output: CollectingOutputChannel
+    ) -> None:
+        await MessageProcessor._send_bot_messages(events, tracker, output)
+
+
+async def close_turn(
+    tracker: DialogueStateTracker, *done_by_rasa: Event
+) -> tuple[list[str], list[Event]]:
+    """Rasa's loop (replaced by the events it leaves) with the closing wrapper: the texts sent
+    and the events the wrapper added."""
+    rasa_ended_at = 0
+
+    async def rasa_loop(self: Any, output: Any, tracker: DialogueStateTracker) -> None:
+        nonlocal rasa_ended_at
+        tracker.update_with_events(list(done_by_rasa), None)
+        rasa_ended_at = len(tracker.events)
+
+    output = CollectingOutputChannel()
+    await closing_tripped_turns(rasa_loop)(Processor(), output, tracker)  # type: ignore[arg-type]
+    return [message["text"] for message in output.messages], list(tracker.events)[rasa_ended_at:]
+
+
+async def test_a_turn_the_breaker_stopped_ends_with_the_apology_and_listening() -> None:
+    tracker = turn()
+    breaker = (FAILED_FALLBACK,) * MAX_NUMBER_OF_PREDICTIONS
+
+    sent, added = await close_turn(tracker, *breaker)
+
+    assert sent == [APOLOGY]
+    assert added == [apology(), ActionExecuted("action_listen")]
+    tracker.update_with_events(
+        [UserUttered("thanks"), ActionExecuted("action_extract_slots")], None
+    )
+    assert not tripped(Processor(), tracker)  # type: ignore[arg-type]  # the next turn runs
+
+
+async def test_a_turn_that_apologised_before_the_breaker_apologises_once() -> None:
+    tracker = turn()
+    breaker = (ActionExecuted("action_order_status"), apology())
+    breaker += (FAILED_FALLBACK,) * (MAX_NUMBER_OF_PREDICTIONS - 1)
+
+    sent, added = await close_turn(tracker, *breaker)
+
+    assert (sent, added) == ([], [ActionExecuted("action_listen")])
+
+
+async def test_a_conversation_stuck_by_an_earlier_breaker_answers_again() -> None:
+    """Stopped before this wrapper existed, a conversation trips at once on every turn: Rasa
+    counts the earlier turn's actions, which no `action_listen` closed."""
+    tracker = turn(*(FAILED_FALLBACK,) * MAX_NUMBER_OF_PREDICTIONS, UserUttered("thanks"))
+    tracker.update(ActionExecuted("action_extract_slots"))
+
+    sent, added = await close_turn(tracker)  # Rasa's breaker trips before any action
+
+    assert sent == [APOLOGY]
+    assert added == [apology(), ActionExecuted("action_listen")]
+
+
+@pytest.mark.parametrize(
+    "done_by_rasa",
+    [
+        (ActionExecuted("utter_greet"), BotUttered("Hi!"), ActionExecuted("action_listen")),
+        (FAILED_FALLBACK,) * (MAX_NUMBER_OF_PREDICTIONS - 1) + (ActionExecuted("action_listen"),),
+        (ActionExecuted("action_handoff"), ConversationPaused()),
+        (FAILED_FALLBACK,) * MAX_NUMBER_OF_PREDICTIONS + (ConversationPaused(),),
+    ],
+    ids=["ended-normally", "listened-at-the-limit", "paused", "paused-at-the-limit"],
+)
+async def test_other_turns_are_left_as_rasa_ended_them(done_by_rasa: tuple[Event, ...]) -> None:
+    """A turn that listened is over; a paused one belongs to a person, and the bot stays
+    silent."""
+    sent, added = await close_turn(turn(), *done_by_rasa)
+
+    assert (sent, added) == ([], [])
 
 
 # --- Installing ------------------------------------------------------------------------------
 
 
-def test_installing_twice_wraps_rasas_method_once(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_installing_twice_wraps_rasas_methods_once(monkeypatch: pytest.MonkeyPatch) -> None:
     original = RemoteAction.run
     monkeypatch.setattr(RemoteAction, "run", original)
+    loop = MessageProcessor._run_prediction_loop
+    monkeypatch.setattr(MessageProcessor, "_run_prediction_loop", loop)
 
     install_action_failure_apology(timeout=1)
+    closing = MessageProcessor._run_prediction_loop
     install_action_failure_apology(timeout=2)
 
     assert RemoteAction.run is not original
     assert RemoteAction.run.__wrapped__ is original
+    assert closing is not loop
+    assert MessageProcessor._run_prediction_loop is closing
 
 
 def test_another_rasa_version_is_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
     original = RemoteAction.run
     monkeypatch.setattr(RemoteAction, "run", original)
+    loop = MessageProcessor._run_prediction_loop
+    monkeypatch.setattr(MessageProcessor, "_run_prediction_loop", loop)
     monkeypatch.setattr(rasa, "__version__", "3.7.0")
 
     assert install_action_failure_apology(timeout=1) is False
     assert RemoteAction.run is original
+    assert MessageProcessor._run_prediction_loop is loop

@@ -118,9 +118,12 @@ class E2EEnvironment:
         """The recording endpoint standing in for the desk."""
         return handoff_inbox(self.handoff_port, self.handoff_secret, self.handoff_record_file)
 
-    def action_server(self, app_database_url: str | None = None) -> Service:
-        """The action server; `app_database_url` points it at another app database."""
-        service = action_server(self.action_server_port)
+    def action_server(
+        self, app_database_url: str | None = None, port: int | None = None
+    ) -> Service:
+        """The action server; `app_database_url` points it at another app database, `port`
+        puts it on another port than the one Rasa calls."""
+        service = action_server(port or self.action_server_port)
         if app_database_url is None:
             return service
         env = {**service.env, "APP_DATABASE_URL": app_database_url}
