@@ -2,8 +2,8 @@
 project's changes to Rasa installed first, each written for one Rasa version and skipped on
 any other:
 
-- the speed fixes for action responses, TensorFlow's per-call dispatch, the connection to
-  the action server and slot copies (`assistant.performance`);
+- the speed fixes for action responses, TensorFlow's per-call dispatch, the model's load, the
+  connection to the action server and slot copies (`assistant.performance`);
 - next-action prediction without the policies that cannot change it
   (`assistant.prediction`);
 - the apology when the action server fails (`assistant.action_failure`), bounded by the
@@ -32,6 +32,7 @@ from assistant.performance import (
     install_cached_action_response_validation,
     install_direct_model_calls,
     install_kept_alive_endpoints,
+    install_quick_model_load,
     install_quick_slot_copies,
 )
 from assistant.prediction import install_planned_prediction
@@ -61,6 +62,7 @@ def main() -> None:
     settings = AssistantSettings.from_env()
     install_cached_action_response_validation()
     install_direct_model_calls()
+    install_quick_model_load()
     install_planned_prediction()
     install_kept_alive_endpoints()
     install_quick_slot_copies()

@@ -1,5 +1,6 @@
-"""Speed fixes for Rasa 3.6: action-server responses, TensorFlow's per-call dispatch, a
-kept-alive connection to the action server, and slot copies.
+"""Speed fixes for Rasa 3.6: action-server responses, TensorFlow's per-call dispatch, loading
+the model without tracing its training step, a kept-alive connection to the action server, and
+slot copies.
 
 Rasa 3.6 checks every action server response with `jsonschema.validate(result, spec)`. With
 the jsonschema release Rasa pins (<4.18), that call first re-checks the spec against the JSON
@@ -34,6 +35,9 @@ from rasa.core.constants import DEFAULT_REQUEST_TIMEOUT
 from rasa.shared.constants import DIAGNOSTIC_DATA, DOCS_BASE_URL
 from rasa.shared.core.slots import Slot
 from rasa.utils.endpoints import EndpointConfig
+from rasa.utils.tensorflow.constants import LEARNING_RATE, RUN_EAGERLY
+from rasa.utils.tensorflow.data_generator import RasaBatchDataGenerator
+from rasa.utils.tensorflow.model_data import RasaModelData
 from rasa.utils.tensorflow.models import RasaModel
 from tensorflow.python.eager import context
 from tensorflow.python.framework import ops
@@ -128,8 +132,10 @@ __all__ = [
     "install_cached_action_response_validation",
     "install_direct_model_calls",
     "install_kept_alive_endpoints",
+    "install_quick_model_load",
     "install_quick_slot_copies",
     "kept_session",
+    "quick_model_load",
     "validate_action_result",
 ]
 
@@ -203,6 +209,57 @@ def install_direct_model_calls() -> bool:
     if rasa.__version__ != PATCHED_RASA_VERSION:
         return False
     RasaModel._rasa_predict = direct_rasa_predict
+    return True
+
+
+# --- Loading the model without tracing its training step --------------------------------------
+#
+# `RasaModel.load` builds each model (DIET, TED) by training it on one example with `fit`, so
+# that its weights exist, then overwrites them all with the trained ones and traces the
+# prediction graph. `fit` first traces the whole training step into a graph (loss, gradients,
+# optimizer): 29 s of a 38 s model load in the profile, for one step whose result is thrown
+# away. `quick_model_load` computes that step's losses once, eagerly, instead (the same Python
+# code creates the same weights, in well under a second), then loads the same trained weights
+# and traces the same prediction graph: the loaded model predicts exactly as Rasa's
+# (tests/e2e/test_model_calls.py compares every weight and every output). A load for
+# fine-tuning keeps Rasa's own, since training goes on with it.
+
+_rasa_load: Callable[..., RasaModel] = RasaModel.load.__func__
+
+
+def quick_model_load(
+    cls: type[RasaModel],
+    model_file_name: str,
+    model_data_example: RasaModelData,
+    predict_data_example: RasaModelData | None = None,
+    finetune_mode: bool = False,
+    *args: Any,
+    **kwargs: Any,
+) -> RasaModel:
+    """`RasaModel.load`, its weights built by one eager pass of a training step's losses."""
+    if finetune_mode:
+        return _rasa_load(
+            cls, model_file_name, model_data_example, predict_data_example, True, *args, **kwargs
+        )
+    model = cls(*args, **kwargs)
+    config = kwargs.get("config", {})
+    optimizer = tf.keras.optimizers.Adam(config.get(LEARNING_RATE, 0.001))
+    model.compile(optimizer=optimizer, run_eagerly=config.get(RUN_EAGERLY))
+    batch_in, _ = RasaBatchDataGenerator(model_data_example, batch_size=1)[0]
+    model._training = True  # the losses of a training step create every weight
+    model.batch_loss(batch_in)
+    # The optimizer's own state (never built here) is not needed to predict.
+    model.load_weights(model_file_name).expect_partial()
+    if predict_data_example:
+        model.run_inference(predict_data_example)  # traces the prediction graph, as Rasa does
+    return model
+
+
+def install_quick_model_load() -> bool:
+    """Installs `quick_model_load` if Rasa is the version it was written for."""
+    if rasa.__version__ != PATCHED_RASA_VERSION:
+        return False
+    RasaModel.load = classmethod(quick_model_load)
     return True
 
 

@@ -1,5 +1,6 @@
-"""The direct calls of the trained model's graphs (`assistant.performance`) give exactly what
-Rasa's own calls give, on the project's trained model and real turns."""
+"""The direct calls of the trained model's graphs and the quick model load
+(`assistant.performance`) give exactly what Rasa's own give, on the project's trained model and
+real turns."""
 
 from __future__ import annotations
 
@@ -104,3 +105,40 @@ def test_a_batch_of_another_shape_is_refused_with_a_message(recorded: Recorded) 
     model, batch_in = recorded.calls[0]
     with pytest.raises(ValueError, match="expected a batch of"):
         performance.direct_rasa_predict(model, tuple(batch_in)[:-1])
+
+
+def test_the_quick_load_gives_the_same_model(
+    recorded: Recorded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Loaded with its weights built eagerly (no training step traced), each graph has the
+    same weights and predicts exactly what Rasa's own `RasaModel.load` gives."""
+    monkeypatch.setattr(RasaModel, "load", RasaModel.load)
+    assert performance.install_quick_model_load() is True
+    quick = Agent.load(str(MODEL_PATH))
+    graphs = {type(model).__name__: model for model, _ in recorded.calls}
+    twins = {type(model).__name__: model for model in _models_of(quick)}
+    assert twins.keys() == graphs.keys() == {"DIET", "TED"}
+
+    for model, batch_in in recorded.calls:
+        twin = twins[type(model).__name__]
+        assert _same(
+            RasaModel._rasa_predict(model, batch_in), RasaModel._rasa_predict(twin, batch_in)
+        )
+    # After the predictions: a sparse layer zeroes its masked weights on every call
+    # (`RandomlyConnectedDense`), so both models have been called alike.
+    for name, model in graphs.items():
+        weights, twin_weights = model.get_weights(), twins[name].get_weights()
+        assert len(weights) == len(twin_weights) > 0
+        differing = [
+            weight.name
+            for weight, a, b in zip(model.weights, weights, twin_weights, strict=True)
+            if not _same(a, b)
+        ]
+        assert differing == []
+
+
+def _models_of(agent: Agent) -> list[RasaModel]:
+    """The TensorFlow models of the agent's graph components (DIET's and TED's)."""
+    runner = agent.processor.graph_runner  # type: ignore[union-attr]
+    components = [node._component for node in runner._instantiated_nodes.values()]
+    return [c.model for c in components if isinstance(getattr(c, "model", None), RasaModel)]
