@@ -135,14 +135,16 @@ $(FUZZ_INSTALLED): requirements/fuzz.txt
 
 fuzz-tools: $(FUZZ_INSTALLED) ## Install Schemathesis (.venv-fuzz) for the desk's API fuzzing test
 
-# The chaos suite (tests/chaos/) is not here: `make chaos` runs it (docs/chaos.md, "Time").
-e2e: install train db browser balancer node-clients fuzz-tools ## End-to-end tests: real servers on loopback, pages in headless chromium
-	$(PY) -m pytest -m e2e -q --ignore=tests/browser --ignore=tests/chaos -n $(E2E_WORKERS) --dist loadfile
+# The fault-injection suite (tests/chaos/) runs here too, beside the others: its files and the
+# other tests marked long_running start first (tests/conftest.py; collection order, hence
+# --no-loadscope-reorder), so the workers end together.
+e2e: install train db browser balancer node-clients fuzz-tools ## End-to-end tests (the chaos suite too): real servers on loopback, pages in headless chromium
+	$(PY) -m pytest -m e2e -q --ignore=tests/browser -n $(E2E_WORKERS) --dist loadfile --no-loadscope-reorder
 	$(PY) -m pytest -m e2e -q tests/browser
 
-# Faults under load (kill -9, restarts, duplicates, a slow desk), then the invariants; the
-# summary lands in results/chaos/summary.json (docs/chaos.md).
-chaos: install train db balancer ## Fault-injection suite: each fault under load, then the invariants
+# Faults under load (kill -9, restarts, duplicates, a slow desk), then the invariants, alone
+# (make e2e runs them too); the summary lands in results/chaos/summary.json (docs/chaos.md).
+chaos: install train db balancer ## Fault-injection suite alone: each fault under load, then the invariants
 	$(PY) -m pytest -m chaos -q tests/chaos $(ARGS)
 
 test: lint validate unit stories e2e ## Run every check
