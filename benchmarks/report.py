@@ -16,6 +16,7 @@ from benchmarks.analytics_bench import (
 )
 from benchmarks.desk_latency import DESK_MEASURES, DeskMeasure, DeskSamples
 from benchmarks.load_results import LoadResult, load_json, load_lines, load_table
+from benchmarks.model_load import ModelLoadResult, model_load_json, model_load_table
 from benchmarks.mortgage_latency import (
     BOT_ONLY_BASELINE,
     MORTGAGE_MEASURES,
@@ -210,6 +211,8 @@ class Results:
     load: LoadResult | None = None
     #: The thousand web chats open at once (None: skipped).
     webchat: WebchatResult | None = None
+    #: Rasa's model load against the quick one (None: skipped).
+    model_load: ModelLoadResult | None = None
 
     def turn(self, key: str) -> ScenarioResult:
         """The result of the scenario with this key."""
@@ -238,6 +241,8 @@ class Results:
             missed += [f"load: {title}" for title in self.load.missed]
         if self.webchat is not None:
             missed += self.webchat.missed
+        if self.model_load is not None and not self.model_load.met:
+            missed.append("model load")
         return missed
 
 
@@ -326,6 +331,8 @@ def markdown_report(results: Results) -> str:
         report += "\n\n" + planning_table(results.planning)
     if results.webchat is not None:
         report += "\n\n" + webchat_table(results.webchat)
+    if results.model_load is not None:
+        report += "\n\n" + model_load_table(results.model_load)
     return report
 
 
@@ -479,6 +486,7 @@ def to_json(results: Results) -> dict[str, Any]:
         "planning": None if results.planning is None else planning_json(results.planning),
         "load": None if results.load is None else load_json(results.load),
         "webchat": None if results.webchat is None else webchat_json(results.webchat),
+        "model_load": None if results.model_load is None else model_load_json(results.model_load),
         "missed": results.missed,
     }
 

@@ -10,7 +10,7 @@
                              [--scaled-users N] [--scaled-seconds S] [--skip-scaled]
                              [--webchat-sessions N] [--webchat-rate R] [--webchat-duration S]
                              [--webchat-idle-seconds S] [--webchat-transports LIST]
-                             [--skip-webchat]
+                             [--skip-webchat] [--model-load-pairs N] [--skip-model-load]
                              [--model PATH] [--json PATH] [--keep-workdir]
 
 (`make bench` runs it after installing, training and seeding.) The exit code is 0 whether
@@ -139,6 +139,12 @@ Web chats at once
     (polling, websocket). Targets: every message answered, p99 <= 1 s.
     benchmarks/webchat_load.py describes the method.
 
+Model load
+    Rasa's own `RasaModel.load` against the quick load the Rasa server installs, each in a
+    fresh process, `--model-load-pairs` of each (default 3) in A B B A order; medians, p95 and
+    the ratio. Target: the quick median at most half of Rasa's. benchmarks/model_load.py
+    describes the method.
+
 Reading the numbers
 -------------------
 The turn targets are on the median (p50), the desk's on the 95th percentile (p95). p95 and
@@ -183,6 +189,7 @@ from benchmarks.load import (
     run_load,
 )
 from benchmarks.machine import CpuSnapshot, cpu_snapshot, other_cpu_share
+from benchmarks.model_load import ModelLoadFailed, run_model_loads
 from benchmarks.mortgage_latency import run_mortgage_rounds
 from benchmarks.planning_bench import PlanningResult, run_planning
 from benchmarks.report import (
@@ -239,6 +246,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--desk-warmup", type=_non_negative, default=3, metavar="N", help="discarded desk rounds"
     )
     parser.add_argument("--skip-desk", action="store_true", help="do not time the desk")
+    parser.add_argument(
+        "--model-load-pairs",
+        type=_positive,
+        default=3,
+        metavar="N",
+        help="model loads of each kind (Rasa's own, quick)",
+    )
+    parser.add_argument(
+        "--skip-model-load", action="store_true", help="do not time the model loads"
+    )
     parser.add_argument(
         "--mortgage-rounds",
         type=_positive,
@@ -457,6 +474,7 @@ def _context(args: argparse.Namespace, model: Path) -> dict[str, Any]:
             "analytics_reports": None if args.skip_analytics else args.analytics_reports,
             "load_seconds": None if args.skip_load else args.load_seconds,
             "soak_minutes": None if args.skip_load else args.soak_minutes,
+            "model_load_pairs": None if args.skip_model_load else args.model_load_pairs,
             "planning_rounds": None
             if args.skip_analytics or args.skip_planning
             else args.planning_rounds,
@@ -474,6 +492,10 @@ def run(args: argparse.Namespace, workdir: Path) -> Results:
     model = (model or DEFAULT_MODEL).resolve()
     if not model.is_file():
         raise FileNotFoundError(f"no model at {model}: run `make train` or pass --model")
+    model_load = None
+    if not args.skip_model_load:
+        print(f"Timing {args.model_load_pairs} model loads of each kind (A B B A)...", flush=True)
+        model_load = run_model_loads(model, args.model_load_pairs)
     environment = create_environment(workdir / "system", model)
     turns, other = run_turns(environment, args.turns, args.warmup)
     load = None
@@ -508,6 +530,7 @@ def run(args: argparse.Namespace, workdir: Path) -> Results:
         planning,
         load=load,
         webchat=webchat,
+        model_load=model_load,
     )
 
 
@@ -548,6 +571,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         aiohttp.ClientError,
         FileNotFoundError,
         LoadFailed,
+        ModelLoadFailed,
     ) as error:
         print(f"Benchmark failed: {error}", file=sys.stderr)
         return 1
