@@ -115,8 +115,8 @@ def model_load_table(result: ModelLoadResult) -> str:
     rows = [
         ["Measure", "Target", "p50 / median", "p95", "n"],
         ["---"] * 5,
-        _row("Model load, Rasa's own `RasaModel.load`", "", result.stock),
-        _row("Model load, quick (`python -m assistant`)", "", result.quick),
+        _row("Model load (`Agent.load`), Rasa's own `RasaModel.load`", "", result.stock),
+        _row("Model load (`Agent.load`), quick (`python -m assistant`)", "", result.quick),
         [
             "Quick / Rasa's, medians",
             f"≤ {TARGET_RATIO:.2f}x",

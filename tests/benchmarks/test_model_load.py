@@ -72,8 +72,8 @@ def test_the_report_has_both_kinds_and_the_ratio() -> None:
 
     table = model_load_table(result)
 
-    assert "| Model load, Rasa's own `RasaModel.load` |  | 32.0 s |" in table
-    assert "| Model load, quick (`python -m assistant`) |  | 6.0 s |" in table
+    assert "| Model load (`Agent.load`), Rasa's own `RasaModel.load` |  | 32.0 s |" in table
+    assert "| Model load (`Agent.load`), quick (`python -m assistant`) |  | 6.0 s |" in table
     assert "0.19x" in table
     report = markdown_report(with_turns(result))
     assert table in report
