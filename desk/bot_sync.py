@@ -66,8 +66,19 @@ SWEEP_SECONDS: Final = 5.0
 SWEEP_AFTER_SECONDS: Final = 10.0
 #: At most this many reports per sweep (the oldest first).
 SWEEP_BATCH: Final = 50
-#: How long one desk process may take to send an owed notice before another may try.
-LEASE_SECONDS: Final = 60.0
+#: The most Rasa calls one owed notice takes (`BotSync.tell`: the tracker, the page, the
+#: events), each cut off at the Rasa client's timeout.
+CALLS_PER_NOTICE: Final = 3
+#: Added to those calls for the database's writes.
+LEASE_MARGIN_SECONDS: Final = 5.0
+
+
+def lease_seconds(rasa_timeout_seconds: float) -> float:
+    """How long one desk process holds an owed notice before another may send it: longer than
+    the notice's Rasa calls can take, so two desks never send it at once, and no longer, so a
+    desk that died holding it (killed mid-claim) delays the customer's notice by little: 20 s
+    with the default 5 s timeout (a fixed 60 s before)."""
+    return CALLS_PER_NOTICE * rasa_timeout_seconds + LEASE_MARGIN_SECONDS
 
 
 class BotSync:
@@ -79,6 +90,8 @@ class BotSync:
         self.units = units
         self.rasa = rasa
         self.tasks = tasks
+        #: See `lease_seconds`.
+        self.lease_seconds = lease_seconds(rasa.timeout_seconds)
         self._sweeper = Periodic(self.sweep, SWEEP_SECONDS, "desk bot sync sweep")
 
     def subscribe(self, bus: EventBus) -> None:
@@ -141,7 +154,10 @@ class BotSync:
         lease). Unless it is the `first` attempt, a notice already in the tracker is only
         recorded. Raises `RasaUnavailable` when Rasa did not take it (the lease is given
         back)."""
-        owed = await self.units(lambda s: _take_lease(s, handoff_id, notice, utcnow()), write=True)
+        lease = self.lease_seconds
+        owed = await self.units(
+            lambda s: _take_lease(s, handoff_id, notice, utcnow(), lease), write=True
+        )
         if owed is None:
             return False
         try:
@@ -259,13 +275,13 @@ def _lease_free(now: datetime) -> ColumnElement[bool]:
 
 
 def _take_lease(
-    session: Session, handoff_id: str, notice: DeskNotice, now: datetime
+    session: Session, handoff_id: str, notice: DeskNotice, now: datetime, lease: float
 ) -> OwedNotice | None:
     owed, free = _owed_condition(notice), _lease_free(now)
     taken = session.execute(
         update(Handoff)
         .where(Handoff.handoff_id == handoff_id, owed, free)
-        .values(notice_lease_until=now + timedelta(seconds=LEASE_SECONDS))
+        .values(notice_lease_until=now + timedelta(seconds=lease))
         .execution_options(synchronize_session=False)
     )
     if taken.rowcount != 1:

@@ -55,6 +55,7 @@ class RasaClient:
         """Talk to the Rasa server at `base_url` with `token` (RASA_AUTH_TOKEN)."""
         self.base_url = base_url.rstrip("/")
         self._token = token
+        self.timeout_seconds = timeout_seconds
         self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
         self._session: aiohttp.ClientSession | None = None
 

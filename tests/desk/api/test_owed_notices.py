@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -130,7 +131,7 @@ async def test_a_notice_that_reached_rasa_before_the_desk_died_is_not_said_again
 
     # Rasa takes the notice; the desk dies before the record (its lease runs out).
     monkeypatch.setattr(bot_sync, "_mark_told", killed)
-    monkeypatch.setattr(bot_sync, "LEASE_SECONDS", -1.0)
+    monkeypatch.setattr(server.app[BOT_SYNC], "lease_seconds", -1.0)
     status, body = await olivia.post(f"/api/handoffs/{handoff_id}/claim")
     assert status == 200, body
     assert said(rasa, "told-then-killed", DeskNotice.AGENT_JOINED) == [JOINED]
@@ -220,3 +221,38 @@ async def test_a_retried_hand_back_says_the_left_notice_rasa_missed_before_the_w
     assert in_order(rasa, "left-while-down")[-2:] == ["agent_left", ACTION_WELCOME_BACK]
     assert said(rasa, "left-while-down", DeskNotice.AGENT_LEFT) == ["Olivia has left the chat."]
     assert await server.app[BOT_SYNC].sweep() == 0
+
+
+async def test_a_desk_that_died_holding_a_notice_delays_it_only_until_its_lease_ends(
+    server: TestServer,
+    bot: Browser,
+    rasa: RasaStandIn,
+    actors: dict[str, Actor],
+    context_factory: ContextFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Desk A took the lease of an owed notice and was killed before sending it. Desk B may
+    not send it while A's Rasa calls could still be under way, and may as soon as A's lease
+    ends: a few seconds more than those calls (20 s at the default 5 s Rasa timeout)."""
+    handoff_id = await queued(server, bot, context_factory, "died-holding-it")
+    claimed_without_telling(server, handoff_id, actors["olivia"])
+    desk_a, desk_b = (BotSync(server.app[UNITS], server.app[RASA], server.app[TASKS]) for _ in "ab")
+    taken_at = bot_sync.utcnow()
+    await desk_a.units(
+        lambda s: bot_sync._take_lease(
+            s, handoff_id, DeskNotice.AGENT_JOINED, taken_at, desk_a.lease_seconds
+        ),
+        write=True,
+    )
+    calls = bot_sync.CALLS_PER_NOTICE * server.app[RASA].timeout_seconds
+
+    def at(seconds: float) -> None:
+        monkeypatch.setattr(bot_sync, "utcnow", lambda: taken_at + timedelta(seconds=seconds))
+
+    at(calls)  # desk A's slowest possible send would still be running
+    assert await desk_b.sweep() == 0
+    assert said(rasa, "died-holding-it", DeskNotice.AGENT_JOINED) == []
+    at(desk_a.lease_seconds + 0.1)
+    assert await desk_b.sweep() == 1
+    assert said(rasa, "died-holding-it", DeskNotice.AGENT_JOINED) == [JOINED]
+    assert bot_sync.lease_seconds(5.0) == 20.0
