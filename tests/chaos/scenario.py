@@ -13,9 +13,10 @@ import aiohttp
 
 from contract.handoff_status import OPEN_STATUSES
 from tests.chaos.invariants import check_all, told_of_a_person
-from tests.chaos.load import AGENT, Customer, Load, claim, serve_and_resolve
+from tests.chaos.load import AGENT, Customer, Load, claim, handoff_ids, serve_and_resolve
 from tests.chaos.report import ChaosReport, Findings
-from tests.e2e.desk_system import Agent, DeskStack, eventually
+from tests.e2e.desk_system import Agent, DeskStack, eventually, tracker_of
+from tests.e2e.scripts import APPLICATION_REFERENCE
 
 #: A fault: called once the load's first handoff reached the desk, in a thread of its own (a
 #: restart takes seconds; the customers go on meanwhile).
@@ -89,4 +90,62 @@ async def fault_at_first_handoff(
     await serve_everyone(system, load.of_kind("person"))
     findings = await check_all(system, load.customers)
     report.record(name, profile, started, findings)
+    return findings
+
+
+async def desk_killed_mid_claim(
+    system: DeskStack, report: ChaosReport, *, profile: str, kill: Fault, restart: Fault
+) -> Findings:
+    """Customers ask for a person; the agent claims every handoff at once, and `kill` strikes
+    the desk the agent works on once the first claim is in; `restart` brings it back, and the
+    agent serves everyone."""
+    started = time.monotonic()
+    async with aiohttp.ClientSession() as http:
+        load = Load.of(system, ["person"] * 6).start(http)
+        await load.finish()
+    ids = await handoff_ids(system, load.customers)
+    agent = await Agent(system).login(AGENT)
+    try:
+        claims = [asyncio.create_task(claim(agent, handoff_id)) for handoff_id in ids]
+
+        async def one_claimed() -> bool:
+            return any(system.handoffs_of(c.sender)[0].claimed_at for c in load.customers)
+
+        await eventually(one_claimed, "the first claim")
+        kill()
+        await asyncio.gather(*claims)
+        await asyncio.to_thread(restart)
+    finally:
+        await agent.close()
+    await serve_everyone(system, load.customers)
+    findings = await check_all(system, load.customers)
+    report.record("desk kill -9 mid-claim", profile, started, findings)
+    return findings
+
+
+async def rasa_killed_mid_form(
+    system: DeskStack, report: ChaosReport, *, profile: str, fault: Fault
+) -> Findings:
+    """Customers fill in the mortgage form; `fault` (a Rasa process killed and started again)
+    strikes once every one of them is in the form, and every form must still reach its end."""
+    started = time.monotonic()
+    async with aiohttp.ClientSession() as http:
+        load = Load.of(system, ["mortgage"] * 4).start(http)
+
+        async def in_the_form() -> bool:
+            for customer in load.customers:
+                tracker = await tracker_of(http, system, customer.sender)
+                if sum(e["event"] == "user" for e in tracker["events"]) < 3:
+                    return False
+            return True
+
+        await eventually(in_the_form, "every customer in the mortgage form", timeout=120)
+        await asyncio.to_thread(fault)
+        await load.finish()
+    findings = await check_all(system, load.customers)
+    for customer in load.customers:
+        replies = " ".join(r for t in customer.turns for r in (t.replies or []))
+        if not APPLICATION_REFERENCE.search(replies):
+            findings.violations.append(f"{customer.sender}: the form did not reach its end")
+    report.record("Rasa kill -9 mid-form", profile, started, findings)
     return findings

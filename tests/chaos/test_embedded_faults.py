@@ -22,11 +22,16 @@ from actions.store.models import HandoffOutboxEntry, OutboxStatus
 from harness.faults import kill_hard
 from tests.chaos.conftest import ACTIONS, DESK, RASA, Embedded
 from tests.chaos.invariants import check_all
-from tests.chaos.load import AGENT, Load, claim, handoff_ids
+from tests.chaos.load import Load, handoff_ids
 from tests.chaos.report import ChaosReport
-from tests.chaos.scenario import assert_survived, fault_at_first_handoff, serve_everyone
-from tests.e2e.desk_system import Agent, eventually, tracker_of
-from tests.e2e.scripts import APPLICATION_REFERENCE
+from tests.chaos.scenario import (
+    assert_survived,
+    desk_killed_mid_claim,
+    fault_at_first_handoff,
+    rasa_killed_mid_form,
+    serve_everyone,
+)
+from tests.e2e.desk_system import eventually, tracker_of
 
 pytestmark = [pytest.mark.e2e, pytest.mark.chaos, pytest.mark.long_running]
 
@@ -58,54 +63,22 @@ async def test_process_killed_at_the_first_handoff(
 
 
 async def test_desk_killed_mid_claim(healed: Embedded, report: ChaosReport) -> None:
-    started = time.monotonic()
-    system = healed.system
-    async with aiohttp.ClientSession() as http:
-        load = Load.of(system, ["person"] * 6).start(http)
-        await load.finish()
-    ids = await handoff_ids(system, load.customers)
-    agent = await Agent(system).login(AGENT)
-    try:
-        claims = [asyncio.create_task(claim(agent, handoff_id)) for handoff_id in ids]
-
-        async def one_claimed() -> bool:
-            return any(system.handoffs_of(c.sender)[0].claimed_at for c in load.customers)
-
-        await eventually(one_claimed, "the first claim")
-        kill_hard(system.stack, DESK)
-        await asyncio.gather(*claims)
-        await asyncio.to_thread(healed.restart, DESK)
-    finally:
-        await agent.close()
-    await serve_everyone(healed.system, load.customers)
-    findings = await check_all(system, load.customers)
-    report.record("desk kill -9 mid-claim", PROFILE, started, findings)
+    findings = await desk_killed_mid_claim(
+        healed.system,
+        report,
+        profile=PROFILE,
+        kill=lambda: kill_hard(healed.system.stack, DESK),
+        restart=lambda: healed.restart(DESK),
+    )
     assert_survived(findings)
 
 
 async def test_rasa_killed_mid_form(healed: Embedded, report: ChaosReport) -> None:
-    started = time.monotonic()
-    system = healed.system
-    async with aiohttp.ClientSession() as http:
-        load = Load.of(system, ["mortgage"] * 4).start(http)
+    def fault() -> None:
+        kill_hard(healed.system.stack, RASA)
+        healed.restart(RASA)
 
-        async def in_the_form() -> bool:
-            for customer in load.customers:
-                tracker = await tracker_of(http, system, customer.sender)
-                if sum(e["event"] == "user" for e in tracker["events"]) < 3:
-                    return False
-            return True
-
-        await eventually(in_the_form, "every customer in the mortgage form", timeout=120)
-        kill_hard(system.stack, RASA)
-        await asyncio.to_thread(healed.restart, RASA)
-        await load.finish()
-    findings = await check_all(system, load.customers)
-    for customer in load.customers:
-        replies = " ".join(r for t in customer.turns for r in (t.replies or []))
-        if not APPLICATION_REFERENCE.search(replies):
-            findings.violations.append(f"{customer.sender}: the form did not reach its end")
-    report.record("Rasa kill -9 mid-form", PROFILE, started, findings)
+    findings = await rasa_killed_mid_form(healed.system, report, profile=PROFILE, fault=fault)
     assert_survived(findings)
 
 
