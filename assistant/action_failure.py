@@ -158,9 +158,13 @@ def tripped(processor: MessageProcessor, tracker: DialogueStateTracker) -> bool:
     """Whether Rasa's circuit breaker stopped the turn: the conversation is not paused, the
     last action was not `action_listen`, and Rasa's limit of actions in a turn is reached
     (Rasa's own test, `MessageProcessor.is_action_limit_reached`)."""
+    # Cheap tests first: most turns end listening or paused, and Rasa's count copies and
+    # walks the conversation's events.
     more = processor.should_predict_another_action(tracker.latest_action_name)
-    return processor._should_handle_message(tracker) and processor.is_action_limit_reached(
-        tracker, more
+    return (
+        more
+        and processor._should_handle_message(tracker)
+        and processor.is_action_limit_reached(tracker, more)
     )
 
 

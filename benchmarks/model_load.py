@@ -76,8 +76,9 @@ def run_model_loads(
 ) -> ModelLoadResult:
     """Times `pairs` loads of each kind, alternating."""
     timed: dict[str, list[float]] = {kind: [] for kind in KINDS}
+    time_load = time_one or time_in_a_process
     for kind in alternating(pairs):
-        timed[kind].append((time_one or time_in_a_process)(kind, model))
+        timed[kind].append(time_load(kind, model))
     return ModelLoadResult(timed[STOCK], timed[QUICK])
 
 
